@@ -1,0 +1,164 @@
+//! `Registry`: finds or starts the `ChannelActor` of a channel, and knows every
+//! session on this server (for `channel_created` and per-user limits).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use chat_shared::bus::Envelope;
+use chat_shared::frames::{ChannelInfo, ServerFrame};
+use chat_shared::names::ChannelName;
+use chat_shared::subjects;
+
+use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, StopIfEmpty};
+use super::{Push, SessionId};
+
+pub struct Registry {
+    deps: ChannelDeps,
+    channels: HashMap<ChannelName, Addr<ChannelActor>>,
+    sessions: HashMap<SessionId, (Arc<str>, Recipient<Push>)>,
+}
+
+impl Registry {
+    pub fn new(deps: ChannelDeps) -> Self {
+        Self { deps, channels: HashMap::new(), sessions: HashMap::new() }
+    }
+}
+
+/// Joins a session to a channel, starting its actor if needed; answers the
+/// channel's address and its members.
+#[derive(Message)]
+#[rtype(result = "Result<(Addr<ChannelActor>, Vec<String>), MailboxError>")]
+pub struct JoinChannel {
+    pub channel: ChannelName,
+    pub join: Join,
+}
+
+/// A session opened; answers whether it may stay (per-user connection limit).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Connect {
+    pub session: SessionId,
+    pub user: Arc<str>,
+    pub addr: Recipient<Push>,
+    pub max_per_user: usize,
+}
+
+/// A session closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub session: SessionId,
+}
+
+/// How many connections a user has open here.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ConnectionsOf(pub Arc<str>);
+
+/// How many sessions and live channels this server has.
+#[derive(Message)]
+#[rtype(result = "(usize, usize)")]
+pub struct Counts;
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let bus = self.deps.bus.clone();
+        ctx.wait(
+            async move { bus.subscribe(subjects::CHANNELS).await }
+                .into_actor(self)
+                .map(|result, _, ctx| match result {
+                    Ok(sub) => {
+                        ctx.add_stream(sub);
+                    }
+                    Err(e) => tracing::error!(error = %e, "registry could not subscribe to channel announcements"),
+                }),
+        );
+    }
+}
+
+impl StreamHandler<Envelope> for Registry {
+    /// A channel was created (here or on another server): tell every session.
+    fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
+        let Ok(info) = serde_json::from_slice::<ChannelInfo>(&envelope.payload) else {
+            tracing::warn!(subject = %envelope.subject, "dropping malformed channel announcement");
+            return;
+        };
+        let frame: ByteString = ServerFrame::ChannelCreated { channel: info }.to_json().into();
+        for (_, addr) in self.sessions.values() {
+            addr.do_send(Push(frame.clone()));
+        }
+    }
+}
+
+impl Handler<JoinChannel> for Registry {
+    type Result = ResponseFuture<Result<(Addr<ChannelActor>, Vec<String>), MailboxError>>;
+
+    fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
+        let idle = ctx.address().recipient();
+        let deps = self.deps.clone();
+        let addr = self
+            .channels
+            .entry(msg.channel.clone())
+            .or_insert_with(|| ChannelActor::new(msg.channel, deps, idle).start());
+        // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
+        let request = addr.send(msg.join);
+        let addr = addr.clone();
+        Box::pin(async move { request.await.map(|members| (addr, members)) })
+    }
+}
+
+impl Handler<ChannelIdle> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, idle: ChannelIdle, ctx: &mut Self::Context) {
+        let Some(addr) = self.channels.get(&idle.0).cloned() else { return };
+        // Hold the mailbox until the channel answers, so no join is routed to
+        // an actor that is about to stop.
+        ctx.wait(addr.send(StopIfEmpty).into_actor(self).map(move |stopped, act, _| {
+            if matches!(stopped, Ok(true) | Err(_)) {
+                act.channels.remove(&idle.0);
+            }
+        }));
+    }
+}
+
+impl Handler<Connect> for Registry {
+    type Result = bool;
+
+    fn handle(&mut self, c: Connect, _: &mut Self::Context) -> bool {
+        let open = self.sessions.values().filter(|(u, _)| *u == c.user).count();
+        if open >= c.max_per_user {
+            return false;
+        }
+        self.sessions.insert(c.session, (c.user, c.addr));
+        true
+    }
+}
+
+impl Handler<Disconnect> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, d: Disconnect, _: &mut Self::Context) {
+        self.sessions.remove(&d.session);
+    }
+}
+
+impl Handler<ConnectionsOf> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, ConnectionsOf(user): ConnectionsOf, _: &mut Self::Context) -> usize {
+        self.sessions.values().filter(|(u, _)| *u == user).count()
+    }
+}
+
+impl Handler<Counts> for Registry {
+    type Result = MessageResult<Counts>;
+
+    fn handle(&mut self, _: Counts, _: &mut Self::Context) -> Self::Result {
+        MessageResult((self.sessions.len(), self.channels.len()))
+    }
+}

@@ -1,0 +1,108 @@
+//! Command-line and environment configuration of `chat-server`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The stooq CSV endpoint; `{code}` is replaced by the stock code.
+pub const STOOQ_URL: &str = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv";
+
+/// A real-time chat server. With neither --nats-url nor a PostgreSQL
+/// --database-url it runs embedded: SQLite in --data-dir, an in-process bus,
+/// and the stock bot and archiver inside this process.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chat-server", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded database and the generated session key.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://…) for distributed mode.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// NATS URL (nats://host:4222) for distributed mode.
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// Key that signs and encrypts session cookies (at least 64 bytes; hex or
+    /// raw). Generated and kept in the data dir when absent in embedded mode.
+    #[arg(long, env = "CHAT_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
+    /// Quote service URL template; `{code}` is replaced by the stock code.
+    #[arg(long, env = "STOCK_API_URL", default_value = STOOQ_URL)]
+    pub stock_api_url: String,
+
+    /// Extra origins allowed to open WebSockets (comma-separated), besides the
+    /// server's own host.
+    #[arg(long, env = "CHAT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Mark cookies Secure (set when served over TLS, e.g. behind a proxy).
+    #[arg(long, env = "CHAT_BEHIND_TLS")]
+    pub behind_tls: bool,
+
+    /// bcrypt cost for new passwords (10 to 31).
+    #[arg(long, env = "CHAT_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Seconds the bot waits for the quote service.
+    #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = 5)]
+    pub stock_timeout_secs: u64,
+}
+
+impl Config {
+    /// Embedded mode: no external bus and no external database.
+    pub fn is_embedded(&self) -> bool {
+        self.nats_url.is_none() && self.database_url.is_none()
+    }
+
+    /// The configuration as it may be logged: secrets redacted.
+    pub fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        if c.session_key.is_some() {
+            c.session_key = Some("<redacted>".to_owned());
+        }
+        c.database_url = c.database_url.as_deref().map(redact_url);
+        c.nats_url = c.nats_url.as_deref().map(redact_url);
+        c
+    }
+}
+
+/// Hides the password of a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(redact_url("postgres://chat:s3cret@db:5432/chat"), "postgres://chat:<redacted>@db:5432/chat");
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn no_urls_means_embedded() {
+        let c = Config::parse_from(["chat-server"]);
+        assert!(c.is_embedded());
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        let c = Config::parse_from(["chat-server", "--nats-url", "nats://x:4222"]);
+        assert!(!c.is_embedded());
+    }
+}

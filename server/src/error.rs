@@ -1,0 +1,96 @@
+//! The HTTP API's errors: one enum, each variant with its status and stable
+//! code, rendered as `{"error":{"code","message"}}`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use chat_shared::store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("That username is taken.")]
+    UsernameTaken,
+    #[error("A channel with that name already exists.")]
+    ChannelExists,
+    #[error("Wrong username or password.")]
+    BadCredentials,
+    #[error("You need to log in.")]
+    Unauthenticated,
+    #[error("This origin may not open a chat connection.")]
+    ForeignOrigin,
+    #[error("No such channel.")]
+    NoSuchChannel,
+    #[error("Not found.")]
+    NotFound,
+    #[error("Too many attempts; try again in {0} seconds.")]
+    TooManyAttempts(u64),
+    #[error("Too many connections for this account.")]
+    TooManyConnections,
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    #[error("The service is temporarily unavailable; try again shortly.")]
+    Unavailable,
+    #[error("Something went wrong on our side.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::UsernameTaken => "username_taken",
+            AppError::ChannelExists => "channel_exists",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::ForeignOrigin => "forbidden_origin",
+            AppError::NoSuchChannel => "no_such_channel",
+            AppError::NotFound => "not_found",
+            AppError::TooManyAttempts(_) => "too_many_attempts",
+            AppError::TooManyConnections => "too_many_connections",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal => "internal",
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::UsernameTaken | AppError::ChannelExists => StatusCode::CONFLICT,
+            AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::ForeignOrigin => StatusCode::FORBIDDEN,
+            AppError::NoSuchChannel | AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::TooManyAttempts(_) | AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let AppError::TooManyAttempts(secs) = self {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        response.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                AppError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The chat server: HTTP API, sessions, the embedded UI, and the actors that
+//! carry live messages.
+
+pub mod actors;
+pub mod config;
+pub mod error;
+pub mod limits;
+pub mod publisher;
+pub mod routes;
+pub mod session_key;
+pub mod startup;
+pub mod state;

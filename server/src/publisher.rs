@@ -1,0 +1,61 @@
+//! The server's outbound bus queue: one task publishes everything in the
+//! order it was accepted. The queue is bounded; when it is full new messages
+//! are refused to their senders (never dropped after being accepted).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chat_shared::bus::{Bus, Headers};
+use tokio::sync::mpsc;
+
+/// How many publishes may wait for the bus.
+pub const QUEUE: usize = 65_536;
+
+/// One publish.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub subject: String,
+    pub headers: Headers,
+    pub payload: Bytes,
+}
+
+/// The queue is full: the bus is not keeping up.
+#[derive(Debug)]
+pub struct Full;
+
+/// A handle to the publishing task.
+#[derive(Clone)]
+pub struct Publisher {
+    tx: mpsc::Sender<Outgoing>,
+}
+
+impl Publisher {
+    /// Starts the publishing task on the current runtime.
+    pub fn start(bus: Arc<dyn Bus>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Outgoing>(QUEUE);
+        tokio::spawn(async move {
+            while let Some(out) = rx.recv().await {
+                if let Err(e) = bus.publish(&out.subject, out.headers, out.payload).await {
+                    tracing::error!(subject = %out.subject, error = %e, "publish failed");
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Queues all of `items` or none of them.
+    pub fn send_all(&self, items: Vec<Outgoing>) -> Result<(), Full> {
+        let permits = self.tx.try_reserve_many(items.len()).map_err(|_| Full)?;
+        for (permit, item) in permits.zip(items) {
+            permit.send(item);
+        }
+        Ok(())
+    }
+
+    /// Queues a best-effort note (presence, typing): dropped with a warning when full.
+    pub fn send_lossy(&self, item: Outgoing) {
+        if self.tx.try_send(item).is_err() {
+            tracing::warn!("publish queue full; dropping a presence note");
+        }
+    }
+}

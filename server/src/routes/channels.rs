@@ -1,0 +1,73 @@
+//! Channels: list, create (announced live on `chat.channels`), and paged history.
+
+use actix_web::{web, HttpResponse};
+use bytes::Bytes;
+use chat_shared::message::is_message_id;
+use chat_shared::names::ChannelName;
+use chat_shared::store::{HistoryQuery, StoreError};
+use chat_shared::subjects;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::CurrentUser;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let channels: Vec<_> = state.store.channels().await?.iter().map(|c| c.info()).collect();
+    Ok(HttpResponse::Ok().json(json!({ "channels": channels })))
+}
+
+#[derive(Deserialize)]
+pub struct NewChannel {
+    name: String,
+}
+
+#[tracing::instrument(skip_all, fields(user = %user.0, channel = %body.name))]
+pub async fn create(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    body: web::Json<NewChannel>,
+) -> Result<HttpResponse, AppError> {
+    let name = ChannelName::parse(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let channel = match state.store.create_channel(&name, &user.0).await {
+        Ok(c) => c,
+        Err(StoreError::Conflict) => return Err(AppError::ChannelExists),
+        Err(e) => return Err(e.into()),
+    };
+    let info = channel.info();
+    let payload = Bytes::from(serde_json::to_vec(&info).expect("channel info serializes"));
+    if let Err(e) = state.bus.publish(subjects::CHANNELS, Vec::new(), payload).await {
+        tracing::warn!(error = %e, "could not announce the new channel");
+    }
+    tracing::info!("channel created");
+    Ok(HttpResponse::Created().json(info))
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn messages(
+    _: CurrentUser,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, AppError> {
+    let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::Invalid("limit must be between 1 and 100.".into()));
+    }
+    if page.before.as_deref().is_some_and(|b| !is_message_id(b)) {
+        return Err(AppError::Invalid("before must be a message id.".into()));
+    }
+    if state.store.channel(&name).await?.is_none() {
+        return Err(AppError::NoSuchChannel);
+    }
+    let query = HistoryQuery { before: page.before.clone(), since: None, limit };
+    let messages = state.store.messages(&name, &query).await?;
+    Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
+}

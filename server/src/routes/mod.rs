@@ -1,0 +1,63 @@
+//! The HTTP surface: JSON API, WebSocket upgrade, health, and the embedded UI.
+
+pub mod assets;
+pub mod auth;
+pub mod channels;
+pub mod health;
+pub mod ws;
+
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::AppError;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .route("/register", web::post().to(auth::register))
+            .route("/login", web::post().to(auth::login))
+            .route("/logout", web::post().to(auth::logout))
+            .route("/me", web::get().to(auth::me))
+            .route("/channels", web::get().to(channels::list))
+            .route("/channels", web::post().to(channels::create))
+            .route("/channels/{name}/messages", web::get().to(channels::messages))
+            .default_service(web::to(not_found)),
+    )
+    .route("/ws", web::get().to(ws::upgrade))
+    .route("/healthz", web::get().to(health::live))
+    .route("/readyz", web::get().to(health::ready))
+    .route("/metrics", web::get().to(health::metrics))
+    .default_service(web::get().to(assets::serve));
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Turns JSON body failures into the documented error body (413 for size).
+pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    match err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::PayloadTooLarge.into()
+        }
+        JsonPayloadError::ContentType => {
+            AppError::Invalid("Send a JSON body with Content-Type: application/json.".into()).into()
+        }
+        other => AppError::Invalid(format!("The request body isn't valid: {other}")).into(),
+    }
+}
+
+/// Turns query-string failures into the documented error body.
+pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::Invalid(format!("The query isn't valid: {err}")).into()
+}
+
+/// Turns path failures into the documented error body.
+pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::Invalid(format!("The path isn't valid: {err}")).into()
+}
+
+/// A body for responses without content.
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

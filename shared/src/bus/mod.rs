@@ -1,0 +1,111 @@
+//! The message bus: NATS semantics behind one trait, so the bot, the archiver
+//! and the servers are written once for both the in-process and the NATS bus.
+
+pub mod local;
+pub mod subject;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+pub use local::LocalBus;
+
+/// Message headers, in order; names compare case-sensitively as in NATS.
+pub type Headers = Vec<(String, String)>;
+
+/// One message taken from the bus.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub subject: String,
+    pub reply: Option<String>,
+    pub headers: Headers,
+    pub payload: Bytes,
+}
+
+impl Envelope {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What can go wrong on the bus.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("invalid subject {0:?}")]
+    InvalidSubject(String),
+    #[error("no one is listening on {0}")]
+    NoResponders(String),
+    #[error("no reply on {0} in time")]
+    Timeout(String),
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A live subscription: a stream of envelopes, unsubscribed when dropped.
+pub struct Subscription {
+    inner: Pin<Box<dyn Stream<Item = Envelope> + Send>>,
+}
+
+impl Subscription {
+    pub fn new(inner: impl Stream<Item = Envelope> + Send + 'static) -> Self {
+        Self { inner: Box::pin(inner) }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Envelope;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// Publish, subscribe (with `*` and `>` wildcards), queue groups, request/reply.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Publishes a message; `Ok` means the bus has taken it, in order with this
+    /// caller's other publishes.
+    async fn publish(&self, subject: &str, headers: Headers, payload: Bytes) -> Result<(), BusError>;
+
+    /// Publishes a request whose answer goes to `reply`.
+    async fn publish_with_reply(
+        &self,
+        subject: &str,
+        reply: &str,
+        payload: Bytes,
+    ) -> Result<(), BusError>;
+
+    /// Every message on subjects matching `pattern`.
+    async fn subscribe(&self, pattern: &str) -> Result<Subscription, BusError>;
+
+    /// Each matching message goes to one member of the group `queue`.
+    async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError>;
+
+    /// Sends a request and waits for the first reply.
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError>;
+
+    /// Whether the bus is usable right now (for readiness).
+    fn is_connected(&self) -> bool;
+
+    /// Waits until everything published so far has left this process.
+    async fn flush(&self) -> Result<(), BusError>;
+}
+
+/// Answers a request: publishes `payload` to its reply subject, if it has one.
+pub async fn respond(bus: &dyn Bus, request: &Envelope, payload: Bytes) -> Result<(), BusError> {
+    match &request.reply {
+        Some(reply) => bus.publish(reply, Vec::new(), payload).await,
+        None => Ok(()),
+    }
+}

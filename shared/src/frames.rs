@@ -1,0 +1,232 @@
+//! WebSocket frames: the protocol as two serde enums, one per direction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::Message;
+use crate::names::ChannelName;
+
+/// A frame from a browser. Channel names are checked by the caller so that a
+/// bad name gets its own error code rather than a parse failure.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    Join {
+        channel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<String>,
+    },
+    Leave {
+        channel: String,
+    },
+    Send {
+        channel: String,
+        text: String,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    Typing {
+        channel: String,
+    },
+}
+
+impl ClientFrame {
+    /// Parses a text frame; any failure is one `invalid_frame` error.
+    pub fn parse(text: &str) -> Result<Self, ErrorFrame> {
+        serde_json::from_str(text).map_err(|e| {
+            ErrorFrame::new(
+                ErrorCode::InvalidFrame,
+                format!("That frame isn't valid: {e}"),
+            )
+        })
+    }
+
+    /// The `ref` of a frame that carries one, to echo in replies.
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Send { reference, .. } => reference.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A channel as listed and announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub name: ChannelName,
+    pub created_at: String,
+}
+
+/// Whether a member arrived or left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceEvent {
+    Join,
+    Leave,
+}
+
+/// A frame to a browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Joined {
+        channel: ChannelName,
+        history: Vec<Message>,
+        members: Vec<String>,
+    },
+    Message {
+        message: Message,
+    },
+    Ack {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none", default)]
+        reference: Option<String>,
+        id: String,
+    },
+    Presence {
+        channel: ChannelName,
+        user: String,
+        event: PresenceEvent,
+    },
+    Typing {
+        channel: ChannelName,
+        user: String,
+    },
+    ChannelCreated {
+        channel: ChannelInfo,
+    },
+    Error(ErrorFrame),
+}
+
+impl ServerFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialize")
+    }
+
+    /// The `message` frame for an already serialized Message, so that fan-out
+    /// serializes each message once.
+    pub fn message_json(message_json: &str) -> String {
+        let mut s = String::with_capacity(message_json.len() + 30);
+        s.push_str(r#"{"type":"message","message":"#);
+        s.push_str(message_json);
+        s.push('}');
+        s
+    }
+}
+
+/// The stable error codes of the `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidFrame,
+    InvalidChannel,
+    NoSuchChannel,
+    NotJoined,
+    TooLong,
+    Empty,
+    RateLimited,
+    TooManyChannels,
+    FrameTooLarge,
+    Unavailable,
+    Internal,
+}
+
+/// The body of an `error` frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFrame {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none", default)]
+    pub reference: Option<String>,
+}
+
+impl ErrorFrame {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reference: None,
+        }
+    }
+
+    pub fn with_ref(mut self, reference: Option<&str>) -> Self {
+        self.reference = reference.map(str::to_owned);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::MessageText;
+
+    #[test]
+    fn client_frames_parse_as_documented() {
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"join","channel":"general"}"#).unwrap(),
+            ClientFrame::Join { channel: "general".into(), since: None }
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"send","channel":"general","text":"hi","ref":"c-17"}"#)
+                .unwrap(),
+            ClientFrame::Send {
+                channel: "general".into(),
+                text: "hi".into(),
+                reference: Some("c-17".into())
+            }
+        );
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"join","channel":"x","since":"01J"}"#).unwrap(),
+            ClientFrame::Join { since: Some(_), .. }
+        ));
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"typing","channel":"a1"}"#).unwrap(),
+            ClientFrame::Typing { channel: "a1".into() }
+        );
+    }
+
+    #[test]
+    fn bad_frames_are_one_invalid_frame_error() {
+        for bad in [
+            "",
+            "not json",
+            "[]",
+            r#"{"type":"dance"}"#,
+            r#"{"channel":"general"}"#,
+            r#"{"type":"send","channel":"general"}"#,
+            r#"{"type":"join","channel":7}"#,
+            r#"{"type":"join","channel":"g","extra":1}"#,
+        ] {
+            let e = ClientFrame::parse(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidFrame, "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_frames_serialize_as_documented() {
+        let e = ServerFrame::Error(
+            ErrorFrame::new(ErrorCode::NotJoined, "Join first.").with_ref(Some("c-1")),
+        );
+        assert_eq!(
+            e.to_json(),
+            r#"{"type":"error","code":"not_joined","message":"Join first.","ref":"c-1"}"#
+        );
+        let ack = ServerFrame::Ack { reference: Some("c-2".into()), id: "01X".into() };
+        assert_eq!(ack.to_json(), r#"{"type":"ack","ref":"c-2","id":"01X"}"#);
+        let p = ServerFrame::Presence {
+            channel: ChannelName::general(),
+            user: "bob".into(),
+            event: PresenceEvent::Leave,
+        };
+        assert_eq!(
+            p.to_json(),
+            r#"{"type":"presence","channel":"general","user":"bob","event":"leave"}"#
+        );
+    }
+
+    #[test]
+    fn message_frame_built_from_shared_bytes_equals_the_serde_one() {
+        let m = Message::new(ChannelName::general(), "a", MessageText::parse("x").unwrap(), false);
+        let shared = ServerFrame::message_json(&serde_json::to_string(&m).unwrap());
+        let direct = ServerFrame::Message { message: m }.to_json();
+        assert_eq!(shared, direct);
+    }
+}

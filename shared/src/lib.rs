@@ -1,0 +1,10 @@
+//! Everything the chat's processes share: wire types, validated names, the bus
+//! and the store.
+
+pub mod bus;
+pub mod frames;
+pub mod message;
+pub mod names;
+pub mod schema;
+pub mod store;
+pub mod subjects;

@@ -1,0 +1,124 @@
+//! The chat message as it travels everywhere: WebSocket, NATS, the archive.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::names::{ChannelName, MessageText};
+
+/// One chat message. `id` is a ULID: unique and ordered by time, assigned once
+/// by whoever accepted the message (a server, or the bot for its replies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub channel: ChannelName,
+    pub user: String,
+    pub text: MessageText,
+    #[serde(with = "ts_millis")]
+    pub ts: DateTime<Utc>,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+impl Message {
+    /// A new message stamped now with a fresh id.
+    pub fn new(channel: ChannelName, user: impl Into<String>, text: MessageText, bot: bool) -> Self {
+        let id = next_id();
+        let ts = DateTime::<Utc>::from_timestamp_millis(id.timestamp_ms() as i64)
+            .unwrap_or_else(Utc::now);
+        Self {
+            id: id.to_string(),
+            channel,
+            user: user.into(),
+            text,
+            ts,
+            bot,
+        }
+    }
+
+    /// Milliseconds since the Unix epoch, as stored.
+    pub fn ts_millis(&self) -> i64 {
+        self.ts.timestamp_millis()
+    }
+}
+
+/// Timestamps on the wire: RFC 3339 in UTC with milliseconds (`2026-11-28T18:00:00.123Z`).
+mod ts_millis {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A fresh id: a ULID, strictly increasing within this process even when
+/// many are made in one millisecond, so one sender's messages stay in order.
+pub fn next_id() -> ulid::Ulid {
+    static GENERATOR: Mutex<Option<ulid::Generator>> = Mutex::new(None);
+    let mut guard = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let generator = guard.get_or_insert_with(ulid::Generator::new);
+    match generator.generate() {
+        Ok(id) => id,
+        Err(overflow) => overflow.commit_overflow_increment(),
+    }
+}
+
+/// Whether `s` is a well-formed message id (a ULID in its canonical text form).
+pub fn is_message_id(s: &str) -> bool {
+    s.len() == 26 && ulid::Ulid::from_string(s).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_in_the_documented_shape() {
+        let m = Message::new(
+            ChannelName::general(),
+            "alice",
+            MessageText::parse("hello").unwrap(),
+            false,
+        );
+        let v: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["channel"], "general");
+        assert_eq!(v["user"], "alice");
+        assert_eq!(v["text"], "hello");
+        assert_eq!(v["bot"], false);
+        let ts = v["ts"].as_str().unwrap();
+        assert!(ts.ends_with('Z') && ts.len() == 24, "{ts}");
+        assert!(is_message_id(v["id"].as_str().unwrap()));
+        let back: Message = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn ids_are_time_ordered() {
+        let text = MessageText::parse("x").unwrap();
+        let a = Message::new(ChannelName::general(), "a", text.clone(), false);
+        let b = Message::new(ChannelName::general(), "a", text, false);
+        assert!(a.id < b.id);
+        let ids: Vec<String> = (0..1000).map(|_| next_id().to_string()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids made in one millisecond still increase");
+    }
+
+    #[test]
+    fn invalid_payloads_are_rejected() {
+        for bad in [
+            r#"{"id":"x","channel":"Bad Name","user":"a","text":"t","ts":"2026-11-28T18:00:00.123Z"}"#,
+            r#"{"id":"x","channel":"general","user":"a","text":"   ","ts":"2026-11-28T18:00:00.123Z"}"#,
+            r#"{"id":"x","channel":"general","user":"a","text":"t","ts":"yesterday"}"#,
+        ] {
+            assert!(serde_json::from_str::<Message>(bad).is_err(), "{bad}");
+        }
+    }
+}

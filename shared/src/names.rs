@@ -1,0 +1,212 @@
+//! Validated names and texts: a value of these types is valid everywhere after the boundary.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a name or text was rejected; the message is shown to users as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidName(pub &'static str);
+
+/// A username: `^[A-Za-z0-9_]{3,32}$`, unique case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, InvalidName> {
+        let ok_len = (3..=32).contains(&s.len());
+        let ok_chars = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok_len && ok_chars {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidName(
+                "Usernames are 3 to 32 letters, digits or underscores.",
+            ))
+        }
+    }
+
+    /// The case-folded form under which uniqueness is checked.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A channel name: `^[a-z0-9][a-z0-9_-]{1,49}$`, safe as a NATS subject token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ChannelName(String);
+
+impl ChannelName {
+    pub fn parse(s: &str) -> Result<Self, InvalidName> {
+        let b = s.as_bytes();
+        let first_ok = b
+            .first()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok = b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-');
+        if first_ok && rest_ok && (2..=50).contains(&b.len()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidName(
+                "Channel names are 2 to 50 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+            ))
+        }
+    }
+
+    /// The channel every installation has.
+    pub fn general() -> Self {
+        Self("general".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text of a message: 1..=2000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageText(String);
+
+/// Why a message text was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidText {
+    #[error("Messages can't be empty.")]
+    Empty,
+    #[error("Messages are at most {max} characters.", max = MessageText::MAX_CHARS)]
+    TooLong,
+}
+
+impl MessageText {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(s: &str) -> Result<Self, InvalidText> {
+        let t = s.trim();
+        if t.is_empty() {
+            Err(InvalidText::Empty)
+        } else if t.chars().count() > Self::MAX_CHARS {
+            Err(InvalidText::TooLong)
+        } else {
+            Ok(Self(t.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password: 8..=128 characters. Never logged: `Debug` is redacted.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(s: &str) -> Result<Self, InvalidName> {
+        if (8..=128).contains(&s.chars().count()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidName("Passwords are 8 to 128 characters."))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+macro_rules! string_newtype {
+    ($t:ident, $err:ty) => {
+        impl TryFrom<String> for $t {
+            type Error = $err;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+string_newtype!(Username, InvalidName);
+string_newtype!(ChannelName, InvalidName);
+string_newtype!(MessageText, InvalidText);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_the_documented_pattern() {
+        for ok in ["bob", "Alice_1", "a_b", &"x".repeat(32)] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "ab", "has space", "émile", "a-b", &"x".repeat(33), "<script>"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn username_key_is_case_insensitive() {
+        assert_eq!(
+            Username::parse("Alice").unwrap().key(),
+            Username::parse("aLICE").unwrap().key()
+        );
+    }
+
+    #[test]
+    fn channel_names_are_subject_safe() {
+        for ok in ["general", "r2", "a-b_c", "9lives", &"x".repeat(50)] {
+            assert!(ChannelName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "General", "-x", "_x", "a.b", "a b", "a*", "a>", &"x".repeat(51)] {
+            assert!(ChannelName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn message_text_is_trimmed_and_bounded_in_characters() {
+        assert_eq!(MessageText::parse("  hi \n").unwrap().as_str(), "hi");
+        assert_eq!(MessageText::parse(" \t\n"), Err(InvalidText::Empty));
+        assert!(MessageText::parse(&"é".repeat(2000)).is_ok());
+        assert_eq!(MessageText::parse(&"a".repeat(2001)), Err(InvalidText::TooLong));
+    }
+
+    #[test]
+    fn passwords_are_bounded_and_never_printed() {
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"p".repeat(129)).is_err());
+        let p = Password::parse("correct horse").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn deserializing_checks_the_rules() {
+        assert!(serde_json::from_str::<ChannelName>("\"general\"").is_ok());
+        assert!(serde_json::from_str::<ChannelName>("\"a.b\"").is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! The diesel schema, shared by the SQLite and PostgreSQL stores.
+//! Times are milliseconds since the Unix epoch in both.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    channels (id) {
+        id -> BigInt,
+        name -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        channel -> Text,
+        username -> Text,
+        text -> Text,
+        bot -> Bool,
+        ts -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, channels, messages);
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive usernames.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -1,0 +1,108 @@
+//! Rows as diesel reads and writes them, and their conversion to domain types.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::{Channel, StoreError, User};
+use crate::message::Message;
+use crate::names::{ChannelName, MessageText, Username};
+use crate::schema::{channels, messages, users};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub username: String,
+    pub password_hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = channels)]
+pub struct ChannelRow {
+    pub name: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub channel: String,
+    pub username: String,
+    pub text: String,
+    pub bot: bool,
+    pub ts: i64,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("stored {what} is invalid: {e}"))
+}
+
+fn time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("time", ms))
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            username: Username::parse(&r.username).map_err(|e| corrupt("username", e))?,
+            password_hash: r.password_hash,
+        })
+    }
+}
+
+impl TryFrom<ChannelRow> for Channel {
+    type Error = StoreError;
+    fn try_from(r: ChannelRow) -> Result<Self, StoreError> {
+        Ok(Channel {
+            name: ChannelName::parse(&r.name).map_err(|e| corrupt("channel name", e))?,
+            created_by: r.created_by,
+            created_at: time(r.created_at)?,
+        })
+    }
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        Ok(Message {
+            id: r.id,
+            channel: ChannelName::parse(&r.channel).map_err(|e| corrupt("channel name", e))?,
+            user: r.username,
+            text: MessageText::parse(&r.text).map_err(|e| corrupt("message text", e))?,
+            ts: time(r.ts)?,
+            bot: r.bot,
+        })
+    }
+}
+
+impl From<&Message> for MessageRow {
+    fn from(m: &Message) -> Self {
+        MessageRow {
+            id: m.id.clone(),
+            channel: m.channel.to_string(),
+            username: m.user.clone(),
+            text: m.text.to_string(),
+            bot: m.bot,
+            ts: m.ts_millis(),
+        }
+    }
+}
+
+/// Converts rows read newest first (or oldest first) into messages, oldest first.
+pub fn into_messages(rows: Vec<MessageRow>, newest_first: bool) -> Result<Vec<Message>, StoreError> {
+    let mut out = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+    if newest_first {
+        out.reverse();
+    }
+    Ok(out)
+}

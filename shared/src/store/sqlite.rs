@@ -1,0 +1,201 @@
+//! The embedded store: SQLite (bundled) through an r2d2 pool; every call runs
+//! on a blocking thread, never on an async worker.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
+use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
+use crate::message::Message;
+use crate::names::{ChannelName, Username};
+use crate::schema::{channels, lower, messages, users};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+type Conn = PooledConnection<ConnectionManager<SqliteConnection>>;
+
+/// SQLite behind a small connection pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let url = path.to_string_lossy().into_owned();
+        let pool = Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(Pragmas))
+            .build(ConnectionManager::<SqliteConnection>::new(url))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+pub(crate) fn map_err(e: DieselError) -> StoreError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::Conflict,
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            StoreError::Unavailable(info.message().to_owned())
+        }
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, username: &Username, password_hash: &str) -> Result<(), StoreError> {
+        let (name, hash) = (username.to_string(), password_hash.to_owned());
+        self.with_conn(move |c| {
+            diesel::insert_into(users::table)
+                .values(NewUser { username: &name, password_hash: &hash, created_at: now_millis() })
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let key = username.key();
+        self.with_conn(move |c| {
+            users::table
+                .filter(lower(users::username).eq(key))
+                .select(UserRow::as_select())
+                .first(c)
+                .optional()
+                .map_err(map_err)?
+                .map(User::try_from)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
+        self.with_conn(|c| {
+            channels::table
+                .order(channels::name.asc())
+                .select(ChannelRow::as_select())
+                .load(c)
+                .map_err(map_err)?
+                .into_iter()
+                .map(Channel::try_from)
+                .collect()
+        })
+        .await
+    }
+
+    async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError> {
+        let name = name.to_string();
+        self.with_conn(move |c| {
+            channels::table
+                .filter(channels::name.eq(name))
+                .select(ChannelRow::as_select())
+                .first(c)
+                .optional()
+                .map_err(map_err)?
+                .map(Channel::try_from)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn create_channel(&self, name: &ChannelName, created_by: &str) -> Result<Channel, StoreError> {
+        let row = ChannelRow {
+            name: name.to_string(),
+            created_by: created_by.to_owned(),
+            created_at: now_millis(),
+        };
+        self.with_conn(move |c| {
+            diesel::insert_into(channels::table)
+                .values(&row)
+                .execute(c)
+                .map_err(map_err)?;
+            Channel::try_from(row)
+        })
+        .await
+    }
+
+    async fn insert_messages(&self, batch: &[Message]) -> Result<usize, StoreError> {
+        let rows: Vec<MessageRow> = batch.iter().map(MessageRow::from).collect();
+        self.with_conn(move |c| {
+            c.immediate_transaction(|c| {
+                let mut inserted = 0;
+                for row in &rows {
+                    inserted += diesel::insert_into(messages::table)
+                        .values(row)
+                        .on_conflict_do_nothing()
+                        .execute(c)?;
+                }
+                Ok(inserted)
+            })
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn messages(&self, channel: &ChannelName, q: &HistoryQuery) -> Result<Vec<Message>, StoreError> {
+        let (channel, q) = (channel.to_string(), q.clone());
+        self.with_conn(move |c| {
+            let mut query = messages::table
+                .filter(messages::channel.eq(channel))
+                .select(MessageRow::as_select())
+                .limit(i64::from(q.limit))
+                .into_boxed();
+            if let Some(before) = &q.before {
+                query = query.filter(messages::id.lt(before.clone()));
+            }
+            let newest_first = q.since.is_none();
+            query = match &q.since {
+                Some(since) => query.filter(messages::id.gt(since.clone())).order(messages::id.asc()),
+                None => query.order(messages::id.desc()),
+            };
+            into_messages(query.load(c).map_err(map_err)?, newest_first)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|c| c.batch_execute("SELECT 1").map_err(map_err)).await
+    }
+}

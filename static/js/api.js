@@ -1,0 +1,71 @@
+// HTTP API client: thin fetch wrappers for /api/* that turn the documented
+// error body {"error":{"code","message"}} into a thrown ApiError.
+
+/** An API failure. `status` is 0 when the server could not be reached. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const OFFLINE_MESSAGE = "Can't reach the server. Check your connection and try again.";
+
+async function request(method, path, body) {
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network', OFFLINE_MESSAGE);
+  }
+  let data = null;
+  try {
+    const text = await res.text();
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = data && typeof data === 'object' ? data.error : null;
+    const code = err && typeof err.code === 'string' ? err.code : `http_${res.status}`;
+    const message = err && typeof err.message === 'string' && err.message
+      ? err.message
+      : `The server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
+    throw new ApiError(res.status, code, message);
+  }
+  return data;
+}
+
+export const register = (username, password) =>
+  request('POST', '/api/register', { username, password });
+
+export const login = (username, password) =>
+  request('POST', '/api/login', { username, password });
+
+export const logout = () => request('POST', '/api/logout');
+
+export const me = () => request('GET', '/api/me');
+
+export async function channels() {
+  const data = await request('GET', '/api/channels');
+  return Array.isArray(data && data.channels) ? data.channels : [];
+}
+
+export const createChannel = (name) => request('POST', '/api/channels', { name });
+
+/** Older messages of a channel, oldest first. */
+export async function messages(channel, { before, limit = 50 } = {}) {
+  const params = new URLSearchParams();
+  if (before) params.set('before', before);
+  params.set('limit', String(limit));
+  const path = `/api/channels/${encodeURIComponent(channel)}/messages?${params}`;
+  const data = await request('GET', path);
+  return Array.isArray(data && data.messages) ? data.messages : [];
+}

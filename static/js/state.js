@@ -1,0 +1,262 @@
+// The one store of the UI. Mutations go through the functions below; each
+// marks what changed, and subscribers are told once per microtask with the
+// set of changed topics.
+
+export const TYPING_TTL_MS = 4000;
+export const PAGE_SIZE = 50;
+const CLOCK_SKEW_MS = 60000;
+
+export const state = {
+  me: null,
+  channels: [], // [{name, created_at}] sorted by name
+  active: null,
+  joined: new Set(), // channels this tab has opened and stays subscribed to
+  chans: new Map(), // name -> per-channel data, see channel()
+  connection: { status: 'idle', retryAt: 0, everOpen: false },
+};
+
+const listeners = new Set();
+let dirty = new Set();
+let scheduled = false;
+
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function changed(...topics) {
+  topics.forEach((t) => dirty.add(t));
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    const topicsNow = dirty;
+    dirty = new Set();
+    listeners.forEach((fn) => fn(topicsNow));
+  });
+}
+
+const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const sameUser = (a, b) => typeof a === 'string' && typeof b === 'string'
+  && a.toLowerCase() === b.toLowerCase();
+
+export const isMe = (user) => sameUser(user, state.me);
+
+export function isMessage(m) {
+  return !!m && typeof m.id === 'string' && typeof m.channel === 'string'
+    && typeof m.user === 'string' && typeof m.text === 'string' && typeof m.ts === 'string';
+}
+
+/** Per-channel data, created on first use. */
+export function channel(name) {
+  let c = state.chans.get(name);
+  if (!c) {
+    c = {
+      messages: [], // sorted by id, unique ids
+      members: new Set(),
+      unread: 0,
+      typing: new Map(), // user -> expiry (epoch ms)
+      pending: [], // [{ref, text, ts, failed, error}]
+      loadingOlder: false,
+      historyDone: false,
+      loaded: false, // a `joined` frame has arrived at least once
+      joinSince: null, // `since` of the join in flight
+    };
+    state.chans.set(name, c);
+  }
+  return c;
+}
+
+/** Merges messages into a channel; returns the ones that were new. */
+function merge(c, list) {
+  const added = [];
+  const valid = list.filter(isMessage);
+  if (valid.length === 1 && (!c.messages.length || c.messages[c.messages.length - 1].id < valid[0].id)) {
+    c.messages.push(valid[0]);
+    return valid;
+  }
+  const map = new Map(c.messages.map((m) => [m.id, m]));
+  for (const m of valid) {
+    if (!map.has(m.id)) added.push(m);
+    map.set(m.id, m);
+  }
+  c.messages = [...map.values()].sort(byId);
+  return added;
+}
+
+export function reset(me) {
+  state.me = me;
+  state.channels = [];
+  state.active = null;
+  state.joined = new Set();
+  state.chans = new Map();
+  state.connection = { status: 'idle', retryAt: 0, everOpen: false };
+  changed('me', 'channels', 'active', 'messages', 'members', 'unread', 'typing', 'connection');
+}
+
+export function setChannels(list) {
+  const map = new Map(state.channels.map((ch) => [ch.name, ch]));
+  list.filter((ch) => ch && typeof ch.name === 'string').forEach((ch) => map.set(ch.name, ch));
+  state.channels = [...map.values()].sort((a, b) => a.name.localeCompare(b.name));
+  changed('channels');
+}
+
+export const addChannel = (ch) => setChannels([ch]);
+
+export function setActive(name) {
+  state.active = name;
+  const c = channel(name);
+  c.unread = 0;
+  if (!state.channels.some((ch) => ch.name === name)) setChannels([{ name, created_at: '' }]);
+  changed('active', 'unread', 'messages', 'members', 'typing');
+}
+
+/** Records that this tab is (re)joining a channel with the given `since`. */
+export function markJoining(name, since) {
+  state.joined.add(name);
+  channel(name).joinSince = since || null;
+}
+
+export function lastId(name) {
+  const msgs = channel(name).messages;
+  return msgs.length ? msgs[msgs.length - 1].id : null;
+}
+
+export function applyJoined(name, history, members) {
+  const c = channel(name);
+  const list = Array.isArray(history) ? history.filter(isMessage) : [];
+  const since = c.joinSince;
+  c.joinSince = null;
+  if (since && list.length >= PAGE_SIZE) {
+    // There may be a gap before this page: start over from it.
+    c.messages = list.slice().sort(byId);
+    c.historyDone = false;
+  } else {
+    const added = merge(c, list);
+    if (since && name !== state.active) c.unread += added.filter((m) => !isMe(m.user)).length;
+    if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
+  }
+  c.loaded = true;
+  settlePending(c);
+  c.members = new Set(Array.isArray(members) ? members.filter((u) => typeof u === 'string') : []);
+  changed('messages', 'members', 'unread');
+}
+
+/** A live message; returns true when it was new. */
+export function addMessage(m) {
+  if (!isMessage(m)) return false;
+  const c = channel(m.channel);
+  const added = merge(c, [m]).length > 0;
+  if (c.typing.delete(m.user)) changed('typing');
+  if (added && m.channel !== state.active && !isMe(m.user)) {
+    c.unread += 1;
+    changed('unread');
+  }
+  changed('messages');
+  return added;
+}
+
+export function prependOlder(name, list) {
+  const c = channel(name);
+  merge(c, list);
+  if (list.length < PAGE_SIZE) c.historyDone = true;
+  changed('messages', 'history');
+}
+
+export function setLoadingOlder(name, loading) {
+  channel(name).loadingOlder = loading;
+  changed('history');
+}
+
+export function presence(name, user, event) {
+  const c = channel(name);
+  if (event === 'join') c.members.add(user);
+  else if (event === 'leave') {
+    for (const u of c.members) if (sameUser(u, user)) c.members.delete(u);
+    c.typing.delete(user);
+    changed('typing');
+  }
+  changed('members');
+}
+
+export function typing(name, user) {
+  const c = channel(name);
+  c.typing.set(user, Date.now() + TYPING_TTL_MS);
+  setTimeout(() => {
+    const until = c.typing.get(user);
+    if (until !== undefined && until <= Date.now()) {
+      c.typing.delete(user);
+      changed('typing');
+    }
+  }, TYPING_TTL_MS + 50);
+  changed('typing');
+}
+
+export function typingUsers(name) {
+  const now = Date.now();
+  return [...channel(name).typing].filter(([, until]) => until > now).map(([u]) => u);
+}
+
+export function addPending(name, entry) {
+  channel(name).pending.push({ failed: false, error: '', ...entry });
+  changed('messages');
+}
+
+function findPending(ref) {
+  for (const [name, c] of state.chans) {
+    const i = c.pending.findIndex((p) => p.ref === ref);
+    if (i >= 0) return { name, c, i, entry: c.pending[i] };
+  }
+  return null;
+}
+
+/** The server accepted a sent message: it becomes a real one. */
+export function ackPending(ref, id) {
+  const found = findPending(ref);
+  if (!found) return;
+  const { name, c, i, entry } = found;
+  c.pending.splice(i, 1);
+  if (typeof id === 'string' && !c.messages.some((m) => m.id === id)) {
+    merge(c, [{ id, channel: name, user: state.me, text: entry.text, ts: entry.ts, bot: false }]);
+  }
+  changed('messages');
+}
+
+/** The server refused a sent message; returns the entry (still listed, failed). */
+export function failPending(ref, error) {
+  const found = findPending(ref);
+  if (!found) return null;
+  Object.assign(found.entry, { failed: true, error });
+  changed('messages');
+  return { channel: found.name, ...found.entry };
+}
+
+export function removePending(ref) {
+  const found = findPending(ref);
+  if (!found) return null;
+  found.c.pending.splice(found.i, 1);
+  changed('messages');
+  return found.entry;
+}
+
+/** After the socket drops, unacknowledged sends are reported as failed. */
+export function failAllPending(error) {
+  for (const c of state.chans.values()) {
+    c.pending.forEach((p) => { if (!p.failed) Object.assign(p, { failed: true, error, lost: true }); });
+  }
+  changed('messages');
+}
+
+/** Drops sends lost with the connection that the server did store after all. */
+function settlePending(c) {
+  const mine = c.messages.filter((m) => isMe(m.user));
+  const stored = (p) => mine.some((m) => m.text === p.text
+    && Date.parse(m.ts) >= Date.parse(p.ts) - CLOCK_SKEW_MS);
+  c.pending = c.pending.filter((p) => !(p.lost && stored(p)));
+}
+
+export function setConnection(status, retryAt = 0) {
+  const everOpen = state.connection.everOpen || status === 'open';
+  state.connection = { status, retryAt, everOpen };
+  changed('connection');
+}
