@@ -12,6 +12,9 @@ use chat_shared::store::Store;
 use chat_shared::subjects;
 use futures::StreamExt;
 
+/// How long shutdown waits for more messages already on their way.
+const DRAIN_WAIT: Duration = Duration::from_millis(100);
+
 /// Batching of inserts.
 #[derive(Debug, Clone)]
 pub struct ArchiverConfig {
@@ -84,10 +87,12 @@ impl Archiver {
         Ok(Self { bus, store, config, incoming, requests })
     }
 
-    /// Runs until the bus closes. History requests are answered after the
-    /// pending batch is written, so a reader sees every message the archiver
-    /// has received.
-    pub async fn run(mut self) {
+    /// Runs until the bus closes or `shutdown` fires. History requests are
+    /// answered after the pending batch is written, so a reader sees every
+    /// message the archiver has received. On shutdown, what has already
+    /// arrived is written before returning.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
         let store = self.store.as_ref();
         let mut batch: Vec<Message> = Vec::with_capacity(self.config.batch_size);
         let mut tick = tokio::time::interval(self.config.flush_interval);
@@ -114,8 +119,15 @@ impl Archiver {
                         store_batch(store, &mut batch).await;
                     }
                 }
+                _ = &mut shutdown => {
+                    while let Ok(Some(e)) = tokio::time::timeout(DRAIN_WAIT, self.incoming.next()).await {
+                        batch.extend(decode(&e));
+                    }
+                    break;
+                }
             }
         }
         store_batch(store, &mut batch).await;
+        tracing::info!("archiver stopped");
     }
 }

@@ -17,7 +17,7 @@ use chat_shared::bus::{Bus, LocalBus};
 use chat_shared::store::{SqliteStore, Store};
 
 use crate::actors::channel::ChannelDeps;
-use crate::actors::registry::Registry;
+use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
 use crate::limits::Limits;
 use crate::publisher::Publisher;
@@ -53,7 +53,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
 
     let archiver = Archiver::subscribe(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
-    tokio::spawn(archiver.run());
+    let (stop_archiver, archiver_stopped) = tokio::sync::oneshot::channel::<()>();
+    let archiver = tokio::spawn(archiver.run(async move {
+        let _ = archiver_stopped.await;
+    }));
     let bot_config = BotConfig {
         stock_api_url: config.stock_api_url.clone(),
         timeout: Duration::from_secs(config.stock_timeout_secs),
@@ -62,11 +65,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     actix_rt::spawn(bot.run());
 
     let publisher = Publisher::start(bus.clone());
-    let registry = Registry::new(ChannelDeps { bus: bus.clone(), publisher, server_id: server_id.clone() }).start();
+    let deps = ChannelDeps { bus: bus.clone(), publisher: publisher.clone(), server_id: server_id.clone() };
+    let registry = Registry::new(deps).start();
     let state = web::Data::new(AppState::new(
         store,
         bus,
-        registry,
+        registry.clone(),
         server_id,
         limits,
         config.allowed_origins.clone(),
@@ -80,9 +84,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         database = %config.data_dir.join("chat.db").display(),
         "chat server listening; bot and archiver running in-process"
     );
-    server.await?;
+    let handle = server.handle();
+    let running = actix_rt::spawn(server);
+    shutdown_signal().await;
+
+    // Shut down without losing a message: send clients elsewhere, stop taking
+    // requests, hand every accepted message to the bus, then let the
+    // archiver store what it has.
+    let closed = registry.send(CloseAll).await.unwrap_or(0);
+    tracing::info!(connections = closed, "shutting down");
+    handle.stop(true).await;
+    let _ = running.await;
+    publisher.flush().await;
+    let _ = stop_archiver.send(());
+    if tokio::time::timeout(Duration::from_secs(10), archiver).await.is_err() {
+        tracing::error!("archiver did not finish in time");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Result<actix_web::dev::Server> {
@@ -113,6 +141,7 @@ fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Resul
     .bind(config.bind)
     .with_context(|| format!("could not listen on {}", config.bind))?
     .shutdown_timeout(10)
+    .disable_signals()
     .run();
     Ok(server)
 }

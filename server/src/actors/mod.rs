@@ -32,3 +32,8 @@ pub struct Push(pub ByteString);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Evict;
+
+/// The server is shutting down: close with 1001 so the client reconnects elsewhere.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct GoingAway;

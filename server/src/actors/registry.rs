@@ -12,12 +12,18 @@ use chat_shared::names::ChannelName;
 use chat_shared::subjects;
 
 use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, StopIfEmpty};
-use super::{Push, SessionId};
+use super::{GoingAway, Push, SessionId};
 
 pub struct Registry {
     deps: ChannelDeps,
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
-    sessions: HashMap<SessionId, (Arc<str>, Recipient<Push>)>,
+    sessions: HashMap<SessionId, SessionEntry>,
+}
+
+struct SessionEntry {
+    user: Arc<str>,
+    push: Recipient<Push>,
+    going_away: Recipient<GoingAway>,
 }
 
 impl Registry {
@@ -42,6 +48,7 @@ pub struct Connect {
     pub session: SessionId,
     pub user: Arc<str>,
     pub addr: Recipient<Push>,
+    pub going_away: Recipient<GoingAway>,
     pub max_per_user: usize,
 }
 
@@ -88,8 +95,8 @@ impl StreamHandler<Envelope> for Registry {
             return;
         };
         let frame: ByteString = ServerFrame::ChannelCreated { channel: info }.to_json().into();
-        for (_, addr) in self.sessions.values() {
-            addr.do_send(Push(frame.clone()));
+        for s in self.sessions.values() {
+            s.push.do_send(Push(frame.clone()));
         }
     }
 }
@@ -130,11 +137,11 @@ impl Handler<Connect> for Registry {
     type Result = bool;
 
     fn handle(&mut self, c: Connect, _: &mut Self::Context) -> bool {
-        let open = self.sessions.values().filter(|(u, _)| *u == c.user).count();
+        let open = self.sessions.values().filter(|s| s.user == c.user).count();
         if open >= c.max_per_user {
             return false;
         }
-        self.sessions.insert(c.session, (c.user, c.addr));
+        self.sessions.insert(c.session, SessionEntry { user: c.user, push: c.addr, going_away: c.going_away });
         true
     }
 }
@@ -151,7 +158,7 @@ impl Handler<ConnectionsOf> for Registry {
     type Result = usize;
 
     fn handle(&mut self, ConnectionsOf(user): ConnectionsOf, _: &mut Self::Context) -> usize {
-        self.sessions.values().filter(|(u, _)| *u == user).count()
+        self.sessions.values().filter(|s| s.user == user).count()
     }
 }
 
@@ -160,5 +167,21 @@ impl Handler<Counts> for Registry {
 
     fn handle(&mut self, _: Counts, _: &mut Self::Context) -> Self::Result {
         MessageResult((self.sessions.len(), self.channels.len()))
+    }
+}
+
+/// Closes every session (server shutdown); answers how many there were.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CloseAll;
+
+impl Handler<CloseAll> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CloseAll, _: &mut Self::Context) -> usize {
+        for s in self.sessions.values() {
+            s.going_away.do_send(GoingAway);
+        }
+        self.sessions.len()
     }
 }

@@ -17,7 +17,7 @@ use chat_shared::subjects::{self, HistoryReply, HistoryRequest};
 
 use super::channel::{ChannelActor, Join, Leave, Post, Typing};
 use super::registry::{Connect, Disconnect, JoinChannel};
-use super::{Deliver, Evict, Push, SessionId};
+use super::{Deliver, Evict, GoingAway, Push, SessionId};
 use crate::limits::Window;
 use crate::state::AppState;
 
@@ -283,6 +283,7 @@ impl Actor for WsSession {
             session: self.id,
             user: self.user.clone(),
             addr: ctx.address().recipient(),
+            going_away: ctx.address().recipient(),
             max_per_user: self.state.limits.max_connections_per_user,
         };
         ctx.wait(self.state.registry.send(connect).into_actor(self).map(|allowed, _, ctx| {
@@ -371,5 +372,13 @@ impl Handler<Evict> for WsSession {
     fn handle(&mut self, _: Evict, ctx: &mut Self::Context) {
         tracing::info!(user = %self.user, session = self.id, "evicting a connection that fell behind");
         Self::close(ctx, ws::CloseCode::Again, "Too far behind; please reconnect.");
+    }
+}
+
+impl Handler<GoingAway> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
+        Self::close(ctx, ws::CloseCode::Away, "Server shutting down; please reconnect.");
     }
 }

@@ -33,10 +33,7 @@ struct Pragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-        )
+        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -45,8 +42,14 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let url = path.to_string_lossy().into_owned();
+        // WAL lets readers and the archiver's writer work side by side; it is
+        // a property of the file, so set it once before the pool opens.
+        let mut first = SqliteConnection::establish(&url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        first.batch_execute("PRAGMA journal_mode = WAL;").map_err(map_err)?;
+        drop(first);
         let pool = Pool::builder()
             .max_size(8)
+            .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(url))

@@ -1,0 +1,183 @@
+//! End to end in embedded mode: the real server binary, driven over HTTP and WebSocket.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::{quotes, TestApp, PASSWORD};
+
+#[actix_rt::test]
+async fn two_clients_chat_both_ways() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (mut a, mut b) = (alice.ws().await, bob.ws().await);
+    a.join("general").await;
+    let joined = b.join("general").await;
+    assert!(joined["members"].as_array().unwrap().contains(&json!("alice")), "{joined}");
+    a.expect("bob's presence", |f| f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join").await;
+
+    let id = a.say("general", "hi bob").await;
+    let m = b.expect_message("general", "hi bob").await;
+    assert_eq!(m["id"], id.as_str());
+    assert_eq!(m["user"], "alice");
+    assert_eq!(m["bot"], false);
+    a.expect_message("general", "hi bob").await;
+
+    b.say("general", "hello alice").await;
+    let m = a.expect_message("general", "hello alice").await;
+    assert_eq!(m["user"], "bob");
+    assert!(m["id"].as_str().unwrap() > id.as_str(), "ids are time-ordered");
+}
+
+#[actix_rt::test]
+async fn typing_and_leaving_reach_the_others() {
+    let app = TestApp::spawn().await;
+    let (mut a, mut b) = (app.user("alice").await.ws().await, app.user("bob").await.ws().await);
+    a.join("general").await;
+    b.join("general").await;
+    b.send(json!({"type": "typing", "channel": "general"})).await;
+    a.expect("bob typing", |f| f["type"] == "typing" && f["user"] == "bob" && f["channel"] == "general").await;
+    b.send(json!({"type": "leave", "channel": "general"})).await;
+    a.expect("bob left", |f| f["type"] == "presence" && f["user"] == "bob" && f["event"] == "leave").await;
+    a.say("general", "anyone?").await;
+    let frames = b.drain(Duration::from_millis(300)).await;
+    assert!(frames.iter().all(|f| f["type"] != "message"), "a member who left gets nothing: {frames:?}");
+}
+
+#[actix_rt::test]
+async fn one_connection_carries_many_channels() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    assert_eq!(alice.create_channel("random").await.0, 201);
+    let mut a = alice.ws().await;
+    let mut b = app.user("bob").await.ws().await;
+    a.join("general").await;
+    a.join("random").await;
+    b.join("random").await;
+    b.join("general").await;
+    b.say("random", "in random").await;
+    b.say("general", "in general").await;
+    a.expect_message("random", "in random").await;
+    a.expect_message("general", "in general").await;
+}
+
+#[actix_rt::test]
+async fn several_tabs_of_one_user_all_receive_and_count_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let (mut tab1, mut tab2) = (alice.ws().await, alice.ws().await);
+    let mut b = app.user("bob").await.ws().await;
+    tab1.join("general").await;
+    tab2.join("general").await;
+    let joined = b.join("general").await;
+    let members: Vec<_> = joined["members"].as_array().unwrap().iter().filter(|m| *m == "alice").collect();
+    assert_eq!(members.len(), 1, "{joined}");
+    b.say("general", "both tabs?").await;
+    tab1.expect_message("general", "both tabs?").await;
+    tab2.expect_message("general", "both tabs?").await;
+    drop(tab1);
+    b.say("general", "still there?").await;
+    tab2.expect_message("general", "still there?").await;
+    let frames = b.drain(Duration::from_millis(300)).await;
+    assert!(
+        frames.iter().all(|f| !(f["type"] == "presence" && f["event"] == "leave")),
+        "alice still has a tab open: {frames:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn join_shows_the_last_50_oldest_first_and_http_pages_back() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let mut a = alice.ws().await;
+    a.join("general").await;
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(a.say("general", &format!("m{i}")).await);
+        if i % 15 == 14 {
+            // stay under the per-connection rate limit
+            a = alice.ws().await;
+            a.join("general").await;
+        }
+    }
+    let mut b = app.user("bob").await.ws().await;
+    let joined = b.join("general").await;
+    let history = joined["history"].as_array().unwrap();
+    assert_eq!(history.len(), 50);
+    assert_eq!(history[0]["text"], "m10");
+    assert_eq!(history[49]["text"], "m59");
+    let got: Vec<_> = history.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(got, ids[10..]);
+
+    let (status, page) = alice.get(&format!("/api/channels/general/messages?before={}&limit=5", ids[10])).await;
+    assert_eq!(status, 200);
+    let texts: Vec<_> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, vec!["m5", "m6", "m7", "m8", "m9"]);
+    let (_, first) = alice.get(&format!("/api/channels/general/messages?before={}", ids[5])).await;
+    assert_eq!(first["messages"].as_array().unwrap().len(), 5);
+}
+
+#[actix_rt::test]
+async fn history_accounts_channels_and_cookies_survive_a_restart() {
+    let mut app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    assert_eq!(alice.create_channel("keep").await.0, 201);
+    let mut a = alice.ws().await;
+    a.join("keep").await;
+    let id = a.say("keep", "remember me").await;
+    drop(a);
+
+    app.restart().await;
+
+    let (status, me) = alice.get("/api/me").await;
+    assert_eq!((status, me["username"].as_str()), (200, Some("alice")), "the old cookie still works");
+    let (_, channels) = alice.get("/api/channels").await;
+    assert!(channels["channels"].as_array().unwrap().iter().any(|c| c["name"] == "keep"));
+    let mut again = app.anonymous();
+    assert_eq!(again.login("ALICE", PASSWORD).await.0, 200, "case-insensitive login after restart");
+    let mut a = alice.ws().await;
+    let joined = a.join("keep").await;
+    assert_eq!(joined["history"][0]["id"], id.as_str());
+    assert_eq!(joined["history"][0]["text"], "remember me");
+}
+
+#[actix_rt::test]
+async fn stock_command_is_answered_by_the_bot() {
+    let quotes = quotes::start();
+    let app = TestApp::spawn_with(&quotes, &[]).await;
+    let mut a = app.user("alice").await.ws().await;
+    let mut b = app.user("bob").await.ws().await;
+    a.join("general").await;
+    b.join("general").await;
+    a.say("general", "/stock=aapl.us").await;
+    b.expect_message("general", "/stock=aapl.us").await;
+    let reply = b.expect_message("general", "AAPL.US quote is $93.42 per share").await;
+    assert_eq!(reply["user"], "stockbot");
+    assert_eq!(reply["bot"], true);
+    a.say("general", "/stock=zzzz.us").await;
+    a.expect_message("general", "I couldn't find a quote for ZZZZ.US.").await;
+
+    let mut c = app.user("carol").await.ws().await;
+    let joined = c.join("general").await;
+    let texts: Vec<_> = joined["history"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
+    assert!(texts.contains(&json!("AAPL.US quote is $93.42 per share")), "bot replies are archived: {texts:?}");
+}
+
+#[actix_rt::test]
+async fn a_new_channel_appears_live_for_every_connected_client() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let mut b = app.user("bob").await.ws().await;
+    let mut a = alice.ws().await;
+    a.join("general").await;
+    b.join("general").await;
+    let (status, created) = alice.create_channel("announcements").await;
+    assert_eq!(status, 201);
+    assert_eq!(created["name"], "announcements");
+    for ws in [&mut a, &mut b] {
+        let f = ws.expect("channel_created", |f| f["type"] == "channel_created").await;
+        assert_eq!(f["channel"]["name"], "announcements");
+        assert_eq!(f["channel"]["created_at"], created["created_at"]);
+    }
+}

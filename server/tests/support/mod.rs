@@ -1,0 +1,325 @@
+//! Test harness: the real `chat-server` binary on a free port with a temp data
+//! dir, a loopback HTTP server standing in for the quote API, and typed HTTP
+//! and WebSocket clients.
+#![allow(dead_code)]
+
+pub mod quotes;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use awc::ws;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+const DEADLINE: Duration = Duration::from_secs(10);
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running server process; killed when dropped.
+pub struct TestApp {
+    pub addr: String,
+    pub data_dir: tempfile::TempDir,
+    pub stock_api_url: String,
+    child: Option<Child>,
+    extra_env: Vec<(String, String)>,
+}
+
+impl TestApp {
+    /// Starts a server with a fresh data dir; the quote API points at `stock_api_url`.
+    pub async fn spawn_with(stock_api_url: &str, extra_env: &[(&str, &str)]) -> Self {
+        let mut app = TestApp {
+            addr: String::new(),
+            data_dir: tempfile::tempdir().unwrap(),
+            stock_api_url: stock_api_url.to_owned(),
+            child: None,
+            extra_env: extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        app.start().await;
+        app
+    }
+
+    pub async fn spawn() -> Self {
+        Self::spawn_with("http://127.0.0.1:9/q?s={code}", &[]).await
+    }
+
+    async fn start(&mut self) {
+        if self.addr.is_empty() {
+            self.addr = format!("127.0.0.1:{}", free_port());
+        }
+        let port = self.addr.rsplit(':').next().unwrap_or_default().to_owned();
+        let log = std::fs::File::create(self.data_dir.path().join(format!("server-{port}.log"))).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        for var in ["NATS_URL", "DATABASE_URL", "CHAT_SESSION_KEY", "CHAT_ALLOWED_ORIGINS"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("CHAT_BIND", &self.addr)
+            .env("CHAT_DATA_DIR", self.data_dir.path())
+            .env("STOCK_API_URL", &self.stock_api_url)
+            .env("CHAT_BCRYPT_COST", "10")
+            .env("RUST_LOG", "info")
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        self.child = Some(cmd.spawn().expect("chat-server starts"));
+        let client = awc::Client::default();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Ok(r) = client.get(self.url("/healthz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not come up; log:\n{}", self.log());
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the process at once (SIGKILL).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it to exit.
+    pub async fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the process gracefully and starts a new one on the same data dir and port.
+    pub async fn restart(&mut self) {
+        self.terminate().await;
+        self.start().await;
+    }
+
+    pub fn log(&self) -> String {
+        let mut out = String::new();
+        for entry in std::fs::read_dir(self.data_dir.path()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".log") {
+                out += &std::fs::read_to_string(entry.path()).unwrap_or_default();
+            }
+        }
+        out
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn data_path(&self) -> PathBuf {
+        self.data_dir.path().to_path_buf()
+    }
+
+    /// A client with no session.
+    pub fn anonymous(&self) -> Client {
+        Client { base: self.url(""), ws_base: format!("ws://{}", self.addr), cookie: None, http: http() }
+    }
+
+    /// Registers `username` and returns its logged-in client.
+    pub async fn user(&self, username: &str) -> Client {
+        let mut c = self.anonymous();
+        let (status, body) = c.register(username, PASSWORD).await;
+        assert_eq!(status, 201, "register {username}: {body}");
+        c
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn http() -> awc::Client {
+    awc::Client::builder().timeout(Duration::from_secs(10)).finish()
+}
+
+/// An HTTP client carrying one session cookie.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub ws_base: String,
+    pub cookie: Option<String>,
+    http: awc::Client,
+}
+
+impl Client {
+    fn remember_cookie(&mut self, response: &awc::ClientResponse<impl futures::Stream + Unpin>) {
+        for header in response.headers().get_all("set-cookie") {
+            let Ok(text) = header.to_str() else { continue };
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some(value) = pair.strip_prefix("chat_session=") {
+                self.cookie = (!value.is_empty()).then(|| pair.to_owned());
+            }
+        }
+    }
+
+    /// Sends a request and returns status and JSON body (Null when empty).
+    pub async fn request(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.insert_header(("Cookie", c.clone()));
+        }
+        let mut response = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        }
+        .expect("request completes");
+        self.remember_cookie(&response);
+        let bytes = response.body().limit(1 << 22).await.unwrap();
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        (response.status().as_u16(), value)
+    }
+
+    pub async fn get(&mut self, path: &str) -> (u16, Value) {
+        self.request("GET", path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> (u16, Value) {
+        self.request("POST", path, Some(body)).await
+    }
+
+    pub async fn register(&mut self, username: &str, password: &str) -> (u16, Value) {
+        self.post("/api/register", json!({"username": username, "password": password})).await
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> (u16, Value) {
+        self.post("/api/login", json!({"username": username, "password": password})).await
+    }
+
+    pub async fn create_channel(&mut self, name: &str) -> (u16, Value) {
+        self.post("/api/channels", json!({ "name": name })).await
+    }
+
+    /// Opens a WebSocket; panics if the upgrade is refused.
+    pub async fn ws(&self) -> Ws {
+        self.try_ws(None).await.expect("websocket opens")
+    }
+
+    /// Opens a WebSocket with an optional Origin; the refusal status otherwise.
+    pub async fn try_ws(&self, origin: Option<&str>) -> Result<Ws, u16> {
+        let mut req = self.http.ws(format!("{}/ws", self.ws_base)).max_frame_size(1 << 22);
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c.clone());
+        }
+        if let Some(o) = origin {
+            req = req.origin(o);
+        }
+        match req.connect().await {
+            Ok((_, framed)) => Ok(Ws { framed, backlog: Default::default() }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(s)) => Err(s.as_u16()),
+            Err(e) => panic!("websocket failed: {e}"),
+        }
+    }
+}
+
+/// A WebSocket speaking the chat protocol.
+pub struct Ws {
+    framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
+    /// Frames read while waiting for another one, in arrival order.
+    backlog: std::collections::VecDeque<Value>,
+}
+
+impl Ws {
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(&frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.framed.send(ws::Message::Text(text.to_owned().into())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, data: &[u8]) {
+        self.framed.send(ws::Message::Binary(data.to_vec().into())).await.unwrap();
+    }
+
+    /// The next JSON frame, or None at the deadline or on close.
+    pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match actix_rt::time::timeout(left, self.framed.next()).await {
+                Ok(Some(Ok(ws::Frame::Text(t)))) => return Some(serde_json::from_slice(&t).expect("server frames are JSON")),
+                Ok(Some(Ok(ws::Frame::Ping(p)))) => {
+                    let _ = self.framed.send(ws::Message::Pong(p)).await;
+                }
+                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Waits for the first frame matching `pred` (looking at frames skipped
+    /// earlier first); other frames are kept for later. Panics at the deadline.
+    pub async fn expect(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i).expect("index is in range");
+        }
+        let deadline = Instant::now() + DEADLINE;
+        while Instant::now() < deadline {
+            match self.next_frame(deadline.saturating_duration_since(Instant::now())).await {
+                Some(f) if pred(&f) => return f,
+                Some(f) => self.backlog.push_back(f),
+                None => break,
+            }
+        }
+        panic!("expected {what}; got {:#?}", self.backlog);
+    }
+
+    /// Frames not yet consumed plus those arriving within `wait`.
+    pub async fn drain(&mut self, wait: Duration) -> Vec<Value> {
+        let mut out: Vec<Value> = self.backlog.drain(..).collect();
+        let deadline = Instant::now() + wait;
+        while let Some(f) = self.next_frame(deadline.saturating_duration_since(Instant::now())).await {
+            out.push(f);
+        }
+        out
+    }
+
+    pub async fn join(&mut self, channel: &str) -> Value {
+        self.send(json!({"type": "join", "channel": channel})).await;
+        self.expect(&format!("joined {channel}"), |f| f["type"] == "joined" && f["channel"] == channel).await
+    }
+
+    /// Sends a message and returns its id from the ack.
+    pub async fn say(&mut self, channel: &str, text: &str) -> String {
+        let reference = format!("r-{}", chat_shared::message::next_id());
+        self.send(json!({"type": "send", "channel": channel, "text": text, "ref": reference})).await;
+        let ack = self
+            .expect(&format!("ack {reference}"), |f| {
+                (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference.as_str()
+            })
+            .await;
+        assert_eq!(ack["type"], "ack", "send refused: {ack}");
+        ack["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits for a message with `text` in `channel`.
+    pub async fn expect_message(&mut self, channel: &str, text: &str) -> Value {
+        let f = self
+            .expect(&format!("message {text:?}"), |f| {
+                f["type"] == "message" && f["message"]["channel"] == channel && f["message"]["text"] == text
+            })
+            .await;
+        f["message"].clone()
+    }
+
+    /// Waits for an error frame and returns it.
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        self.expect(&format!("error {code}"), |f| f["type"] == "error" && f["code"] == code).await
+    }
+}

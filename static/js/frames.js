@@ -1,0 +1,51 @@
+// Applies server frames to the store. Anything needing the UI beyond the
+// store (send failures, toasts) goes through the handlers given.
+
+import * as store from './state.js';
+
+/**
+ * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
+ * handlers.problem(message): any other `error` frame.
+ */
+export function applyFrame(frame, handlers) {
+  switch (frame.type) {
+    case 'joined':
+      if (typeof frame.channel === 'string') {
+        store.applyJoined(frame.channel, frame.history, frame.members);
+      }
+      break;
+    case 'message':
+      store.addMessage(frame.message);
+      break;
+    case 'ack':
+      if (typeof frame.ref === 'string') store.ackPending(frame.ref, frame.id);
+      break;
+    case 'presence':
+      if (typeof frame.channel === 'string' && typeof frame.user === 'string') {
+        store.presence(frame.channel, frame.user, frame.event);
+      }
+      break;
+    case 'typing':
+      if (typeof frame.channel === 'string' && typeof frame.user === 'string' && !store.isMe(frame.user)) {
+        store.typing(frame.channel, frame.user);
+      }
+      break;
+    case 'channel_created':
+      if (frame.channel && typeof frame.channel.name === 'string') store.addChannel(frame.channel);
+      break;
+    case 'error':
+      onError(frame, handlers);
+      break;
+    default:
+      break; // Unknown frames are ignored: newer servers may add some.
+  }
+}
+
+function onError(frame, handlers) {
+  const message = typeof frame.message === 'string' && frame.message
+    ? frame.message
+    : `Error: ${frame.code || 'unknown'}`;
+  const entry = typeof frame.ref === 'string' ? store.failPending(frame.ref, message) : null;
+  if (entry) handlers.sendFailed(entry, frame.code, message);
+  else handlers.problem(message);
+}

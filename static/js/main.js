@@ -1,0 +1,260 @@
+// Entry point: picks the screen (auth or chat), owns the socket, and wires the
+// store to the views.
+
+import * as api from './api.js';
+import { createSocket } from './socket.js';
+import * as store from './state.js';
+import { applyFrame } from './frames.js';
+import { $ } from './view/dom.js';
+import { avatar } from './view/avatar.js';
+import { initAuthView } from './view/auth.js';
+import { initSidebar } from './view/sidebar.js';
+import { initMessages } from './view/messages.js';
+import { initMembers } from './view/members.js';
+import { initComposer } from './view/composer.js';
+import { initTyping } from './view/typing.js';
+import { initBanner } from './view/banner.js';
+import { initLayout } from './view/layout.js';
+import { toast } from './view/toast.js';
+
+const { state } = store;
+const HOME = 'general';
+const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
+const OLDER_RETRY_MS = 5000;
+const SESSION_ENDED = 'Your session has ended. Please log in again.';
+
+let refCount = 0;
+const olderBlockedUntil = new Map();
+
+const socket = createSocket({
+  onFrame: (frame) => applyFrame(frame, { sendFailed, problem: toast }),
+  onStatus: onSocketStatus,
+  preflight: async () => {
+    try {
+      await api.me();
+      return 'ok';
+    } catch (err) {
+      return err.status === 401 ? 'unauthorized' : 'unreachable';
+    }
+  },
+});
+
+function onSocketStatus({ status, retryAt }) {
+  if (status === 'unauthorized') {
+    leaveChat(SESSION_ENDED);
+    return;
+  }
+  if (status === 'waiting' && state.connection.status === 'open') {
+    store.failAllPending('connection lost');
+  }
+  store.setConnection(status, retryAt);
+  if (status === 'open') state.joined.forEach((name) => sendJoin(name));
+}
+
+function sendJoin(name) {
+  const since = store.lastId(name);
+  store.markJoining(name, since);
+  socket.send(since ? { type: 'join', channel: name, since } : { type: 'join', channel: name });
+}
+
+function sessionCheck(err) {
+  if (err && err.status === 401) {
+    leaveChat(SESSION_ENDED);
+    return true;
+  }
+  return false;
+}
+
+// ---- actions -------------------------------------------------------------
+
+function openChannel(name) {
+  store.setActive(name);
+  if (!state.joined.has(name)) {
+    state.joined.add(name);
+    if (socket.isOpen()) sendJoin(name);
+  }
+  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+  layout.closeDrawers();
+}
+
+async function loadOlder(name) {
+  const c = store.channel(name);
+  if (!c.messages.length || (olderBlockedUntil.get(name) || 0) > Date.now()) return;
+  store.setLoadingOlder(name, true);
+  try {
+    const list = await api.messages(name, { before: c.messages[0].id, limit: store.PAGE_SIZE });
+    store.prependOlder(name, list);
+  } catch (err) {
+    if (sessionCheck(err)) return;
+    if (err.status === 404) {
+      store.prependOlder(name, []);
+    } else {
+      olderBlockedUntil.set(name, Date.now() + OLDER_RETRY_MS);
+      toast(`Couldn't load older messages: ${err.message}`);
+    }
+  } finally {
+    store.setLoadingOlder(name, false);
+  }
+}
+
+async function createChannel(name) {
+  try {
+    const created = await api.createChannel(name);
+    if (created && created.name) store.addChannel(created);
+    return created;
+  } catch (err) {
+    sessionCheck(err);
+    throw err;
+  }
+}
+
+function sendText(channel, text) {
+  refCount += 1;
+  const ref = `c-${refCount}`;
+  store.addPending(channel, { ref, text, ts: new Date().toISOString() });
+  if (!socket.send({ type: 'send', channel, text, ref })) store.failPending(ref, 'not connected');
+}
+
+function sendFailed(entry, code, message) {
+  const restored = entry.channel === state.active && composer.sendFailed(message, entry.text);
+  if (restored) store.removePending(entry.ref);
+}
+
+// ---- views ---------------------------------------------------------------
+
+const layout = initLayout({ onSidebarOpened: () => sidebar.focusActive() });
+const sidebar = initSidebar({ open: openChannel, create: createChannel });
+const messages = initMessages({
+  loadOlder,
+  retry: (channel, entry) => {
+    store.removePending(entry.ref);
+    sendText(channel, entry.text);
+  },
+  discard: (ref) => store.removePending(ref),
+});
+const members = initMembers();
+const composer = initComposer({
+  send: (text) => sendText(state.active, text),
+  typing: () => socket.send({ type: 'typing', channel: state.active }),
+});
+const typing = initTyping();
+const banner = initBanner({ retryNow: () => socket.retryNow() });
+const auth = initAuthView({
+  submit: async (mode, username, password) => {
+    const res = mode === 'register'
+      ? await api.register(username, password)
+      : await api.login(username, password);
+    return res && res.username ? res.username : username;
+  },
+  onAuthed: (username) => enterChat(username),
+});
+
+function renderHeader(topics) {
+  if (topics.has('active')) $('channel-title').textContent = state.active ? `# ${state.active}` : '';
+  if (topics.has('me')) {
+    const me = $('current-user');
+    me.replaceChildren();
+    if (state.me) {
+      const name = document.createElement('span');
+      name.className = 'current-user-name';
+      name.textContent = state.me;
+      me.append(avatar(state.me, 'sm'), name);
+      me.setAttribute('title', `Signed in as ${state.me}`);
+    }
+  }
+  if (topics.has('unread')) {
+    let total = 0;
+    state.chans.forEach((c) => { total += c.unread; });
+    document.title = total ? `(${total}) Chat` : 'Chat';
+  }
+}
+
+store.subscribe((topics) => {
+  banner.render(topics);
+  if (!state.me) return;
+  renderHeader(topics);
+  if (topics.has('channels') || topics.has('active') || topics.has('unread')) sidebar.render();
+  messages.render(topics);
+  members.render(topics);
+  typing.render(topics);
+  composer.render(topics);
+});
+
+// ---- screens -------------------------------------------------------------
+
+function showScreen(name) {
+  $('splash').hidden = name !== 'splash';
+  $('auth-screen').hidden = name !== 'auth';
+  $('chat-screen').hidden = name !== 'chat';
+}
+
+async function enterChat(username) {
+  store.reset(username);
+  messages.reset();
+  sidebar.reset();
+  composer.clear();
+  showScreen('chat');
+  const wanted = channelInHash();
+  openChannel(HOME);
+  socket.connect();
+  composer.focus();
+  try {
+    store.setChannels(await api.channels());
+  } catch (err) {
+    if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
+    return;
+  }
+  if (wanted && wanted !== HOME && state.me === username && isKnown(wanted)) openChannel(wanted);
+}
+
+function channelInHash() {
+  let name = '';
+  try {
+    name = decodeURIComponent(location.hash.slice(1));
+  } catch {
+    name = '';
+  }
+  return CHANNEL_NAME.test(name) ? name : null;
+}
+
+const isKnown = (name) => state.channels.some((ch) => ch.name === name);
+
+function leaveChat(message = '') {
+  socket.close();
+  store.reset(null);
+  messages.reset();
+  document.title = 'Chat';
+  auth.reset(message);
+  showScreen('auth');
+  auth.focus();
+}
+
+$('logout').addEventListener('click', async () => {
+  socket.close();
+  try {
+    await api.logout();
+  } catch {
+    // The session is forgotten locally either way.
+  }
+  leaveChat();
+});
+
+window.addEventListener('hashchange', () => {
+  const wanted = channelInHash();
+  if (state.me && wanted && wanted !== state.active && isKnown(wanted)) openChannel(wanted);
+});
+
+async function boot() {
+  try {
+    const me = await api.me();
+    if (me && me.username) {
+      enterChat(me.username);
+      return;
+    }
+    leaveChat();
+  } catch (err) {
+    leaveChat(err.status === 401 ? '' : err.message);
+  }
+}
+
+boot();

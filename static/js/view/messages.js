@@ -1,0 +1,223 @@
+// The message pane of the active channel: grouped messages with day
+// separators, pending/failed sends, scroll anchoring, the "New messages" pill
+// and loading older history when scrolled to the top.
+
+import { state, channel, isMe } from '../state.js';
+import { clock, fullDate, dayKey, dayLabel, parseTs } from '../time.js';
+import { avatar } from './avatar.js';
+import { $, h } from './dom.js';
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+const NEAR_BOTTOM_PX = 80;
+const LOAD_OLDER_PX = 150;
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+
+/** Text with http(s) links made clickable; everything else stays text. */
+function richText(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    let url = match[0].replace(/[.,!?;:)\]]+$/, '');
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) continue;
+    parts.push(text.slice(last, match.index));
+    parts.push(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
+    last = match.index + url.length;
+  }
+  parts.push(text.slice(last));
+  return parts;
+}
+
+function timeEl(d, ts, extraClass = '') {
+  return h('time', { class: `msg-time ${extraClass}`, datetime: ts, title: fullDate(d), text: clock(d) });
+}
+
+/** The rows to show: day separators and messages (pending ones last). */
+function rowsOf(c) {
+  const all = c.messages.concat(c.pending.map((p) => ({
+    id: `p-${p.ref}`, user: state.me, text: p.text, ts: p.ts, bot: false, pending: p,
+  })));
+  const rows = [];
+  let prev = null;
+  let prevDay = null;
+  for (const m of all) {
+    const d = parseTs(m.ts);
+    const day = dayKey(d);
+    if (day !== prevDay) {
+      rows.push({ key: `day-${day}`, day: true, d, sig: dayLabel(d) });
+      prevDay = day;
+      prev = null;
+    }
+    const grouped = !!prev && prev.m.user === m.user && !!prev.m.bot === !!m.bot
+      && !prev.m.pending?.failed && d - prev.d >= 0 && d - prev.d < GROUP_WINDOW_MS;
+    const p = m.pending;
+    const sig = [grouped, m.text, m.ts, !!m.bot, p ? (p.failed ? `x${p.error}` : 'p') : ''].join('\u0000');
+    rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
+    prev = { m, d };
+  }
+  return rows;
+}
+
+export function initMessages({ loadOlder, retry, discard }) {
+  const scroller = $('message-scroller');
+  const list = $('message-list');
+  const status = $('history-status');
+  const pill = $('new-pill');
+  const nodes = new Map(); // key -> {node, sig}
+  let shown = null; // channel name currently rendered
+  let lastKey = null;
+
+  const nearBottom = () =>
+    scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+
+  function scrollToBottom() {
+    scroller.scrollTop = scroller.scrollHeight;
+    pill.hidden = true;
+  }
+
+  function buildMessage(row) {
+    const { m, d, grouped } = row;
+    const p = m.pending;
+    const classes = ['msg'];
+    if (grouped) classes.push('is-grouped');
+    if (m.bot) classes.push('is-bot');
+    if (isMe(m.user)) classes.push('is-mine');
+    if (p) classes.push(p.failed ? 'is-failed' : 'is-pending');
+    const gutter = h('div', { class: 'msg-gutter' }, grouped ? timeEl(d, m.ts, 'msg-time-hover') : avatar(m.user));
+    const main = h('div', { class: 'msg-main' });
+    if (!grouped) {
+      main.append(h('div', { class: 'msg-head' },
+        h('span', { class: 'msg-author', text: m.user }),
+        m.bot ? h('span', { class: 'bot-badge', text: 'BOT' }) : null,
+        timeEl(d, m.ts)));
+    }
+    main.append(h('div', { class: 'msg-text' }, richText(m.text)));
+    if (p && !p.failed) main.append(h('span', { class: 'msg-state', text: 'Sending…' }));
+    if (p && p.failed) {
+      main.append(h('div', { class: 'msg-failed', role: 'alert' },
+        h('span', { text: `Not sent: ${p.error || 'unknown error'}` }),
+        h('button', { type: 'button', class: 'link-btn', onclick: () => retry(state.active, p), text: 'Retry' }),
+        h('button', { type: 'button', class: 'link-btn', onclick: () => discard(p.ref), text: 'Discard' })));
+    }
+    return h('li', { class: classes.join(' '), 'data-id': p ? '' : m.id }, gutter, main);
+  }
+
+  function build(row) {
+    if (row.day) {
+      return h('li', { class: 'day-sep' }, h('span', { class: 'day-label', text: row.sig }));
+    }
+    return buildMessage(row);
+  }
+
+  function reconcile(rows) {
+    const wanted = new Set(rows.map((r) => r.key));
+    for (const [key, entry] of nodes) {
+      if (!wanted.has(key)) {
+        entry.node.remove();
+        nodes.delete(key);
+      }
+    }
+    rows.forEach((row, i) => {
+      let entry = nodes.get(row.key);
+      if (!entry || entry.sig !== row.sig) {
+        const node = build(row);
+        if (entry) entry.node.replaceWith(node);
+        entry = { node, sig: row.sig };
+        nodes.set(row.key, entry);
+      }
+      const at = list.children[i] || null;
+      if (at !== entry.node) list.insertBefore(entry.node, at);
+    });
+  }
+
+  /** The first message row visible at the top, and its offset from the top. */
+  function anchor() {
+    for (const node of list.children) {
+      if (node.offsetTop + node.offsetHeight > scroller.scrollTop) {
+        return { node, offset: node.offsetTop - scroller.scrollTop };
+      }
+    }
+    return null;
+  }
+
+  function renderStatus(c) {
+    let text = '';
+    if (!c.loaded) text = 'Loading messages…';
+    else if (c.loadingOlder) text = 'Loading older messages…';
+    else if (c.historyDone) text = `This is the start of #${state.active}.`;
+    status.textContent = text;
+    status.classList.toggle('is-start', c.loaded && c.historyDone && !c.loadingOlder);
+  }
+
+  function maybeLoadOlder() {
+    const name = state.active;
+    if (!name) return;
+    const c = channel(name);
+    if (c.loaded && !c.historyDone && !c.loadingOlder && c.messages.length
+      && scroller.scrollTop < LOAD_OLDER_PX) {
+      loadOlder(name);
+    }
+  }
+
+  function render() {
+    const name = state.active;
+    if (!name) return;
+    const c = channel(name);
+    const switched = name !== shown;
+    const wasNear = nearBottom();
+    const keep = switched || wasNear ? null : anchor();
+    if (switched) {
+      list.replaceChildren();
+      nodes.clear();
+      shown = name;
+      lastKey = null;
+      list.setAttribute('aria-label', `Messages in #${name}`);
+    }
+    const rows = rowsOf(c);
+    reconcile(rows);
+    renderStatus(c);
+
+    const last = rows.length ? rows[rows.length - 1] : null;
+    const newKey = last && !last.day ? last.key : null;
+    const grew = newKey !== null && lastKey !== null && newKey !== lastKey && !isMe(last.m.user);
+    const mineLast = last && last.m && last.m.pending && !last.m.pending.failed;
+    if (switched || wasNear || (mineLast && newKey !== lastKey)) {
+      scrollToBottom();
+    } else if (keep && keep.node.isConnected) {
+      scroller.scrollTop = keep.node.offsetTop - keep.offset;
+      if (grew && !nearBottom()) pill.hidden = false;
+    }
+    lastKey = newKey;
+    requestAnimationFrame(maybeLoadOlder);
+  }
+
+  scroller.addEventListener('scroll', () => {
+    if (nearBottom()) pill.hidden = true;
+    maybeLoadOlder();
+  }, { passive: true });
+
+  pill.addEventListener('click', () => {
+    scroller.scrollTo({ top: scroller.scrollHeight, behavior: 'smooth' });
+    pill.hidden = true;
+    scroller.focus({ preventScroll: true });
+  });
+
+  return {
+    render(topics) {
+      if (topics.has('messages') || topics.has('active') || topics.has('history')) render();
+    },
+    reset() {
+      list.replaceChildren();
+      nodes.clear();
+      shown = null;
+      lastKey = null;
+      pill.hidden = true;
+      status.textContent = '';
+    },
+  };
+}
