@@ -135,8 +135,8 @@ mod tests {
 
     #[test]
     fn a_window_allows_count_then_refuses_until_it_rolls_over() {
-        let start = Instant::now();
         let mut w = Window::new(3, Duration::from_secs(10));
+        let start = Instant::now();
         assert!((0..3).all(|_| w.allow_at(start)));
         assert!(!w.allow_at(start + Duration::from_secs(9)));
         assert!(w.allow_at(start + Duration::from_secs(10)));

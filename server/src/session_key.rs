@@ -15,10 +15,7 @@ pub const MIN_KEY_BYTES: usize = 64;
 /// Reads a key given as hex (128+ hex digits) or as raw text (64+ bytes).
 pub fn parse(given: &str) -> anyhow::Result<Key> {
     let given = given.trim();
-    let bytes = match hex::decode(given) {
-        Ok(b) if b.len() >= MIN_KEY_BYTES => b,
-        _ => given.as_bytes().to_vec(),
-    };
+    let bytes = hex::decode(given).unwrap_or_else(|_| given.as_bytes().to_vec());
     if bytes.len() < MIN_KEY_BYTES {
         bail!("the session key must be at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 64`)");
     }

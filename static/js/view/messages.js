@@ -202,7 +202,8 @@ export function initMessages({ loadOlder, retry, discard }) {
   }, { passive: true });
 
   pill.addEventListener('click', () => {
-    scroller.scrollTo({ top: scroller.scrollHeight, behavior: 'smooth' });
+    const far = scroller.scrollHeight - scroller.scrollTop > 3 * scroller.clientHeight;
+    scroller.scrollTo({ top: scroller.scrollHeight, behavior: far ? 'instant' : 'smooth' });
     pill.hidden = true;
     scroller.focus({ preventScroll: true });
   });
