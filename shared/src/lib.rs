@@ -8,3 +8,5 @@ pub mod names;
 pub mod schema;
 pub mod store;
 pub mod subjects;
+#[cfg(feature = "testing")]
+pub mod testing;

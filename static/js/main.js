@@ -239,6 +239,10 @@ $('logout').addEventListener('click', async () => {
   leaveChat();
 });
 
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && state.me && state.active) store.markRead(state.active);
+});
+
 window.addEventListener('hashchange', () => {
   const wanted = channelInHash();
   if (state.me && wanted && wanted !== state.active && isKnown(wanted)) openChannel(wanted);

@@ -111,6 +111,13 @@ export function setActive(name) {
   changed('active', 'unread', 'messages', 'members', 'typing');
 }
 
+export function markRead(name) {
+  const c = channel(name);
+  if (c.unread === 0) return;
+  c.unread = 0;
+  changed('unread');
+}
+
 /** Records that this tab is (re)joining a channel with the given `since`. */
 export function markJoining(name, since) {
   state.joined.add(name);
@@ -148,7 +155,9 @@ export function addMessage(m) {
   const c = channel(m.channel);
   const added = merge(c, [m]).length > 0;
   if (c.typing.delete(m.user)) changed('typing');
-  if (added && m.channel !== state.active && !isMe(m.user)) {
+  if (added && isMe(m.user) && c.pending.length) settlePending(c);
+  const unseen = m.channel !== state.active || document.hidden;
+  if (added && unseen && !isMe(m.user)) {
     c.unread += 1;
     changed('unread');
   }

@@ -2,6 +2,7 @@
 //! and the servers are written once for both the in-process and the NATS bus.
 
 pub mod local;
+pub mod nats;
 pub mod subject;
 
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use local::LocalBus;
+pub use nats::{NatsBus, NatsOptions};
 
 /// Message headers, in order; names compare case-sensitively as in NATS.
 pub type Headers = Vec<(String, String)>;

@@ -1,5 +1,6 @@
 //! Persistent state behind one trait: accounts, channels and the message archive.
 
+pub mod pg;
 pub mod rows;
 pub mod sqlite;
 
@@ -10,6 +11,7 @@ use crate::frames::ChannelInfo;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
 
+pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 
 /// An account as stored.

@@ -71,6 +71,7 @@ export function initMessages({ loadOlder, retry, discard }) {
   const nodes = new Map(); // key -> {node, sig}
   let shown = null; // channel name currently rendered
   let lastKey = null;
+  let firstKey = null;
 
   const nearBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -176,11 +177,19 @@ export function initMessages({ loadOlder, retry, discard }) {
       nodes.clear();
       shown = name;
       lastKey = null;
+      firstKey = null;
       list.setAttribute('aria-label', `Messages in #${name}`);
     }
     const rows = rowsOf(c);
+    const firstMsg = rows.find((r) => !r.day);
+    const newFirst = firstMsg ? firstMsg.key : null;
+    // Switching channels or prepending history is not news: keep it quiet.
+    const quiet = switched || (firstKey !== null && newFirst !== firstKey);
+    if (quiet) list.setAttribute('aria-live', 'off');
     reconcile(rows);
     renderStatus(c);
+    if (quiet) requestAnimationFrame(() => list.setAttribute('aria-live', 'polite'));
+    firstKey = newFirst;
 
     const last = rows.length ? rows[rows.length - 1] : null;
     const newKey = last && !last.day ? last.key : null;
@@ -217,6 +226,7 @@ export function initMessages({ loadOlder, retry, discard }) {
       nodes.clear();
       shown = null;
       lastKey = null;
+      firstKey = null;
       pill.hidden = true;
       status.textContent = '';
     },

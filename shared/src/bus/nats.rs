@@ -1,0 +1,152 @@
+//! The bus over NATS (async-nats): the same subjects and semantics as the
+//! in-process bus, across processes and machines.
+
+use std::time::Duration;
+
+use async_nats::header::HeaderMap;
+use async_nats::{Client, ConnectOptions, RequestErrorKind};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::{Bus, BusError, Envelope, Headers, Subscription};
+
+/// How to reach NATS.
+#[derive(Clone, Default)]
+pub struct NatsOptions {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Name shown in the NATS server's connection list.
+    pub name: String,
+}
+
+impl std::fmt::Debug for NatsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsOptions")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// A NATS connection. Reconnects by itself; subscriptions survive reconnects.
+#[derive(Clone)]
+pub struct NatsBus {
+    client: Client,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+impl NatsBus {
+    /// Connects, retrying until NATS answers.
+    pub async fn connect(options: &NatsOptions) -> Result<Self, BusError> {
+        let mut connect = ConnectOptions::new()
+            .name(&options.name)
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                    async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                    other => tracing::warn!(event = %other, "NATS event"),
+                }
+            });
+        if let (Some(user), Some(password)) = (&options.user, &options.password) {
+            connect = connect.user_and_password(user.clone(), password.clone());
+        }
+        let client = connect.connect(options.url.as_str()).await.map_err(unavailable)?;
+        Ok(Self { client })
+    }
+
+    /// The underlying client, for JetStream.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Wraps a NATS message as an envelope.
+    pub fn envelope(m: async_nats::Message) -> Envelope {
+        let headers = m
+            .headers
+            .as_ref()
+            .map(|h| {
+                h.iter()
+                    .flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.as_str().to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Envelope {
+            subject: m.subject.to_string(),
+            reply: m.reply.map(|r| r.to_string()),
+            headers,
+            payload: m.payload,
+        }
+    }
+}
+
+/// NATS headers from ours.
+pub fn header_map(headers: &Headers) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.append(k.as_str(), v.as_str());
+    }
+    map
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(&self, subject: &str, headers: Headers, payload: Bytes) -> Result<(), BusError> {
+        let subject = subject.to_owned();
+        if headers.is_empty() {
+            self.client.publish(subject, payload).await.map_err(unavailable)
+        } else {
+            self.client.publish_with_headers(subject, header_map(&headers), payload).await.map_err(unavailable)
+        }
+    }
+
+    async fn publish_with_reply(&self, subject: &str, reply: &str, payload: Bytes) -> Result<(), BusError> {
+        self.client
+            .publish_with_reply(subject.to_owned(), reply.to_owned(), payload)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn subscribe(&self, pattern: &str) -> Result<Subscription, BusError> {
+        let sub = self.client.subscribe(pattern.to_owned()).await.map_err(unavailable)?;
+        Ok(Subscription::new(sub.map(Self::envelope)))
+    }
+
+    async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError> {
+        let sub = self
+            .client
+            .queue_subscribe(pattern.to_owned(), queue.to_owned())
+            .await
+            .map_err(unavailable)?;
+        Ok(Subscription::new(sub.map(Self::envelope)))
+    }
+
+    async fn request(&self, subject: &str, payload: Bytes, timeout: Duration) -> Result<Envelope, BusError> {
+        let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
+        match self.client.send_request(subject.to_owned(), request).await {
+            Ok(m) => Ok(Self::envelope(m)),
+            Err(e) => Err(match e.kind() {
+                RequestErrorKind::NoResponders => BusError::NoResponders(subject.to_owned()),
+                RequestErrorKind::TimedOut => BusError::Timeout(subject.to_owned()),
+                RequestErrorKind::InvalidSubject => BusError::InvalidSubject(subject.to_owned()),
+                _ => unavailable(e),
+            }),
+        }
+    }
+
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    async fn flush(&self) -> Result<(), BusError> {
+        self.client.flush().await.map_err(unavailable)
+    }
+}

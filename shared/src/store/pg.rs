@@ -1,0 +1,141 @@
+//! The distributed store: PostgreSQL through diesel-async (no libpq) with a
+//! bb8 pool; migrations run through `AsyncConnectionWrapper` at start.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
+use super::sqlite::map_err;
+use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
+use crate::message::Message;
+use crate::names::{ChannelName, Username};
+use crate::schema::{channels, lower, messages, users};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Rows per INSERT statement (PostgreSQL allows 65,535 parameters).
+const INSERT_CHUNK: usize = 1000;
+
+/// PostgreSQL behind a connection pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl PgStore {
+    /// Connects, applies pending migrations, and opens the pool.
+    pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        let migrate_url = url.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&migrate_url)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(drop)
+                .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(3))
+            .build(manager)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_user(&self, username: &Username, password_hash: &str) -> Result<(), StoreError> {
+        let row = NewUser { username: username.as_str(), password_hash, created_at: now_millis() };
+        diesel::insert_into(users::table).values(row).execute(&mut self.conn().await?).await.map(drop).map_err(map_err)
+    }
+
+    async fn user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        users::table
+            .filter(lower(users::username).eq(username.key()))
+            .select(UserRow::as_select())
+            .first(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
+        let rows = channels::table
+            .order(channels::name.asc())
+            .select(ChannelRow::as_select())
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(Channel::try_from).collect()
+    }
+
+    async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError> {
+        channels::table
+            .filter(channels::name.eq(name.as_str()))
+            .select(ChannelRow::as_select())
+            .first(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?
+            .map(Channel::try_from)
+            .transpose()
+    }
+
+    async fn create_channel(&self, name: &ChannelName, created_by: &str) -> Result<Channel, StoreError> {
+        let row = ChannelRow { name: name.to_string(), created_by: created_by.to_owned(), created_at: now_millis() };
+        diesel::insert_into(channels::table).values(&row).execute(&mut self.conn().await?).await.map_err(map_err)?;
+        Channel::try_from(row)
+    }
+
+    async fn insert_messages(&self, batch: &[Message]) -> Result<usize, StoreError> {
+        let rows: Vec<MessageRow> = batch.iter().map(MessageRow::from).collect();
+        let mut conn = self.conn().await?;
+        let mut inserted = 0;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            inserted += diesel::insert_into(messages::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(&mut conn)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(inserted)
+    }
+
+    async fn messages(&self, channel: &ChannelName, q: &HistoryQuery) -> Result<Vec<Message>, StoreError> {
+        let mut query = messages::table
+            .filter(messages::channel.eq(channel.as_str()))
+            .select(MessageRow::as_select())
+            .limit(i64::from(q.limit))
+            .into_boxed();
+        if let Some(before) = &q.before {
+            query = query.filter(messages::id.lt(before.as_str()));
+        }
+        query = match &q.since {
+            Some(since) => query.filter(messages::id.gt(since.as_str())).order(messages::id.asc()),
+            None => query.order(messages::id.desc()),
+        };
+        into_messages(query.load(&mut self.conn().await?).await.map_err(map_err)?, q.since.is_none())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        diesel::sql_query("SELECT 1").execute(&mut self.conn().await?).await.map(drop).map_err(map_err)
+    }
+}
