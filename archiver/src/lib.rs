@@ -2,6 +2,7 @@
 //! idempotently) and answers history requests on `chat.history.<channel>`.
 
 pub mod history;
+pub mod source;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use chat_shared::subjects;
+use source::{Delivery, Source};
 use futures::StreamExt;
 
 /// How long shutdown waits for more messages already on their way.
@@ -65,69 +67,100 @@ async fn store_batch(store: &dyn Store, batch: &mut Vec<Message>) {
     }
 }
 
-/// The archiver with its subscriptions in place: nothing published after
-/// `subscribe` returns is missed.
+/// The archiver with its inputs in place: nothing published after it is
+/// built is missed.
 pub struct Archiver {
     bus: Arc<dyn Bus>,
     store: Arc<dyn Store>,
     config: ArchiverConfig,
-    incoming: Subscription,
+    incoming: Source,
     requests: Subscription,
 }
 
 impl Archiver {
-    pub async fn subscribe(
+    /// An archiver reading `source` and answering history requests.
+    pub async fn new(
         bus: Arc<dyn Bus>,
         store: Arc<dyn Store>,
+        source: Source,
         config: ArchiverConfig,
     ) -> Result<Self, BusError> {
-        let incoming = bus.subscribe(subjects::MSG_ALL).await?;
         let requests = bus.queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE).await?;
-        tracing::info!("archiver listening on {} and {}", subjects::MSG_ALL, subjects::HISTORY_ALL);
-        Ok(Self { bus, store, config, incoming, requests })
+        tracing::info!("archiver answering {} in queue group {}", subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE);
+        Ok(Self { bus, store, config, incoming: source, requests })
     }
 
-    /// Runs until the bus closes or `shutdown` fires. History requests are
+    /// The in-process archiver: a plain subscription to `chat.msg.>`.
+    pub async fn in_process(bus: Arc<dyn Bus>, store: Arc<dyn Store>, config: ArchiverConfig) -> Result<Self, BusError> {
+        let source = source::from_subscription(bus.subscribe(subjects::MSG_ALL).await?);
+        Self::new(bus, store, source, config).await
+    }
+
+    /// Runs until the source ends or `shutdown` fires. Each message is
+    /// acknowledged only after its batch is stored. History requests are
     /// answered after the pending batch is written, so a reader sees every
-    /// message the archiver has received. On shutdown, what has already
-    /// arrived is written before returning.
+    /// message this archiver has received. On shutdown, what has already
+    /// arrived is written and acknowledged before returning.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let store = self.store.as_ref();
-        let mut batch: Vec<Message> = Vec::with_capacity(self.config.batch_size);
+        let mut batch = Batch::default();
         let mut tick = tokio::time::interval(self.config.flush_interval);
         loop {
             tokio::select! {
-                envelope = self.incoming.next() => match envelope {
-                    Some(e) => {
-                        batch.extend(decode(&e));
-                        if batch.len() >= self.config.batch_size {
-                            store_batch(store, &mut batch).await;
+                delivery = self.incoming.next() => match delivery {
+                    Some(d) => {
+                        batch.push(d);
+                        if batch.messages.len() >= self.config.batch_size {
+                            batch.store(store).await;
                         }
                     }
                     None => break,
                 },
                 request = self.requests.next() => match request {
                     Some(r) => {
-                        store_batch(store, &mut batch).await;
+                        batch.store(store).await;
                         history::answer(self.bus.as_ref(), store, &r).await;
                     }
                     None => break,
                 },
-                _ = tick.tick() => {
-                    if !batch.is_empty() {
-                        store_batch(store, &mut batch).await;
-                    }
-                }
+                _ = tick.tick() => batch.store(store).await,
                 _ = &mut shutdown => {
-                    while let Ok(Some(e)) = tokio::time::timeout(DRAIN_WAIT, self.incoming.next()).await {
-                        batch.extend(decode(&e));
+                    while let Ok(Some(d)) = tokio::time::timeout(DRAIN_WAIT, self.incoming.next()).await {
+                        batch.push(d);
                     }
                     break;
                 }
             }
         }
-        store_batch(store, &mut batch).await;
+        batch.store(store).await;
         tracing::info!("archiver stopped");
+    }
+}
+
+/// Messages waiting to be stored, and the deliveries to acknowledge after.
+#[derive(Default)]
+struct Batch {
+    messages: Vec<Message>,
+    deliveries: Vec<Delivery>,
+}
+
+impl Batch {
+    fn push(&mut self, d: Delivery) {
+        self.messages.extend(decode(&d.envelope));
+        self.deliveries.push(d);
+    }
+
+    /// Stores the batch (retrying while the database is down), then acks it.
+    async fn store(&mut self, store: &dyn Store) {
+        if self.deliveries.is_empty() {
+            return;
+        }
+        if !self.messages.is_empty() {
+            store_batch(store, &mut self.messages).await;
+        }
+        for d in self.deliveries.drain(..) {
+            d.ack().await;
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod quote;
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,12 +65,22 @@ impl Bot {
         Ok(Self { bus, config, commands })
     }
 
-    /// Answers commands until the subscription ends. Must run on an actix
-    /// system thread (the HTTP client is not `Send`), e.g. under `actix_rt::spawn`.
-    pub async fn run(mut self) {
+    /// Answers commands until the subscription ends or `shutdown` fires,
+    /// then waits for the answers in flight. Must run on an actix system
+    /// thread (the HTTP client is not `Send`), e.g. under `actix_rt::spawn`.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         let client = Rc::new(QuoteClient::new(&self.config.stock_api_url, self.config.timeout));
         let origin = format!("bot-{}", chat_shared::message::next_id());
-        while let Some(envelope) = self.commands.next().await {
+        let in_flight = Rc::new(Cell::new(0usize));
+        tokio::pin!(shutdown);
+        loop {
+            let envelope = tokio::select! {
+                e = self.commands.next() => match e {
+                    Some(e) => e,
+                    None => break,
+                },
+                _ = &mut shutdown => break,
+            };
             let command: StockCommand = match serde_json::from_slice(&envelope.payload) {
                 Ok(c) => c,
                 Err(e) => {
@@ -78,6 +89,8 @@ impl Bot {
                 }
             };
             let (bus, client, origin) = (self.bus.clone(), client.clone(), origin.clone());
+            let in_flight = in_flight.clone();
+            in_flight.set(in_flight.get() + 1);
             actix_rt::spawn(async move {
                 let started = Instant::now();
                 let text = answer(&client, &command.code).await;
@@ -95,7 +108,13 @@ impl Bot {
                     reply = %text, latency_ms = started.elapsed().as_millis() as u64,
                     published = published.is_ok(), "stock command answered"
                 );
+                in_flight.set(in_flight.get() - 1);
             });
+        }
+        drop(self.commands);
+        let deadline = Instant::now() + self.config.timeout + Duration::from_secs(1);
+        while in_flight.get() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_shared::config::{redact_url, NatsArgs};
 use clap::Parser;
 
 /// The stooq CSV endpoint; `{code}` is replaced by the stock code.
@@ -26,9 +27,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// NATS URL (nats://host:4222) for distributed mode.
-    #[arg(long, env = "NATS_URL")]
-    pub nats_url: Option<String>,
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     /// Key that signs and encrypts session cookies (at least 64 bytes; hex or
     /// raw). Generated and kept in the data dir when absent in embedded mode.
@@ -60,7 +60,7 @@ pub struct Config {
 impl Config {
     /// Embedded mode: no external bus and no external database.
     pub fn is_embedded(&self) -> bool {
-        self.nats_url.is_none() && self.database_url.is_none()
+        self.nats.nats_url.is_none() && self.database_url.is_none()
     }
 
     /// The configuration as it may be logged: secrets redacted.
@@ -70,32 +70,16 @@ impl Config {
             c.session_key = Some("<redacted>".to_owned());
         }
         c.database_url = c.database_url.as_deref().map(redact_url);
-        c.nats_url = c.nats_url.as_deref().map(redact_url);
-        c
-    }
-}
-
-/// Hides the password of a URL such as `postgres://user:secret@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:<redacted>@{host}")
+        if c.nats.nats_password.is_some() {
+            c.nats.nats_password = Some("<redacted>".to_owned());
         }
-        None => url.to_owned(),
+        c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_passwords() {
-        assert_eq!(redact_url("postgres://chat:s3cret@db:5432/chat"), "postgres://chat:<redacted>@db:5432/chat");
-        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
-    }
 
     #[test]
     fn no_urls_means_embedded() {

@@ -13,8 +13,8 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_archiver::{Archiver, ArchiverConfig};
 use chat_bot::{Bot, BotConfig};
-use chat_shared::bus::{Bus, LocalBus};
-use chat_shared::store::{SqliteStore, Store};
+use chat_shared::bus::{Bus, LocalBus, NatsBus};
+use chat_shared::store::{PgStore, SqliteStore, Store};
 
 use crate::actors::channel::ChannelDeps;
 use crate::actors::registry::{CloseAll, Registry};
@@ -28,42 +28,83 @@ use crate::state::AppState;
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Runs the server until it is stopped.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    tracing::info!(config = ?config.redacted(), "starting");
-    if !config.is_embedded() {
-        anyhow::bail!("distributed mode (--nats-url / --database-url) is not available in this version; run without them for embedded mode");
-    }
-    let limits = Limits::default();
-    let server_id: Arc<str> = Arc::from(format!("srv-{}", chat_shared::message::next_id()));
+/// What runs inside the server process besides the server (embedded mode).
+struct InProcess {
+    stop_archiver: tokio::sync::oneshot::Sender<()>,
+    archiver: tokio::task::JoinHandle<()>,
+}
 
+impl InProcess {
+    /// Starts the archiver and the bot on the in-process bus.
+    async fn start(bus: &Arc<dyn Bus>, store: &Arc<dyn Store>, config: &Config) -> anyhow::Result<Self> {
+        let archiver = Archiver::in_process(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
+        let (stop_archiver, stopped) = tokio::sync::oneshot::channel::<()>();
+        let archiver = tokio::spawn(archiver.run(async move {
+            let _ = stopped.await;
+        }));
+        let bot_config = BotConfig {
+            stock_api_url: config.stock_api_url.clone(),
+            timeout: Duration::from_secs(config.stock_timeout_secs),
+        };
+        let bot = Bot::subscribe(bus.clone(), bot_config).await?;
+        actix_rt::spawn(bot.run(std::future::pending()));
+        Ok(Self { stop_archiver, archiver })
+    }
+
+    /// Lets the archiver store everything it has received.
+    async fn stop(self) {
+        let _ = self.stop_archiver.send(());
+        if tokio::time::timeout(Duration::from_secs(10), self.archiver).await.is_err() {
+            tracing::error!("archiver did not finish in time");
+        }
+    }
+}
+
+/// Embedded mode: SQLite in the data dir, the in-process bus, a session key
+/// kept next to the data.
+async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create the data dir {}", config.data_dir.display()))?;
     let db_path = config.data_dir.join("chat.db");
     let open_path = db_path.clone();
-    let store: Arc<dyn Store> = Arc::new(
-        web::block(move || SqliteStore::open(&open_path))
-            .await?
-            .with_context(|| format!("could not open {}", db_path.display()))?,
-    );
+    let store = web::block(move || SqliteStore::open(&open_path))
+        .await?
+        .with_context(|| format!("could not open {}", db_path.display()))?;
     let key = match &config.session_key {
         Some(k) => crate::session_key::parse(k)?,
         None => crate::session_key::load_or_create(&config.data_dir)?,
     };
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    Ok((Arc::new(store), Arc::new(LocalBus::new()), key))
+}
 
-    let archiver = Archiver::subscribe(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
-    let (stop_archiver, archiver_stopped) = tokio::sync::oneshot::channel::<()>();
-    let archiver = tokio::spawn(archiver.run(async move {
-        let _ = archiver_stopped.await;
-    }));
-    let bot_config = BotConfig {
-        stock_api_url: config.stock_api_url.clone(),
-        timeout: Duration::from_secs(config.stock_timeout_secs),
+/// Distributed mode: NATS and PostgreSQL, and a session key shared by all servers.
+async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+    let (Some(nats_url), Some(db_url)) = (&config.nats.nats_url, &config.database_url) else {
+        anyhow::bail!("distributed mode needs both --nats-url (NATS_URL) and --database-url (DATABASE_URL)");
     };
-    let bot = Bot::subscribe(bus.clone(), bot_config).await?;
-    actix_rt::spawn(bot.run());
+    if !db_url.starts_with("postgres://") && !db_url.starts_with("postgresql://") {
+        anyhow::bail!("--database-url must be a postgres:// URL");
+    }
+    let Some(given) = &config.session_key else {
+        anyhow::bail!(
+            "CHAT_SESSION_KEY is required with NATS and PostgreSQL: the same key (at least 64 bytes, \
+             e.g. from `openssl rand -hex 64`) on every server, so any server accepts any session"
+        );
+    };
+    let key = crate::session_key::parse(given)?;
+    let bus = NatsBus::connect(&config.nats.options(nats_url, "chat-server")).await?;
+    let store = PgStore::connect(db_url, 16).await.context("could not open the database")?;
+    Ok((Arc::new(store), Arc::new(bus), key))
+}
 
+/// Runs the server until it is stopped.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    tracing::info!(config = ?config.redacted(), "starting");
+    let embedded_mode = config.is_embedded();
+    let (store, bus, key) = if embedded_mode { embedded(&config).await? } else { distributed(&config).await? };
+    let in_process = if embedded_mode { Some(InProcess::start(&bus, &store, &config).await?) } else { None };
+
+    let server_id: Arc<str> = Arc::from(format!("srv-{}", chat_shared::message::next_id()));
     let publisher = Publisher::start(bus.clone());
     let deps = ChannelDeps { bus: bus.clone(), publisher: publisher.clone(), server_id: server_id.clone() };
     let registry = Registry::new(deps).start();
@@ -71,34 +112,42 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store,
         bus,
         registry.clone(),
-        server_id,
-        limits,
+        server_id.clone(),
+        Limits::default(),
         config.allowed_origins.clone(),
         config.bcrypt_cost,
     ));
 
     let server = serve(state, key, &config)?;
-    tracing::info!(
-        mode = "embedded",
-        address = %format!("http://{}", config.bind),
-        database = %config.data_dir.join("chat.db").display(),
-        "chat server listening; bot and archiver running in-process"
-    );
+    if embedded_mode {
+        tracing::info!(
+            mode = "embedded",
+            address = %format!("http://{}", config.bind),
+            database = %config.data_dir.join("chat.db").display(),
+            "chat server listening; bot and archiver running in-process"
+        );
+    } else {
+        tracing::info!(
+            mode = "distributed",
+            address = %format!("http://{}", config.bind),
+            server = %server_id,
+            "chat server listening; bot and archiver are separate processes"
+        );
+    }
     let handle = server.handle();
     let running = actix_rt::spawn(server);
     shutdown_signal().await;
 
     // Shut down without losing a message: send clients elsewhere, stop taking
-    // requests, hand every accepted message to the bus, then let the
-    // archiver store what it has.
+    // requests, hand every accepted message to the bus, then let an
+    // in-process archiver store what it has.
     let closed = registry.send(CloseAll).await.unwrap_or(0);
     tracing::info!(connections = closed, "shutting down");
     handle.stop(true).await;
     let _ = running.await;
     publisher.flush().await;
-    let _ = stop_archiver.send(());
-    if tokio::time::timeout(Duration::from_secs(10), archiver).await.is_err() {
-        tracing::error!("archiver did not finish in time");
+    if let Some(services) = in_process {
+        services.stop().await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -2,6 +2,7 @@
 //! and the store.
 
 pub mod bus;
+pub mod config;
 pub mod frames;
 pub mod message;
 pub mod names;

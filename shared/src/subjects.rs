@@ -7,6 +7,8 @@ use crate::names::ChannelName;
 
 /// Header naming the server that published a message.
 pub const ORIGIN_HEADER: &str = "Chat-Origin";
+/// Header by which JetStream de-duplicates a message (its id).
+pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// Every chat message, by channel (`chat.msg.<channel>`).
 pub const MSG_ALL: &str = "chat.msg.>";
 /// Stock commands for the bot.

@@ -81,11 +81,12 @@ async function loadOlder(name) {
   const c = store.channel(name);
   if (!c.messages.length || (olderBlockedUntil.get(name) || 0) > Date.now()) return;
   store.setLoadingOlder(name, true);
+  const stale = () => state.chans.get(name) !== c; // logged out meanwhile
   try {
     const list = await api.messages(name, { before: c.messages[0].id, limit: store.PAGE_SIZE });
-    store.prependOlder(name, list);
+    if (!stale()) store.prependOlder(name, list);
   } catch (err) {
-    if (sessionCheck(err)) return;
+    if (stale() || sessionCheck(err)) return;
     if (err.status === 404) {
       store.prependOlder(name, []);
     } else {
@@ -93,7 +94,7 @@ async function loadOlder(name) {
       toast(`Couldn't load older messages: ${err.message}`);
     }
   } finally {
-    store.setLoadingOlder(name, false);
+    if (!stale()) store.setLoadingOlder(name, false);
   }
 }
 
@@ -198,13 +199,16 @@ async function enterChat(username) {
   openChannel(HOME);
   socket.connect();
   composer.focus();
+  let list;
   try {
-    store.setChannels(await api.channels());
+    list = await api.channels();
   } catch (err) {
-    if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
+    if (state.me === username && !sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
     return;
   }
-  if (wanted && wanted !== HOME && state.me === username && isKnown(wanted)) openChannel(wanted);
+  if (state.me !== username) return; // logged out meanwhile
+  store.setChannels(list);
+  if (wanted && wanted !== HOME && isKnown(wanted)) openChannel(wanted);
 }
 
 function channelInHash() {

@@ -196,6 +196,14 @@ impl ChannelActor {
             return;
         };
         let was_present = self.is_present(&note.user);
+        if !self.remote_users.contains_key(&note.server) {
+            // A server we have not heard from: tell it who is here.
+            self.remote_users.insert(note.server.clone(), HashSet::new());
+            let here: Vec<Arc<str>> = self.local_users.keys().cloned().collect();
+            for user in here {
+                self.announce(&user, NoteEvent::Join);
+            }
+        }
         match note.event {
             NoteEvent::Join => {
                 self.remote_users.entry(note.server).or_default().insert(note.user.clone());
@@ -336,9 +344,12 @@ impl Handler<Post> for ChannelActor {
         let message = Message::new(self.name.clone(), member.user.to_string(), post.text, false);
         let json = serde_json::to_string(&message).expect("messages serialize");
         let headers = vec![(ORIGIN_HEADER.to_owned(), self.deps.server_id.to_string())];
+        let mut message_headers = headers.clone();
+        // JetStream drops a duplicate publish of the same id (e.g. a retry).
+        message_headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
         let mut outgoing = vec![Outgoing {
             subject: subjects::msg(&self.name),
-            headers: headers.clone(),
+            headers: message_headers,
             payload: Bytes::from(json.clone()),
         }];
         if let Some(code) = message.text.as_str().strip_prefix("/stock=") {

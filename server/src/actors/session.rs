@@ -13,6 +13,7 @@ use bytes::Bytes;
 use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
+use chat_shared::store::HistoryQuery;
 use chat_shared::subjects::{self, HistoryReply, HistoryRequest};
 
 use super::channel::{ChannelActor, Join, Leave, Post, Typing};
@@ -253,14 +254,18 @@ async fn fetch_history(
         before: None,
     };
     let payload = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
-    let reply = state
-        .bus
-        .request(&subjects::history(channel), payload, state.limits.history_timeout)
-        .await
-        .map_err(|e| {
-            tracing::warn!(channel = %channel, error = %e, "history request failed");
-            ErrorFrame::new(ErrorCode::Unavailable, "History is unavailable right now; try joining again shortly.")
-        })?;
+    let reply = match state.bus.request(&subjects::history(channel), payload, state.limits.history_timeout).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            // No archiver answering: read the archive directly.
+            tracing::warn!(channel = %channel, error = %e, "history request failed; reading the store");
+            let query = HistoryQuery { before: None, since: request.since, limit: request.limit.unwrap_or(50) };
+            return state.store.messages(channel, &query).await.map_err(|e| {
+                tracing::warn!(channel = %channel, error = %e, "history unavailable");
+                ErrorFrame::new(ErrorCode::Unavailable, "History is unavailable right now; try joining again shortly.")
+            });
+        }
+    };
     match serde_json::from_slice::<HistoryReply>(&reply.payload) {
         Ok(HistoryReply::Messages { messages }) => Ok(messages),
         Ok(HistoryReply::Error { error }) => {

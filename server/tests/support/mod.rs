@@ -3,6 +3,7 @@
 //! and WebSocket clients.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod quotes;
 
 use std::net::TcpListener;
@@ -126,7 +127,7 @@ impl TestApp {
 
     /// A client with no session.
     pub fn anonymous(&self) -> Client {
-        Client { base: self.url(""), ws_base: format!("ws://{}", self.addr), cookie: None, http: http() }
+        Client::new(&self.addr)
     }
 
     /// Registers `username` and returns its logged-in client.
@@ -158,6 +159,16 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client with no session for the server at `addr` (host:port).
+    pub fn new(addr: &str) -> Self {
+        Client { base: format!("http://{addr}"), ws_base: format!("ws://{addr}"), cookie: None, http: http() }
+    }
+
+    /// The same session, talking to another server.
+    pub fn on(&self, addr: &str) -> Self {
+        Client { cookie: self.cookie.clone(), ..Client::new(addr) }
+    }
+
     fn remember_cookie(&mut self, response: &awc::ClientResponse<impl futures::Stream + Unpin>) {
         for header in response.headers().get_all("set-cookie") {
             let Ok(text) = header.to_str() else { continue };

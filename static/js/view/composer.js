@@ -63,7 +63,6 @@ export function initComposer({ send, typing }) {
     send(text);
     input.value = '';
     hintsDismissed = false;
-    lastTyping = 0;
     showText(error, '');
     refresh();
   }

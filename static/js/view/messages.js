@@ -181,10 +181,10 @@ export function initMessages({ loadOlder, retry, discard }) {
       list.setAttribute('aria-label', `Messages in #${name}`);
     }
     const rows = rowsOf(c);
-    const firstMsg = rows.find((r) => !r.day);
-    const newFirst = firstMsg ? firstMsg.key : null;
-    // Switching channels or prepending history is not news: keep it quiet.
-    const quiet = switched || (firstKey !== null && newFirst !== firstKey);
+    const msgRows = rows.filter((r) => !r.day);
+    const newFirst = msgRows.length ? msgRows[0].key : null;
+    // Switching channels, loading history or prepending it is not news.
+    const quiet = switched || (newFirst !== firstKey && (firstKey !== null || msgRows.length > 1));
     if (quiet) list.setAttribute('aria-live', 'off');
     reconcile(rows);
     renderStatus(c);

@@ -1,0 +1,94 @@
+//! `chat-archiver`: stores every message from the JetStream stream `CHAT` in
+//! PostgreSQL and answers history requests. Run any number; they share the work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_archiver::source::{self, StreamLimits};
+use chat_archiver::{Archiver, ArchiverConfig};
+use chat_shared::bus::{Bus, NatsBus};
+use chat_shared::config::{redact_url, NatsArgs};
+use chat_shared::store::{PgStore, Store};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Archives chat messages from NATS JetStream into PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "chat-archiver", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsArgs,
+
+    /// PostgreSQL URL, e.g. postgres://chat:secret@127.0.0.1:5432/chat.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+
+    /// Database connections.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 8)]
+    database_pool_size: u32,
+
+    /// Largest batch written in one statement.
+    #[arg(long, env = "ARCHIVER_BATCH_SIZE", default_value_t = 500)]
+    batch_size: usize,
+
+    /// Longest a message waits for its batch, in milliseconds.
+    #[arg(long, env = "ARCHIVER_FLUSH_MS", default_value_t = 50)]
+    flush_ms: u64,
+
+    /// Seconds before an unacknowledged message is redelivered.
+    #[arg(long, env = "ARCHIVER_ACK_WAIT_SECS", default_value_t = 30)]
+    ack_wait_secs: u64,
+
+    /// How long the CHAT stream keeps messages, in hours.
+    #[arg(long, env = "CHAT_STREAM_MAX_AGE_HOURS", default_value_t = 168)]
+    stream_max_age_hours: u64,
+
+    /// How many bytes the CHAT stream keeps.
+    #[arg(long, env = "CHAT_STREAM_MAX_BYTES", default_value_t = 1 << 30)]
+    stream_max_bytes: i64,
+
+    /// Replicas of the CHAT stream (1, or 3 on a NATS cluster).
+    #[arg(long, env = "CHAT_STREAM_REPLICAS", default_value_t = 1)]
+    stream_replicas: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
+    tracing::info!(nats = %url, database = %redact_url(&cli.database_url), "chat-archiver starting");
+
+    let nats = NatsBus::connect(&cli.nats.options(&url, "chat-archiver")).await?;
+    let store: Arc<dyn Store> = Arc::new(
+        PgStore::connect(&cli.database_url, cli.database_pool_size)
+            .await
+            .context("could not open the database")?,
+    );
+    let limits = StreamLimits {
+        max_age: Duration::from_secs(cli.stream_max_age_hours * 3600),
+        max_bytes: cli.stream_max_bytes,
+        replicas: cli.stream_replicas,
+    };
+    let incoming = source::from_jetstream(&nats, &limits, Duration::from_secs(cli.ack_wait_secs)).await?;
+    let config = ArchiverConfig { batch_size: cli.batch_size, flush_interval: Duration::from_millis(cli.flush_ms) };
+    let bus: Arc<dyn Bus> = Arc::new(nats.clone());
+    let archiver = Archiver::new(bus, store, incoming, config).await?;
+    tracing::info!(stream = source::STREAM, consumer = source::CONSUMER, "archiving");
+    archiver.run(shutdown_signal()).await;
+    nats.flush().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("stopping: storing what has arrived");
+}

@@ -1,0 +1,55 @@
+//! `chat-bot`: answers `/stock=` commands from NATS. Run any number; each
+//! command is answered once (queue group `bot`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_bot::{Bot, BotConfig};
+use chat_shared::bus::{Bus, NatsBus};
+use chat_shared::config::NatsArgs;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// The stock bot.
+#[derive(Debug, Parser)]
+#[command(name = "chat-bot", version, about)]
+struct Cli {
+    #[command(flatten)]
+    nats: NatsArgs,
+
+    /// Quote service URL template; `{code}` is replaced by the stock code.
+    #[arg(long, env = "STOCK_API_URL", default_value = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv")]
+    stock_api_url: String,
+
+    /// Seconds to wait for the quote service.
+    #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = 5)]
+    stock_timeout_secs: u64,
+}
+
+#[actix_rt::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
+    tracing::info!(nats = %url, quotes = %cli.stock_api_url, "chat-bot starting");
+    let nats = NatsBus::connect(&cli.nats.options(&url, "chat-bot")).await?;
+    let bus: Arc<dyn Bus> = Arc::new(nats.clone());
+    let config = BotConfig { stock_api_url: cli.stock_api_url, timeout: Duration::from_secs(cli.stock_timeout_secs) };
+    let bot = Bot::subscribe(bus, config).await?;
+    bot.run(shutdown_signal()).await;
+    nats.flush().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("stopping: finishing commands in flight");
+}

@@ -1,0 +1,56 @@
+//! Configuration shared by every binary: how to reach NATS and PostgreSQL.
+
+use clap::Args;
+
+use crate::bus::NatsOptions;
+
+/// NATS connection flags.
+#[derive(Debug, Clone, Args)]
+pub struct NatsArgs {
+    /// NATS URL, e.g. nats://127.0.0.1:4222 (several comma-separated for a cluster).
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// NATS user (see nats.conf).
+    #[arg(long, env = "NATS_USER")]
+    pub nats_user: Option<String>,
+
+    /// NATS password.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+}
+
+impl NatsArgs {
+    /// Connection options, named after the process for `nats server report connections`.
+    pub fn options(&self, url: &str, name: &str) -> NatsOptions {
+        NatsOptions {
+            url: url.to_owned(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Hides the password of a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(redact_url("postgres://chat:s3cret@db:5432/chat"), "postgres://chat:<redacted>@db:5432/chat");
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+}
