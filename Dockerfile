@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Builds chat-server, chat-bot and chat-archiver into one small runtime image.
+# The entrypoint picks the binary: `chat-server` by default, or pass
+# `chat-bot` / `chat-archiver` as the command (see compose.yaml).
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p chat-server -p chat-bot -p chat-archiver
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --create-home chat
+COPY --from=build /src/target/release/chat-server /src/target/release/chat-bot /src/target/release/chat-archiver /usr/local/bin/
+USER chat
+WORKDIR /data
+ENV CHAT_BIND=0.0.0.0:8080 CHAT_DATA_DIR=/data
+EXPOSE 8080
+CMD ["chat-server"]
