@@ -230,3 +230,30 @@ async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
     let ok = ask("chat.history.general", br#"{"limit":5}"#).await;
     assert_eq!(ok["messages"], json!([]));
 }
+
+fn start_distributed(session_key: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"));
+    cmd.env("NATS_URL", "nats://127.0.0.1:1")
+        .env("DATABASE_URL", "postgres://chat:db-secret-password@127.0.0.1:1/chat")
+        .env("CHAT_BIND", "127.0.0.1:0")
+        .env_remove("CHAT_SESSION_KEY");
+    if let Some(k) = session_key {
+        cmd.env("CHAT_SESSION_KEY", k);
+    }
+    cmd.output().expect("chat-server runs")
+}
+
+#[test]
+fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
+    let out = start_distributed(None);
+    let log = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(log.contains("CHAT_SESSION_KEY is required"), "{log}");
+    assert!(!log.contains("db-secret-password"), "the database password is never logged: {log}");
+
+    let out = start_distributed(Some("too-short"));
+    let log = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(log.contains("at least 64 bytes"), "{log}");
+    assert!(!log.contains("too-short"), "the key is never logged: {log}");
+}
