@@ -90,3 +90,13 @@ async fn postgres_store_behaves_as_specified() {
     let again = PgStore::connect(&url, 2).await.unwrap();
     assert_eq!(again.channels().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn postgres_migrations_are_safe_when_processes_start_together() {
+    let Some(url) = chat_shared::testing::fresh_pg_database("chat_migrate").await else { return };
+    let starts = (0..4).map(|_| PgStore::connect(&url, 1));
+    for result in futures::future::join_all(starts).await {
+        let store = result.expect("every process starts");
+        assert_eq!(store.channels().await.unwrap().len(), 1);
+    }
+}

@@ -20,6 +20,9 @@ use crate::schema::{channels, lower, messages, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Advisory lock key held while migrating.
+const MIGRATION_LOCK: i64 = 0x63686174; // "chat"
+
 /// Rows per INSERT statement (PostgreSQL allows 65,535 parameters).
 const INSERT_CHUNK: usize = 1000;
 
@@ -36,9 +39,16 @@ impl PgStore {
         tokio::task::spawn_blocking(move || {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&migrate_url)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            conn.run_pending_migrations(MIGRATIONS)
+            // Servers and archivers may start together: one migrates at a time.
+            diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")), &mut conn)
+                .map_err(map_err)?;
+            let migrated = conn
+                .run_pending_migrations(MIGRATIONS)
                 .map(drop)
-                .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))
+                .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")));
+            diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")), &mut conn)
+                .map_err(map_err)?;
+            migrated
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))??;
