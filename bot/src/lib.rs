@@ -1,7 +1,10 @@
-//! The stock bot: answers `chat.cmd.stock` commands with quotes, posting its
-//! replies into the channel as user `stockbot`.
+//! The stock bot: answers commands (`chat.cmd.*`) with quotes, help and
+//! usage, posting its replies into the channel as user `stockbot`.
 
+pub mod cache;
+pub mod command;
 pub mod quote;
+pub mod responder;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -9,45 +12,55 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chat_shared::bus::{Bus, BusError, Subscription};
+use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
 use chat_shared::message::Message;
-use chat_shared::names::MessageText;
-use chat_shared::subjects::{self, StockCommand, ORIGIN_HEADER};
+use chat_shared::names::{ChannelName, MessageText};
+use chat_shared::subjects::{self, OtherCommand, StockCommand, ORIGIN_HEADER};
 use futures::StreamExt;
 
-use quote::{QuoteClient, QuoteError};
+use quote::QuoteClient;
+use responder::{Policy, Request, Responder};
 
 /// The name the bot posts under.
 pub const BOT_USER: &str = "stockbot";
 
-/// How the bot reaches the quote service.
+/// How the bot reaches the quote service, and its limits.
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     /// URL template with `{code}`.
     pub stock_api_url: String,
-    /// How long one quote may take.
-    pub timeout: Duration,
+    pub policy: Policy,
 }
 
-/// Whether `code` is a plausible stock code: letters, digits, `.`, `-`, at most 20.
-pub fn is_valid_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 20
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+/// A command taken from the bus: where to answer, who asked, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub channel: ChannelName,
+    pub user: String,
+    pub request: Request,
 }
 
-/// The reply text for one code.
-pub async fn answer(client: &QuoteClient, code: &str) -> String {
-    if !is_valid_code(code) {
-        return "Usage: /stock=CODE, for example /stock=aapl.us".to_owned();
-    }
-    match client.fetch(&code.to_ascii_lowercase()).await {
-        Ok(q) => q.reply(),
-        Err(QuoteError::NotFound(symbol)) => format!("I couldn't find a quote for {symbol}."),
-        Err(QuoteError::Unavailable(_)) => {
-            "The quote service is unavailable right now; please try again later.".to_owned()
+/// Reads a command from its subject and payload; `None` (logged) when malformed.
+pub fn decode(envelope: &Envelope) -> Option<Incoming> {
+    let parsed = match envelope.subject.as_str() {
+        subjects::CMD_STOCK => serde_json::from_slice::<StockCommand>(&envelope.payload)
+            .map(|c| Incoming { channel: c.channel, user: c.user, request: Request::Stock { args: c.code } }),
+        subjects::CMD_HELP | subjects::CMD_UNKNOWN => serde_json::from_slice::<OtherCommand>(&envelope.payload).map(|c| {
+            let request = if envelope.subject == subjects::CMD_HELP {
+                Request::Help
+            } else {
+                Request::Unknown { name: c.command }
+            };
+            Incoming { channel: c.channel, user: c.user, request }
+        }),
+        other => {
+            tracing::warn!(subject = %other, "dropping a command on an unknown subject");
+            return None;
         }
-    }
+    };
+    parsed
+        .map_err(|e| tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed command"))
+        .ok()
 }
 
 /// The bot with its subscription in place.
@@ -58,10 +71,10 @@ pub struct Bot {
 }
 
 impl Bot {
-    /// Joins the `bot` queue group on `chat.cmd.stock`.
+    /// Joins the `bot` queue group on `chat.cmd.*`.
     pub async fn subscribe(bus: Arc<dyn Bus>, config: BotConfig) -> Result<Self, BusError> {
-        let commands = bus.queue_subscribe(subjects::CMD_STOCK, subjects::BOT_QUEUE).await?;
-        tracing::info!(queue = subjects::BOT_QUEUE, "bot listening on {}", subjects::CMD_STOCK);
+        let commands = bus.queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE).await?;
+        tracing::info!(queue = subjects::BOT_QUEUE, "bot listening on {}", subjects::CMD_ALL);
         Ok(Self { bus, config, commands })
     }
 
@@ -69,7 +82,9 @@ impl Bot {
     /// then waits for the answers in flight. Must run on an actix system
     /// thread (the HTTP client is not `Send`), e.g. under `actix_rt::spawn`.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
-        let client = Rc::new(QuoteClient::new(&self.config.stock_api_url, self.config.timeout));
+        let policy = self.config.policy.clone();
+        let client = QuoteClient::new(&self.config.stock_api_url, policy.timeout);
+        let responder = Rc::new(Responder::new(client, policy.clone()));
         let origin = format!("bot-{}", chat_shared::message::next_id());
         let in_flight = Rc::new(Cell::new(0usize));
         tokio::pin!(shutdown);
@@ -81,40 +96,44 @@ impl Bot {
                 },
                 _ = &mut shutdown => break,
             };
-            let command: StockCommand = match serde_json::from_slice(&envelope.payload) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed command");
-                    continue;
-                }
-            };
-            let (bus, client, origin) = (self.bus.clone(), client.clone(), origin.clone());
-            let in_flight = in_flight.clone();
+            let Some(incoming) = decode(&envelope) else { continue };
+            let (bus, responder, origin, in_flight) =
+                (self.bus.clone(), responder.clone(), origin.clone(), in_flight.clone());
             in_flight.set(in_flight.get() + 1);
             actix_rt::spawn(async move {
-                let started = Instant::now();
-                let text = answer(&client, &command.code).await;
-                let reply = Message::new(
-                    command.channel.clone(),
-                    BOT_USER,
-                    MessageText::parse(&text).expect("bot replies are never empty"),
-                    true,
-                );
-                let payload = Bytes::from(serde_json::to_vec(&reply).expect("messages serialize"));
-                let headers = vec![(ORIGIN_HEADER.to_owned(), origin)];
-                let published = bus.publish(&subjects::msg(&command.channel), headers, payload).await;
-                tracing::info!(
-                    channel = %command.channel, user = %command.user, code = %command.code,
-                    reply = %text, latency_ms = started.elapsed().as_millis() as u64,
-                    published = published.is_ok(), "stock command answered"
-                );
+                answer(bus.as_ref(), &responder, &origin, incoming).await;
                 in_flight.set(in_flight.get() - 1);
             });
         }
         drop(self.commands);
-        let deadline = Instant::now() + self.config.timeout + Duration::from_secs(1);
+        let deadline = Instant::now() + policy.timeout + Duration::from_secs(1);
         while in_flight.get() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Works out the reply to one command and posts it into its channel.
+async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: Incoming) {
+    let started = Instant::now();
+    let Some(text) = responder.reply(&incoming.user, &incoming.request).await else {
+        tracing::info!(channel = %incoming.channel, user = %incoming.user, "command ignored: user over the rate limit");
+        return;
+    };
+    let text = MessageText::parse(&text).expect("bot replies are never empty or long");
+    let reply = Message::new(incoming.channel.clone(), BOT_USER, text, true);
+    let payload = Bytes::from(serde_json::to_vec(&reply).expect("messages serialize"));
+    let headers = vec![
+        (ORIGIN_HEADER.to_owned(), origin.to_owned()),
+        (subjects::MSG_ID_HEADER.to_owned(), reply.id.clone()),
+    ];
+    let published = bus.publish(&subjects::msg(&incoming.channel), headers, payload).await;
+    if let Err(e) = &published {
+        tracing::error!(error = %e, "could not post the reply");
+    }
+    tracing::info!(
+        channel = %incoming.channel, user = %incoming.user, command = ?incoming.request,
+        reply = %reply.text, latency_ms = started.elapsed().as_millis() as u64,
+        published = published.is_ok(), "command answered"
+    );
 }

@@ -55,6 +55,10 @@ pub struct Config {
     /// Seconds the bot waits for the quote service.
     #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = 5)]
     pub stock_timeout_secs: u64,
+
+    /// Seconds the bot reuses a quote (0 turns the cache off).
+    #[arg(long, env = "STOCK_CACHE_SECS", default_value_t = 30)]
+    pub stock_cache_secs: u64,
 }
 
 impl Config {

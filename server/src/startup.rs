@@ -12,6 +12,7 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_archiver::{Archiver, ArchiverConfig};
+use chat_bot::responder::Policy;
 use chat_bot::{Bot, BotConfig};
 use chat_shared::bus::{Bus, LocalBus, NatsBus};
 use chat_shared::store::{PgStore, SqliteStore, Store};
@@ -42,10 +43,12 @@ impl InProcess {
         let archiver = tokio::spawn(archiver.run(async move {
             let _ = stopped.await;
         }));
-        let bot_config = BotConfig {
-            stock_api_url: config.stock_api_url.clone(),
+        let policy = Policy {
             timeout: Duration::from_secs(config.stock_timeout_secs),
+            cache_ttl: Duration::from_secs(config.stock_cache_secs),
+            ..Policy::default()
         };
+        let bot_config = BotConfig { stock_api_url: config.stock_api_url.clone(), policy };
         let bot = Bot::subscribe(bus.clone(), bot_config).await?;
         actix_rt::spawn(bot.run(std::future::pending()));
         Ok(Self { stop_archiver, archiver })

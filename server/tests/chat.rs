@@ -157,11 +157,20 @@ async fn stock_command_is_answered_by_the_bot() {
     assert_eq!(reply["bot"], true);
     a.say("general", "/stock=zzzz.us").await;
     a.expect_message("general", "I couldn't find a quote for ZZZZ.US.").await;
+    a.say("general", "/stock=aapl.us,msft.us").await;
+    b.expect_message("general", "AAPL.US quote is $93.42 per share\nMSFT.US quote is $412.5 per share").await;
+    a.say("general", "/foo").await;
+    b.expect_message("general", "I don't know /foo. I know: /stock=CODE, /help.").await;
+    a.say("general", "/stock").await;
+    let usage = b.expect("usage", |f| f["type"] == "message" && f["message"]["bot"] == true
+        && f["message"]["text"].as_str().unwrap_or("").starts_with("Usage: /stock=CODE")).await;
+    assert_eq!(usage["message"]["user"], "stockbot");
 
     let mut c = app.user("carol").await.ws().await;
     let joined = c.join("general").await;
     let texts: Vec<_> = joined["history"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
     assert!(texts.contains(&json!("AAPL.US quote is $93.42 per share")), "bot replies are archived: {texts:?}");
+    assert!(texts.contains(&json!("/stock=aapl.us")), "commands are archived: {texts:?}");
 }
 
 #[actix_rt::test]

@@ -2,10 +2,12 @@
 //! and the store.
 
 pub mod bus;
+pub mod commands;
 pub mod config;
 pub mod frames;
 pub mod message;
 pub mod names;
+pub mod rate;
 pub mod schema;
 pub mod store;
 pub mod subjects;

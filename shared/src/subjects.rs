@@ -13,6 +13,12 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 pub const MSG_ALL: &str = "chat.msg.>";
 /// Stock commands for the bot.
 pub const CMD_STOCK: &str = "chat.cmd.stock";
+/// `/help` for the bot.
+pub const CMD_HELP: &str = "chat.cmd.help";
+/// Commands nobody knows, for the bot to explain.
+pub const CMD_UNKNOWN: &str = "chat.cmd.unknown";
+/// Every command.
+pub const CMD_ALL: &str = "chat.cmd.*";
 /// History requests for the archiver, by channel.
 pub const HISTORY_ALL: &str = "chat.history.*";
 /// Presence of any channel.
@@ -48,6 +54,17 @@ pub struct StockCommand {
     pub channel: ChannelName,
     pub user: String,
     pub code: String,
+    /// Id of the message that carried the command.
+    pub id: String,
+}
+
+/// `chat.cmd.help` and `chat.cmd.unknown` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherCommand {
+    pub channel: ChannelName,
+    pub user: String,
+    /// The command's name as typed (without the `/`).
+    pub command: String,
     /// Id of the message that carried the command.
     pub id: String,
 }

@@ -12,7 +12,9 @@ use chat_shared::bus::Envelope;
 use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText};
-use chat_shared::subjects::{self, NoteEvent, PresenceNote, StockCommand, ORIGIN_HEADER};
+use chat_shared::bus::Headers;
+use chat_shared::commands::Command;
+use chat_shared::subjects::{self, NoteEvent, OtherCommand, PresenceNote, StockCommand, ORIGIN_HEADER};
 use futures::stream;
 
 use super::{Deliver, Evict, SessionId};
@@ -352,18 +354,8 @@ impl Handler<Post> for ChannelActor {
             headers: message_headers,
             payload: Bytes::from(json.clone()),
         }];
-        if let Some(code) = message.text.as_str().strip_prefix("/stock=") {
-            let command = StockCommand {
-                channel: self.name.clone(),
-                user: message.user.clone(),
-                code: code.trim().to_owned(),
-                id: message.id.clone(),
-            };
-            outgoing.push(Outgoing {
-                subject: subjects::CMD_STOCK.to_owned(),
-                headers,
-                payload: Bytes::from(serde_json::to_vec(&command).expect("commands serialize")),
-            });
+        if let Some(command) = Command::parse(message.text.as_str()) {
+            outgoing.push(command_publish(&message, command, headers));
         }
         // Refuse before delivering anything, so a message is either everywhere or nowhere.
         self.deps.publisher.send_all(outgoing).map_err(|_| {
@@ -372,6 +364,39 @@ impl Handler<Post> for ChannelActor {
         let id = message.id.clone();
         self.fan_out(ServerFrame::message_json(&json).into(), Some(Arc::from(id.as_str())), None);
         Ok(id)
+    }
+}
+
+/// The publish that hands a command to the bot: `chat.cmd.<name>`.
+fn command_publish(message: &Message, command: Command<'_>, headers: Headers) -> Outgoing {
+    let (subject, payload) = match command {
+        Command::Stock { args } => (
+            subjects::CMD_STOCK,
+            serde_json::to_vec(&StockCommand {
+                channel: message.channel.clone(),
+                user: message.user.clone(),
+                code: args.to_owned(),
+                id: message.id.clone(),
+            }),
+        ),
+        Command::Help | Command::Unknown { .. } => {
+            let (subject, name) = match command {
+                Command::Unknown { name } => (subjects::CMD_UNKNOWN, name),
+                _ => (subjects::CMD_HELP, "help"),
+            };
+            let other = OtherCommand {
+                channel: message.channel.clone(),
+                user: message.user.clone(),
+                command: name.to_owned(),
+                id: message.id.clone(),
+            };
+            (subject, serde_json::to_vec(&other))
+        }
+    };
+    Outgoing {
+        subject: subject.to_owned(),
+        headers,
+        payload: Bytes::from(payload.expect("commands serialize")),
     }
 }
 

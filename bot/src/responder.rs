@@ -1,0 +1,177 @@
+//! Decides the bot's reply to each command: quotes (cached), usage, help,
+//! unknown commands, and a polite word to users who go too fast.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chat_shared::commands::KNOWN;
+use chat_shared::rate::Window;
+
+use crate::cache::QuoteCache;
+use crate::command::{parse_codes, USAGE};
+use crate::quote::{QuoteClient, QuoteError};
+
+/// Told when the quote service fails in any way.
+pub const UNAVAILABLE: &str = "The quote service is unavailable right now; please try again later.";
+
+/// A command as the bot receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `/stock=…` with its arguments as typed.
+    Stock { args: String },
+    Help,
+    /// `/name` of a command the bot does not know.
+    Unknown { name: String },
+}
+
+/// Limits and caching of the responder.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// How long one quote may take.
+    pub timeout: Duration,
+    /// How long a quote is reused.
+    pub cache_ttl: Duration,
+    /// Commands a user may give per `rate_window`.
+    pub rate_count: u32,
+    pub rate_window: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            cache_ttl: Duration::from_secs(30),
+            rate_count: 5,
+            rate_window: Duration::from_secs(10),
+        }
+    }
+}
+
+struct UserRate {
+    window: Window,
+    warned: bool,
+}
+
+/// Answers commands. Lives on one actix thread (the HTTP client is not `Send`).
+pub struct Responder {
+    client: QuoteClient,
+    policy: Policy,
+    cache: RefCell<QuoteCache>,
+    users: RefCell<HashMap<String, UserRate>>,
+}
+
+impl Responder {
+    pub fn new(client: QuoteClient, policy: Policy) -> Self {
+        Self {
+            cache: RefCell::new(QuoteCache::new(policy.cache_ttl)),
+            users: RefCell::new(HashMap::new()),
+            client,
+            policy,
+        }
+    }
+
+    /// The reply to `request` from `user`, or `None` to stay quiet (a user
+    /// over the rate limit hears about it once per window).
+    pub async fn reply(&self, user: &str, request: &Request) -> Option<String> {
+        if let Some(refusal) = self.over_limit(user) {
+            return refusal;
+        }
+        Some(match request {
+            Request::Stock { args } => self.quotes(args).await,
+            Request::Help => help(),
+            Request::Unknown { name } => unknown(name),
+        })
+    }
+
+    /// `Some(reply)` when `user` is over the limit: a polite word the first
+    /// time in a window, silence after.
+    fn over_limit(&self, user: &str) -> Option<Option<String>> {
+        let mut users = self.users.borrow_mut();
+        if users.len() > 100_000 {
+            users.clear();
+        }
+        let rate = users.entry(user.to_owned()).or_insert_with(|| UserRate {
+            window: Window::new(self.policy.rate_count, self.policy.rate_window),
+            warned: false,
+        });
+        if rate.window.allow() {
+            rate.warned = false;
+            return None;
+        }
+        if std::mem::replace(&mut rate.warned, true) {
+            return Some(None);
+        }
+        Some(Some(format!(
+            "Easy, {user}: at most {} commands every {} seconds. Try again in a moment.",
+            self.policy.rate_count,
+            self.policy.rate_window.as_secs()
+        )))
+    }
+
+    async fn quotes(&self, args: &str) -> String {
+        let Some(codes) = parse_codes(args) else { return USAGE.to_owned() };
+        let lines = futures::future::join_all(codes.iter().map(|code| self.quote_line(code))).await;
+        lines.join("\n")
+    }
+
+    async fn quote_line(&self, code: &str) -> String {
+        let cached = self.cache.borrow().get(code, Instant::now());
+        let answer = match cached {
+            Some(answer) => answer,
+            None => {
+                let fetched = tokio::time::timeout(self.policy.timeout, self.client.fetch(code))
+                    .await
+                    .unwrap_or_else(|_| Err(QuoteError::Unavailable("timed out".into())));
+                self.cache.borrow_mut().put(code, &fetched, Instant::now());
+                fetched
+            }
+        };
+        match answer {
+            Ok(q) => q.reply(),
+            Err(QuoteError::NotFound(symbol)) => format!("I couldn't find a quote for {symbol}."),
+            Err(QuoteError::Unavailable(why)) => {
+                tracing::warn!(code, error = %why, "quote service failed");
+                UNAVAILABLE.to_owned()
+            }
+        }
+    }
+}
+
+fn known_list() -> String {
+    KNOWN.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+}
+
+/// The `/help` reply.
+pub fn help() -> String {
+    let mut out = String::from("Commands:");
+    for (command, what) in KNOWN {
+        out.push_str(&format!("\n{command} — {what}"));
+    }
+    out
+}
+
+/// The reply to an unknown command.
+pub fn unknown(name: &str) -> String {
+    let shown: String = name.chars().take(30).collect();
+    if shown.is_empty() {
+        format!("That isn't a command I know. I know: {}.", known_list())
+    } else {
+        format!("I don't know /{shown}. I know: {}.", known_list())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_and_unknown_name_the_known_commands() {
+        let h = help();
+        assert!(h.contains("/stock=CODE") && h.contains("/help"), "{h}");
+        let u = unknown("foo");
+        assert!(u.starts_with("I don't know /foo.") && u.contains("/stock=CODE") && u.contains("/help"), "{u}");
+        assert!(unknown("").starts_with("That isn't a command"));
+        assert!(unknown(&"x".repeat(500)).len() < 200, "a long name is cut");
+    }
+}
