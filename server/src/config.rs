@@ -56,6 +56,9 @@ pub struct Config {
     #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = 5)]
     pub stock_timeout_secs: u64,
 
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
+
     /// Seconds the bot reuses a quote (0 turns the cache off).
     #[arg(long, env = "STOCK_CACHE_SECS", default_value_t = 30)]
     pub stock_cache_secs: u64,

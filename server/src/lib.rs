@@ -5,6 +5,7 @@ pub mod actors;
 pub mod config;
 pub mod error;
 pub mod limits;
+pub mod passwords;
 pub mod publisher;
 pub mod routes;
 pub mod session_key;

@@ -7,45 +7,83 @@ use std::time::{Duration, Instant};
 
 pub use chat_shared::rate::Window;
 
-/// The configurable limits of the chat.
-#[derive(Debug, Clone)]
+/// The configurable limits of the chat (each a flag and an environment variable).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Limits {
-    /// Largest WebSocket frame accepted, in bytes.
+    /// Largest WebSocket frame accepted, in bytes (larger: error and close 1009).
+    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
     pub max_frame_bytes: usize,
-    /// Messages a connection may send per `rate_window`.
+
+    /// Messages one connection may send per rate window.
+    #[arg(long, env = "CHAT_RATE_COUNT", default_value_t = 20)]
     pub rate_count: u32,
-    pub rate_window: Duration,
+
+    /// The message rate window, in seconds.
+    #[arg(long, env = "CHAT_RATE_WINDOW_SECS", default_value_t = 10)]
+    pub rate_window_secs: u64,
+
     /// Channels one connection may join.
+    #[arg(long, env = "CHAT_MAX_CHANNELS", default_value_t = 100)]
     pub max_channels: usize,
+
     /// Connections one user may hold on one server.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
     pub max_connections_per_user: usize,
-    /// Failed logins per username and per address per `login_window`.
+
+    /// Failed logins allowed per username and per address per minute.
+    #[arg(long, env = "CHAT_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,
-    pub login_window: Duration,
-    /// Largest HTTP request body, in bytes.
+
+    /// Largest HTTP request body, in bytes (larger: 413).
+    #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
-    /// How long a join waits for history.
-    pub history_timeout: Duration,
-    /// How often the server pings, and how long a silent peer is kept.
-    pub heartbeat: Duration,
-    pub client_timeout: Duration,
+
+    /// Frames a connection may have waiting before it counts as too slow
+    /// and is disconnected (close 1013).
+    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 4096)]
+    pub outbox_frames: usize,
+
+    /// Seconds between the server's pings.
+    #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 10)]
+    pub heartbeat_secs: u64,
+
+    /// Seconds of silence after which a connection is dropped.
+    #[arg(long, env = "CHAT_CLIENT_TIMEOUT_SECS", default_value_t = 30)]
+    pub client_timeout_secs: u64,
+}
+
+impl Limits {
+    pub fn rate_window(&self) -> Duration {
+        Duration::from_secs(self.rate_window_secs)
+    }
+
+    pub fn login_window(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    /// How long a join waits for history from an archiver.
+    pub fn history_timeout(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs.max(1))
+    }
+
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_secs(self.client_timeout_secs.max(1))
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_frame_bytes: 16 * 1024,
-            rate_count: 20,
-            rate_window: Duration::from_secs(10),
-            max_channels: 100,
-            max_connections_per_user: 20,
-            login_attempts: 10,
-            login_window: Duration::from_secs(60),
-            max_body_bytes: 64 * 1024,
-            history_timeout: Duration::from_secs(5),
-            heartbeat: Duration::from_secs(10),
-            client_timeout: Duration::from_secs(30),
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            limits: Limits,
         }
+        Defaults::parse_from(["defaults"]).limits
     }
 }
 

@@ -20,7 +20,6 @@ use chat_shared::store::{PgStore, SqliteStore, Store};
 use crate::actors::channel::ChannelDeps;
 use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
-use crate::limits::Limits;
 use crate::publisher::Publisher;
 use crate::routes;
 use crate::state::AppState;
@@ -116,7 +115,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bus,
         registry.clone(),
         server_id.clone(),
-        Limits::default(),
+        config.limits.clone(),
         config.allowed_origins.clone(),
         config.bcrypt_cost,
     ));

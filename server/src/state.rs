@@ -36,7 +36,7 @@ impl AppState {
         bcrypt_cost: u32,
     ) -> Self {
         Self {
-            login_limiter: LoginLimiter::new(limits.login_attempts, limits.login_window),
+            login_limiter: LoginLimiter::new(limits.login_attempts, limits.login_window()),
             store,
             bus,
             registry,

@@ -24,8 +24,6 @@ use crate::state::AppState;
 
 /// Frames buffered for a channel while its join is in flight, at most.
 const JOIN_BUFFER: usize = 1024;
-/// Messages a session's mailbox holds before the session counts as too slow.
-const MAILBOX: usize = 4096;
 
 pub struct WsSession {
     id: SessionId,
@@ -48,7 +46,7 @@ pub fn start(
     let session = WsSession {
         id: state.next_session_id(),
         user,
-        rate: Window::new(state.limits.rate_count, state.limits.rate_window),
+        rate: Window::new(state.limits.rate_count, state.limits.rate_window()),
         joined: HashMap::new(),
         joining: HashMap::new(),
         last_seen: Instant::now(),
@@ -201,7 +199,7 @@ impl WsSession {
                 format!(
                     "Slow down: at most {} messages per {} seconds.",
                     self.state.limits.rate_count,
-                    self.state.limits.rate_window.as_secs()
+                    self.state.limits.rate_window_secs
                 ),
             ));
         }
@@ -254,7 +252,7 @@ async fn fetch_history(
         before: None,
     };
     let payload = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
-    let reply = match state.bus.request(&subjects::history(channel), payload, state.limits.history_timeout).await {
+    let reply = match state.bus.request(&subjects::history(channel), payload, state.limits.history_timeout()).await {
         Ok(reply) => reply,
         Err(e) => {
             // No archiver answering: read the archive directly.
@@ -283,7 +281,7 @@ impl Actor for WsSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.set_mailbox_capacity(self.state.limits.outbox_frames);
         let connect = Connect {
             session: self.id,
             user: self.user.clone(),
@@ -296,7 +294,7 @@ impl Actor for WsSession {
                 Self::close(ctx, ws::CloseCode::Policy, "Too many connections for this account.");
             }
         }));
-        let (every, timeout) = (self.state.limits.heartbeat, self.state.limits.client_timeout);
+        let (every, timeout) = (self.state.limits.heartbeat(), self.state.limits.client_timeout());
         ctx.run_interval(every, move |act, ctx| {
             if act.last_seen.elapsed() > timeout {
                 tracing::info!(user = %act.user, "dropping a silent connection");

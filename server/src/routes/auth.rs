@@ -66,7 +66,7 @@ pub async fn register(
     let username = Username::parse(&body.username).map_err(|e| AppError::Invalid(e.to_string()))?;
     let password = Password::parse(&body.password).map_err(|e| AppError::Invalid(e.to_string()))?;
     let cost = state.bcrypt_cost;
-    let hash = blocking(move || bcrypt::hash(password.expose(), cost))
+    let hash = blocking(move || crate::passwords::hash(password.expose(), cost))
         .await?
         .map_err(|_| AppError::Internal)?;
     match state.store.create_user(&username, &hash).await {
@@ -103,7 +103,7 @@ pub async fn login(
     let (password, cost) = (body.password.clone(), state.bcrypt_cost);
     let valid = blocking(move || {
         let hash = hash.unwrap_or_else(|| dummy_hash(cost).to_owned());
-        bcrypt::verify(password, &hash).unwrap_or(false)
+        crate::passwords::verify(&password, &hash)
     })
     .await?;
     match user {
@@ -127,7 +127,7 @@ fn dummy_hash(cost: u32) -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         let secret = chat_shared::message::next_id().to_string();
-        bcrypt::hash(secret, cost).expect("bcrypt hashes a short string")
+        crate::passwords::hash(&secret, cost).expect("bcrypt hashes a short string")
     })
 }
 
