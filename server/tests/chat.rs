@@ -190,3 +190,21 @@ async fn a_new_channel_appears_live_for_every_connected_client() {
         assert_eq!(f["channel"]["created_at"], created["created_at"]);
     }
 }
+
+#[actix_rt::test]
+async fn logging_out_revokes_the_session_and_closes_its_sockets() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let replayed = alice.clone();
+    let mut open = alice.ws().await;
+    open.join("general").await;
+    let mut other_login = app.anonymous();
+    assert_eq!(other_login.login("alice", PASSWORD).await.0, 200);
+
+    assert_eq!(alice.post("/api/logout", json!({})).await.0, 204);
+    let mut replay = replayed.clone();
+    assert_eq!(replay.get("/api/me").await.0, 401, "a logged-out cookie replayed is refused");
+    assert_eq!(replayed.try_ws(None).await.err(), Some(401));
+    assert_eq!(open.expect_close().await, Some(1008), "its open socket is closed");
+    assert_eq!(other_login.get("/api/me").await.0, 200, "other sessions of the user live on");
+}

@@ -30,7 +30,14 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, channels, messages);
+diesel::table! {
+    revoked_sessions (sid) {
+        sid -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, channels, messages, revoked_sessions);
 
 diesel::define_sql_function! {
     /// SQL `lower()`, for case-insensitive usernames.

@@ -25,6 +25,8 @@ pub const HISTORY_ALL: &str = "chat.history.*";
 pub const PRESENCE_ALL: &str = "chat.presence.*";
 /// Channel announcements.
 pub const CHANNELS: &str = "chat.channels";
+/// Sessions ended by logout, so every server closes their connections.
+pub const SESSIONS_REVOKED: &str = "chat.sessions.revoked";
 /// Queue group of the bots.
 pub const BOT_QUEUE: &str = "bot";
 /// Queue group of the archivers.
@@ -93,6 +95,12 @@ pub enum HistoryReply {
 pub struct ReplyError {
     pub code: String,
     pub message: String,
+}
+
+/// `chat.sessions.revoked` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRevoked {
+    pub sid: String,
 }
 
 /// `chat.presence.<channel>` payload.

@@ -60,6 +60,17 @@ async fn suite(store: Arc<dyn Store>) {
     let back = store.messages(&channel("general"), &HistoryQuery::latest(1)).await.unwrap();
     assert_eq!(back, vec![odd]);
 
+    // revoked sessions
+    assert!(!store.is_revoked("sid-1").await.unwrap());
+    let later = chrono::Utc::now().timestamp_millis() + 60_000;
+    store.revoke_session("sid-1", later).await.unwrap();
+    store.revoke_session("sid-1", later).await.unwrap();
+    assert!(store.is_revoked("sid-1").await.unwrap());
+    store.revoke_session("sid-old", 1).await.unwrap();
+    store.revoke_session("sid-2", later).await.unwrap();
+    assert!(!store.is_revoked("sid-old").await.unwrap(), "expired entries are swept");
+    assert!(!store.is_revoked("sid-3").await.unwrap());
+
     store.ping().await.unwrap();
 }
 

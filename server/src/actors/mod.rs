@@ -33,7 +33,11 @@ pub struct Push(pub ByteString);
 #[rtype(result = "()")]
 pub struct Evict;
 
-/// The server is shutting down: close with 1001 so the client reconnects elsewhere.
+/// A session must close: the server is shutting down (1001, so the client
+/// reconnects elsewhere) or its login session ended (1008).
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct GoingAway;
+pub enum GoingAway {
+    Shutdown,
+    LoggedOut,
+}

@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use chat_shared::bus::Envelope;
 use chat_shared::frames::{ChannelInfo, ServerFrame};
 use chat_shared::names::ChannelName;
-use chat_shared::subjects;
+use chat_shared::subjects::{self, SessionRevoked};
 
 use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, StopIfEmpty};
 use super::{GoingAway, Push, SessionId};
@@ -22,6 +22,7 @@ pub struct Registry {
 
 struct SessionEntry {
     user: Arc<str>,
+    sid: Arc<str>,
     push: Recipient<Push>,
     going_away: Recipient<GoingAway>,
 }
@@ -47,6 +48,7 @@ pub struct JoinChannel {
 pub struct Connect {
     pub session: SessionId,
     pub user: Arc<str>,
+    pub sid: Arc<str>,
     pub addr: Recipient<Push>,
     pub going_away: Recipient<GoingAway>,
     pub max_per_user: usize,
@@ -75,21 +77,36 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Self::Context) {
         let bus = self.deps.bus.clone();
         ctx.wait(
-            async move { bus.subscribe(subjects::CHANNELS).await }
+            async move {
+                let channels = bus.subscribe(subjects::CHANNELS).await?;
+                let revoked = bus.subscribe(subjects::SESSIONS_REVOKED).await?;
+                Ok::<_, chat_shared::bus::BusError>(futures::stream::select(channels, revoked))
+            }
                 .into_actor(self)
                 .map(|result, _, ctx| match result {
                     Ok(sub) => {
                         ctx.add_stream(sub);
                     }
-                    Err(e) => tracing::error!(error = %e, "registry could not subscribe to channel announcements"),
+                    Err(e) => tracing::error!(error = %e, "registry could not subscribe to announcements"),
                 }),
         );
     }
 }
 
 impl StreamHandler<Envelope> for Registry {
-    /// A channel was created (here or on another server): tell every session.
+    /// A channel was created or a session ended (here or on another server).
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
+        if envelope.subject == subjects::SESSIONS_REVOKED {
+            match serde_json::from_slice::<SessionRevoked>(&envelope.payload) {
+                Ok(r) => {
+                    for s in self.sessions.values().filter(|s| *s.sid == *r.sid) {
+                        s.going_away.do_send(GoingAway::LoggedOut);
+                    }
+                }
+                Err(_) => tracing::warn!("dropping malformed session revocation"),
+            }
+            return;
+        }
         let Ok(info) = serde_json::from_slice::<ChannelInfo>(&envelope.payload) else {
             tracing::warn!(subject = %envelope.subject, "dropping malformed channel announcement");
             return;
@@ -141,7 +158,7 @@ impl Handler<Connect> for Registry {
         if open >= c.max_per_user {
             return false;
         }
-        self.sessions.insert(c.session, SessionEntry { user: c.user, push: c.addr, going_away: c.going_away });
+        self.sessions.insert(c.session, SessionEntry { user: c.user, sid: c.sid, push: c.addr, going_away: c.going_away });
         true
     }
 }
@@ -180,7 +197,7 @@ impl Handler<CloseAll> for Registry {
 
     fn handle(&mut self, _: CloseAll, _: &mut Self::Context) -> usize {
         for s in self.sessions.values() {
-            s.going_away.do_send(GoingAway);
+            s.going_away.do_send(GoingAway::Shutdown);
         }
         self.sessions.len()
     }

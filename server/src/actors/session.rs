@@ -20,6 +20,7 @@ use super::channel::{ChannelActor, Join, Leave, Post, Typing};
 use super::registry::{Connect, Disconnect, JoinChannel};
 use super::{Deliver, Evict, GoingAway, Push, SessionId};
 use crate::limits::Window;
+use crate::routes::auth::CurrentUser;
 use crate::state::AppState;
 
 /// Frames buffered for a channel while its join is in flight, at most.
@@ -28,6 +29,8 @@ const JOIN_BUFFER: usize = 1024;
 pub struct WsSession {
     id: SessionId,
     user: Arc<str>,
+    /// The login session this connection belongs to.
+    sid: Arc<str>,
     state: web::Data<AppState>,
     joined: HashMap<ChannelName, Addr<ChannelActor>>,
     /// Joins in flight: live frames wait here until the history is sent.
@@ -41,11 +44,12 @@ pub fn start(
     req: &HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    user: Arc<str>,
+    user: CurrentUser,
 ) -> Result<HttpResponse, actix_web::Error> {
     let session = WsSession {
         id: state.next_session_id(),
-        user,
+        user: user.name,
+        sid: user.sid,
         rate: Window::new(state.limits.rate_count, state.limits.rate_window()),
         joined: HashMap::new(),
         joining: HashMap::new(),
@@ -285,6 +289,7 @@ impl Actor for WsSession {
         let connect = Connect {
             session: self.id,
             user: self.user.clone(),
+            sid: self.sid.clone(),
             addr: ctx.address().recipient(),
             going_away: ctx.address().recipient(),
             max_per_user: self.state.limits.max_connections_per_user,
@@ -381,7 +386,10 @@ impl Handler<Evict> for WsSession {
 impl Handler<GoingAway> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        Self::close(ctx, ws::CloseCode::Away, "Server shutting down; please reconnect.");
+    fn handle(&mut self, why: GoingAway, ctx: &mut Self::Context) {
+        match why {
+            GoingAway::Shutdown => Self::close(ctx, ws::CloseCode::Away, "Server shutting down; please reconnect."),
+            GoingAway::LoggedOut => Self::close(ctx, ws::CloseCode::Policy, "Logged out."),
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Accounts: register, log in, log out, who am I. Passwords are bcrypt-hashed
 //! on a blocking thread; the session is an encrypted cookie.
 
-use std::future::{ready, Ready};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use actix_session::{Session, SessionExt};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use chat_shared::subjects::{self, SessionRevoked};
+use futures::future::LocalBoxFuture;
 use chat_shared::names::{Password, Username};
 use chat_shared::store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 const SESSION_USER: &str = "user";
+const SESSION_ID: &str = "sid";
+/// How long a session cookie lives (and a revocation is remembered).
+pub const SESSION_DAYS: i64 = 30;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -27,30 +32,51 @@ struct Me<'a> {
     username: &'a str,
 }
 
-/// The logged-in user of a request; 401 otherwise.
-pub struct CurrentUser(pub Arc<str>);
+/// The logged-in user of a request; 401 otherwise (also for a session that
+/// was logged out, on any server).
+pub struct CurrentUser {
+    pub name: Arc<str>,
+    /// The session's id, by which logout revokes it everywhere.
+    pub sid: Arc<str>,
+}
 
 impl FromRequest for CurrentUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let user = req
-            .get_session()
-            .get::<String>(SESSION_USER)
-            .ok()
-            .flatten()
-            .filter(|u| Username::parse(u).is_ok());
-        ready(user.map(|u| CurrentUser(Arc::from(u))).ok_or(AppError::Unauthenticated))
+        let session = req.get_session();
+        let user = session.get::<String>(SESSION_USER).ok().flatten().filter(|u| Username::parse(u).is_ok());
+        let sid = session.get::<String>(SESSION_ID).ok().flatten();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (Some(name), Some(sid), Some(state)) = (user, sid, state) else {
+                return Err(AppError::Unauthenticated);
+            };
+            if state.store.is_revoked(&sid).await? {
+                return Err(AppError::Unauthenticated);
+            }
+            Ok(CurrentUser { name: Arc::from(name), sid: Arc::from(sid) })
+        })
     }
 }
 
 fn start_session(session: &Session, username: &Username) -> Result<(), AppError> {
     session.renew();
-    session.insert(SESSION_USER, username.as_str()).map_err(|e| {
-        tracing::error!(error = %e, "could not write the session");
-        AppError::Internal
-    })
+    let sid = format!("{}{:016x}", chat_shared::message::next_id(), rand_u64());
+    session
+        .insert(SESSION_USER, username.as_str())
+        .and_then(|()| session.insert(SESSION_ID, sid))
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not write the session");
+            AppError::Internal
+        })
+}
+
+/// 64 random bits from the OS, via a fresh cookie key.
+fn rand_u64() -> u64 {
+    let key = actix_web::cookie::Key::generate();
+    u64::from_le_bytes(key.master()[..8].try_into().expect("keys are 64 bytes"))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
@@ -131,11 +157,21 @@ fn dummy_hash(cost: u32) -> &'static str {
     })
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
+/// Ends the session here and on every server: its id is revoked in the
+/// database and announced, so open WebSockets of that session close too.
+pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, AppError> {
+    if let Ok(Some(sid)) = session.get::<String>(SESSION_ID) {
+        let until = chrono::Utc::now().timestamp_millis() + SESSION_DAYS * 24 * 3600 * 1000;
+        state.store.revoke_session(&sid, until).await?;
+        let payload = Bytes::from(serde_json::to_vec(&SessionRevoked { sid }).expect("serializes"));
+        if let Err(e) = state.bus.publish(subjects::SESSIONS_REVOKED, Vec::new(), payload).await {
+            tracing::warn!(error = %e, "could not announce a logout");
+        }
+    }
     session.purge();
-    super::no_content()
+    Ok(super::no_content())
 }
 
 pub async fn me(user: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok().json(Me { username: &user.0 })
+    HttpResponse::Ok().json(Me { username: &user.name })
 }

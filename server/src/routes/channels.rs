@@ -23,14 +23,14 @@ pub struct NewChannel {
     name: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %user.0, channel = %body.name))]
+#[tracing::instrument(skip_all, fields(user = %user.name, channel = %body.name))]
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
     body: web::Json<NewChannel>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
-    let channel = match state.store.create_channel(&name, &user.0).await {
+    let channel = match state.store.create_channel(&name, &user.name).await {
         Ok(c) => c,
         Err(StoreError::Conflict) => return Err(AppError::ChannelExists),
         Err(e) => return Err(e.into()),

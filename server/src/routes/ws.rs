@@ -19,11 +19,11 @@ pub async fn upgrade(
     if !origin_allowed(&req, &state.allowed_origins) {
         return Err(AppError::ForeignOrigin.into());
     }
-    let open = state.registry.send(ConnectionsOf(user.0.clone())).await.map_err(|_| AppError::Unavailable)?;
+    let open = state.registry.send(ConnectionsOf(user.name.clone())).await.map_err(|_| AppError::Unavailable)?;
     if open >= state.limits.max_connections_per_user {
         return Err(AppError::TooManyConnections.into());
     }
-    session::start(&req, payload, state.clone(), user.0)
+    session::start(&req, payload, state.clone(), user)
 }
 
 /// A browser's Origin must be this server's own host or one explicitly

@@ -274,6 +274,25 @@ impl Ws {
         }
     }
 
+    /// Waits for the server to close the connection; returns the close code
+    /// (None when the connection ended without a close frame). Panics if it
+    /// stays open past the deadline.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match actix_rt::time::timeout(left, self.framed.next()).await {
+                Ok(Some(Ok(ws::Frame::Close(reason)))) => return reason.map(|r| u16::from(r.code)),
+                Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(ws::Frame::Text(t)))) => {
+                    self.backlog.push_back(serde_json::from_slice(&t).expect("server frames are JSON"))
+                }
+                Ok(Some(Ok(_))) => {}
+                Err(_) => panic!("the connection stayed open; frames: {:#?}", self.backlog),
+            }
+        }
+    }
+
     /// Waits for the first frame matching `pred` (looking at frames skipped
     /// earlier first); other frames are kept for later. Panics at the deadline.
     pub async fn expect(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {

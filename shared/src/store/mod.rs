@@ -93,6 +93,13 @@ pub trait Store: Send + Sync + 'static {
     /// A slice of a channel's history, oldest first.
     async fn messages(&self, channel: &ChannelName, query: &HistoryQuery) -> Result<Vec<Message>, StoreError>;
 
+    /// Records that a session (by its id) was ended and must be refused
+    /// until `expires_at_ms`, when its cookie would have expired anyway.
+    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError>;
+
+    /// Whether a session was ended.
+    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -16,7 +16,7 @@ use super::sqlite::map_err;
 use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, users};
+use crate::schema::{channels, lower, messages, revoked_sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -143,6 +143,28 @@ impl Store for PgStore {
             None => query.order(messages::id.desc()),
         };
         into_messages(query.load(&mut self.conn().await?).await.map_err(map_err)?, q.since.is_none())
+    }
+
+    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())))
+            .execute(&mut conn)
+            .await
+            .map_err(map_err)?;
+        diesel::insert_into(revoked_sessions::table)
+            .values((revoked_sessions::sid.eq(sid), revoked_sessions::expires_at.eq(expires_at_ms)))
+            .on_conflict_do_nothing()
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
+        diesel::select(diesel::dsl::exists(revoked_sessions::table.filter(revoked_sessions::sid.eq(sid))))
+            .get_result(&mut self.conn().await?)
+            .await
+            .map_err(map_err)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
 use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, users};
+use crate::schema::{channels, lower, messages, revoked_sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -194,6 +194,32 @@ impl Store for SqliteStore {
                 None => query.order(messages::id.desc()),
             };
             into_messages(query.load(c).map_err(map_err)?, newest_first)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+        let sid = sid.to_owned();
+        self.with_conn(move |c| {
+            diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())))
+                .execute(c)
+                .map_err(map_err)?;
+            diesel::insert_into(revoked_sessions::table)
+                .values((revoked_sessions::sid.eq(sid), revoked_sessions::expires_at.eq(expires_at_ms)))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
+        let sid = sid.to_owned();
+        self.with_conn(move |c| {
+            diesel::select(diesel::dsl::exists(revoked_sessions::table.filter(revoked_sessions::sid.eq(sid))))
+                .get_result(c)
+                .map_err(map_err)
         })
         .await
     }
