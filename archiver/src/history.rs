@@ -1,10 +1,15 @@
 //! History requests: `chat.history.<channel>` with `{"before"?,"since"?,"limit"?}`.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use chat_shared::bus::{respond, Bus, Envelope};
 use chat_shared::message::is_message_id;
 use chat_shared::store::{HistoryQuery, Store};
+use chat_shared::message::Message;
 use chat_shared::subjects::{self, HistoryReply, HistoryRequest, ReplyError};
+
+use crate::tail::StreamTail;
 
 /// Most messages one page returns.
 pub const MAX_PAGE: u32 = 100;
@@ -17,8 +22,9 @@ fn error(code: &str, message: &str) -> HistoryReply {
     HistoryReply::Error { error: ReplyError { code: code.to_owned(), message: message.to_owned() } }
 }
 
-/// The reply to one history request.
-pub async fn reply(store: &dyn Store, envelope: &Envelope) -> HistoryReply {
+/// The reply to one history request. With a `since`, messages still on
+/// their way to the archive are read from the stream (`tail`) and merged in.
+pub async fn reply(store: &dyn Store, tail: Option<&StreamTail>, envelope: &Envelope) -> HistoryReply {
     let Some(channel) = subjects::channel_of(&envelope.subject) else {
         return error("invalid_channel", "That is not a valid channel name.");
     };
@@ -50,18 +56,32 @@ pub async fn reply(store: &dyn Store, envelope: &Envelope) -> HistoryReply {
             return error("unavailable", "History is unavailable right now.");
         }
     }
-    match store.messages(&channel, &query).await {
-        Ok(messages) => HistoryReply::Messages { messages },
+    let stored = match store.messages(&channel, &query).await {
+        Ok(messages) => messages,
         Err(e) => {
             tracing::error!(error = %e, channel = %channel, "history query failed");
+            return error("unavailable", "History is unavailable right now.");
+        }
+    };
+    let (Some(tail), Some(since)) = (tail, &query.since) else {
+        return HistoryReply::Messages { messages: stored };
+    };
+    match tail.after(&channel, since, query.limit as usize).await {
+        Ok(recent) => {
+            let merged: BTreeMap<String, Message> =
+                stored.into_iter().chain(recent).map(|m| (m.id.clone(), m)).collect();
+            HistoryReply::Messages { messages: merged.into_values().take(query.limit as usize).collect() }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, channel = %channel, "reading the stream failed");
             error("unavailable", "History is unavailable right now.")
         }
     }
 }
 
 /// Answers one history request on the bus.
-pub async fn answer(bus: &dyn Bus, store: &dyn Store, envelope: &Envelope) {
-    let body = reply(store, envelope).await;
+pub async fn answer(bus: &dyn Bus, store: &dyn Store, tail: Option<&StreamTail>, envelope: &Envelope) {
+    let body = reply(store, tail, envelope).await;
     let payload = Bytes::from(serde_json::to_vec(&body).expect("replies serialize"));
     if let Err(e) = respond(bus, envelope, payload).await {
         tracing::warn!(error = %e, subject = %envelope.subject, "could not answer history request");

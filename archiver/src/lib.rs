@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod source;
+pub mod tail;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +76,7 @@ pub struct Archiver {
     config: ArchiverConfig,
     incoming: Source,
     requests: Subscription,
+    tail: Option<tail::StreamTail>,
 }
 
 impl Archiver {
@@ -87,7 +89,13 @@ impl Archiver {
     ) -> Result<Self, BusError> {
         let requests = bus.queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE).await?;
         tracing::info!("archiver answering {} in queue group {}", subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE);
-        Ok(Self { bus, store, config, incoming: source, requests })
+        Ok(Self { bus, store, config, incoming: source, requests, tail: None })
+    }
+
+    /// Also reads the stream for messages not yet archived when answering `since`.
+    pub fn with_tail(mut self, tail: tail::StreamTail) -> Self {
+        self.tail = Some(tail);
+        self
     }
 
     /// The in-process archiver: a plain subscription to `chat.msg.>`.
@@ -120,7 +128,7 @@ impl Archiver {
                 request = self.requests.next() => match request {
                     Some(r) => {
                         batch.store(store).await;
-                        history::answer(self.bus.as_ref(), store, &r).await;
+                        history::answer(self.bus.as_ref(), store, self.tail.as_ref(), &r).await;
                     }
                     None => break,
                 },

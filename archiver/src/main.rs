@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
     let incoming = source::from_jetstream(&nats, &limits, Duration::from_secs(cli.ack_wait_secs)).await?;
     let config = ArchiverConfig { batch_size: cli.batch_size, flush_interval: Duration::from_millis(cli.flush_ms) };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
-    let archiver = Archiver::new(bus, store, incoming, config).await?;
+    let tail = chat_archiver::tail::StreamTail::new(nats.client().clone());
+    let archiver = Archiver::new(bus, store, incoming, config).await?.with_tail(tail);
     tracing::info!(stream = source::STREAM, consumer = source::CONSUMER, "archiving");
     archiver.run(shutdown_signal()).await;
     nats.flush().await?;

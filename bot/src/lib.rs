@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
+use chat_shared::bus::{respond, Bus, BusError, Envelope, Subscription};
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText};
 use chat_shared::subjects::{self, OtherCommand, StockCommand, ORIGIN_HEADER};
@@ -102,6 +102,11 @@ impl Bot {
             in_flight.set(in_flight.get() + 1);
             actix_rt::spawn(async move {
                 answer(bus.as_ref(), &responder, &origin, incoming).await;
+                // Tell the server the command was handled, so it need not
+                // report the bot missing.
+                if let Err(e) = respond(bus.as_ref(), &envelope, Bytes::from_static(b"{\"ok\":true}")).await {
+                    tracing::warn!(error = %e, "could not confirm a command");
+                }
                 in_flight.set(in_flight.get() - 1);
             });
         }

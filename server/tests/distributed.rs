@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use support::cluster::{Cluster, Shape};
 
 fn full() -> Shape {
-    Shape { nats_nodes: 3, servers: 3, bots: 2, archivers: 2 }
+    Shape { nats_nodes: 3, servers: 3, bots: 2, archivers: 2, ..Shape::default() }
 }
 
 /// Waits until the archive holds `n` messages of `channel`; returns them.
@@ -62,7 +62,7 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
 
 #[actix_rt::test]
 async fn presence_and_a_cookie_from_one_server_work_on_every_other() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1 }).await else { return };
+    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
     let mut alice = cluster.user(0, "alice").await;
     let mut on_b = alice.on(&cluster.servers[1].addr);
     let (status, me) = on_b.get("/api/me").await;
@@ -121,7 +121,7 @@ async fn history_joined_on_one_server_includes_messages_sent_on_another() {
 
 #[actix_rt::test]
 async fn an_operator_message_on_the_bus_reaches_every_server() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 3, servers: 3, bots: 0, archivers: 1 }).await else { return };
+    let Some(cluster) = Cluster::start(Shape { nats_nodes: 3, servers: 3, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
     let mut sockets = Vec::new();
     for (i, name) in ["alice", "bob", "carol"].iter().enumerate() {
         let mut ws = cluster.user(i, name).await.ws().await;
@@ -173,7 +173,7 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
 
 #[actix_rt::test]
 async fn nats_refuses_what_nats_conf_does_not_allow() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 0 }).await else { return };
+    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 0, ..Shape::default() }).await else { return };
     assert!(refused(&cluster, "bot", "chat.cmd.stock").await, "the bot may not issue commands");
     assert!(refused(&cluster, "bot", "chat.history.general").await);
     assert!(refused(&cluster, "ops", "chat.cmd.stock").await, "operators may not impersonate a server");
@@ -185,7 +185,7 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
 
 #[actix_rt::test]
 async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_restart() {
-    let Some(mut cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 1, bots: 0, archivers: 1 }).await else { return };
+    let Some(mut cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 1, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
     let alice = cluster.user(0, "alice").await;
     let mut a = alice.ws().await;
     a.join("general").await;
@@ -215,7 +215,7 @@ async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_rest
 
 #[actix_rt::test]
 async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 2 }).await else { return };
+    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 2, ..Shape::default() }).await else { return };
     let ops = cluster.nats.connect_as("ops", 0).await;
     let ask = |subject: &'static str, body: &'static [u8]| {
         let ops = ops.clone();

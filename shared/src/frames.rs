@@ -126,6 +126,8 @@ pub enum ErrorCode {
     TooManyChannels,
     FrameTooLarge,
     Unavailable,
+    /// No bot confirmed a command in time.
+    BotUnavailable,
     Internal,
 }
 

@@ -27,6 +27,8 @@ pub const PRESENCE_ALL: &str = "chat.presence.*";
 pub const CHANNELS: &str = "chat.channels";
 /// Sessions ended by logout, so every server closes their connections.
 pub const SESSIONS_REVOKED: &str = "chat.sessions.revoked";
+/// Servers say they are alive here every few seconds.
+pub const SERVERS: &str = "chat.servers";
 /// Queue group of the bots.
 pub const BOT_QUEUE: &str = "bot";
 /// Queue group of the archivers.
@@ -95,6 +97,12 @@ pub enum HistoryReply {
 pub struct ReplyError {
     pub code: String,
     pub message: String,
+}
+
+/// `chat.servers` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerBeat {
+    pub server: String,
 }
 
 /// `chat.sessions.revoked` payload.

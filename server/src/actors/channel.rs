@@ -39,6 +39,7 @@ pub struct ChannelActor {
     key: Arc<str>,
     deps: ChannelDeps,
     idle: Recipient<ChannelIdle>,
+    peer_seen: Recipient<PeerSeen>,
     members: HashMap<SessionId, Member>,
     /// Local connections per user, for presence.
     local_users: HashMap<Arc<str>, usize>,
@@ -63,12 +64,20 @@ pub struct Leave {
     pub session: SessionId,
 }
 
-/// A member posts a message; answers its id.
+/// A member posts a message; answers its id, and the request that hands a
+/// command to the bot (which the session sends, to hear if no bot answers).
 #[derive(Message)]
-#[rtype(result = "Result<String, ErrorFrame>")]
+#[rtype(result = "Result<Posted, ErrorFrame>")]
 pub struct Post {
     pub session: SessionId,
     pub text: MessageText,
+}
+
+/// A message accepted by the channel.
+#[derive(Debug)]
+pub struct Posted {
+    pub id: String,
+    pub command: Option<Outgoing>,
 }
 
 /// A member is typing.
@@ -83,18 +92,34 @@ pub struct Typing {
 #[rtype(result = "bool")]
 pub struct StopIfEmpty;
 
+/// Another server stopped beating: its users are gone from this channel.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ServerGone(pub String);
+
+/// Told to the registry when a channel hears from a server it did not know.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerSeen(pub String);
+
 /// Told to the registry when the last member left.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ChannelIdle(pub ChannelName);
 
 impl ChannelActor {
-    pub fn new(name: ChannelName, deps: ChannelDeps, idle: Recipient<ChannelIdle>) -> Self {
+    pub fn new(
+        name: ChannelName,
+        deps: ChannelDeps,
+        idle: Recipient<ChannelIdle>,
+        peer_seen: Recipient<PeerSeen>,
+    ) -> Self {
         Self {
             key: Arc::from(name.as_str()),
             name,
             deps,
             idle,
+            peer_seen,
             members: HashMap::new(),
             local_users: HashMap::new(),
             remote_users: HashMap::new(),
@@ -199,8 +224,10 @@ impl ChannelActor {
         };
         let was_present = self.is_present(&note.user);
         if !self.remote_users.contains_key(&note.server) {
-            // A server we have not heard from: tell it who is here.
+            // A server we have not heard from: tell it who is here, and have
+            // the registry watch that it stays alive.
             self.remote_users.insert(note.server.clone(), HashSet::new());
+            self.peer_seen.do_send(PeerSeen(note.server.clone()));
             let here: Vec<Arc<str>> = self.local_users.keys().cloned().collect();
             for user in here {
                 self.announce(&user, NoteEvent::Join);
@@ -337,33 +364,38 @@ impl Handler<CheckIdle> for ChannelActor {
 }
 
 impl Handler<Post> for ChannelActor {
-    type Result = Result<String, ErrorFrame>;
+    type Result = Result<Posted, ErrorFrame>;
 
     fn handle(&mut self, post: Post, _: &mut Self::Context) -> Self::Result {
         let Some(member) = self.members.get(&post.session) else {
             return Err(ErrorFrame::new(ErrorCode::NotJoined, "Join the channel first."));
         };
+        if !self.deps.bus.is_connected() {
+            // Refused rather than kept where no other server would see it.
+            return Err(ErrorFrame::new(
+                ErrorCode::Unavailable,
+                "The chat is reconnecting to its message bus; please send again in a moment.",
+            ));
+        }
         let message = Message::new(self.name.clone(), member.user.to_string(), post.text, false);
         let json = serde_json::to_string(&message).expect("messages serialize");
         let headers = vec![(ORIGIN_HEADER.to_owned(), self.deps.server_id.to_string())];
         let mut message_headers = headers.clone();
         // JetStream drops a duplicate publish of the same id (e.g. a retry).
         message_headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
-        let mut outgoing = vec![Outgoing {
+        let outgoing = vec![Outgoing {
             subject: subjects::msg(&self.name),
             headers: message_headers,
             payload: Bytes::from(json.clone()),
         }];
-        if let Some(command) = Command::parse(message.text.as_str()) {
-            outgoing.push(command_publish(&message, command, headers));
-        }
+        let command = Command::parse(message.text.as_str()).map(|c| command_publish(&message, c, headers));
         // Refuse before delivering anything, so a message is either everywhere or nowhere.
         self.deps.publisher.send_all(outgoing).map_err(|_| {
             ErrorFrame::new(ErrorCode::Unavailable, "The server is overloaded; try again in a moment.")
         })?;
         let id = message.id.clone();
         self.fan_out(ServerFrame::message_json(&json).into(), Some(Arc::from(id.as_str())), None);
-        Ok(id)
+        Ok(Posted { id, command })
     }
 }
 
@@ -408,6 +440,19 @@ impl Handler<Typing> for ChannelActor {
         let frame = ServerFrame::Typing { channel: self.name.clone(), user: user.to_string() };
         self.fan_out(frame.to_json().into(), None, Some(typing.session));
         self.announce(&user, NoteEvent::Typing);
+    }
+}
+
+impl Handler<ServerGone> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, ServerGone(server): ServerGone, _: &mut Self::Context) {
+        let Some(users) = self.remote_users.remove(&server) else { return };
+        for user in users {
+            if !self.is_present(&user) {
+                self.presence(&user, PresenceEvent::Leave);
+            }
+        }
     }
 }
 
@@ -460,6 +505,10 @@ mod tests {
         type Result = ();
         fn handle(&mut self, _: ChannelIdle, _: &mut Context<Self>) {}
     }
+    impl Handler<PeerSeen> for Idle {
+        type Result = ();
+        fn handle(&mut self, _: PeerSeen, _: &mut Context<Self>) {}
+    }
 
     struct Room {
         bus: LocalBus,
@@ -474,7 +523,8 @@ mod tests {
             publisher: Publisher::start(shared),
             server_id: Arc::from(server_id),
         };
-        let addr = ChannelActor::new(ChannelName::general(), deps, Idle.start().recipient()).start();
+        let idle = Idle.start();
+        let addr = ChannelActor::new(ChannelName::general(), deps, idle.clone().recipient(), idle.recipient()).start();
         Room { bus, addr }
     }
 
@@ -511,7 +561,7 @@ mod tests {
         assert_eq!(members, vec!["alice", "bob"]);
         assert_eq!(next_json(&mut alice).await["user"], "bob", "alice hears bob arrive");
 
-        let id = room.addr.send(Post { session: 1, text: text("hi") }).await.unwrap().unwrap();
+        let id = room.addr.send(Post { session: 1, text: text("hi") }).await.unwrap().unwrap().id;
         for rx in [&mut alice, &mut bob] {
             let f = next_json(rx).await;
             assert_eq!((f["type"].as_str(), f["message"]["id"].as_str()), (Some("message"), Some(id.as_str())));
@@ -552,13 +602,18 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn a_stock_command_goes_to_the_bot_subject() {
+    async fn a_command_comes_back_as_a_request_for_the_bot() {
         let room = room("srv-a");
-        let mut commands = room.bus.subscribe("chat.cmd.stock").await.unwrap();
         let (_, _alice) = member(&room, 1, "alice").await;
-        let id = room.addr.send(Post { session: 1, text: text("/stock=aapl.us") }).await.unwrap().unwrap();
-        let cmd: StockCommand = serde_json::from_slice(&next_envelope(&mut commands).await.payload).unwrap();
-        assert_eq!((cmd.code.as_str(), cmd.user.as_str(), cmd.id), ("aapl.us", "alice", id));
+        let posted = room.addr.send(Post { session: 1, text: text("/stock=aapl.us") }).await.unwrap().unwrap();
+        let command = posted.command.expect("a command");
+        assert_eq!(command.subject, "chat.cmd.stock");
+        let cmd: StockCommand = serde_json::from_slice(&command.payload).unwrap();
+        assert_eq!((cmd.code.as_str(), cmd.user.as_str(), cmd.id), ("aapl.us", "alice", posted.id));
+        let help = room.addr.send(Post { session: 1, text: text("/HELP") }).await.unwrap().unwrap();
+        assert_eq!(help.command.unwrap().subject, "chat.cmd.help");
+        let plain = room.addr.send(Post { session: 1, text: text("hello /stock=x") }).await.unwrap().unwrap();
+        assert!(plain.command.is_none());
     }
 
     #[actix_rt::test]

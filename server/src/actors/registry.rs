@@ -3,19 +3,27 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
 use chat_shared::bus::Envelope;
 use chat_shared::frames::{ChannelInfo, ServerFrame};
 use chat_shared::names::ChannelName;
-use chat_shared::subjects::{self, SessionRevoked};
+use chat_shared::subjects::{self, ServerBeat, SessionRevoked};
 
-use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, StopIfEmpty};
+use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty};
+use crate::publisher::Outgoing;
 use super::{GoingAway, Push, SessionId};
+
+/// How often a server says it is alive, and how long until others count it gone.
+const BEAT: Duration = Duration::from_secs(5);
+const GONE_AFTER: Duration = Duration::from_secs(15);
 
 pub struct Registry {
     deps: ChannelDeps,
+    /// Other servers and when they were last heard from.
+    peers: HashMap<String, Instant>,
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
     sessions: HashMap<SessionId, SessionEntry>,
 }
@@ -29,7 +37,7 @@ struct SessionEntry {
 
 impl Registry {
     pub fn new(deps: ChannelDeps) -> Self {
-        Self { deps, channels: HashMap::new(), sessions: HashMap::new() }
+        Self { deps, peers: HashMap::new(), channels: HashMap::new(), sessions: HashMap::new() }
     }
 }
 
@@ -80,7 +88,9 @@ impl Actor for Registry {
             async move {
                 let channels = bus.subscribe(subjects::CHANNELS).await?;
                 let revoked = bus.subscribe(subjects::SESSIONS_REVOKED).await?;
-                Ok::<_, chat_shared::bus::BusError>(futures::stream::select(channels, revoked))
+                let servers = bus.subscribe(subjects::SERVERS).await?;
+                let all = futures::stream::select(futures::stream::select(channels, revoked), servers);
+                Ok::<_, chat_shared::bus::BusError>(all)
             }
                 .into_actor(self)
                 .map(|result, _, ctx| match result {
@@ -90,12 +100,42 @@ impl Actor for Registry {
                     Err(e) => tracing::error!(error = %e, "registry could not subscribe to announcements"),
                 }),
         );
+        self.beat();
+        ctx.run_interval(BEAT, |act, _| act.beat());
+    }
+}
+
+impl Registry {
+    /// Says this server is alive, and forgets servers that stopped saying so:
+    /// their users leave every channel here.
+    fn beat(&mut self) {
+        let note = ServerBeat { server: self.deps.server_id.to_string() };
+        let payload = bytes::Bytes::from(serde_json::to_vec(&note).expect("serializes"));
+        self.deps.publisher.send_lossy(Outgoing { subject: subjects::SERVERS.to_owned(), headers: Vec::new(), payload });
+        let now = Instant::now();
+        let gone: Vec<String> =
+            self.peers.iter().filter(|(_, seen)| now.duration_since(**seen) > GONE_AFTER).map(|(s, _)| s.clone()).collect();
+        for server in gone {
+            tracing::warn!(server = %server, "a server went silent; clearing its users' presence");
+            self.peers.remove(&server);
+            for channel in self.channels.values() {
+                channel.do_send(ServerGone(server.clone()));
+            }
+        }
     }
 }
 
 impl StreamHandler<Envelope> for Registry {
     /// A channel was created or a session ended (here or on another server).
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
+        if envelope.subject == subjects::SERVERS {
+            if let Ok(beat) = serde_json::from_slice::<ServerBeat>(&envelope.payload) {
+                if *beat.server != *self.deps.server_id {
+                    self.peers.insert(beat.server, Instant::now());
+                }
+            }
+            return;
+        }
         if envelope.subject == subjects::SESSIONS_REVOKED {
             match serde_json::from_slice::<SessionRevoked>(&envelope.payload) {
                 Ok(r) => {
@@ -122,16 +162,24 @@ impl Handler<JoinChannel> for Registry {
     type Result = ResponseFuture<Result<(Addr<ChannelActor>, Vec<String>), MailboxError>>;
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
-        let idle = ctx.address().recipient();
+        let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
         let deps = self.deps.clone();
         let addr = self
             .channels
             .entry(msg.channel.clone())
-            .or_insert_with(|| ChannelActor::new(msg.channel, deps, idle).start());
+            .or_insert_with(|| ChannelActor::new(msg.channel, deps, idle, peer_seen).start());
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
         let addr = addr.clone();
         Box::pin(async move { request.await.map(|members| (addr, members)) })
+    }
+}
+
+impl Handler<PeerSeen> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, PeerSeen(server): PeerSeen, _: &mut Self::Context) {
+        self.peers.entry(server).or_insert_with(Instant::now);
     }
 }
 

@@ -20,9 +20,12 @@ use super::channel::{ChannelActor, Join, Leave, Post, Typing};
 use super::registry::{Connect, Disconnect, JoinChannel};
 use super::{Deliver, Evict, GoingAway, Push, SessionId};
 use crate::limits::Window;
+use crate::publisher::Outgoing;
 use crate::routes::auth::CurrentUser;
 use crate::state::AppState;
 
+/// How long a command waits for a bot to confirm it answered.
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 /// Frames buffered for a channel while its join is in flight, at most.
 const JOIN_BUFFER: usize = 1024;
 
@@ -217,9 +220,12 @@ impl WsSession {
         let request = addr.send(Post { session: self.id, text });
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             let frame = match result {
-                Ok(Ok(id)) => {
+                Ok(Ok(posted)) => {
                     act.state.metrics.messages_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    ServerFrame::Ack { reference, id }
+                    if let Some(command) = posted.command {
+                        act.hand_to_bot(command, reference.clone(), ctx);
+                    }
+                    ServerFrame::Ack { reference, id: posted.id }
                 }
                 Ok(Err(e)) => ServerFrame::Error(e.with_ref(reference.as_deref())),
                 Err(_) => ServerFrame::Error(unavailable().with_ref(reference.as_deref())),
@@ -227,6 +233,22 @@ impl WsSession {
             act.send_frame(ctx, &frame);
         }));
         Ok(())
+    }
+
+    /// Sends a command to the bots and tells the sender if none answers in time.
+    fn hand_to_bot(&mut self, command: Outgoing, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
+        let bus = self.state.bus.clone();
+        let request = async move { bus.request(&command.subject, command.payload, COMMAND_TIMEOUT).await };
+        ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
+            if let Err(e) = result {
+                tracing::warn!(user = %act.user, error = %e, "no bot answered a command");
+                let error = ErrorFrame::new(
+                    ErrorCode::BotUnavailable,
+                    "The bot isn't answering right now; please try again in a moment.",
+                );
+                act.error(ctx, error.with_ref(reference.as_deref()));
+            }
+        }));
     }
 
     fn typing(&mut self, channel: &str) -> Result<(), ErrorFrame> {

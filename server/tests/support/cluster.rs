@@ -89,37 +89,65 @@ fn nats_conf() -> PathBuf {
 pub struct Nats {
     pub ports: Vec<u16>,
     pub procs: Vec<Proc>,
+    route_ports: Vec<u16>,
+    dir: PathBuf,
 }
 
 impl Nats {
     pub async fn start(nodes: usize, dir: &Path) -> Self {
-        let ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
-        let route_ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
-        let mut procs = Vec::new();
+        let mut nats = Nats {
+            ports: (0..nodes).map(|_| free_port()).collect(),
+            route_ports: (0..nodes).map(|_| free_port()).collect(),
+            procs: Vec::new(),
+            dir: dir.to_path_buf(),
+        };
         for i in 0..nodes {
-            let mut cmd = Command::new("nats-server");
-            cmd.arg("-c").arg(nats_conf())
-                .args(["-a", "127.0.0.1", "-p", &ports[i].to_string()])
-                .arg("-sd").arg(dir.join(format!("nats-{i}")))
-                .args(["-n", &format!("nats-{i}")]);
-            if nodes > 1 {
-                let routes: Vec<String> = (0..nodes)
-                    .filter(|j| *j != i)
-                    .map(|j| format!("nats://127.0.0.1:{}", route_ports[j]))
-                    .collect();
-                cmd.args(["--cluster_name", "chat-test"])
-                    .args(["--cluster", &format!("nats://127.0.0.1:{}", route_ports[i])])
-                    .args(["--routes", &routes.join(",")]);
-            }
-            for (_, var, value) in PASSWORDS {
-                cmd.env(var, value);
-            }
-            procs.push(Proc::spawn(&format!("nats-{i}"), dir, cmd));
+            let proc = nats.spawn_node(i);
+            nats.procs.push(proc);
         }
-        for p in &procs {
+        for p in &nats.procs {
             p.wait_for_log("Server is ready").await;
         }
-        Nats { ports, procs }
+        nats
+    }
+
+    fn spawn_node(&self, i: usize) -> Proc {
+        let nodes = self.ports.len();
+        let mut cmd = Command::new("nats-server");
+        cmd.arg("-c").arg(nats_conf())
+            .args(["-a", "127.0.0.1", "-p", &self.ports[i].to_string()])
+            .arg("-sd").arg(self.dir.join(format!("nats-{i}")))
+            .args(["-n", &format!("nats-{i}")]);
+        if nodes > 1 {
+            let routes: Vec<String> = (0..nodes)
+                .filter(|j| *j != i)
+                .map(|j| format!("nats://127.0.0.1:{}", self.route_ports[j]))
+                .collect();
+            cmd.args(["--cluster_name", "chat-test"])
+                .args(["--cluster", &format!("nats://127.0.0.1:{}", self.route_ports[i])])
+                .args(["--routes", &routes.join(",")]);
+        }
+        for (_, var, value) in PASSWORDS {
+            cmd.env(var, value);
+        }
+        Proc::spawn(&format!("nats-{i}"), &self.dir, cmd)
+    }
+
+    /// Stops node `i` (SIGTERM) and returns when it has exited.
+    pub async fn stop_node(&mut self, i: usize) {
+        self.procs[i].terminate().await;
+    }
+
+    /// Starts node `i` again on the same port and store.
+    pub async fn start_node(&mut self, i: usize) {
+        let proc = self.spawn_node(i);
+        let ready_before = proc.log_text().matches("Server is ready").count();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while proc.log_text().matches("Server is ready").count() <= ready_before {
+            assert!(Instant::now() < deadline, "nats-{i} did not restart:\n{}", proc.log_text());
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.procs[i] = proc;
     }
 
     pub fn url(&self, i: usize) -> String {
@@ -151,25 +179,45 @@ pub struct Cluster {
     pub servers: Vec<Server>,
     pub bots: Vec<Proc>,
     pub archivers: Vec<Proc>,
+    pub server_env: Vec<(&'static str, &'static str)>,
+    pub archiver_env: Vec<(&'static str, &'static str)>,
 }
 
-/// How many of each.
+/// How many of each, and extra environment for some of them.
+#[derive(Default)]
 pub struct Shape {
     pub nats_nodes: usize,
     pub servers: usize,
     pub bots: usize,
     pub archivers: usize,
+    pub server_env: Vec<(&'static str, &'static str)>,
+    pub archiver_env: Vec<(&'static str, &'static str)>,
+    /// A database to use instead of a fresh one on the shared server.
+    pub db_url: Option<String>,
 }
 
 impl Cluster {
     /// Starts everything; `None` (after a loud message) when PostgreSQL is
     /// missing outside CI.
     pub async fn start(shape: Shape) -> Option<Self> {
-        let db_url = chat_shared::testing::fresh_pg_database("chat_cluster").await?;
+        let db_url = match shape.db_url {
+            Some(url) => url,
+            None => chat_shared::testing::fresh_pg_database("chat_cluster").await?,
+        };
         let dir = tempfile::tempdir().unwrap();
         let nats = Nats::start(shape.nats_nodes, dir.path()).await;
         let quotes = super::quotes::start();
-        let mut cluster = Cluster { dir, nats, db_url, quotes, servers: Vec::new(), bots: Vec::new(), archivers: Vec::new() };
+        let mut cluster = Cluster {
+            dir,
+            nats,
+            db_url,
+            quotes,
+            servers: Vec::new(),
+            bots: Vec::new(),
+            archivers: Vec::new(),
+            server_env: shape.server_env,
+            archiver_env: shape.archiver_env,
+        };
         for _ in 0..shape.archivers {
             cluster.start_archiver().await;
         }
@@ -196,11 +244,17 @@ impl Cluster {
 
     pub async fn start_server(&mut self, node: usize) {
         let addr = format!("127.0.0.1:{}", free_port());
+        self.start_server_at(node, addr).await;
+    }
+
+    /// Starts a server on a given address (e.g. where a stopped one was).
+    pub async fn start_server_at(&mut self, node: usize, addr: String) {
         let mut cmd = self.command("chat-server", "server", node);
         cmd.env("CHAT_BIND", &addr)
             .env("DATABASE_URL", &self.db_url)
             .env("CHAT_SESSION_KEY", SESSION_KEY)
-            .env("CHAT_BCRYPT_COST", "10");
+            .env("CHAT_BCRYPT_COST", "10")
+            .envs(self.server_env.iter().copied());
         let name = format!("server-{}", self.servers.len());
         let proc = Proc::spawn(&name, self.dir.path(), cmd);
         proc.wait_for_log("chat server listening").await;
@@ -219,7 +273,7 @@ impl Cluster {
     pub async fn start_archiver(&mut self) {
         let node = self.archivers.len();
         let mut cmd = self.command("chat-archiver", "archiver", node);
-        cmd.env("DATABASE_URL", &self.db_url);
+        cmd.env("DATABASE_URL", &self.db_url).envs(self.archiver_env.iter().copied());
         let proc = Proc::spawn(&format!("archiver-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("archiving").await;
         self.archivers.push(proc);

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod pg;
 pub mod quotes;
 
 use std::net::TcpListener;
@@ -296,10 +297,15 @@ impl Ws {
     /// Waits for the first frame matching `pred` (looking at frames skipped
     /// earlier first); other frames are kept for later. Panics at the deadline.
     pub async fn expect(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.expect_within(DEADLINE, what, pred).await
+    }
+
+    /// `expect` with its own deadline.
+    pub async fn expect_within(&mut self, wait: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(i) = self.backlog.iter().position(&pred) {
             return self.backlog.remove(i).expect("index is in range");
         }
-        let deadline = Instant::now() + DEADLINE;
+        let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             match self.next_frame(deadline.saturating_duration_since(Instant::now())).await {
                 Some(f) if pred(&f) => return f,
