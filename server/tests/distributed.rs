@@ -257,3 +257,16 @@ fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
     assert!(log.contains("at least 64 bytes"), "{log}");
     assert!(!log.contains("too-short"), "the key is never logged: {log}");
 }
+
+#[actix_rt::test]
+async fn logging_out_on_one_server_ends_the_session_on_every_server() {
+    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let mut alice = cluster.user(0, "alice").await;
+    let on_b = alice.on(&cluster.servers[1].addr);
+    let mut socket_on_b = on_b.ws().await;
+    socket_on_b.join("general").await;
+    assert_eq!(alice.post("/api/logout", json!({})).await.0, 204);
+    let mut replay = on_b.clone();
+    assert_eq!(replay.get("/api/me").await.0, 401, "the old cookie is refused on the other server");
+    assert_eq!(socket_on_b.expect_close().await, Some(1008), "and its socket there is closed");
+}

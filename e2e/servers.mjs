@@ -1,0 +1,146 @@
+// The processes a test talks to: the real `chat-server` binary on a free
+// loopback port with a temp data dir, and a loopback HTTP server standing in
+// for the quote API (stooq's CSV format).
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const START_DEADLINE_MS = 15000;
+const STOP_DEADLINE_MS = 15000;
+const CSV_HEADER = 'Symbol,Date,Time,Open,High,Low,Close,Volume';
+const QUOTES = {
+  'aapl.us': 'AAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567',
+  'msft.us': 'MSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567',
+};
+
+/** Starts the quote server; resolves with {url (template with {code}), close()}. */
+export async function startQuoteServer() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const code = (url.searchParams.get('s') || '').toLowerCase();
+    if (url.pathname !== '/q/l/' || !code) {
+      res.writeHead(404).end();
+      return;
+    }
+    const row = QUOTES[code] || `${code.toUpperCase()},N/D,N/D,N/D,N/D,N/D,N/D,N/D`;
+    res.writeHead(200, { 'Content-Type': 'text/csv' }).end(`${CSV_HEADER}\r\n${row}\r\n`);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort() {
+  const probe = net.createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One `chat-server` in embedded mode. It keeps its port and data dir across
+ * stop() and start(), so a restart is the same server coming back, and it
+ * remembers when it was down (see wasDownAt).
+ */
+export class ChatServer {
+  constructor({ bin, stockApiUrl }) {
+    this.bin = bin;
+    this.stockApiUrl = stockApiUrl;
+    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-'));
+    this.port = 0;
+    this.child = null;
+    this.outages = []; // [{from, to}] in epoch ms; `to` is null while down
+  }
+
+  get base() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get logPath() {
+    return path.join(this.dataDir, 'server.log');
+  }
+
+  async start() {
+    if (!this.port) this.port = await freePort();
+    const env = { ...process.env };
+    for (const name of ['NATS_URL', 'DATABASE_URL', 'CHAT_SESSION_KEY', 'CHAT_ALLOWED_ORIGINS']) delete env[name];
+    Object.assign(env, {
+      CHAT_BIND: `127.0.0.1:${this.port}`,
+      CHAT_DATA_DIR: this.dataDir,
+      STOCK_API_URL: this.stockApiUrl,
+      CHAT_BCRYPT_COST: '10',
+      RUST_LOG: env.RUST_LOG || 'info',
+    });
+    const log = fs.openSync(this.logPath, 'a');
+    this.child = spawn(this.bin, [], { env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    const child = this.child;
+    let exited = null;
+    child.once('exit', (code, signal) => { exited = signal || `exit code ${code}`; });
+    const deadline = Date.now() + START_DEADLINE_MS;
+    while (!(await this.healthy())) {
+      if (exited) throw new Error(`chat-server exited at start (${exited}); log:\n${this.logTail()}`);
+      if (Date.now() > deadline) throw new Error(`chat-server did not answer /healthz; log:\n${this.logTail()}`);
+      await sleep(50);
+    }
+    const outage = this.outages[this.outages.length - 1];
+    if (outage && outage.to === null) outage.to = Date.now();
+  }
+
+  async healthy() {
+    try {
+      const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops the process with `signal` (SIGTERM: a graceful stop) and waits for it to exit. */
+  async stop(signal = 'SIGTERM') {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    this.outages.push({ from: Date.now(), to: null });
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** True when the server was stopped at `at` (epoch ms), give or take `graceMs` after it came back. */
+  wasDownAt(at, graceMs = 1000) {
+    return this.outages.some((o) => at >= o.from && (o.to === null || at <= o.to + graceMs));
+  }
+
+  logTail(lines = 40) {
+    try {
+      return fs.readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  /** Stops the process at once and removes the data dir. */
+  async dispose() {
+    await this.stop('SIGKILL');
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
