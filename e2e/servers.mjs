@@ -83,7 +83,8 @@ export class ChatServer {
       CHAT_DATA_DIR: this.dataDir,
       STOCK_API_URL: this.stockApiUrl,
       CHAT_BCRYPT_COST: '10',
-      RUST_LOG: env.RUST_LOG || 'info',
+      RUST_LOG: env.RUST_LOG || 'info,actix_web::middleware::logger=warn',
+      NO_COLOR: '1',
     });
     const log = fs.openSync(this.logPath, 'a');
     this.child = spawn(this.bin, [], { env, stdio: ['ignore', log, log] });
@@ -132,7 +133,8 @@ export class ChatServer {
 
   logTail(lines = 40) {
     try {
-      return fs.readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+      const text = fs.readFileSync(this.logPath, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+      return text.split('\n').slice(-lines).join('\n');
     } catch {
       return '(no log)';
     }

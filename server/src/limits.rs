@@ -43,6 +43,11 @@ pub struct Limits {
     #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 4096)]
     pub outbox_frames: usize,
 
+    /// Kernel send buffer of each connection, in bytes. With the outbox, it
+    /// bounds what a client that stops reading can hold on the server.
+    #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 256 * 1024)]
+    pub socket_send_buffer: usize,
+
     /// Seconds between the server's pings.
     #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 10)]
     pub heartbeat_secs: u64,

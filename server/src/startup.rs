@@ -167,6 +167,7 @@ async fn shutdown_signal() {
 fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Result<actix_web::dev::Server> {
     let secure = config.behind_tls;
     let max_body = state.limits.max_body_bytes;
+    let send_buffer = state.limits.socket_send_buffer;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -189,12 +190,24 @@ fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Resul
             .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz").exclude("/readyz"))
             .configure(routes::config)
     })
+    .on_connect(move |conn, _| bound_send_buffer(conn, send_buffer))
     .bind(config.bind)
     .with_context(|| format!("could not listen on {}", config.bind))?
     .shutdown_timeout(10)
     .disable_signals()
     .run();
     Ok(server)
+}
+
+/// Fixes a connection's kernel send buffer (instead of letting it grow to
+/// megabytes), so a client that stops reading backs up into its outbox, where
+/// the server notices and disconnects it.
+fn bound_send_buffer(conn: &dyn std::any::Any, bytes: usize) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes) {
+            tracing::warn!(error = %e, "could not bound a socket's send buffer");
+        }
+    }
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -259,6 +259,22 @@ impl Ws {
         self.framed.send(ws::Message::Binary(data.to_vec().into())).await.unwrap();
     }
 
+    /// The next text frame as it came, or None at the deadline or on close.
+    pub async fn next_text(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match actix_rt::time::timeout(left, self.framed.next()).await {
+                Ok(Some(Ok(ws::Frame::Text(t)))) => return Some(String::from_utf8_lossy(&t).into_owned()),
+                Ok(Some(Ok(ws::Frame::Ping(p)))) => {
+                    let _ = self.framed.send(ws::Message::Pong(p)).await;
+                }
+                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// The next JSON frame, or None at the deadline or on close.
     pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
         let deadline = Instant::now() + wait;

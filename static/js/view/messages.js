@@ -69,6 +69,7 @@ export function initMessages({ loadOlder, retry, discard }) {
   const status = $('history-status');
   const pill = $('new-pill');
   const nodes = new Map(); // key -> {node, sig}
+  const keyOf = new WeakMap(); // node -> key
   let shown = null; // channel name currently rendered
   let lastKey = null;
   let firstKey = null;
@@ -127,6 +128,7 @@ export function initMessages({ loadOlder, retry, discard }) {
       let entry = nodes.get(row.key);
       if (!entry || entry.sig !== row.sig) {
         const node = build(row);
+        keyOf.set(node, row.key);
         if (entry) entry.node.replaceWith(node);
         entry = { node, sig: row.sig };
         nodes.set(row.key, entry);
@@ -136,11 +138,14 @@ export function initMessages({ loadOlder, retry, discard }) {
     });
   }
 
-  /** The first message row visible at the top, and its offset from the top. */
+  /**
+   * The first message visible at the top (its row key) and its offset from
+   * the top. Day separators are skipped: prepended history goes after them.
+   */
   function anchor() {
     for (const node of list.children) {
-      if (node.offsetTop + node.offsetHeight > scroller.scrollTop) {
-        return { node, offset: node.offsetTop - scroller.scrollTop };
+      if (node.classList.contains('msg') && node.offsetTop + node.offsetHeight > scroller.scrollTop) {
+        return { key: keyOf.get(node), offset: node.offsetTop - scroller.scrollTop };
       }
     }
     return null;
@@ -197,8 +202,9 @@ export function initMessages({ loadOlder, retry, discard }) {
     const mineLast = last && last.m && last.m.pending && !last.m.pending.failed;
     if (switched || wasNear || (mineLast && newKey !== lastKey)) {
       scrollToBottom();
-    } else if (keep && keep.node.isConnected) {
-      scroller.scrollTop = keep.node.offsetTop - keep.offset;
+    } else if (keep && nodes.has(keep.key)) {
+      // The row may have been rebuilt (e.g. it joined a group): find it by key.
+      scroller.scrollTop = nodes.get(keep.key).node.offsetTop - keep.offset;
       if (grew && !nearBottom()) pill.hidden = false;
     }
     lastKey = newKey;

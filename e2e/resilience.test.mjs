@@ -1,0 +1,103 @@
+// Losing the server and coming back, and reading back through history.
+
+import { assert, until } from './client.mjs';
+
+/** Seconds until the next reconnect attempt, as the banner says, or null. */
+async function retryInSecs(chat) {
+  if (!(await chat.page.locator('#banner').isVisible())) return null;
+  const m = /reconnecting in (\d+)s/.exec(await chat.page.textContent('#banner-text'));
+  return m ? Number(m[1]) : null;
+}
+
+/** Visible part of `row` inside the message scroller, as {top, bottom} offsets from its top, or null. */
+function placeInScroller(row) {
+  const view = document.getElementById('message-scroller').getBoundingClientRect();
+  const box = row.getBoundingClientRect();
+  const visible = box.bottom > view.top && box.top < view.bottom;
+  return visible ? { top: box.top - view.top, bottom: box.bottom - view.top } : null;
+}
+
+export const tests = [
+  {
+    name: 'after a server restart the page reconnects by itself and shows a message sent meanwhile exactly once',
+    async run(world) {
+      const alice = await world.user('alice');
+      const bob = await world.user('bob');
+      await alice.send('before the restart');
+      await bob.expectMessage('before the restart', { from: 'alice' });
+
+      await world.server.stop('SIGTERM');
+      for (const who of [alice, bob]) {
+        await who.page.locator('#banner').waitFor();
+        assert(/Connection lost|Reconnecting/.test(await who.page.textContent('#banner-text')),
+          `${who.name}'s banner says the connection is lost`);
+        assert(await who.page.locator('#composer-input').isDisabled(), `${who.name}'s composer is disabled while offline`);
+        assert(await who.page.locator('#composer-send').isDisabled(), `${who.name}'s send button is disabled while offline`);
+      }
+      // Let alice's backoff grow, so that her next attempt comes well after bob's message.
+      await until('alice\'s next attempt to be 3 s or more away', async () => (await retryInSecs(alice)) >= 3, 30000);
+      await world.server.start();
+
+      // Bob doesn't wait for his backoff: "Retry now".
+      await until('bob to be back online', async () => {
+        const retry = bob.page.locator('#banner-retry');
+        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
+        return bob.page.locator('#composer-input').isEnabled();
+      });
+      await bob.send('sent while alice was away');
+      await bob.expectMessage('sent while alice was away', { from: 'bob' });
+      assert(await alice.page.locator('#banner').isVisible(), 'alice has not reconnected yet when bob\'s message is stored');
+
+      await alice.page.locator('#banner').waitFor({ state: 'hidden', timeout: 20000 });
+      await alice.page.locator('#composer-input:enabled').waitFor();
+      await alice.expectMessage('sent while alice was away', { from: 'bob' });
+      await alice.send('back again');
+      await bob.expectMessage('back again', { from: 'alice' });
+      await alice.expectMessage('back again', { from: 'alice' });
+      for (const text of ['before the restart', 'sent while alice was away']) {
+        const count = await alice.messages(text).count();
+        assert(count === 1, `alice sees ${JSON.stringify(text)} ${count} times after reconnecting`);
+      }
+      assert(!(await alice.page.locator('#message-list .is-failed').count()), 'no message is marked as failed');
+    },
+  },
+  {
+    name: 'scrolling to the top loads older messages and keeps the reading position',
+    async run(world) {
+      const texts = Array.from({ length: 70 }, (_, i) => `history message ${String(i + 1).padStart(2, '0')}`);
+      await world.post('dave', 'general', texts);
+      const bob = await world.user('bob');
+      await bob.expectMessage('history message 70', { from: 'dave' });
+      const rows = bob.page.locator('#message-list li.msg');
+      assert((await rows.count()) === 50, `joining shows the last 50 messages, not ${await rows.count()}`);
+      assert(await rows.first().textContent().then((t) => t.includes('history message 21')), 'the first shown is the 21st');
+
+      // Scroll up with the mouse wheel until older messages start loading.
+      const scroller = bob.page.locator('#message-scroller');
+      const box = await scroller.boundingBox();
+      await bob.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await until('older messages to start loading', async () => {
+        if ((await rows.count()) > 50 || /Loading older/.test(await bob.page.textContent('#history-status'))) return true;
+        await bob.page.mouse.wheel(0, -250);
+        return false;
+      });
+      await until('the 20 older messages', async () => (await rows.count()) === 70);
+
+      const oldestBefore = await bob.messages('history message 21').evaluate(placeInScroller);
+      assert(oldestBefore !== null, 'the message at the top before loading is still in view after it');
+      const oldest = await bob.messages('history message 01').evaluate(placeInScroller);
+      assert(oldest === null, 'the view did not jump to the oldest message');
+
+      // Reading on upwards reaches the start of the channel.
+      await until('the start of #general', async () => {
+        if (await bob.messages('history message 01').evaluate(placeInScroller)) return true;
+        await bob.page.mouse.wheel(0, -400);
+        return false;
+      });
+      await until('the start-of-channel line', async () =>
+        (await bob.page.textContent('#history-status')) === 'This is the start of #general.');
+      const shown = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
+      assert(JSON.stringify(shown) === JSON.stringify(texts), 'all 70 messages show once, in order');
+    },
+  },
+];

@@ -1,0 +1,167 @@
+//! One client that stops reading among 100: it is disconnected once its
+//! outbox passes the bound, and the others' latency does not suffer.
+
+mod support;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{TestApp, Ws};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+const RECEIVERS: usize = 99;
+const RATE_PER_SEC: u64 = 20;
+/// The stated bound: a stalled client may add at most this to the others' p99.
+const P99_ALLOWANCE: Duration = Duration::from_millis(100);
+
+/// A WebSocket client that joins #general and #flood and then never reads again.
+async fn stalled_client(addr: &str, cookie: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: {cookie}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    for join in [&br#"{"type":"join","channel":"general"}"#[..], br#"{"type":"join","channel":"flood"}"#] {
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![0x81, 0x80 | join.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(join.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        stream.write_all(&frame).await.unwrap();
+    }
+    stream
+}
+
+/// Reads server frames until a close frame; returns its code.
+async fn read_until_close(stream: &mut TcpStream) -> Option<u16> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut head = [0u8; 2];
+        let read = tokio::time::timeout_at(deadline.into(), stream.read_exact(&mut head)).await;
+        if !matches!(read, Ok(Ok(_))) {
+            return None;
+        }
+        let len = match head[1] & 0x7f {
+            126 => stream.read_u16().await.ok()? as usize,
+            127 => stream.read_u64().await.ok()? as usize,
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).await.ok()?;
+        if head[0] & 0x0f == 0x8 {
+            return payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+        }
+    }
+}
+
+type Seen = Rc<RefCell<Vec<Duration>>>;
+
+/// Sends `count` messages at a steady rate; returns when all were acked.
+async fn send_steadily(sender: &mut Ws, sent_at: &Rc<RefCell<HashMap<String, Instant>>>, tag: &str, count: usize) {
+    let filler = "x".repeat(100);
+    let mut next = Instant::now();
+    for i in 0..count {
+        let key = format!("{tag}-{i}");
+        sent_at.borrow_mut().insert(key.clone(), Instant::now());
+        sender.send(json!({"type": "send", "channel": "general", "text": format!("{key} {filler}")})).await;
+        next += Duration::from_millis(1000 / RATE_PER_SEC);
+        actix_rt::time::sleep_until(next.into()).await;
+    }
+}
+
+/// Starts sending 600 messages of 2,000 characters into #flood.
+async fn flood(flooder: &support::Client) {
+    let mut ws = flooder.ws().await;
+    ws.join("flood").await;
+    actix_rt::spawn(async move {
+        let big = "y".repeat(2000);
+        for _ in 0..600 {
+            ws.send(json!({"type": "send", "channel": "flood", "text": big})).await;
+        }
+        while ws.next_text(Duration::from_secs(5)).await.is_some() {}
+    });
+}
+
+fn p99(samples: &[Duration]) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    s[(s.len() * 99 / 100).min(s.len() - 1)]
+}
+
+#[actix_rt::test]
+async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
+    let env = [("CHAT_RATE_COUNT", "100000"), ("CHAT_OUTBOX_FRAMES", "256"), ("CHAT_SOCKET_SEND_BUFFER", "65536")];
+    let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &env).await;
+    let sent_at: Rc<RefCell<HashMap<String, Instant>>> = Rc::default();
+    let latencies: HashMap<&str, Seen> = [("calm", Seen::default()), ("stalled", Seen::default())].into();
+
+    let mut users = Vec::new();
+    for u in 0..10 {
+        users.push(app.user(&format!("reader{u}")).await);
+    }
+    for r in 0..RECEIVERS {
+        let mut ws = users[r % users.len()].ws().await;
+        ws.join("general").await;
+        let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
+        actix_rt::spawn(async move {
+            // Raw text, not parsed JSON: the readers must stay fast readers.
+            while let Some(frame) = ws.next_text(Duration::from_secs(60)).await {
+                let Some(start) = frame.find("\"text\":\"") else { continue };
+                let text = &frame[start + 8..];
+                let key = text.split(' ').next().unwrap_or_default();
+                if let (Some(at), Some(phase)) = (sent_at.borrow().get(key), key.split('-').next()) {
+                    if let Some(seen) = latencies.get(phase) {
+                        seen.borrow_mut().push(at.elapsed());
+                    }
+                }
+            }
+        });
+    }
+    let mut sender = app.user("sender").await.ws().await;
+    sender.join("general").await;
+
+    let mut flooder = app.user("flooder").await;
+    assert_eq!(flooder.create_channel("flood").await.0, 201);
+
+    // Both phases carry the same flood of big messages in #flood. In the calm
+    // phase a healthy client reads it; in the other, the stalled client's
+    // buffers fill with it.
+    let mut healthy = app.user("healthy").await.ws().await;
+    healthy.join("flood").await;
+    actix_rt::spawn(async move { while healthy.next_text(Duration::from_secs(20)).await.is_some() {} });
+    flood(&flooder).await;
+    send_steadily(&mut sender, &sent_at, "calm", 200).await;
+    let cookie = app.user("stuck").await.cookie.unwrap();
+    let mut stuck = stalled_client(&app.addr, &cookie).await;
+    flood(&flooder).await;
+    send_steadily(&mut sender, &sent_at, "stalled", 200).await;
+
+    let expected = |n: usize| n * RECEIVERS;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latencies["stalled"].borrow().len() < expected(200) && Instant::now() < deadline {
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (calm, stalled) = (latencies["calm"].borrow().clone(), latencies["stalled"].borrow().clone());
+    assert_eq!(calm.len(), expected(200), "every reader got every message before");
+    assert_eq!(stalled.len(), expected(200), "and after: the room lost nothing");
+    let (before, after) = (p99(&calm), p99(&stalled));
+    eprintln!("p99 without a stalled client: {before:?}; with one: {after:?}");
+    assert!(after <= before + P99_ALLOWANCE, "p99 rose from {before:?} to {after:?}");
+
+    assert_eq!(read_until_close(&mut stuck).await, Some(1013), "the stalled client is told why it was cut off");
+    let log = app.log();
+    assert!(log.contains("evicting a connection that fell behind"), "the server says so");
+}
