@@ -253,12 +253,14 @@ export class ChatPage {
   /** Waits until exactly one message `text` is shown and returns its row. */
   async expectMessage(text, { from } = {}) {
     const rows = this.messages(text);
-    await until(`${this.name} to see ${JSON.stringify(text)}`, async () => (await rows.count()) >= 1);
-    const count = await rows.count();
-    assert(count === 1, `${this.name} sees ${JSON.stringify(text)} ${count} times`);
+    const states = await until(`${this.name} to see ${JSON.stringify(text)} (not pending)`, async () => {
+      const list = await rows.evaluateAll((els) => els.map((el) => (el.classList.contains('is-failed') ? 'failed'
+        : el.classList.contains('is-pending') ? 'pending' : 'shown')));
+      return list.length && !list.includes('pending') ? list : null;
+    });
+    assert(!states.includes('failed'), `${JSON.stringify(text)} failed to send for ${this.name}`);
+    assert(states.length === 1, `${this.name} sees ${JSON.stringify(text)} ${states.length} times`);
     const row = rows.first();
-    assert(!(await row.evaluate((el) => el.classList.contains('is-pending') || el.classList.contains('is-failed'))),
-      `${JSON.stringify(text)} is still pending or failed for ${this.name}`);
     if (from) {
       const author = await row.evaluate(authorOf);
       assert(author === from, `${JSON.stringify(text)} is shown from ${author}, expected ${from}`);

@@ -155,7 +155,13 @@ export function addMessage(m) {
   const c = channel(m.channel);
   const added = merge(c, [m]).length > 0;
   if (c.typing.delete(m.user)) changed('typing');
-  if (added && isMe(m.user) && c.pending.length) settlePending(c);
+  if (added && isMe(m.user) && c.pending.length) {
+    // Our own message comes back before its ack: it replaces its pending row
+    // at once, so the text is never shown twice.
+    const i = c.pending.findIndex((p) => !p.failed && p.text === m.text);
+    if (i >= 0) c.pending.splice(i, 1);
+    settlePending(c);
+  }
   const unseen = m.channel !== state.active || document.hidden;
   if (added && unseen && !isMe(m.user)) {
     c.unread += 1;
