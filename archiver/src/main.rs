@@ -11,7 +11,6 @@ use chat_shared::bus::{Bus, NatsBus};
 use chat_shared::config::{redact_url, NatsArgs};
 use chat_shared::store::{PgStore, Store};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Archives chat messages from NATS JetStream into PostgreSQL.
 #[derive(Debug, Parser)]
@@ -55,9 +54,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    chat_shared::process::init_logging();
     let cli = Cli::parse();
     let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
     tracing::info!(nats = %url, database = %redact_url(&cli.database_url), "chat-archiver starting");
@@ -79,17 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let tail = chat_archiver::tail::StreamTail::new(nats.client().clone());
     let archiver = Archiver::new(bus, store, incoming, config).await?.with_tail(tail);
     tracing::info!(stream = source::STREAM, consumer = source::CONSUMER, "archiving");
-    archiver.run(shutdown_signal()).await;
+    archiver.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("stopping: storing what has arrived");
 }

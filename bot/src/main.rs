@@ -10,7 +10,6 @@ use chat_bot::{Bot, BotConfig};
 use chat_shared::bus::{Bus, NatsBus};
 use chat_shared::config::NatsArgs;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// The stock bot.
 #[derive(Debug, Parser)]
@@ -42,9 +41,7 @@ struct Cli {
 
 #[actix_rt::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    chat_shared::process::init_logging();
     let cli = Cli::parse();
     let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
     tracing::info!(nats = %url, quotes = %cli.stock_api_url, "chat-bot starting");
@@ -58,17 +55,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let config = BotConfig { stock_api_url: cli.stock_api_url, policy };
     let bot = Bot::subscribe(bus, config).await?;
-    bot.run(shutdown_signal()).await;
+    bot.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("stopping: finishing commands in flight");
 }

@@ -138,7 +138,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let handle = server.handle();
     let running = actix_rt::spawn(server);
-    shutdown_signal().await;
+    chat_shared::process::shutdown_signal().await;
 
     // Shut down without losing a message: send clients elsewhere, stop taking
     // requests, hand every accepted message to the bus, then let an
@@ -153,15 +153,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Result<actix_web::dev::Server> {

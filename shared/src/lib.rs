@@ -7,6 +7,7 @@ pub mod config;
 pub mod frames;
 pub mod message;
 pub mod names;
+pub mod process;
 pub mod rate;
 pub mod schema;
 pub mod store;
