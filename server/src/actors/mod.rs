@@ -2,6 +2,7 @@
 //! local members, and the registry that finds channels and knows sessions.
 
 pub mod channel;
+pub mod presence;
 pub mod registry;
 pub mod session;
 
