@@ -48,7 +48,7 @@ export const tests = [
     },
   },
   {
-    name: 'a wrong password, a taken name and an existing channel are refused with a clear message',
+    name: 'a wrong password, a taken name and an existing channel are refused with a clear message; logging out sticks',
     async run(world) {
       await world.account('carol');
       const visitor = await world.visitor('carol');
@@ -72,6 +72,13 @@ export const tests = [
       const channelError = visitor.page.locator('#channel-error');
       await channelError.waitFor();
       assert(/exists/i.test(await channelError.textContent()), `channel error says why: ${await channelError.textContent()}`);
+
+      // Logging out ends the session: a reload shows the login screen again.
+      await visitor.page.click('#logout');
+      await visitor.page.locator('#auth-form').waitFor();
+      world.guard.expectHttpError(visitor.page, 'GET', '/api/me', 401);
+      await visitor.page.reload();
+      await visitor.page.locator('#auth-form').waitFor();
     },
   },
   {

@@ -48,7 +48,6 @@ export class World {
       baseURL: this.server.base,
       viewport,
       colorScheme,
-      reducedMotion: 'reduce',
       deviceScaleFactor: 1,
       isMobile: viewport.width < 500,
       hasTouch: viewport.width < 500,
@@ -257,6 +256,9 @@ export class ChatPage {
       const list = await rows.evaluateAll((els) => els.map((el) => (el.classList.contains('is-failed') ? 'failed'
         : el.classList.contains('is-pending') ? 'pending' : 'shown')));
       return list.length && !list.includes('pending') ? list : null;
+    }).catch(async (err) => {
+      const shown = await this.page.locator('#message-list .msg-text').allTextContents().catch(() => []);
+      throw new Error(`${err.message}; the last messages shown: ${JSON.stringify(shown.slice(-5))}`);
     });
     assert(!states.includes('failed'), `${JSON.stringify(text)} failed to send for ${this.name}`);
     assert(states.length === 1, `${this.name} sees ${JSON.stringify(text)} ${states.length} times`);

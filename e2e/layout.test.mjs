@@ -73,9 +73,14 @@ export const tests = [
       await alice.expectMessage(`a long word: ${'x'.repeat(300)}`);
       assert(await page.evaluate(fitsWidth), 'a long word wraps instead of widening the page');
 
-      await alice.openChannel('general');
       await bob.send('hello phone');
+      const toggle = page.locator('#sidebar-toggle');
+      await until('the channel button to show unread messages', async () =>
+        /unread/.test(await toggle.getAttribute('aria-label'))
+        && toggle.evaluate((el) => el.classList.contains('has-unread')).then(Boolean));
+      await alice.openChannel('general');
       await alice.expectMessage('hello phone', { from: 'bob' });
+      assert(!(await toggle.evaluate((el) => el.classList.contains('has-unread'))), 'the unread dot goes once #general is read');
       await page.click('#members-toggle');
       await page.locator('#members').waitFor({ state: 'visible' });
       await until('the member drawer to list both', async () => (await alice.memberNames()).join(',') === 'alice,bob');

@@ -127,7 +127,7 @@ export class ChatServer {
   }
 
   /** True when the server was stopped at `at` (epoch ms), give or take `graceMs` after it came back. */
-  wasDownAt(at, graceMs = 1000) {
+  wasDownAt(at, graceMs = 3000) {
     return this.outages.some((o) => at >= o.from && (o.to === null || at <= o.to + graceMs));
   }
 

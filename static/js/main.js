@@ -167,6 +167,7 @@ function renderHeader(topics) {
     let total = 0;
     state.chans.forEach((c) => { total += c.unread; });
     document.title = total ? `(${total}) Chat` : 'Chat';
+    layout.setUnread(total > 0);
   }
 }
 

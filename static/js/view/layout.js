@@ -1,4 +1,5 @@
-// Panels that collapse on small screens: the channel drawer (left), the member
+// Panels that collapse on small screens: the channel drawer (left) and its
+// button (with a dot while other channels have unread messages), the member
 // list (a right drawer when narrow, a collapsible column when wide), the scrim
 // behind open drawers, and Escape to close them.
 
@@ -14,6 +15,7 @@ export function initLayout({ onSidebarOpened }) {
   const scrim = $('scrim');
   const sidebarQuery = window.matchMedia(NARROW_SIDEBAR);
   const membersQuery = window.matchMedia(NARROW_MEMBERS);
+  let unread = false;
 
   const sidebarOpen = () => root.classList.contains('sidebar-open');
   const membersDrawerOpen = () => root.classList.contains('members-open');
@@ -25,7 +27,9 @@ export function initLayout({ onSidebarOpened }) {
     if (!sidebarQuery.matches) root.classList.remove('sidebar-open');
     if (!membersQuery.matches) root.classList.remove('members-open');
     sidebarToggle.setAttribute('aria-expanded', String(sidebarOpen()));
-    sidebarToggle.setAttribute('aria-label', sidebarOpen() ? 'Hide channels' : 'Show channels');
+    const label = sidebarOpen() ? 'Hide channels' : 'Show channels';
+    sidebarToggle.setAttribute('aria-label', unread ? `${label} (unread messages)` : label);
+    sidebarToggle.classList.toggle('has-unread', unread);
     membersToggle.setAttribute('aria-expanded', String(membersVisible()));
     scrim.hidden = !(sidebarOpen() || membersDrawerOpen());
   }
@@ -68,5 +72,11 @@ export function initLayout({ onSidebarOpened }) {
   return {
     /** Closes drawers after a choice was made in one (e.g. a channel). */
     closeDrawers: () => closeDrawers(false),
+    /** Marks the channel button while some channel has unread messages. */
+    setUnread(value) {
+      if (value === unread) return;
+      unread = value;
+      sync();
+    },
   };
 }

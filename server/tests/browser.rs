@@ -1,0 +1,82 @@
+//! The browser UI end to end: runs `e2e/run.mjs` (headless Chromium driven by
+//! playwright-core) against this build's `chat-server` binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The runner bounds each test itself; this only catches a runner that hangs.
+const DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the server crate is inside the workspace").to_path_buf()
+}
+
+/// What is missing to run the browser tests, if anything.
+fn missing_tools(root: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!("{CHROMIUM} (apt-get install chromium)"));
+    }
+    let node = Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !node.is_ok_and(|s| s.success()) {
+        missing.push("node (apt-get install nodejs npm)".to_owned());
+    }
+    if !root.join("e2e/node_modules/playwright-core").is_dir() {
+        missing.push("e2e/node_modules (cd e2e && npm ci)".to_owned());
+    }
+    missing
+}
+
+#[test]
+fn the_browser_ui_passes_its_end_to_end_tests() {
+    let root = repo_root();
+    let missing = missing_tools(&root);
+    if !missing.is_empty() {
+        let what = missing.join(", ");
+        if std::env::var_os("CI").is_some() {
+            panic!("browser tests cannot run in CI: missing {what}");
+        }
+        // Straight to stderr: the test harness would swallow eprintln! of a passing test.
+        let _ = writeln!(std::io::stderr(), "\n######## SKIPPING browser tests: missing {what} ########\n");
+        return;
+    }
+
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out_path = out_dir.path().join("e2e.log");
+    let out = std::fs::File::create(&out_path).expect("runner log file");
+    let mut child = Command::new("node")
+        .arg("e2e/run.mjs")
+        .current_dir(&root)
+        .env("CHAT_SERVER_BIN", env!("CARGO_BIN_EXE_chat-server"))
+        .env("CHROMIUM", CHROMIUM)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out.try_clone().expect("runner log file")))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .expect("node starts");
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for node") {
+            break Some(status);
+        }
+        if started.elapsed() > DEADLINE {
+            // SIGTERM first, so the runner stops its servers and the browser.
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            std::thread::sleep(Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+    match status {
+        Some(s) if s.success() => println!("{output}"),
+        Some(s) => panic!("browser tests failed ({s}):\n{output}"),
+        None => panic!("browser tests did not finish within {DEADLINE:?}:\n{output}"),
+    }
+}
