@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Starts the release chat-server in embedded mode (SQLite, in-process bus,
+# archiver and bot) with the limits lifted for benchmarking, in the
+# background. Prints "PID DATA_DIR". Usage: bench/scripts/embedded.sh [PORT]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${BENCH_BIN:-$root/target/release}
+port=${1:-18080}
+dir=$(mktemp -d /tmp/chat-bench-embedded.XXXXXX)
+ulimit -n "$(ulimit -Hn)"   # one descriptor per WebSocket
+RUST_LOG=${RUST_LOG:-warn} "$bin/chat-server" --data-dir "$dir" --bind "127.0.0.1:$port" \
+  --bcrypt-cost 10 --rate-count 1000000 --rate-window-secs 1 \
+  --max-connections-per-user 100000 --login-attempts 100000 \
+  --stock-api-url 'http://127.0.0.1:9/q?s={code}' >"$dir/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; then echo "$pid $dir"; exit 0; fi
+  sleep 0.1
+done
+echo "chat-server did not come up; log: $dir/server.log" >&2
+exit 1

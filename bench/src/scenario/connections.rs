@@ -1,0 +1,77 @@
+//! `connections`: open N WebSockets, hold them idle (answering the server's
+//! pings), and report connect times and the server's memory per connection.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::conn::{Role, Shared, Stats};
+use crate::fleet::{self, Running};
+use crate::hist::Summary;
+use crate::procfs;
+use crate::scenario::Common;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    /// Seconds to hold the connections after they are all open.
+    #[arg(long, default_value_t = 20)]
+    pub hold_secs: u64,
+    /// Seconds to let the server settle before reading its memory.
+    #[arg(long, default_value_t = 3)]
+    pub settle_secs: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub requested: usize,
+    pub opened: usize,
+    pub failed: usize,
+    /// Still open at the end of the hold.
+    pub held: usize,
+    pub connect_ms: Summary,
+    pub connect_wall_secs: f64,
+    pub rss_empty_kib: Option<u64>,
+    pub rss_held_kib: Option<u64>,
+    pub rss_per_connection_kib: Option<f64>,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Report> {
+    let c = &args.common;
+    let (_, targets) = fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_empty = (!c.server_pid.is_empty()).then(|| procfs::total_rss_kib(&c.server_pid)).transpose()?;
+
+    let opened = fleet::open(&targets, c.concurrency).await;
+    eprintln!("opened {} of {} in {:.1}s; connect {}", opened.sockets.len(), targets.len(), opened.elapsed.as_secs_f64(), opened.connect);
+    let count = opened.sockets.len();
+    let shared = Arc::new(Shared { run: 0, rooms: Vec::new(), size: 0, stats: Stats::new(0) });
+    let servers: Vec<u16> = (0..targets.len()).map(|i| targets[i].server as u16).collect();
+    let running = Running::start(opened.sockets, &shared, |i| Role { server: servers[i], rooms: Vec::new(), sends: None });
+
+    tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
+    let rss_held = (!c.server_pid.is_empty()).then(|| procfs::total_rss_kib(&c.server_pid)).transpose()?;
+    let rest = args.hold_secs.saturating_sub(args.settle_secs);
+    tokio::time::sleep(Duration::from_secs(rest)).await;
+    let dropped = shared.stats.dropped.load(Relaxed);
+    running.finish().await;
+
+    let per_connection = match (rss_empty, rss_held) {
+        (Some(a), Some(b)) if count > 0 => Some((b as f64 - a as f64) / count as f64),
+        _ => None,
+    };
+    Ok(Report {
+        requested: targets.len(),
+        opened: count,
+        failed: opened.failures,
+        held: count - dropped.min(count),
+        connect_ms: opened.connect,
+        connect_wall_secs: opened.elapsed.as_secs_f64(),
+        rss_empty_kib: rss_empty,
+        rss_held_kib: rss_held,
+        rss_per_connection_kib: per_connection,
+    })
+}
