@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use chat_shared::bus::{respond, Bus, Envelope};
 use chat_shared::message::is_message_id;
-use chat_shared::store::{HistoryQuery, Store};
 use chat_shared::message::Message;
+use chat_shared::store::{HistoryQuery, Store};
 use chat_shared::subjects::{self, HistoryReply, HistoryRequest, ReplyError};
 
 use crate::tail::StreamTail;
@@ -19,12 +19,21 @@ pub const MAX_SINCE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 50;
 
 fn error(code: &str, message: &str) -> HistoryReply {
-    HistoryReply::Error { error: ReplyError { code: code.to_owned(), message: message.to_owned() } }
+    HistoryReply::Error {
+        error: ReplyError {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        },
+    }
 }
 
 /// The reply to one history request. With a `since`, messages still on
 /// their way to the archive are read from the stream (`tail`) and merged in.
-pub async fn reply(store: &dyn Store, tail: Option<&StreamTail>, envelope: &Envelope) -> HistoryReply {
+pub async fn reply(
+    store: &dyn Store,
+    tail: Option<&StreamTail>,
+    envelope: &Envelope,
+) -> HistoryReply {
     let Some(channel) = subjects::channel_of(&envelope.subject) else {
         return error("invalid_channel", "That is not a valid channel name.");
     };
@@ -42,7 +51,11 @@ pub async fn reply(store: &dyn Store, tail: Option<&StreamTail>, envelope: &Enve
     if !ids_ok {
         return error("invalid_request", "before and since must be message ids.");
     }
-    let max = if request.since.is_some() { MAX_SINCE } else { MAX_PAGE };
+    let max = if request.since.is_some() {
+        MAX_SINCE
+    } else {
+        MAX_PAGE
+    };
     let query = HistoryQuery {
         before: request.before,
         since: request.since,
@@ -68,9 +81,14 @@ pub async fn reply(store: &dyn Store, tail: Option<&StreamTail>, envelope: &Enve
     };
     match tail.after(&channel, since, query.limit as usize).await {
         Ok(recent) => {
-            let merged: BTreeMap<String, Message> =
-                stored.into_iter().chain(recent).map(|m| (m.id.clone(), m)).collect();
-            HistoryReply::Messages { messages: merged.into_values().take(query.limit as usize).collect() }
+            let merged: BTreeMap<String, Message> = stored
+                .into_iter()
+                .chain(recent)
+                .map(|m| (m.id.clone(), m))
+                .collect();
+            HistoryReply::Messages {
+                messages: merged.into_values().take(query.limit as usize).collect(),
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, channel = %channel, "reading the stream failed");
@@ -80,7 +98,12 @@ pub async fn reply(store: &dyn Store, tail: Option<&StreamTail>, envelope: &Enve
 }
 
 /// Answers one history request on the bus.
-pub async fn answer(bus: &dyn Bus, store: &dyn Store, tail: Option<&StreamTail>, envelope: &Envelope) {
+pub async fn answer(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    tail: Option<&StreamTail>,
+    envelope: &Envelope,
+) {
     let body = reply(store, tail, envelope).await;
     let payload = Bytes::from(serde_json::to_vec(&body).expect("replies serialize"));
     if let Err(e) = respond(bus, envelope, payload).await {

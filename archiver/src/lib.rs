@@ -12,8 +12,8 @@ use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use chat_shared::subjects;
-use source::{Delivery, Source};
 use futures::StreamExt;
+use source::{Delivery, Source};
 
 /// How long shutdown waits for more messages already on their way.
 const DRAIN_WAIT: Duration = Duration::from_millis(100);
@@ -29,7 +29,10 @@ pub struct ArchiverConfig {
 
 impl Default for ArchiverConfig {
     fn default() -> Self {
-        Self { batch_size: 500, flush_interval: Duration::from_millis(20) }
+        Self {
+            batch_size: 500,
+            flush_interval: Duration::from_millis(20),
+        }
     }
 }
 
@@ -87,9 +90,22 @@ impl Archiver {
         source: Source,
         config: ArchiverConfig,
     ) -> Result<Self, BusError> {
-        let requests = bus.queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE).await?;
-        tracing::info!("archiver answering {} in queue group {}", subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE);
-        Ok(Self { bus, store, config, incoming: source, requests, tail: None })
+        let requests = bus
+            .queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE)
+            .await?;
+        tracing::info!(
+            "archiver answering {} in queue group {}",
+            subjects::HISTORY_ALL,
+            subjects::ARCHIVER_QUEUE
+        );
+        Ok(Self {
+            bus,
+            store,
+            config,
+            incoming: source,
+            requests,
+            tail: None,
+        })
     }
 
     /// Also reads the stream for messages not yet archived when answering `since`.
@@ -99,7 +115,11 @@ impl Archiver {
     }
 
     /// The in-process archiver: a plain subscription to `chat.msg.>`.
-    pub async fn in_process(bus: Arc<dyn Bus>, store: Arc<dyn Store>, config: ArchiverConfig) -> Result<Self, BusError> {
+    pub async fn in_process(
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn Store>,
+        config: ArchiverConfig,
+    ) -> Result<Self, BusError> {
         let source = source::from_subscription(bus.subscribe(subjects::MSG_ALL).await?);
         Self::new(bus, store, source, config).await
     }

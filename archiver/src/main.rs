@@ -56,7 +56,11 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
-    let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
+    let url = cli
+        .nats
+        .nats_url
+        .clone()
+        .context("--nats-url (NATS_URL) is required")?;
     tracing::info!(nats = %url, database = %redact_url(&cli.database_url), "chat-archiver starting");
 
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-archiver")).await?;
@@ -70,12 +74,22 @@ async fn main() -> anyhow::Result<()> {
         max_bytes: cli.stream_max_bytes,
         replicas: cli.stream_replicas,
     };
-    let incoming = source::from_jetstream(&nats, &limits, Duration::from_secs(cli.ack_wait_secs)).await?;
-    let config = ArchiverConfig { batch_size: cli.batch_size, flush_interval: Duration::from_millis(cli.flush_ms) };
+    let incoming =
+        source::from_jetstream(&nats, &limits, Duration::from_secs(cli.ack_wait_secs)).await?;
+    let config = ArchiverConfig {
+        batch_size: cli.batch_size,
+        flush_interval: Duration::from_millis(cli.flush_ms),
+    };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
     let tail = chat_archiver::tail::StreamTail::new(nats.client().clone());
-    let archiver = Archiver::new(bus, store, incoming, config).await?.with_tail(tail);
-    tracing::info!(stream = source::STREAM, consumer = source::CONSUMER, "archiving");
+    let archiver = Archiver::new(bus, store, incoming, config)
+        .await?
+        .with_tail(tail);
+    tracing::info!(
+        stream = source::STREAM,
+        consumer = source::CONSUMER,
+        "archiving"
+    );
     archiver.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;
     Ok(())

@@ -38,7 +38,10 @@ pub type Source = Pin<Box<dyn Stream<Item = Delivery> + Send>>;
 
 /// Deliveries from a plain subscription; nothing to acknowledge.
 pub fn from_subscription(sub: Subscription) -> Source {
-    Box::pin(sub.map(|envelope| Delivery { envelope, acker: None }))
+    Box::pin(sub.map(|envelope| Delivery {
+        envelope,
+        acker: None,
+    }))
 }
 
 /// Retention of the `CHAT` stream.
@@ -51,12 +54,19 @@ pub struct StreamLimits {
 
 impl Default for StreamLimits {
     fn default() -> Self {
-        Self { max_age: Duration::from_secs(7 * 24 * 3600), max_bytes: 1 << 30, replicas: 1 }
+        Self {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            max_bytes: 1 << 30,
+            replicas: 1,
+        }
     }
 }
 
 /// Creates the `CHAT` stream on `chat.msg.>` if missing.
-pub async fn ensure_stream(js: &jetstream::Context, limits: &StreamLimits) -> Result<stream::Stream, SetupError> {
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    limits: &StreamLimits,
+) -> Result<stream::Stream, SetupError> {
     js.get_or_create_stream(stream::Config {
         name: STREAM.to_owned(),
         subjects: vec![subjects::MSG_ALL.to_owned()],
@@ -75,7 +85,11 @@ pub async fn ensure_stream(js: &jetstream::Context, limits: &StreamLimits) -> Re
 
 /// Deliveries from the durable consumer `archiver` on `CHAT`, shared by every
 /// archiver process. Unacked messages come back after `ack_wait`.
-pub async fn from_jetstream(bus: &NatsBus, limits: &StreamLimits, ack_wait: Duration) -> Result<Source, SetupError> {
+pub async fn from_jetstream(
+    bus: &NatsBus,
+    limits: &StreamLimits,
+    ack_wait: Duration,
+) -> Result<Source, SetupError> {
     let js = jetstream::new(bus.client().clone());
     // JetStream may still be electing a leader (a cluster just started): retry.
     let mut delay = Duration::from_millis(250);
@@ -112,7 +126,10 @@ pub async fn from_jetstream(bus: &NatsBus, limits: &StreamLimits, ack_wait: Dura
         match item {
             Ok(m) => {
                 let (message, acker) = m.split();
-                Some(Delivery { envelope: NatsBus::envelope(message), acker: Some(acker) })
+                Some(Delivery {
+                    envelope: NatsBus::envelope(message),
+                    acker: Some(acker),
+                })
             }
             Err(e) => {
                 tracing::warn!(error = %e, "consumer hiccup; continuing");

@@ -25,15 +25,34 @@ pub struct StreamTail {
 
 impl StreamTail {
     pub fn new(client: async_nats::Client) -> Self {
-        Self { js: jetstream::new(client) }
+        Self {
+            js: jetstream::new(client),
+        }
     }
 
     /// Messages of `channel` with an id after `since`, oldest first, at most `limit`.
-    pub async fn after(&self, channel: &ChannelName, since: &str, limit: usize) -> Result<Vec<Message>, String> {
-        let since_ms = ulid::Ulid::from_string(since).map_err(|e| e.to_string())?.timestamp_ms();
-        let start = chrono::DateTime::from_timestamp_millis(since_ms as i64).unwrap_or_default() - CLOCK_SLACK;
-        let stream = self.js.get_stream(STREAM).await.map_err(|e| e.to_string())?;
-        let name = format!("tail-{}", chat_shared::message::next_id().to_string().to_ascii_lowercase());
+    pub async fn after(
+        &self,
+        channel: &ChannelName,
+        since: &str,
+        limit: usize,
+    ) -> Result<Vec<Message>, String> {
+        let since_ms = ulid::Ulid::from_string(since)
+            .map_err(|e| e.to_string())?
+            .timestamp_ms();
+        let start = chrono::DateTime::from_timestamp_millis(since_ms as i64).unwrap_or_default()
+            - CLOCK_SLACK;
+        let stream = self
+            .js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = format!(
+            "tail-{}",
+            chat_shared::message::next_id()
+                .to_string()
+                .to_ascii_lowercase()
+        );
         let reader: consumer::PullConsumer = stream
             .create_consumer(consumer::pull::Config {
                 name: Some(name.clone()),

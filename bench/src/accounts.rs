@@ -41,8 +41,18 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn post(client: &reqwest::Client, base: &str, path: &str, body: serde_json::Value) -> anyhow::Result<reqwest::Response> {
-    client.post(format!("{base}{path}")).json(&body).send().await.with_context(|| format!("POST {path}"))
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<reqwest::Response> {
+    client
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("POST {path}"))
 }
 
 /// Registers `name`, or logs in when it already exists (409).
@@ -59,21 +69,33 @@ async fn sign_in(client: &reqwest::Client, base: &str, name: String) -> anyhow::
         }
     }
     if !response.status().is_success() {
-        bail!("{name}: {} {}", response.status(), response.text().await.unwrap_or_default());
+        bail!(
+            "{name}: {} {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
     }
     let cookie = session_cookie(&response).with_context(|| format!("{name}: no session cookie"))?;
-    Ok(Account { username: name, cookie })
+    Ok(Account {
+        username: name,
+        cookie,
+    })
 }
 
 /// Accounts `bench0000..` (`count` of them), at most `concurrency` logins at
 /// a time (bcrypt makes each one expensive on purpose). Also returns how long it took.
-pub async fn sign_in_all(base: &str, count: usize, concurrency: usize) -> anyhow::Result<(Vec<Account>, Duration)> {
+pub async fn sign_in_all(
+    base: &str,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Vec<Account>, Duration)> {
     let client = http();
     let start = Instant::now();
-    let accounts: Vec<Account> = stream::iter((0..count).map(|i| sign_in(&client, base, username(i))))
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
+    let accounts: Vec<Account> =
+        stream::iter((0..count).map(|i| sign_in(&client, base, username(i))))
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await?;
     Ok((accounts, start.elapsed()))
 }
 
@@ -89,7 +111,10 @@ pub async fn create_rooms(base: &str, account: &Account, rooms: &[String]) -> an
             .await?;
         match response.status() {
             StatusCode::CREATED | StatusCode::CONFLICT => {}
-            s => bail!("creating #{room}: {s} {}", response.text().await.unwrap_or_default()),
+            s => bail!(
+                "creating #{room}: {s} {}",
+                response.text().await.unwrap_or_default()
+            ),
         }
     }
     Ok(())
@@ -106,7 +131,11 @@ pub fn http_base(url: &str) -> String {
         .strip_prefix("ws://")
         .or_else(|| url.strip_prefix("http://"))
         .map(|r| ("http", r))
-        .or_else(|| url.strip_prefix("wss://").or_else(|| url.strip_prefix("https://")).map(|r| ("https", r)))
+        .or_else(|| {
+            url.strip_prefix("wss://")
+                .or_else(|| url.strip_prefix("https://"))
+                .map(|r| ("https", r))
+        })
         .unwrap_or(("http", url));
     format!("{}://{}", rest.0, rest.1.trim_end_matches('/'))
 }
@@ -114,7 +143,9 @@ pub fn http_base(url: &str) -> String {
 /// The WebSocket endpoint of a server given as in `http_base`.
 pub fn ws_url(url: &str) -> String {
     let base = http_base(url);
-    let ws = base.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    let ws = base
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
     format!("{ws}/ws")
 }
 

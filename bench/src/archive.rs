@@ -15,7 +15,8 @@ pub enum Archive {
 impl Archive {
     /// From `--archive-pg` / `--archive-sqlite`.
     pub fn from_flags(pg: Option<&str>, sqlite: Option<&std::path::Path>) -> Option<Self> {
-        pg.map(|u| Archive::Postgres(u.to_owned())).or_else(|| sqlite.map(|p| Archive::Sqlite(p.to_owned())))
+        pg.map(|u| Archive::Postgres(u.to_owned()))
+            .or_else(|| sqlite.map(|p| Archive::Sqlite(p.to_owned())))
     }
 
     /// Stored messages whose text starts with `prefix`.
@@ -24,7 +25,10 @@ impl Archive {
             Archive::Postgres(url) => {
                 let client = pg_connect(url).await?;
                 let row = client
-                    .query_one("SELECT count(*) FROM messages WHERE text LIKE $1", &[&format!("{prefix}%")])
+                    .query_one(
+                        "SELECT count(*) FROM messages WHERE text LIKE $1",
+                        &[&format!("{prefix}%")],
+                    )
                     .await?;
                 Ok(row.get::<_, i64>(0) as u64)
             }

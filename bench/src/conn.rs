@@ -24,8 +24,12 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// thousand idle connections stay cheap on the client side too.
 pub async fn connect(ws_url: &str, cookie: &str) -> anyhow::Result<Ws> {
     let mut request = ws_url.into_client_request()?;
-    request.headers_mut().insert("Cookie", cookie.parse().context("cookie header")?);
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0);
+    request
+        .headers_mut()
+        .insert("Cookie", cookie.parse().context("cookie header")?);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
     Ok(ws)
 }
@@ -54,11 +58,16 @@ pub struct Stats {
 
 impl Stats {
     pub fn new(rooms: usize) -> Self {
-        Self { acked_in: (0..rooms).map(|_| AtomicU64::new(0)).collect(), ..Self::default() }
+        Self {
+            acked_in: (0..rooms).map(|_| AtomicU64::new(0)).collect(),
+            ..Self::default()
+        }
     }
 
     pub fn errors(&self) -> u64 {
-        self.rate_limited.load(Relaxed) + self.unavailable.load(Relaxed) + self.other_errors.load(Relaxed)
+        self.rate_limited.load(Relaxed)
+            + self.unavailable.load(Relaxed)
+            + self.other_errors.load(Relaxed)
     }
 }
 
@@ -140,7 +149,11 @@ pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Contr
     let stats = &shared.stats;
     let mut tally = Tally::default();
     for r in &role.rooms {
-        if ws.send(WsMessage::text(wire::join(&shared.rooms[*r]))).await.is_err() {
+        if ws
+            .send(WsMessage::text(wire::join(&shared.rooms[*r])))
+            .await
+            .is_err()
+        {
             stats.dropped.fetch_add(1, Relaxed);
             return tally;
         }
@@ -152,7 +165,15 @@ pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Contr
     let mut sender = role.sends.map(|(id, room)| {
         // Spread evenly whatever the number of senders (golden-ratio steps).
         let phase = (f64::from(id) * 0.618_033_988_75).fract();
-        Sender { id, room, seq: 0, rate: 0.0, since: Instant::now(), sent_since: 0, phase }
+        Sender {
+            id,
+            room,
+            seq: 0,
+            rate: 0.0,
+            since: Instant::now(),
+            sent_since: 0,
+            phase,
+        }
     });
     let mut ticker = tokio::time::interval(Duration::from_millis(2));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -207,13 +228,27 @@ pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Contr
     tally
 }
 
-fn on_frame(text: &str, role: &Role, shared: &Shared, send_room: Option<usize>, tally: &mut Tally, joins_left: &mut usize) {
+fn on_frame(
+    text: &str,
+    role: &Role,
+    shared: &Shared,
+    send_room: Option<usize>,
+    tally: &mut Tally,
+    joins_left: &mut usize,
+) {
     let stats = &shared.stats;
     match wire::classify(text) {
         Frame::Message(body) => {
-            let Some(probe) = Probe::parse(body).filter(|p| p.run == shared.run) else { return };
+            let Some(probe) = Probe::parse(body).filter(|p| p.run == shared.run) else {
+                return;
+            };
             let latency = wire::now_micros().saturating_sub(probe.sent_us);
-            if probe.server == role.server { &stats.local } else { &stats.cross }.record(latency);
+            if probe.server == role.server {
+                &stats.local
+            } else {
+                &stats.cross
+            }
+            .record(latency);
             stats.delivered.fetch_add(1, Relaxed);
             tally.note(probe.sender, probe.seq);
         }

@@ -29,13 +29,22 @@ pub async fn plan(
     server_of: impl Fn(usize) -> usize,
 ) -> anyhow::Result<(Vec<Account>, Vec<Target>)> {
     let users = users.clamp(1, count.max(1));
-    let (accounts, took) = accounts::sign_in_all(&accounts::http_base(&urls[0]), users, login_concurrency).await?;
+    let (accounts, took) =
+        accounts::sign_in_all(&accounts::http_base(&urls[0]), users, login_concurrency).await?;
     let last = accounts.last().map_or("", |a| a.username.as_str());
-    eprintln!("signed in {} accounts (up to {last}) in {:.1}s", accounts.len(), took.as_secs_f64());
+    eprintln!(
+        "signed in {} accounts (up to {last}) in {:.1}s",
+        accounts.len(),
+        took.as_secs_f64()
+    );
     let targets = (0..count)
         .map(|i| {
             let server = server_of(i) % urls.len();
-            Target { server, ws_url: accounts::ws_url(&urls[server]), cookie: accounts[i % users].cookie.clone() }
+            Target {
+                server,
+                ws_url: accounts::ws_url(&urls[server]),
+                cookie: accounts[i % users].cookie.clone(),
+            }
         })
         .collect();
     Ok((accounts, targets))
@@ -81,7 +90,12 @@ pub async fn open(targets: &[Target], concurrency: usize) -> Opened {
         }
     }
     drop(attempts);
-    Opened { sockets, connect: times.take().summary(), failures, elapsed: start.elapsed() }
+    Opened {
+        sockets,
+        connect: times.take().summary(),
+        failures,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// Running connection tasks and the switches that drive them.
@@ -93,13 +107,20 @@ pub struct Running {
 
 impl Running {
     /// Starts a task per socket with the role `role_of(index)` gives.
-    pub fn start(sockets: Vec<(usize, Ws)>, shared: &Arc<Shared>, role_of: impl Fn(usize) -> Role) -> Self {
+    pub fn start(
+        sockets: Vec<(usize, Ws)>,
+        shared: &Arc<Shared>,
+        role_of: impl Fn(usize) -> Role,
+    ) -> Self {
         let (rate, rate_rx) = watch::channel(0.0);
         let (stop, stop_rx) = watch::channel(false);
         let tasks = sockets
             .into_iter()
             .map(|(i, ws)| {
-                let control = Control { rate: rate_rx.clone(), stop: stop_rx.clone() };
+                let control = Control {
+                    rate: rate_rx.clone(),
+                    stop: stop_rx.clone(),
+                };
                 tokio::spawn(conn::run(ws, role_of(i), shared.clone(), control))
             })
             .collect();
@@ -110,7 +131,10 @@ impl Running {
     pub async fn joined(&self, shared: &Shared, count: usize, wait: Duration) -> usize {
         let deadline = Instant::now() + wait;
         loop {
-            let joined = shared.stats.joined.load(std::sync::atomic::Ordering::Relaxed);
+            let joined = shared
+                .stats
+                .joined
+                .load(std::sync::atomic::Ordering::Relaxed);
             if joined >= count || Instant::now() > deadline {
                 return joined;
             }

@@ -45,7 +45,10 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Self { counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(), max: AtomicU64::new(0) }
+        Self {
+            counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            max: AtomicU64::new(0),
+        }
     }
 }
 
@@ -73,7 +76,10 @@ pub struct Snapshot {
 
 impl Default for Snapshot {
     fn default() -> Self {
-        Self { counts: vec![0; BUCKETS], max: 0 }
+        Self {
+            counts: vec![0; BUCKETS],
+            max: 0,
+        }
     }
 }
 

@@ -62,9 +62,14 @@ fn main() -> anyhow::Result<()> {
     let limit = procfs::raise_fd_limit();
     eprintln!("open-file limit: {limit}");
     let runtime = if cli.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(cli.threads).enable_all().build()?
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()?
     };
     runtime.block_on(run(cli.scenario))
 }
@@ -91,11 +96,17 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
             let json = args.json.clone();
             emit(&archiver::run(args).await?, json)
         }
-        Scenario::Plot { out, title, reports } => {
+        Scenario::Plot {
+            out,
+            title,
+            reports,
+        } => {
             let mut runs = Vec::new();
             for path in &reports {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                let report: fanout::Report = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let report: fanout::Report = serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?;
                 runs.push(report.steps);
             }
             plot::latency_vs_load(&out, &runs, &title)?;
@@ -110,7 +121,8 @@ fn emit(report: &impl Serialize, json: Option<PathBuf>) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(report)?;
     println!("{text}");
     if let Some(path) = json {
-        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

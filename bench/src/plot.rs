@@ -44,11 +44,20 @@ pub fn latency_vs_load(path: &Path, runs: &[Vec<Step>], title: &str) -> anyhow::
     let x = |s: &Step| s.offered_dps / 1000.0;
     let x_max = steps.iter().map(x).fold(1.0, f64::max) * 1.05;
     let y_max = steps.iter().map(|s| s.latency.max_ms).fold(1.0, f64::max) * 2.0;
-    let y_min = steps.iter().map(|s| s.latency.p50_ms).fold(f64::INFINITY, f64::min).clamp(0.01, 1.0) / 2.0;
+    let y_min = steps
+        .iter()
+        .map(|s| s.latency.p50_ms)
+        .fold(f64::INFINITY, f64::min)
+        .clamp(0.01, 1.0)
+        / 2.0;
 
     let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
-    let caption = format!("{title} ({} run{})", runs.len(), if runs.len() == 1 { "" } else { "s, medians" });
+    let caption = format!(
+        "{title} ({} run{})",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s, medians" }
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(caption, ("sans-serif", 22))
         .margin(20)
@@ -60,7 +69,13 @@ pub fn latency_vs_load(path: &Path, runs: &[Vec<Step>], title: &str) -> anyhow::
         .configure_mesh()
         .x_desc("offered deliveries/s (thousands)")
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| if *v >= 1.0 { format!("{v:.0}") } else { format!("{v}") })
+        .y_label_formatter(&|v| {
+            if *v >= 1.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v}")
+            }
+        })
         .y_desc("end-to-end latency (ms, log)")
         .draw()
         .map_err(plot_error)?;
@@ -76,9 +91,21 @@ pub fn latency_vs_load(path: &Path, runs: &[Vec<Step>], title: &str) -> anyhow::
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(plot_error)?
             .label(name)
-            .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2)));
+            .legend(move |(lx, ly)| {
+                PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2))
+            });
         // Filled dots where the step was sustained, hollow where it was not.
-        let dots = steps.iter().zip(points).map(|(s, p)| Circle::new(p, 4, if s.sustained { color.filled() } else { color.stroke_width(1) }));
+        let dots = steps.iter().zip(points).map(|(s, p)| {
+            Circle::new(
+                p,
+                4,
+                if s.sustained {
+                    color.filled()
+                } else {
+                    color.stroke_width(1)
+                },
+            )
+        });
         chart.draw_series(dots).map_err(plot_error)?;
     }
     chart
@@ -105,13 +132,32 @@ mod tests {
     use crate::hist::Summary;
 
     fn step(rate: f64, p99: f64) -> Step {
-        let latency = Summary { count: 10, p50_ms: p99 / 4.0, p90_ms: p99 / 2.0, p99_ms: p99, max_ms: p99 * 2.0 };
-        Step { rate_msgs: rate, offered_dps: rate * 100.0, achieved_dps: rate * 100.0, latency, cross: Summary::default(), bench_cores: 1.0, server_cores: 1.0, sustained: p99 < 100.0 }
+        let latency = Summary {
+            count: 10,
+            p50_ms: p99 / 4.0,
+            p90_ms: p99 / 2.0,
+            p99_ms: p99,
+            max_ms: p99 * 2.0,
+        };
+        Step {
+            rate_msgs: rate,
+            offered_dps: rate * 100.0,
+            achieved_dps: rate * 100.0,
+            latency,
+            cross: Summary::default(),
+            bench_cores: 1.0,
+            server_cores: 1.0,
+            sustained: p99 < 100.0,
+        }
     }
 
     #[test]
     fn medians_per_step_and_an_svg_with_text() {
-        let runs = vec![vec![step(100.0, 5.0), step(200.0, 50.0)], vec![step(100.0, 7.0), step(200.0, 500.0)], vec![step(100.0, 6.0)]];
+        let runs = vec![
+            vec![step(100.0, 5.0), step(200.0, 50.0)],
+            vec![step(100.0, 7.0), step(200.0, 500.0)],
+            vec![step(100.0, 6.0)],
+        ];
         let m = median_steps(&runs);
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].latency.p99_ms, 6.0);
@@ -120,6 +166,8 @@ mod tests {
         latency_vs_load(&path, &runs, "test").unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         let _ = std::fs::remove_file(&path);
-        assert!(svg.starts_with("<svg") && svg.contains("p99") && svg.contains("offered deliveries/s"));
+        assert!(
+            svg.starts_with("<svg") && svg.contains("p99") && svg.contains("offered deliveries/s")
+        );
     }
 }

@@ -21,12 +21,22 @@ pub fn total_rss_kib(pids: &[u32]) -> anyhow::Result<u64> {
 /// User + system CPU seconds used so far by `pid` (0 for this process; 0.0
 /// for a process that is gone).
 pub fn cpu_secs(pid: u32) -> f64 {
-    let path = if pid == 0 { "/proc/self/stat".to_owned() } else { format!("/proc/{pid}/stat") };
-    let Ok(stat) = std::fs::read_to_string(path) else { return 0.0 };
+    let path = if pid == 0 {
+        "/proc/self/stat".to_owned()
+    } else {
+        format!("/proc/{pid}/stat")
+    };
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
     // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     ticks as f64 / hz
@@ -44,28 +54,42 @@ impl CpuMeter {
     pub fn start(pids: &[u32]) -> Self {
         let pids: Vec<u32> = std::iter::once(0).chain(pids.iter().copied()).collect();
         let start_secs = pids.iter().map(|p| cpu_secs(*p)).collect();
-        Self { pids, start: Instant::now(), start_secs }
+        Self {
+            pids,
+            start: Instant::now(),
+            start_secs,
+        }
     }
 
     /// Cores used since the start: (this process, the others summed).
     pub fn cores(&self) -> (f64, f64) {
         let wall = self.start.elapsed().as_secs_f64().max(1e-9);
-        let used: Vec<f64> =
-            self.pids.iter().zip(&self.start_secs).map(|(p, s)| (cpu_secs(*p) - s).max(0.0) / wall).collect();
+        let used: Vec<f64> = self
+            .pids
+            .iter()
+            .zip(&self.start_secs)
+            .map(|(p, s)| (cpu_secs(*p) - s).max(0.0) / wall)
+            .collect();
         (used[0], used[1..].iter().sum())
     }
 }
 
 /// Raises the soft open-file limit to the hard limit; returns the new limit.
 pub fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 0;
         }
         if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
                 return raised.rlim_cur;
             }

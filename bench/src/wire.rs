@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Microseconds since the Unix epoch (the clock every process on this machine shares).
 pub fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 pub fn join(channel: &str) -> String {
@@ -37,7 +39,10 @@ pub struct Probe {
 impl Probe {
     /// The message text, padded with `x` to at least `size` bytes.
     pub fn text(&self, size: usize) -> String {
-        let mut t = format!("b{:08x} {} {} {} {}", self.run, self.server, self.sender, self.seq, self.sent_us);
+        let mut t = format!(
+            "b{:08x} {} {} {} {}",
+            self.run, self.server, self.sender, self.seq, self.sent_us
+        );
         if t.len() + 1 < size {
             t.push(' ');
             t.extend(std::iter::repeat_n('x', size - t.len()));
@@ -70,7 +75,9 @@ pub enum Frame<'a> {
 }
 
 pub fn classify(frame: &str) -> Frame<'_> {
-    let Some(rest) = frame.strip_prefix(r#"{"type":""#) else { return Frame::Other };
+    let Some(rest) = frame.strip_prefix(r#"{"type":""#) else {
+        return Frame::Other;
+    };
     if rest.starts_with(r#"message""#) {
         return text_of(frame).map_or(Frame::Other, Frame::Message);
     }
@@ -117,10 +124,21 @@ mod tests {
 
     #[test]
     fn a_probe_survives_the_servers_message_frame() {
-        let probe = Probe { run: 0xbeef, server: 1, sender: 42, seq: 7, sent_us: now_micros() };
+        let probe = Probe {
+            run: 0xbeef,
+            server: 1,
+            sender: 42,
+            seq: 7,
+            sent_us: now_micros(),
+        };
         let text = probe.text(100);
         assert!(text.len() >= 100);
-        let m = Message::new(ChannelName::general(), "bench0001", MessageText::parse(&text).unwrap(), false);
+        let m = Message::new(
+            ChannelName::general(),
+            "bench0001",
+            MessageText::parse(&text).unwrap(),
+            false,
+        );
         let frame = ServerFrame::message_json(&serde_json::to_string(&m).unwrap());
         match classify(&frame) {
             Frame::Message(t) => assert_eq!(Probe::parse(t), Some(probe)),
@@ -133,11 +151,17 @@ mod tests {
     #[test]
     fn frames_are_told_apart() {
         assert_eq!(classify(r#"{"type":"ack","id":"01X"}"#), Frame::Ack);
-        assert_eq!(classify(r#"{"type":"joined","channel":"g","history":[],"members":[]}"#), Frame::Joined);
+        assert_eq!(
+            classify(r#"{"type":"joined","channel":"g","history":[],"members":[]}"#),
+            Frame::Joined
+        );
         let e = r#"{"type":"error","code":"rate_limited","message":"Slow down."}"#;
         assert_eq!(classify(e), Frame::Error(e));
         assert_eq!(error_code(e), "rate_limited");
-        assert_eq!(classify(r#"{"type":"presence","channel":"g","user":"a","event":"join"}"#), Frame::Other);
+        assert_eq!(
+            classify(r#"{"type":"presence","channel":"g","user":"a","event":"join"}"#),
+            Frame::Other
+        );
         assert_eq!(Probe::parse("hello"), None);
     }
 }

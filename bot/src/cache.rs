@@ -17,7 +17,10 @@ pub struct QuoteCache {
 
 impl QuoteCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: HashMap::new() }
+        Self {
+            ttl,
+            entries: HashMap::new(),
+        }
     }
 
     pub fn get(&self, code: &str, now: Instant) -> Option<Result<Quote, QuoteError>> {
@@ -33,7 +36,8 @@ impl QuoteCache {
         }
         if self.entries.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            self.entries.retain(|_, (at, _)| now.duration_since(*at) < ttl);
+            self.entries
+                .retain(|_, (at, _)| now.duration_since(*at) < ttl);
             if self.entries.len() >= MAX_ENTRIES {
                 self.entries.clear();
             }
@@ -47,7 +51,10 @@ mod tests {
     use super::*;
 
     fn quote() -> Result<Quote, QuoteError> {
-        Ok(Quote { symbol: "AAPL.US".into(), close: "93.42".into() })
+        Ok(Quote {
+            symbol: "AAPL.US".into(),
+            close: "93.42".into(),
+        })
     }
 
     #[test]
@@ -56,10 +63,22 @@ mod tests {
         let mut cache = QuoteCache::new(Duration::from_secs(30));
         cache.put("aapl.us", &quote(), start);
         cache.put("down.us", &Err(QuoteError::Unavailable("x".into())), start);
-        cache.put("zzzz.us", &Err(QuoteError::NotFound("ZZZZ.US".into())), start);
-        assert_eq!(cache.get("aapl.us", start + Duration::from_secs(29)), Some(quote()));
-        assert!(cache.get("aapl.us", start + Duration::from_secs(30)).is_none());
+        cache.put(
+            "zzzz.us",
+            &Err(QuoteError::NotFound("ZZZZ.US".into())),
+            start,
+        );
+        assert_eq!(
+            cache.get("aapl.us", start + Duration::from_secs(29)),
+            Some(quote())
+        );
+        assert!(cache
+            .get("aapl.us", start + Duration::from_secs(30))
+            .is_none());
         assert!(cache.get("down.us", start).is_none());
-        assert!(matches!(cache.get("zzzz.us", start), Some(Err(QuoteError::NotFound(_)))));
+        assert!(matches!(
+            cache.get("zzzz.us", start),
+            Some(Err(QuoteError::NotFound(_)))
+        ));
     }
 }

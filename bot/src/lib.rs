@@ -43,16 +43,27 @@ pub struct Incoming {
 /// Reads a command from its subject and payload; `None` (logged) when malformed.
 pub fn decode(envelope: &Envelope) -> Option<Incoming> {
     let parsed = match envelope.subject.as_str() {
-        subjects::CMD_STOCK => serde_json::from_slice::<StockCommand>(&envelope.payload)
-            .map(|c| Incoming { channel: c.channel, user: c.user, request: Request::Stock { args: c.code } }),
-        subjects::CMD_HELP | subjects::CMD_UNKNOWN => serde_json::from_slice::<OtherCommand>(&envelope.payload).map(|c| {
-            let request = if envelope.subject == subjects::CMD_HELP {
-                Request::Help
-            } else {
-                Request::Unknown { name: c.command }
-            };
-            Incoming { channel: c.channel, user: c.user, request }
-        }),
+        subjects::CMD_STOCK => {
+            serde_json::from_slice::<StockCommand>(&envelope.payload).map(|c| Incoming {
+                channel: c.channel,
+                user: c.user,
+                request: Request::Stock { args: c.code },
+            })
+        }
+        subjects::CMD_HELP | subjects::CMD_UNKNOWN => {
+            serde_json::from_slice::<OtherCommand>(&envelope.payload).map(|c| {
+                let request = if envelope.subject == subjects::CMD_HELP {
+                    Request::Help
+                } else {
+                    Request::Unknown { name: c.command }
+                };
+                Incoming {
+                    channel: c.channel,
+                    user: c.user,
+                    request,
+                }
+            })
+        }
         other => {
             tracing::warn!(subject = %other, "dropping a command on an unknown subject");
             return None;
@@ -73,9 +84,19 @@ pub struct Bot {
 impl Bot {
     /// Joins the `bot` queue group on `chat.cmd.*`.
     pub async fn subscribe(bus: Arc<dyn Bus>, config: BotConfig) -> Result<Self, BusError> {
-        let commands = bus.queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE).await?;
-        tracing::info!(queue = subjects::BOT_QUEUE, "bot listening on {}", subjects::CMD_ALL);
-        Ok(Self { bus, config, commands })
+        let commands = bus
+            .queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE)
+            .await?;
+        tracing::info!(
+            queue = subjects::BOT_QUEUE,
+            "bot listening on {}",
+            subjects::CMD_ALL
+        );
+        Ok(Self {
+            bus,
+            config,
+            commands,
+        })
     }
 
     /// Answers commands until the subscription ends or `shutdown` fires,
@@ -96,15 +117,27 @@ impl Bot {
                 },
                 _ = &mut shutdown => break,
             };
-            let Some(incoming) = decode(&envelope) else { continue };
-            let (bus, responder, origin, in_flight) =
-                (self.bus.clone(), responder.clone(), origin.clone(), in_flight.clone());
+            let Some(incoming) = decode(&envelope) else {
+                continue;
+            };
+            let (bus, responder, origin, in_flight) = (
+                self.bus.clone(),
+                responder.clone(),
+                origin.clone(),
+                in_flight.clone(),
+            );
             in_flight.set(in_flight.get() + 1);
             actix_rt::spawn(async move {
                 answer(bus.as_ref(), &responder, &origin, incoming).await;
                 // Tell the server the command was handled, so it need not
                 // report the bot missing.
-                if let Err(e) = respond(bus.as_ref(), &envelope, Bytes::from_static(b"{\"ok\":true}")).await {
+                if let Err(e) = respond(
+                    bus.as_ref(),
+                    &envelope,
+                    Bytes::from_static(b"{\"ok\":true}"),
+                )
+                .await
+                {
                     tracing::warn!(error = %e, "could not confirm a command");
                 }
                 in_flight.set(in_flight.get() - 1);
@@ -132,7 +165,9 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
         (ORIGIN_HEADER.to_owned(), origin.to_owned()),
         (subjects::MSG_ID_HEADER.to_owned(), reply.id.clone()),
     ];
-    let published = bus.publish(&subjects::msg(&incoming.channel), headers, payload).await;
+    let published = bus
+        .publish(&subjects::msg(&incoming.channel), headers, payload)
+        .await;
     if let Err(e) = &published {
         tracing::error!(error = %e, "could not post the reply");
     }

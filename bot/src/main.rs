@@ -19,7 +19,11 @@ struct Cli {
     nats: NatsArgs,
 
     /// Quote service URL template; `{code}` is replaced by the stock code.
-    #[arg(long, env = "STOCK_API_URL", default_value = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv")]
+    #[arg(
+        long,
+        env = "STOCK_API_URL",
+        default_value = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv"
+    )]
     stock_api_url: String,
 
     /// Seconds to wait for the quote service.
@@ -43,7 +47,11 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
-    let url = cli.nats.nats_url.clone().context("--nats-url (NATS_URL) is required")?;
+    let url = cli
+        .nats
+        .nats_url
+        .clone()
+        .context("--nats-url (NATS_URL) is required")?;
     tracing::info!(nats = %url, quotes = %cli.stock_api_url, "chat-bot starting");
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-bot")).await?;
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
@@ -53,7 +61,10 @@ async fn main() -> anyhow::Result<()> {
         rate_count: cli.rate_count,
         rate_window: Duration::from_secs(cli.rate_window_secs),
     };
-    let config = BotConfig { stock_api_url: cli.stock_api_url, policy };
+    let config = BotConfig {
+        stock_api_url: cli.stock_api_url,
+        policy,
+    };
     let bot = Bot::subscribe(bus, config).await?;
     bot.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;

@@ -38,7 +38,10 @@ pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
         .trim(csv::Trim::All)
         .flexible(true)
         .from_reader(body);
-    let headers = reader.headers().map_err(|_| unavailable("unreadable header"))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|_| unavailable("unreadable header"))?
+        .clone();
     let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (symbol_at, close_at) = match (column("Symbol"), column("Close")) {
         (Some(s), Some(c)) => (s, c),
@@ -51,14 +54,25 @@ pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
     };
     let symbol = record.get(symbol_at).unwrap_or_default();
     let close = record.get(close_at).unwrap_or_default();
-    let symbol = if symbol.is_empty() { code.to_ascii_uppercase() } else { symbol.to_ascii_uppercase() };
+    let symbol = if symbol.is_empty() {
+        code.to_ascii_uppercase()
+    } else {
+        symbol.to_ascii_uppercase()
+    };
     if close.eq_ignore_ascii_case("N/D") {
         return Err(QuoteError::NotFound(symbol));
     }
-    if close.is_empty() || close.parse::<f64>().map_or(true, |v| !v.is_finite() || v < 0.0) {
+    if close.is_empty()
+        || close
+            .parse::<f64>()
+            .map_or(true, |v| !v.is_finite() || v < 0.0)
+    {
         return Err(unavailable("close price is not a number"));
     }
-    Ok(Quote { symbol, close: close.to_owned() })
+    Ok(Quote {
+        symbol,
+        close: close.to_owned(),
+    })
 }
 
 /// Fetches quotes from a URL template with `{code}`.
@@ -78,7 +92,10 @@ impl QuoteClient {
             .timeout(timeout)
             .add_default_header(("User-Agent", "chat-bot"))
             .finish();
-        Self { client, url_template: url_template.to_owned() }
+        Self {
+            client,
+            url_template: url_template.to_owned(),
+        }
     }
 
     /// The URL for a code.
@@ -94,7 +111,10 @@ impl QuoteClient {
             .await
             .map_err(|e| QuoteError::Unavailable(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(QuoteError::Unavailable(format!("HTTP {}", response.status())));
+            return Err(QuoteError::Unavailable(format!(
+                "HTTP {}",
+                response.status()
+            )));
         }
         let body = response
             .body()
@@ -106,7 +126,9 @@ impl QuoteClient {
 }
 
 fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
@@ -134,14 +156,30 @@ mod tests {
 
     #[test]
     fn n_d_means_not_found() {
-        let body = "Symbol,Date,Time,Open,High,Low,Close,Volume\nZZZZ.US,N/D,N/D,N/D,N/D,N/D,N/D,N/D\n";
-        assert_eq!(parse_csv(body.as_bytes(), "zzzz.us"), Err(QuoteError::NotFound("ZZZZ.US".into())));
+        let body =
+            "Symbol,Date,Time,Open,High,Low,Close,Volume\nZZZZ.US,N/D,N/D,N/D,N/D,N/D,N/D,N/D\n";
+        assert_eq!(
+            parse_csv(body.as_bytes(), "zzzz.us"),
+            Err(QuoteError::NotFound("ZZZZ.US".into()))
+        );
     }
 
     #[test]
     fn empty_header_only_and_garbage_are_unavailable() {
-        for body in ["", "Symbol,Date,Time,Open,High,Low,Close,Volume\n", "<html>oops</html>", "a,b\n1,2\n", "Symbol,Close\nX,abc\n"] {
-            assert!(matches!(parse_csv(body.as_bytes(), "x"), Err(QuoteError::Unavailable(_))), "{body:?}");
+        for body in [
+            "",
+            "Symbol,Date,Time,Open,High,Low,Close,Volume\n",
+            "<html>oops</html>",
+            "a,b\n1,2\n",
+            "Symbol,Close\nX,abc\n",
+        ] {
+            assert!(
+                matches!(
+                    parse_csv(body.as_bytes(), "x"),
+                    Err(QuoteError::Unavailable(_))
+                ),
+                "{body:?}"
+            );
         }
     }
 }

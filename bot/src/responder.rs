@@ -19,10 +19,14 @@ pub const UNAVAILABLE: &str = "The quote service is unavailable right now; pleas
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// `/stock=…` with its arguments as typed.
-    Stock { args: String },
+    Stock {
+        args: String,
+    },
     Help,
     /// `/name` of a command the bot does not know.
-    Unknown { name: String },
+    Unknown {
+        name: String,
+    },
 }
 
 /// Limits and caching of the responder.
@@ -110,7 +114,9 @@ impl Responder {
     }
 
     async fn quotes(&self, args: &str) -> String {
-        let Some(codes) = parse_codes(args) else { return USAGE.to_owned() };
+        let Some(codes) = parse_codes(args) else {
+            return USAGE.to_owned();
+        };
         let lines = futures::future::join_all(codes.iter().map(|code| self.quote_line(code))).await;
         lines.join("\n")
     }
@@ -170,7 +176,10 @@ mod tests {
         let h = help();
         assert!(h.contains("/stock=CODE") && h.contains("/help"), "{h}");
         let u = unknown("foo");
-        assert!(u.starts_with("I don't know /foo.") && u.contains("/stock=CODE") && u.contains("/help"), "{u}");
+        assert!(
+            u.starts_with("I don't know /foo.") && u.contains("/stock=CODE") && u.contains("/help"),
+            "{u}"
+        );
         assert!(unknown("").starts_with("That isn't a command"));
         assert!(unknown(&"x".repeat(500)).len() < 200, "a long name is cut");
     }

@@ -29,19 +29,46 @@ async fn serve(listener: TcpListener, hits: Arc<AtomicUsize>) {
             let mut buf = vec![0u8; 4096];
             let n = socket.read(&mut buf).await.unwrap_or(0);
             let request = String::from_utf8_lossy(&buf[..n]).to_string();
-            let code = request.split("s=").nth(1).and_then(|r| r.split(['&', ' ']).next()).unwrap_or("").to_owned();
+            let code = request
+                .split("s=")
+                .nth(1)
+                .and_then(|r| r.split(['&', ' ']).next())
+                .unwrap_or("")
+                .to_owned();
             let reply = match code.as_str() {
-                "aapl.us" => response("200 OK", &format!("{HEADER}\r\nAAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567\r\n")),
-                "msft.us" => response("200 OK", &format!("{HEADER}\r\nMSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567\r\n")),
+                "aapl.us" => response(
+                    "200 OK",
+                    &format!(
+                        "{HEADER}\r\nAAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567\r\n"
+                    ),
+                ),
+                "msft.us" => response(
+                    "200 OK",
+                    &format!(
+                        "{HEADER}\r\nMSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567\r\n"
+                    ),
+                ),
                 "fail.us" => response("500 Internal Server Error", "oops"),
                 "slow.us" => {
                     actix_rt::time::sleep(Duration::from_secs(30)).await;
-                    response("200 OK", &format!("{HEADER}\r\nSLOW.US,2026-11-27,22:00:09,1,1,1,1,1\r\n"))
+                    response(
+                        "200 OK",
+                        &format!("{HEADER}\r\nSLOW.US,2026-11-27,22:00:09,1,1,1,1,1\r\n"),
+                    )
                 }
-                "garbage.us" => response("200 OK", "<html><body>Service temporarily down</body></html>"),
+                "garbage.us" => response(
+                    "200 OK",
+                    "<html><body>Service temporarily down</body></html>",
+                ),
                 "empty.us" => response("200 OK", ""),
                 "header.us" => response("200 OK", &format!("{HEADER}\r\n")),
-                other => response("200 OK", &format!("{HEADER}\r\n{},N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n", other.to_ascii_uppercase())),
+                other => response(
+                    "200 OK",
+                    &format!(
+                        "{HEADER}\r\n{},N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n",
+                        other.to_ascii_uppercase()
+                    ),
+                ),
             };
             let _ = socket.write_all(reply.as_bytes()).await;
             let _ = socket.shutdown().await;
@@ -55,7 +82,10 @@ impl QuoteService {
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         actix_rt::spawn(serve(listener, hits.clone()));
-        QuoteService { url: format!("http://{addr}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"), hits }
+        QuoteService {
+            url: format!("http://{addr}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"),
+            hits,
+        }
     }
 
     fn responder(&self, policy: Policy) -> Responder {
@@ -64,26 +94,41 @@ impl QuoteService {
 }
 
 fn fast() -> Policy {
-    Policy { timeout: Duration::from_secs(1), ..Policy::default() }
+    Policy {
+        timeout: Duration::from_secs(1),
+        ..Policy::default()
+    }
 }
 
 fn stock(args: &str) -> Request {
-    Request::Stock { args: args.to_owned() }
+    Request::Stock {
+        args: args.to_owned(),
+    }
 }
 
 #[actix_rt::test]
 async fn a_good_code_gets_the_documented_reply() {
     let svc = QuoteService::start().await;
     let r = svc.responder(fast());
-    assert_eq!(r.reply("alice", &stock("aapl.us")).await.unwrap(), "AAPL.US quote is $93.42 per share");
-    assert_eq!(r.reply("bob", &stock("AAPL.US")).await.unwrap(), "AAPL.US quote is $93.42 per share", "codes are case-insensitive");
+    assert_eq!(
+        r.reply("alice", &stock("aapl.us")).await.unwrap(),
+        "AAPL.US quote is $93.42 per share"
+    );
+    assert_eq!(
+        r.reply("bob", &stock("AAPL.US")).await.unwrap(),
+        "AAPL.US quote is $93.42 per share",
+        "codes are case-insensitive"
+    );
 }
 
 #[actix_rt::test]
 async fn several_codes_get_one_line_each_in_order() {
     let svc = QuoteService::start().await;
     let r = svc.responder(fast());
-    let reply = r.reply("alice", &stock("msft.us, aapl.us,zzzz.us")).await.unwrap();
+    let reply = r
+        .reply("alice", &stock("msft.us, aapl.us,zzzz.us"))
+        .await
+        .unwrap();
     assert_eq!(
         reply,
         "MSFT.US quote is $412.5 per share\nAAPL.US quote is $93.42 per share\nI couldn't find a quote for ZZZZ.US."
@@ -94,19 +139,36 @@ async fn several_codes_get_one_line_each_in_order() {
 async fn an_unknown_symbol_is_named_in_the_reply() {
     let svc = QuoteService::start().await;
     let r = svc.responder(fast());
-    assert_eq!(r.reply("alice", &stock("zzzz.us")).await.unwrap(), "I couldn't find a quote for ZZZZ.US.");
+    assert_eq!(
+        r.reply("alice", &stock("zzzz.us")).await.unwrap(),
+        "I couldn't find a quote for ZZZZ.US."
+    );
 }
 
 #[actix_rt::test]
 async fn every_kind_of_service_failure_gets_the_unavailable_reply() {
     let svc = QuoteService::start().await;
-    let policy = Policy { rate_count: 100, ..fast() };
+    let policy = Policy {
+        rate_count: 100,
+        ..fast()
+    };
     let r = svc.responder(policy);
     for code in ["fail.us", "garbage.us", "empty.us", "header.us"] {
-        assert_eq!(r.reply("alice", &stock(code)).await.unwrap(), UNAVAILABLE, "{code}");
+        assert_eq!(
+            r.reply("alice", &stock(code)).await.unwrap(),
+            UNAVAILABLE,
+            "{code}"
+        );
     }
-    let refused = Responder::new(QuoteClient::new("http://127.0.0.1:9/q?s={code}", Duration::from_secs(1)), fast());
-    assert_eq!(refused.reply("alice", &stock("aapl.us")).await.unwrap(), UNAVAILABLE, "connection refused");
+    let refused = Responder::new(
+        QuoteClient::new("http://127.0.0.1:9/q?s={code}", Duration::from_secs(1)),
+        fast(),
+    );
+    assert_eq!(
+        refused.reply("alice", &stock("aapl.us")).await.unwrap(),
+        UNAVAILABLE,
+        "connection refused"
+    );
 }
 
 #[actix_rt::test]
@@ -114,51 +176,102 @@ async fn a_slow_service_is_cut_off_and_answered_within_six_seconds() {
     let svc = QuoteService::start().await;
     let r = svc.responder(Policy::default());
     let started = Instant::now();
-    assert_eq!(r.reply("alice", &stock("slow.us")).await.unwrap(), UNAVAILABLE);
+    assert_eq!(
+        r.reply("alice", &stock("slow.us")).await.unwrap(),
+        UNAVAILABLE
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(6), "answered after {took:?}");
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(6),
+        "answered after {took:?}"
+    );
 }
 
 #[actix_rt::test]
 async fn quotes_are_cached_per_code_and_failures_are_retried() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy { rate_count: 100, ..fast() });
+    let r = svc.responder(Policy {
+        rate_count: 100,
+        ..fast()
+    });
     for _ in 0..3 {
         r.reply("alice", &stock("aapl.us")).await.unwrap();
     }
-    assert_eq!(svc.hits.load(Ordering::SeqCst), 1, "one fetch for three asks");
+    assert_eq!(
+        svc.hits.load(Ordering::SeqCst),
+        1,
+        "one fetch for three asks"
+    );
     for _ in 0..2 {
         r.reply("alice", &stock("fail.us")).await.unwrap();
     }
-    assert_eq!(svc.hits.load(Ordering::SeqCst), 3, "failures are not cached");
-    let uncached = svc.responder(Policy { cache_ttl: Duration::ZERO, rate_count: 100, ..fast() });
+    assert_eq!(
+        svc.hits.load(Ordering::SeqCst),
+        3,
+        "failures are not cached"
+    );
+    let uncached = svc.responder(Policy {
+        cache_ttl: Duration::ZERO,
+        rate_count: 100,
+        ..fast()
+    });
     uncached.reply("alice", &stock("aapl.us")).await.unwrap();
     uncached.reply("alice", &stock("aapl.us")).await.unwrap();
-    assert_eq!(svc.hits.load(Ordering::SeqCst), 5, "a zero TTL turns the cache off");
+    assert_eq!(
+        svc.hits.load(Ordering::SeqCst),
+        5,
+        "a zero TTL turns the cache off"
+    );
 }
 
 #[actix_rt::test]
 async fn a_user_over_the_rate_limit_is_told_once_then_ignored() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy { rate_count: 5, rate_window: Duration::from_secs(60), ..fast() });
+    let r = svc.responder(Policy {
+        rate_count: 5,
+        rate_window: Duration::from_secs(60),
+        ..fast()
+    });
     for _ in 0..5 {
-        assert_eq!(r.reply("alice", &Request::Help).await.map(|t| t.starts_with("Commands:")), Some(true));
+        assert_eq!(
+            r.reply("alice", &Request::Help)
+                .await
+                .map(|t| t.starts_with("Commands:")),
+            Some(true)
+        );
     }
     let polite = r.reply("alice", &Request::Help).await.unwrap();
-    assert!(polite.contains("at most 5 commands every 60 seconds"), "{polite}");
-    assert_eq!(r.reply("alice", &Request::Help).await, None, "one polite reply, then quiet");
-    assert!(r.reply("bob", &Request::Help).await.is_some(), "limits are per user");
+    assert!(
+        polite.contains("at most 5 commands every 60 seconds"),
+        "{polite}"
+    );
+    assert_eq!(
+        r.reply("alice", &Request::Help).await,
+        None,
+        "one polite reply, then quiet"
+    );
+    assert!(
+        r.reply("bob", &Request::Help).await.is_some(),
+        "limits are per user"
+    );
 }
 
 #[actix_rt::test]
 async fn bad_or_missing_codes_get_the_usage() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy { rate_count: 100, ..fast() });
+    let r = svc.responder(Policy {
+        rate_count: 100,
+        ..fast()
+    });
     for args in ["", "bad code", "a,b,c,d,e,f", "<script>"] {
         let reply = r.reply("alice", &stock(args)).await.unwrap();
         assert!(reply.starts_with("Usage: /stock=CODE"), "{args:?}: {reply}");
     }
-    assert_eq!(svc.hits.load(Ordering::SeqCst), 0, "nothing is fetched for bad input");
+    assert_eq!(
+        svc.hits.load(Ordering::SeqCst),
+        0,
+        "nothing is fetched for bad input"
+    );
 }
 
 #[actix_rt::test]
@@ -166,7 +279,13 @@ async fn help_and_unknown_commands_list_what_the_bot_knows() {
     let svc = QuoteService::start().await;
     let r = svc.responder(fast());
     let help = r.reply("alice", &Request::Help).await.unwrap();
-    assert!(help.contains("/stock=CODE") && help.contains("/help"), "{help}");
-    let unknown = r.reply("alice", &Request::Unknown { name: "foo".into() }).await.unwrap();
+    assert!(
+        help.contains("/stock=CODE") && help.contains("/help"),
+        "{help}"
+    );
+    let unknown = r
+        .reply("alice", &Request::Unknown { name: "foo".into() })
+        .await
+        .unwrap();
     assert_eq!(unknown, "I don't know /foo. I know: /stock=CODE, /help.");
 }

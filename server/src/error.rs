@@ -64,7 +64,9 @@ impl ResponseError for AppError {
             AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::ForeignOrigin => StatusCode::FORBIDDEN,
             AppError::NoSuchChannel | AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::TooManyAttempts(_) | AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyAttempts(_) | AppError::TooManyConnections => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

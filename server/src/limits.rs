@@ -102,7 +102,11 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(attempts: u32, window: Duration) -> Self {
-        Self { attempts, window, keys: Mutex::new(HashMap::new()) }
+        Self {
+            attempts,
+            window,
+            keys: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Seconds to wait if any of `keys` is over the limit.
@@ -131,7 +135,10 @@ impl LoginLimiter {
 
     /// Forgets the failures of `key` (after a successful login).
     pub fn succeeded(&self, key: &str) {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 

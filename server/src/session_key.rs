@@ -17,7 +17,9 @@ pub fn parse(given: &str) -> anyhow::Result<Key> {
     let given = given.trim();
     let bytes = hex::decode(given).unwrap_or_else(|_| given.as_bytes().to_vec());
     if bytes.len() < MIN_KEY_BYTES {
-        bail!("the session key must be at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 64`)");
+        bail!(
+            "the session key must be at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 64`)"
+        );
     }
     Key::try_from(bytes.as_slice()).context("unusable session key")
 }
@@ -31,8 +33,14 @@ pub fn load_or_create(dir: &Path) -> anyhow::Result<Key> {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
                 .with_context(|| format!("could not restrict {}", path.display()))?;
         }
-        let text = fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
-        return parse(&text).with_context(|| format!("{} is damaged; delete it to log everyone out and start afresh", path.display()));
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        return parse(&text).with_context(|| {
+            format!(
+                "{} is damaged; delete it to log everyone out and start afresh",
+                path.display()
+            )
+        });
     }
     let key = Key::generate();
     let mut file = fs::OpenOptions::new()
@@ -53,7 +61,10 @@ mod tests {
     #[test]
     fn short_keys_are_refused() {
         assert!(parse("tooshort").is_err());
-        assert!(parse(&"ab".repeat(32)).is_err(), "32 bytes of hex is too short");
+        assert!(
+            parse(&"ab".repeat(32)).is_err(),
+            "32 bytes of hex is too short"
+        );
         assert!(parse(&"ab".repeat(64)).is_ok());
         assert!(parse(&"k".repeat(64)).is_ok());
     }
@@ -62,7 +73,10 @@ mod tests {
     fn a_generated_key_is_private_and_stable() {
         let dir = tempfile::tempdir().unwrap();
         let first = load_or_create(dir.path()).unwrap();
-        let mode = fs::metadata(dir.path().join("session.key")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("session.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let again = load_or_create(dir.path()).unwrap();
         assert_eq!(first.master(), again.master());

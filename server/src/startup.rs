@@ -36,8 +36,13 @@ struct InProcess {
 
 impl InProcess {
     /// Starts the archiver and the bot on the in-process bus.
-    async fn start(bus: &Arc<dyn Bus>, store: &Arc<dyn Store>, config: &Config) -> anyhow::Result<Self> {
-        let archiver = Archiver::in_process(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
+    async fn start(
+        bus: &Arc<dyn Bus>,
+        store: &Arc<dyn Store>,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
+        let archiver =
+            Archiver::in_process(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
         let (stop_archiver, stopped) = tokio::sync::oneshot::channel::<()>();
         let archiver = tokio::spawn(archiver.run(async move {
             let _ = stopped.await;
@@ -47,16 +52,25 @@ impl InProcess {
             cache_ttl: Duration::from_secs(config.stock_cache_secs),
             ..Policy::default()
         };
-        let bot_config = BotConfig { stock_api_url: config.stock_api_url.clone(), policy };
+        let bot_config = BotConfig {
+            stock_api_url: config.stock_api_url.clone(),
+            policy,
+        };
         let bot = Bot::subscribe(bus.clone(), bot_config).await?;
         actix_rt::spawn(bot.run(std::future::pending()));
-        Ok(Self { stop_archiver, archiver })
+        Ok(Self {
+            stop_archiver,
+            archiver,
+        })
     }
 
     /// Lets the archiver store everything it has received.
     async fn stop(self) {
         let _ = self.stop_archiver.send(());
-        if tokio::time::timeout(Duration::from_secs(10), self.archiver).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), self.archiver)
+            .await
+            .is_err()
+        {
             tracing::error!("archiver did not finish in time");
         }
     }
@@ -65,8 +79,12 @@ impl InProcess {
 /// Embedded mode: SQLite in the data dir, the in-process bus, a session key
 /// kept next to the data.
 async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("could not create the data dir {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "could not create the data dir {}",
+            config.data_dir.display()
+        )
+    })?;
     let db_path = config.data_dir.join("chat.db");
     let open_path = db_path.clone();
     let store = web::block(move || SqliteStore::open(&open_path))
@@ -82,7 +100,9 @@ async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bu
 /// Distributed mode: NATS and PostgreSQL, and a session key shared by all servers.
 async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
     let (Some(nats_url), Some(db_url)) = (&config.nats.nats_url, &config.database_url) else {
-        anyhow::bail!("distributed mode needs both --nats-url (NATS_URL) and --database-url (DATABASE_URL)");
+        anyhow::bail!(
+            "distributed mode needs both --nats-url (NATS_URL) and --database-url (DATABASE_URL)"
+        );
     };
     if !db_url.starts_with("postgres://") && !db_url.starts_with("postgresql://") {
         anyhow::bail!("--database-url must be a postgres:// URL");
@@ -95,7 +115,9 @@ async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn
     };
     let key = crate::session_key::parse(given)?;
     let bus = NatsBus::connect(&config.nats.options(nats_url, "chat-server")).await?;
-    let store = PgStore::connect(db_url, 16).await.context("could not open the database")?;
+    let store = PgStore::connect(db_url, 16)
+        .await
+        .context("could not open the database")?;
     Ok((Arc::new(store), Arc::new(bus), key))
 }
 
@@ -103,12 +125,24 @@ async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?config.redacted(), "starting");
     let embedded_mode = config.is_embedded();
-    let (store, bus, key) = if embedded_mode { embedded(&config).await? } else { distributed(&config).await? };
-    let in_process = if embedded_mode { Some(InProcess::start(&bus, &store, &config).await?) } else { None };
+    let (store, bus, key) = if embedded_mode {
+        embedded(&config).await?
+    } else {
+        distributed(&config).await?
+    };
+    let in_process = if embedded_mode {
+        Some(InProcess::start(&bus, &store, &config).await?)
+    } else {
+        None
+    };
 
     let server_id: Arc<str> = Arc::from(format!("srv-{}", chat_shared::message::next_id()));
     let publisher = Publisher::start(bus.clone());
-    let deps = ChannelDeps { bus: bus.clone(), publisher: publisher.clone(), server_id: server_id.clone() };
+    let deps = ChannelDeps {
+        bus: bus.clone(),
+        publisher: publisher.clone(),
+        server_id: server_id.clone(),
+    };
     let registry = Registry::new(deps).start();
     let state = web::Data::new(AppState::new(
         store,
@@ -155,14 +189,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Result<actix_web::dev::Server> {
+fn serve(
+    state: web::Data<AppState>,
+    key: Key,
+    config: &Config,
+) -> anyhow::Result<actix_web::dev::Server> {
     let secure = config.behind_tls;
     let max_body = state.limits.max_body_bytes;
     let send_buffer = state.limits.socket_send_buffer;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(max_body).error_handler(routes::json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(routes::json_error),
+            )
             .app_data(web::PayloadConfig::default().limit(max_body))
             .app_data(web::QueryConfig::default().error_handler(routes::query_error))
             .app_data(web::PathConfig::default().error_handler(routes::path_error))
@@ -173,12 +215,17 @@ fn serve(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Resul
                     .cookie_http_only(true)
                     .cookie_same_site(SameSite::Lax)
                     .session_lifecycle(
-                        PersistentSession::default().session_ttl(actix_web::cookie::time::Duration::days(30)),
+                        PersistentSession::default()
+                            .session_ttl(actix_web::cookie::time::Duration::days(30)),
                     )
                     .build(),
             )
             .wrap(security_headers())
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz").exclude("/readyz"))
+            .wrap(
+                Logger::new("%a \"%r\" %s %b %Dms")
+                    .exclude("/healthz")
+                    .exclude("/readyz"),
+            )
             .configure(routes::config)
     })
     .on_connect(move |conn, _| bound_send_buffer(conn, send_buffer))

@@ -20,10 +20,19 @@ async fn joined(app: &TestApp, username: &str) -> Ws {
 /// Waits for the next error frame and checks its code, its `ref` (absent when
 /// `reference` is None) and that it carries a human message.
 async fn expect_error(ws: &mut Ws, code: &str, reference: Option<&str>) -> Value {
-    let e = ws.expect(&format!("error {code}"), |f| f["type"] == "error").await;
+    let e = ws
+        .expect(&format!("error {code}"), |f| f["type"] == "error")
+        .await;
     assert_eq!(e["code"], code, "{e}");
-    assert_eq!(e.get("ref").and_then(Value::as_str), reference, "ref echoed: {e}");
-    assert!(e["message"].as_str().is_some_and(|m| !m.trim().is_empty()), "a human message: {e}");
+    assert_eq!(
+        e.get("ref").and_then(Value::as_str),
+        reference,
+        "ref echoed: {e}"
+    );
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.trim().is_empty()),
+        "a human message: {e}"
+    );
     e
 }
 
@@ -37,14 +46,20 @@ async fn still_works(ws: &mut Ws) {
 
 /// A `send` frame to `general` padded with JSON whitespace to exactly `bytes` bytes.
 fn send_frame_of_size(text: &str, reference: &str, bytes: usize) -> String {
-    let head = json!({"type": "send", "channel": "general", "text": text, "ref": reference}).to_string();
+    let head =
+        json!({"type": "send", "channel": "general", "text": text, "ref": reference}).to_string();
     let head = head.strip_suffix('}').expect("a JSON object");
     assert!(head.len() < bytes, "the frame fits");
     format!("{head}{}}}", " ".repeat(bytes - head.len() - 1))
 }
 
 fn texts(history: &Value) -> Vec<String> {
-    history.as_array().expect("history is a list").iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect()
+    history
+        .as_array()
+        .expect("history is a list")
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[actix_rt::test]
@@ -62,9 +77,11 @@ async fn malformed_json_is_an_invalid_frame_and_the_connection_keeps_working() {
 async fn an_unknown_frame_type_is_an_invalid_frame_and_the_connection_keeps_working() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    ws.send(json!({"type": "dance", "channel": "general"})).await;
+    ws.send(json!({"type": "dance", "channel": "general"}))
+        .await;
     expect_error(&mut ws, "invalid_frame", None).await;
-    ws.send(json!({"channel": "general", "text": "no type"})).await;
+    ws.send(json!({"channel": "general", "text": "no type"}))
+        .await;
     expect_error(&mut ws, "invalid_frame", None).await;
     still_works(&mut ws).await;
 }
@@ -86,7 +103,8 @@ async fn a_frame_missing_fields_is_an_invalid_frame_and_the_connection_keeps_wor
 }
 
 #[actix_rt::test]
-async fn a_frame_with_extra_or_mistyped_fields_is_an_invalid_frame_and_the_connection_keeps_working() {
+async fn a_frame_with_extra_or_mistyped_fields_is_an_invalid_frame_and_the_connection_keeps_working(
+) {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
     for bad in [
@@ -107,11 +125,16 @@ async fn sending_to_a_channel_not_joined_is_not_joined_with_the_ref_echoed() {
     assert_eq!(alice.create_channel("random").await.0, 201);
     let mut ws = alice.ws().await;
     ws.join("general").await;
-    ws.send(json!({"type": "send", "channel": "random", "text": "wrong room", "ref": "c-17"})).await;
+    ws.send(json!({"type": "send", "channel": "random", "text": "wrong room", "ref": "c-17"}))
+        .await;
     expect_error(&mut ws, "not_joined", Some("c-17")).await;
     still_works(&mut ws).await;
     let joined = ws.join("random").await;
-    assert_eq!(texts(&joined["history"]), Vec::<String>::new(), "the refused message was not stored");
+    assert_eq!(
+        texts(&joined["history"]),
+        Vec::<String>::new(),
+        "the refused message was not stored"
+    );
 }
 
 #[actix_rt::test]
@@ -119,7 +142,8 @@ async fn empty_or_whitespace_only_text_is_refused_as_empty() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
     for (text, reference) in [("", "e-1"), ("   ", "e-2"), (" \n\t\r\n ", "e-3")] {
-        ws.send(json!({"type": "send", "channel": "general", "text": text, "ref": reference})).await;
+        ws.send(json!({"type": "send", "channel": "general", "text": text, "ref": reference}))
+            .await;
         expect_error(&mut ws, "empty", Some(reference)).await;
     }
     still_works(&mut ws).await;
@@ -129,9 +153,13 @@ async fn empty_or_whitespace_only_text_is_refused_as_empty() {
 async fn text_over_2000_characters_is_too_long_while_exactly_2000_is_accepted() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    ws.send(json!({"type": "send", "channel": "general", "text": "a".repeat(2001), "ref": "long"})).await;
+    ws.send(json!({"type": "send", "channel": "general", "text": "a".repeat(2001), "ref": "long"}))
+        .await;
     expect_error(&mut ws, "too_long", Some("long")).await;
-    ws.send(json!({"type": "send", "channel": "general", "text": "é".repeat(2001), "ref": "long-é"})).await;
+    ws.send(
+        json!({"type": "send", "channel": "general", "text": "é".repeat(2001), "ref": "long-é"}),
+    )
+    .await;
     expect_error(&mut ws, "too_long", Some("long-é")).await;
 
     // Characters, not bytes: 2,000 two-byte characters are 4,000 bytes.
@@ -149,7 +177,8 @@ async fn text_is_measured_after_trimming() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
     let padded = format!("  \n{}\n  ", "b".repeat(2000));
-    ws.send(json!({"type": "send", "channel": "general", "text": padded, "ref": "t"})).await;
+    ws.send(json!({"type": "send", "channel": "general", "text": padded, "ref": "t"}))
+        .await;
     let ack = ws.expect("ack t", |f| f["ref"] == "t").await;
     assert_eq!(ack["type"], "ack", "{ack}");
     ws.expect_message("general", &"b".repeat(2000)).await;
@@ -159,7 +188,8 @@ async fn text_is_measured_after_trimming() {
 async fn a_binary_frame_is_an_invalid_frame_and_the_connection_keeps_working() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    ws.send_binary(br#"{"type":"send","channel":"general","text":"in binary"}"#).await;
+    ws.send_binary(br#"{"type":"send","channel":"general","text":"in binary"}"#)
+        .await;
     expect_error(&mut ws, "invalid_frame", None).await;
     still_works(&mut ws).await;
 }
@@ -168,7 +198,15 @@ async fn a_binary_frame_is_an_invalid_frame_and_the_connection_keeps_working() {
 async fn joining_a_badly_named_channel_is_invalid_channel() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    for bad in ["Bad Name", "UPPER", "x", "-lead", &"a".repeat(51), "a.b", "a>"] {
+    for bad in [
+        "Bad Name",
+        "UPPER",
+        "x",
+        "-lead",
+        &"a".repeat(51),
+        "a.b",
+        "a>",
+    ] {
         ws.send(json!({"type": "join", "channel": bad})).await;
         expect_error(&mut ws, "invalid_channel", None).await;
     }
@@ -182,7 +220,8 @@ async fn joining_a_channel_that_does_not_exist_is_no_such_channel() {
     ws.send(json!({"type": "join", "channel": "nowhere"})).await;
     expect_error(&mut ws, "no_such_channel", None).await;
     still_works(&mut ws).await;
-    ws.send(json!({"type": "send", "channel": "nowhere", "text": "hello?", "ref": "n"})).await;
+    ws.send(json!({"type": "send", "channel": "nowhere", "text": "hello?", "ref": "n"}))
+        .await;
     expect_error(&mut ws, "not_joined", Some("n")).await;
 }
 
@@ -190,8 +229,15 @@ async fn joining_a_channel_that_does_not_exist_is_no_such_channel() {
 async fn a_join_since_something_that_is_not_a_message_id_is_an_invalid_frame() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    for since in ["yesterday", "", "01JD", "0".repeat(27).as_str(), "!!!!!!!!!!!!!!!!!!!!!!!!!!"] {
-        ws.send(json!({"type": "join", "channel": "general", "since": since})).await;
+    for since in [
+        "yesterday",
+        "",
+        "01JD",
+        "0".repeat(27).as_str(),
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!",
+    ] {
+        ws.send(json!({"type": "join", "channel": "general", "since": since}))
+            .await;
         expect_error(&mut ws, "invalid_frame", None).await;
     }
     still_works(&mut ws).await;
@@ -213,8 +259,15 @@ async fn more_than_20_messages_in_10_seconds_are_rate_limited_and_the_connection
     let mut ids = Vec::new();
     for i in 0..20 {
         let reference = format!("b-{i}");
-        let reply = ws.expect(&format!("reply to {reference}"), |f| f["ref"] == reference.as_str()).await;
-        assert_eq!(reply["type"], "ack", "message {i} of 20 is accepted: {reply}");
+        let reply = ws
+            .expect(&format!("reply to {reference}"), |f| {
+                f["ref"] == reference.as_str()
+            })
+            .await;
+        assert_eq!(
+            reply["type"], "ack",
+            "message {i} of 20 is accepted: {reply}"
+        );
         ids.push(reply["id"].as_str().unwrap().to_owned());
     }
     expect_error(&mut ws, "rate_limited", Some("b-20")).await;
@@ -225,12 +278,21 @@ async fn more_than_20_messages_in_10_seconds_are_rate_limited_and_the_connection
     // The connection is still open and useful.
     let joined = ws.join("random").await;
     assert_eq!(joined["channel"], "random");
-    ws.send(json!({"type": "typing", "channel": "general"})).await;
-    bob.expect("alice typing", |f| f["type"] == "typing" && f["user"] == "alice").await;
+    ws.send(json!({"type": "typing", "channel": "general"}))
+        .await;
+    bob.expect("alice typing", |f| {
+        f["type"] == "typing" && f["user"] == "alice"
+    })
+    .await;
 
     let mut carol = app.user("carol").await.ws().await;
     let history = carol.join("general").await["history"].clone();
-    let stored: Vec<_> = history.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    let stored: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(stored, ids, "exactly the 20 accepted messages are stored");
 }
 
@@ -238,20 +300,29 @@ async fn more_than_20_messages_in_10_seconds_are_rate_limited_and_the_connection
 async fn a_frame_over_16_kib_is_refused_with_frame_too_large_and_close_1009() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    ws.send_text(&send_frame_of_size("too big", "big", MAX_FRAME + 1)).await;
-    assert_eq!(ws.expect_close().await, Some(1009), "the connection closes with 1009");
+    ws.send_text(&send_frame_of_size("too big", "big", MAX_FRAME + 1))
+        .await;
+    assert_eq!(
+        ws.expect_close().await,
+        Some(1009),
+        "the connection closes with 1009"
+    );
     expect_error(&mut ws, "frame_too_large", None).await;
 
     let mut bob = app.user("bob").await.ws().await;
     let joined = bob.join("general").await;
-    assert!(!texts(&joined["history"]).contains(&"too big".to_owned()), "{joined}");
+    assert!(
+        !texts(&joined["history"]).contains(&"too big".to_owned()),
+        "{joined}"
+    );
 }
 
 #[actix_rt::test]
 async fn a_frame_of_exactly_16_kib_is_accepted() {
     let app = TestApp::spawn().await;
     let mut ws = joined(&app, "alice").await;
-    ws.send_text(&send_frame_of_size("just fits", "fits", MAX_FRAME)).await;
+    ws.send_text(&send_frame_of_size("just fits", "fits", MAX_FRAME))
+        .await;
     let ack = ws.expect("ack fits", |f| f["ref"] == "fits").await;
     assert_eq!(ack["type"], "ack", "{ack}");
     ws.expect_message("general", "just fits").await;
@@ -267,28 +338,59 @@ async fn history_holds_exactly_the_good_messages_after_bad_input() {
     ws.join("general").await;
 
     ws.say("general", "good 1").await;
-    ws.send_text(r#"{"type":"send","channel":"general","text":"half"#).await;
+    ws.send_text(r#"{"type":"send","channel":"general","text":"half"#)
+        .await;
     expect_error(&mut ws, "invalid_frame", None).await;
     ws.say("general", "good 2").await;
     for (bad, code, reference) in [
-        (json!({"type": "send", "channel": "general", "text": "  ", "ref": "e"}), "empty", Some("e")),
-        (json!({"type": "send", "channel": "general", "text": "z".repeat(2001), "ref": "l"}), "too_long", Some("l")),
-        (json!({"type": "send", "channel": "general", "ref": "m"}), "invalid_frame", None),
-        (json!({"type": "send", "channel": "general", "text": "extra", "ref": "x", "bogus": 1}), "invalid_frame", None),
-        (json!({"type": "shout", "channel": "general", "text": "unknown"}), "invalid_frame", None),
-        (json!({"type": "send", "channel": "random", "text": "wrong room", "ref": "w"}), "not_joined", Some("w")),
-        (json!({"type": "send", "channel": "Bad Name", "text": "bad name", "ref": "b"}), "invalid_channel", Some("b")),
+        (
+            json!({"type": "send", "channel": "general", "text": "  ", "ref": "e"}),
+            "empty",
+            Some("e"),
+        ),
+        (
+            json!({"type": "send", "channel": "general", "text": "z".repeat(2001), "ref": "l"}),
+            "too_long",
+            Some("l"),
+        ),
+        (
+            json!({"type": "send", "channel": "general", "ref": "m"}),
+            "invalid_frame",
+            None,
+        ),
+        (
+            json!({"type": "send", "channel": "general", "text": "extra", "ref": "x", "bogus": 1}),
+            "invalid_frame",
+            None,
+        ),
+        (
+            json!({"type": "shout", "channel": "general", "text": "unknown"}),
+            "invalid_frame",
+            None,
+        ),
+        (
+            json!({"type": "send", "channel": "random", "text": "wrong room", "ref": "w"}),
+            "not_joined",
+            Some("w"),
+        ),
+        (
+            json!({"type": "send", "channel": "Bad Name", "text": "bad name", "ref": "b"}),
+            "invalid_channel",
+            Some("b"),
+        ),
     ] {
         ws.send(bad).await;
         expect_error(&mut ws, code, reference).await;
     }
-    ws.send_binary(br#"{"type":"send","channel":"general","text":"binary"}"#).await;
+    ws.send_binary(br#"{"type":"send","channel":"general","text":"binary"}"#)
+        .await;
     expect_error(&mut ws, "invalid_frame", None).await;
     ws.say("general", "good 3").await;
 
     let mut big = alice.ws().await;
     big.join("general").await;
-    big.send_text(&send_frame_of_size("oversized", "o", MAX_FRAME + 1)).await;
+    big.send_text(&send_frame_of_size("oversized", "o", MAX_FRAME + 1))
+        .await;
     assert_eq!(big.expect_close().await, Some(1009));
 
     let mut carol = app.user("carol").await;

@@ -11,7 +11,10 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const DEADLINE: Duration = Duration::from_secs(15 * 60);
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the server crate is inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the server crate is inside the workspace")
+        .to_path_buf()
 }
 
 /// What is missing to run the browser tests, if anything.
@@ -20,7 +23,11 @@ fn missing_tools(root: &Path) -> Vec<String> {
     if !Path::new(CHROMIUM).exists() {
         missing.push(format!("{CHROMIUM} (apt-get install chromium)"));
     }
-    let node = Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     if !node.is_ok_and(|s| s.success()) {
         missing.push("node (apt-get install nodejs npm)".to_owned());
     }
@@ -40,7 +47,10 @@ fn the_browser_ui_passes_its_end_to_end_tests() {
             panic!("browser tests cannot run in CI: missing {what}");
         }
         // Straight to stderr: the test harness would swallow eprintln! of a passing test.
-        let _ = writeln!(std::io::stderr(), "\n######## SKIPPING browser tests: missing {what} ########\n");
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n######## SKIPPING browser tests: missing {what} ########\n"
+        );
         return;
     }
 
@@ -65,7 +75,9 @@ fn the_browser_ui_passes_its_end_to_end_tests() {
         }
         if started.elapsed() > DEADLINE {
             // SIGTERM first, so the runner stops its servers and the browser.
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             std::thread::sleep(Duration::from_secs(5));
             let _ = child.kill();
             let _ = child.wait();

@@ -14,8 +14,17 @@ async fn two_clients_chat_both_ways() {
     let (mut a, mut b) = (alice.ws().await, bob.ws().await);
     a.join("general").await;
     let joined = b.join("general").await;
-    assert!(joined["members"].as_array().unwrap().contains(&json!("alice")), "{joined}");
-    a.expect("bob's presence", |f| f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join").await;
+    assert!(
+        joined["members"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("alice")),
+        "{joined}"
+    );
+    a.expect("bob's presence", |f| {
+        f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join"
+    })
+    .await;
 
     let id = a.say("general", "hi bob").await;
     let m = b.expect_message("general", "hi bob").await;
@@ -27,22 +36,38 @@ async fn two_clients_chat_both_ways() {
     b.say("general", "hello alice").await;
     let m = a.expect_message("general", "hello alice").await;
     assert_eq!(m["user"], "bob");
-    assert!(m["id"].as_str().unwrap() > id.as_str(), "ids are time-ordered");
+    assert!(
+        m["id"].as_str().unwrap() > id.as_str(),
+        "ids are time-ordered"
+    );
 }
 
 #[actix_rt::test]
 async fn typing_and_leaving_reach_the_others() {
     let app = TestApp::spawn().await;
-    let (mut a, mut b) = (app.user("alice").await.ws().await, app.user("bob").await.ws().await);
+    let (mut a, mut b) = (
+        app.user("alice").await.ws().await,
+        app.user("bob").await.ws().await,
+    );
     a.join("general").await;
     b.join("general").await;
-    b.send(json!({"type": "typing", "channel": "general"})).await;
-    a.expect("bob typing", |f| f["type"] == "typing" && f["user"] == "bob" && f["channel"] == "general").await;
+    b.send(json!({"type": "typing", "channel": "general"}))
+        .await;
+    a.expect("bob typing", |f| {
+        f["type"] == "typing" && f["user"] == "bob" && f["channel"] == "general"
+    })
+    .await;
     b.send(json!({"type": "leave", "channel": "general"})).await;
-    a.expect("bob left", |f| f["type"] == "presence" && f["user"] == "bob" && f["event"] == "leave").await;
+    a.expect("bob left", |f| {
+        f["type"] == "presence" && f["user"] == "bob" && f["event"] == "leave"
+    })
+    .await;
     a.say("general", "anyone?").await;
     let frames = b.drain(Duration::from_millis(300)).await;
-    assert!(frames.iter().all(|f| f["type"] != "message"), "a member who left gets nothing: {frames:?}");
+    assert!(
+        frames.iter().all(|f| f["type"] != "message"),
+        "a member who left gets nothing: {frames:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -71,7 +96,12 @@ async fn several_tabs_of_one_user_all_receive_and_count_once() {
     tab1.join("general").await;
     tab2.join("general").await;
     let joined = b.join("general").await;
-    let members: Vec<_> = joined["members"].as_array().unwrap().iter().filter(|m| *m == "alice").collect();
+    let members: Vec<_> = joined["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| *m == "alice")
+        .collect();
     assert_eq!(members.len(), 1, "{joined}");
     b.say("general", "both tabs?").await;
     tab1.expect_message("general", "both tabs?").await;
@@ -81,7 +111,9 @@ async fn several_tabs_of_one_user_all_receive_and_count_once() {
     tab2.expect_message("general", "still there?").await;
     let frames = b.drain(Duration::from_millis(300)).await;
     assert!(
-        frames.iter().all(|f| !(f["type"] == "presence" && f["event"] == "leave")),
+        frames
+            .iter()
+            .all(|f| !(f["type"] == "presence" && f["event"] == "leave")),
         "alice still has a tab open: {frames:?}"
     );
 }
@@ -107,14 +139,29 @@ async fn join_shows_the_last_50_oldest_first_and_http_pages_back() {
     assert_eq!(history.len(), 50);
     assert_eq!(history[0]["text"], "m10");
     assert_eq!(history[49]["text"], "m59");
-    let got: Vec<_> = history.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    let got: Vec<_> = history
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(got, ids[10..]);
 
-    let (status, page) = alice.get(&format!("/api/channels/general/messages?before={}&limit=5", ids[10])).await;
+    let (status, page) = alice
+        .get(&format!(
+            "/api/channels/general/messages?before={}&limit=5",
+            ids[10]
+        ))
+        .await;
     assert_eq!(status, 200);
-    let texts: Vec<_> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
+    let texts: Vec<_> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
     assert_eq!(texts, vec!["m5", "m6", "m7", "m8", "m9"]);
-    let (_, first) = alice.get(&format!("/api/channels/general/messages?before={}", ids[5])).await;
+    let (_, first) = alice
+        .get(&format!("/api/channels/general/messages?before={}", ids[5]))
+        .await;
     assert_eq!(first["messages"].as_array().unwrap().len(), 5);
 }
 
@@ -131,11 +178,23 @@ async fn history_accounts_channels_and_cookies_survive_a_restart() {
     app.restart().await;
 
     let (status, me) = alice.get("/api/me").await;
-    assert_eq!((status, me["username"].as_str()), (200, Some("alice")), "the old cookie still works");
+    assert_eq!(
+        (status, me["username"].as_str()),
+        (200, Some("alice")),
+        "the old cookie still works"
+    );
     let (_, channels) = alice.get("/api/channels").await;
-    assert!(channels["channels"].as_array().unwrap().iter().any(|c| c["name"] == "keep"));
+    assert!(channels["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "keep"));
     let mut again = app.anonymous();
-    assert_eq!(again.login("ALICE", PASSWORD).await.0, 200, "case-insensitive login after restart");
+    assert_eq!(
+        again.login("ALICE", PASSWORD).await.0,
+        200,
+        "case-insensitive login after restart"
+    );
     let mut a = alice.ws().await;
     let joined = a.join("keep").await;
     assert_eq!(joined["history"][0]["id"], id.as_str());
@@ -152,25 +211,52 @@ async fn stock_command_is_answered_by_the_bot() {
     b.join("general").await;
     a.say("general", "/stock=aapl.us").await;
     b.expect_message("general", "/stock=aapl.us").await;
-    let reply = b.expect_message("general", "AAPL.US quote is $93.42 per share").await;
+    let reply = b
+        .expect_message("general", "AAPL.US quote is $93.42 per share")
+        .await;
     assert_eq!(reply["user"], "stockbot");
     assert_eq!(reply["bot"], true);
     a.say("general", "/stock=zzzz.us").await;
-    a.expect_message("general", "I couldn't find a quote for ZZZZ.US.").await;
+    a.expect_message("general", "I couldn't find a quote for ZZZZ.US.")
+        .await;
     a.say("general", "/stock=aapl.us,msft.us").await;
-    b.expect_message("general", "AAPL.US quote is $93.42 per share\nMSFT.US quote is $412.5 per share").await;
+    b.expect_message(
+        "general",
+        "AAPL.US quote is $93.42 per share\nMSFT.US quote is $412.5 per share",
+    )
+    .await;
     a.say("general", "/foo").await;
-    b.expect_message("general", "I don't know /foo. I know: /stock=CODE, /help.").await;
+    b.expect_message("general", "I don't know /foo. I know: /stock=CODE, /help.")
+        .await;
     a.say("general", "/stock").await;
-    let usage = b.expect("usage", |f| f["type"] == "message" && f["message"]["bot"] == true
-        && f["message"]["text"].as_str().unwrap_or("").starts_with("Usage: /stock=CODE")).await;
+    let usage = b
+        .expect("usage", |f| {
+            f["type"] == "message"
+                && f["message"]["bot"] == true
+                && f["message"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("Usage: /stock=CODE")
+        })
+        .await;
     assert_eq!(usage["message"]["user"], "stockbot");
 
     let mut c = app.user("carol").await.ws().await;
     let joined = c.join("general").await;
-    let texts: Vec<_> = joined["history"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
-    assert!(texts.contains(&json!("AAPL.US quote is $93.42 per share")), "bot replies are archived: {texts:?}");
-    assert!(texts.contains(&json!("/stock=aapl.us")), "commands are archived: {texts:?}");
+    let texts: Vec<_> = joined["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert!(
+        texts.contains(&json!("AAPL.US quote is $93.42 per share")),
+        "bot replies are archived: {texts:?}"
+    );
+    assert!(
+        texts.contains(&json!("/stock=aapl.us")),
+        "commands are archived: {texts:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -185,7 +271,9 @@ async fn a_new_channel_appears_live_for_every_connected_client() {
     assert_eq!(status, 201);
     assert_eq!(created["name"], "announcements");
     for ws in [&mut a, &mut b] {
-        let f = ws.expect("channel_created", |f| f["type"] == "channel_created").await;
+        let f = ws
+            .expect("channel_created", |f| f["type"] == "channel_created")
+            .await;
         assert_eq!(f["channel"]["name"], "announcements");
         assert_eq!(f["channel"]["created_at"], created["created_at"]);
     }
@@ -203,8 +291,20 @@ async fn logging_out_revokes_the_session_and_closes_its_sockets() {
 
     assert_eq!(alice.post("/api/logout", json!({})).await.0, 204);
     let mut replay = replayed.clone();
-    assert_eq!(replay.get("/api/me").await.0, 401, "a logged-out cookie replayed is refused");
+    assert_eq!(
+        replay.get("/api/me").await.0,
+        401,
+        "a logged-out cookie replayed is refused"
+    );
     assert_eq!(replayed.try_ws(None).await.err(), Some(401));
-    assert_eq!(open.expect_close().await, Some(1008), "its open socket is closed");
-    assert_eq!(other_login.get("/api/me").await.0, 200, "other sessions of the user live on");
+    assert_eq!(
+        open.expect_close().await,
+        Some(1008),
+        "its open socket is closed"
+    );
+    assert_eq!(
+        other_login.get("/api/me").await.0,
+        200,
+        "other sessions of the user live on"
+    );
 }

@@ -13,16 +13,29 @@ use serde_json::{json, Value};
 use support::cluster::{Cluster, Shape};
 
 fn full() -> Shape {
-    Shape { nats_nodes: 3, servers: 3, bots: 2, archivers: 2, ..Shape::default() }
+    Shape {
+        nats_nodes: 3,
+        servers: 3,
+        bots: 2,
+        archivers: 2,
+        ..Shape::default()
+    }
 }
 
 /// Waits until the archive holds `n` messages of `channel`; returns them.
-async fn archived(cluster: &Cluster, channel: &str, n: usize) -> Vec<chat_shared::message::Message> {
+async fn archived(
+    cluster: &Cluster,
+    channel: &str,
+    n: usize,
+) -> Vec<chat_shared::message::Message> {
     let store = PgStore::connect(&cluster.db_url, 1).await.unwrap();
     let channel = ChannelName::parse(channel).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let got = store.messages(&channel, &HistoryQuery::latest(100)).await.unwrap();
+        let got = store
+            .messages(&channel, &HistoryQuery::latest(100))
+            .await
+            .unwrap();
         if got.len() >= n || Instant::now() > deadline {
             return got;
         }
@@ -32,7 +45,9 @@ async fn archived(cluster: &Cluster, channel: &str, n: usize) -> Vec<chat_shared
 
 #[actix_rt::test]
 async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_order() {
-    let Some(cluster) = Cluster::start(full()).await else { return };
+    let Some(cluster) = Cluster::start(full()).await else {
+        return;
+    };
     let alice = cluster.user(0, "alice").await;
     let bob = cluster.user(1, "bob").await.ws().await;
     let carol = cluster.user(2, "carol").await.ws().await;
@@ -51,39 +66,75 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
     for ws in [&mut b, &mut c] {
         let mut got = Vec::new();
         while got.len() < sent.len() {
-            let f = ws.expect("a message from alice", |f| f["type"] == "message" && f["message"]["user"] == "alice").await;
+            let f = ws
+                .expect("a message from alice", |f| {
+                    f["type"] == "message" && f["message"]["user"] == "alice"
+                })
+                .await;
             got.push(f["message"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(got, sent, "every message once, in send order");
         let extra = ws.drain(Duration::from_millis(500)).await;
-        assert!(extra.iter().all(|f| f["type"] != "message"), "no duplicates: {extra:?}");
+        assert!(
+            extra.iter().all(|f| f["type"] != "message"),
+            "no duplicates: {extra:?}"
+        );
     }
 }
 
 #[actix_rt::test]
 async fn presence_and_a_cookie_from_one_server_work_on_every_other() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 2,
+        bots: 0,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let mut alice = cluster.user(0, "alice").await;
     let mut on_b = alice.on(&cluster.servers[1].addr);
     let (status, me) = on_b.get("/api/me").await;
-    assert_eq!((status, me["username"].as_str()), (200, Some("alice")), "no sticky sessions");
+    assert_eq!(
+        (status, me["username"].as_str()),
+        (200, Some("alice")),
+        "no sticky sessions"
+    );
     let mut b = cluster.user(1, "bob").await.ws().await;
     b.join("general").await;
     let mut a = on_b.on(&cluster.servers[0].addr).ws().await;
     let joined = a.join("general").await;
     // Members on other servers are in the list or announced right after it.
-    if !joined["members"].as_array().unwrap().contains(&json!("bob")) {
-        a.expect("bob from the other server", |f| f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join").await;
+    if !joined["members"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("bob"))
+    {
+        a.expect("bob from the other server", |f| {
+            f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join"
+        })
+        .await;
     }
-    b.expect("alice arrives", |f| f["type"] == "presence" && f["user"] == "alice" && f["event"] == "join").await;
+    b.expect("alice arrives", |f| {
+        f["type"] == "presence" && f["user"] == "alice" && f["event"] == "join"
+    })
+    .await;
     let (_, created) = alice.create_channel("cross").await;
     assert_eq!(created["name"], "cross");
-    b.expect("channel_created from the other server", |f| f["type"] == "channel_created" && f["channel"]["name"] == "cross").await;
+    b.expect("channel_created from the other server", |f| {
+        f["type"] == "channel_created" && f["channel"]["name"] == "cross"
+    })
+    .await;
 }
 
 #[actix_rt::test]
 async fn a_stock_command_is_answered_exactly_once_by_two_bots() {
-    let Some(cluster) = Cluster::start(full()).await else { return };
+    let Some(cluster) = Cluster::start(full()).await else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     let mut c = cluster.user(2, "carol").await.ws().await;
     a.join("general").await;
@@ -94,34 +145,74 @@ async fn a_stock_command_is_answered_exactly_once_by_two_bots() {
     let mut replies = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
     while replies < 4 && Instant::now() < deadline {
-        let f = c.expect("a bot reply", |f| f["type"] == "message" && f["message"]["bot"] == true).await;
+        let f = c
+            .expect("a bot reply", |f| {
+                f["type"] == "message" && f["message"]["bot"] == true
+            })
+            .await;
         assert_eq!(f["message"]["text"], "AAPL.US quote is $93.42 per share");
         assert_eq!(f["message"]["user"], "stockbot");
         replies += 1;
     }
     let extra = c.drain(Duration::from_secs(1)).await;
-    let more = extra.iter().filter(|f| f["type"] == "message" && f["message"]["bot"] == true).count();
+    let more = extra
+        .iter()
+        .filter(|f| f["type"] == "message" && f["message"]["bot"] == true)
+        .count();
     assert_eq!((replies, more), (4, 0), "four commands, four answers");
-    let bot_logs: Vec<usize> = cluster.bots.iter().map(|b| b.log_text().matches("command answered").count()).collect();
-    assert_eq!(bot_logs.iter().sum::<usize>(), 4, "answers split across bots: {bot_logs:?}");
+    let bot_logs: Vec<usize> = cluster
+        .bots
+        .iter()
+        .map(|b| b.log_text().matches("command answered").count())
+        .collect();
+    assert_eq!(
+        bot_logs.iter().sum::<usize>(),
+        4,
+        "answers split across bots: {bot_logs:?}"
+    );
 }
 
 #[actix_rt::test]
 async fn history_joined_on_one_server_includes_messages_sent_on_another() {
-    let Some(cluster) = Cluster::start(full()).await else { return };
+    let Some(cluster) = Cluster::start(full()).await else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     a.join("general").await;
-    let ids = [a.say("general", "first").await, a.say("general", "second").await];
-    assert_eq!(archived(&cluster, "general", 2).await.len(), 2, "{}", cluster.logs());
+    let ids = [
+        a.say("general", "first").await,
+        a.say("general", "second").await,
+    ];
+    assert_eq!(
+        archived(&cluster, "general", 2).await.len(),
+        2,
+        "{}",
+        cluster.logs()
+    );
     let mut c = cluster.user(2, "carol").await.ws().await;
     let joined = c.join("general").await;
-    let history: Vec<&str> = joined["history"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let history: Vec<&str> = joined["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(history, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
 #[actix_rt::test]
 async fn an_operator_message_on_the_bus_reaches_every_server() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 3, servers: 3, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 3,
+        servers: 3,
+        bots: 0,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let mut sockets = Vec::new();
     for (i, name) in ["alice", "bob", "carol"].iter().enumerate() {
         let mut ws = cluster.user(i, name).await.ws().await;
@@ -133,8 +224,12 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
         "id": chat_shared::message::next_id().to_string(), "channel": "general", "user": "ops",
         "text": "maintenance at noon", "ts": "2026-11-28T18:00:00.123Z", "bot": false
     });
-    ops.publish("chat.msg.general", Bytes::from(announcement.to_string())).await.unwrap();
-    ops.publish("chat.msg.general", Bytes::from_static(b"{not json")).await.unwrap();
+    ops.publish("chat.msg.general", Bytes::from(announcement.to_string()))
+        .await
+        .unwrap();
+    ops.publish("chat.msg.general", Bytes::from_static(b"{not json"))
+        .await
+        .unwrap();
     ops.flush().await.unwrap();
     for ws in &mut sockets {
         let m = ws.expect_message("general", "maintenance at noon").await;
@@ -143,14 +238,26 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
     // The garbage was dropped and nothing broke: the rooms still work.
     sockets[0].say("general", "still alive").await;
     sockets[2].expect_message("general", "still alive").await;
-    assert_eq!(archived(&cluster, "general", 2).await.len(), 2, "announcement and message archived, garbage not");
+    assert_eq!(
+        archived(&cluster, "general", 2).await.len(),
+        2,
+        "announcement and message archived, garbage not"
+    );
 }
 
 /// Publishes as `user` and reports whether NATS refused it (a permissions violation).
 async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
     let client = async_nats::ConnectOptions::new()
-        .user_and_password(user.to_owned(), support::cluster::PASSWORDS.iter().find(|p| p.0 == user).unwrap().2.to_owned())
+        .user_and_password(
+            user.to_owned(),
+            support::cluster::PASSWORDS
+                .iter()
+                .find(|p| p.0 == user)
+                .unwrap()
+                .2
+                .to_owned(),
+        )
         .event_callback(move |e| {
             let tx = tx.clone();
             async move {
@@ -160,10 +267,18 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
         .connect(cluster.nats.url(0))
         .await
         .unwrap();
-    client.publish(subject.to_owned(), Bytes::from_static(b"{}")).await.unwrap();
+    client
+        .publish(subject.to_owned(), Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
     client.flush().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(2);
-    while let Ok(Some(event)) = actix_rt::time::timeout(deadline.saturating_duration_since(Instant::now()), rx.next()).await {
+    while let Ok(Some(event)) = actix_rt::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        rx.next(),
+    )
+    .await
+    {
         if event.to_ascii_lowercase().contains("permissions violation") {
             return true;
         }
@@ -173,19 +288,54 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
 
 #[actix_rt::test]
 async fn nats_refuses_what_nats_conf_does_not_allow() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 0, ..Shape::default() }).await else { return };
-    assert!(refused(&cluster, "bot", "chat.cmd.stock").await, "the bot may not issue commands");
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 0,
+        bots: 0,
+        archivers: 0,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(
+        refused(&cluster, "bot", "chat.cmd.stock").await,
+        "the bot may not issue commands"
+    );
     assert!(refused(&cluster, "bot", "chat.history.general").await);
-    assert!(refused(&cluster, "ops", "chat.cmd.stock").await, "operators may not impersonate a server");
+    assert!(
+        refused(&cluster, "ops", "chat.cmd.stock").await,
+        "operators may not impersonate a server"
+    );
     assert!(refused(&cluster, "ops", "chat.presence.general").await);
-    assert!(refused(&cluster, "archiver", "chat.msg.general").await, "the archiver never posts");
-    assert!(!refused(&cluster, "ops", "chat.msg.general").await, "operators may announce");
-    assert!(!refused(&cluster, "bot", "chat.msg.general").await, "the bot may reply");
+    assert!(
+        refused(&cluster, "archiver", "chat.msg.general").await,
+        "the archiver never posts"
+    );
+    assert!(
+        !refused(&cluster, "ops", "chat.msg.general").await,
+        "operators may announce"
+    );
+    assert!(
+        !refused(&cluster, "bot", "chat.msg.general").await,
+        "the bot may reply"
+    );
 }
 
 #[actix_rt::test]
 async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_restart() {
-    let Some(mut cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 1, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(mut cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 1,
+        bots: 0,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let alice = cluster.user(0, "alice").await;
     let mut a = alice.ws().await;
     a.join("general").await;
@@ -215,18 +365,40 @@ async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_rest
 
 #[actix_rt::test]
 async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 0, bots: 0, archivers: 2, ..Shape::default() }).await else { return };
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 0,
+        bots: 0,
+        archivers: 2,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let ops = cluster.nats.connect_as("ops", 0).await;
     let ask = |subject: &'static str, body: &'static [u8]| {
         let ops = ops.clone();
         async move {
-            let reply = ops.request(subject, Bytes::from_static(body)).await.expect("a reply, not a timeout");
+            let reply = ops
+                .request(subject, Bytes::from_static(body))
+                .await
+                .expect("a reply, not a timeout");
             serde_json::from_slice::<Value>(&reply.payload).unwrap()
         }
     };
-    assert_eq!(ask("chat.history.nowhere", b"{}").await["error"]["code"], "no_such_channel");
-    assert_eq!(ask("chat.history.general", b"garbage").await["error"]["code"], "invalid_request");
-    assert_eq!(ask("chat.history.general", br#"{"since":"nope"}"#).await["error"]["code"], "invalid_request");
+    assert_eq!(
+        ask("chat.history.nowhere", b"{}").await["error"]["code"],
+        "no_such_channel"
+    );
+    assert_eq!(
+        ask("chat.history.general", b"garbage").await["error"]["code"],
+        "invalid_request"
+    );
+    assert_eq!(
+        ask("chat.history.general", br#"{"since":"nope"}"#).await["error"]["code"],
+        "invalid_request"
+    );
     let ok = ask("chat.history.general", br#"{"limit":5}"#).await;
     assert_eq!(ok["messages"], json!([]));
 }
@@ -234,7 +406,10 @@ async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
 fn start_distributed(session_key: Option<&str>) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"));
     cmd.env("NATS_URL", "nats://127.0.0.1:1")
-        .env("DATABASE_URL", "postgres://chat:db-secret-password@127.0.0.1:1/chat")
+        .env(
+            "DATABASE_URL",
+            "postgres://chat:db-secret-password@127.0.0.1:1/chat",
+        )
         .env("CHAT_BIND", "127.0.0.1:0")
         .env_remove("CHAT_SESSION_KEY");
     if let Some(k) = session_key {
@@ -246,13 +421,18 @@ fn start_distributed(session_key: Option<&str>) -> std::process::Output {
 #[test]
 fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
     let out = start_distributed(None);
-    let log = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let log =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(log.contains("CHAT_SESSION_KEY is required"), "{log}");
-    assert!(!log.contains("db-secret-password"), "the database password is never logged: {log}");
+    assert!(
+        !log.contains("db-secret-password"),
+        "the database password is never logged: {log}"
+    );
 
     let out = start_distributed(Some("too-short"));
-    let log = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let log =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(log.contains("at least 64 bytes"), "{log}");
     assert!(!log.contains("too-short"), "the key is never logged: {log}");
@@ -260,13 +440,31 @@ fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
 
 #[actix_rt::test]
 async fn logging_out_on_one_server_ends_the_session_on_every_server() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 2,
+        bots: 0,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let mut alice = cluster.user(0, "alice").await;
     let on_b = alice.on(&cluster.servers[1].addr);
     let mut socket_on_b = on_b.ws().await;
     socket_on_b.join("general").await;
     assert_eq!(alice.post("/api/logout", json!({})).await.0, 204);
     let mut replay = on_b.clone();
-    assert_eq!(replay.get("/api/me").await.0, 401, "the old cookie is refused on the other server");
-    assert_eq!(socket_on_b.expect_close().await, Some(1008), "and its socket there is closed");
+    assert_eq!(
+        replay.get("/api/me").await.0,
+        401,
+        "the old cookie is refused on the other server"
+    );
+    assert_eq!(
+        socket_on_b.expect_close().await,
+        Some(1008),
+        "and its socket there is closed"
+    );
 }

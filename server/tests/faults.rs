@@ -44,16 +44,33 @@ async fn wait_ready(client: &mut support::Client, ready: bool) {
 
 #[actix_rt::test]
 async fn with_no_bot_running_a_command_gets_an_error_and_once_a_bot_is_back_an_answer() {
-    let Some(mut cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 1, bots: 1, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(mut cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 1,
+        bots: 1,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     a.join("general").await;
     cluster.bots[0].kill();
-    a.send(json!({"type": "send", "channel": "general", "text": "/stock=aapl.us", "ref": "cmd-1"})).await;
-    let error = a.expect("the bot is missing", |f| f["type"] == "error" && f["ref"] == "cmd-1").await;
+    a.send(json!({"type": "send", "channel": "general", "text": "/stock=aapl.us", "ref": "cmd-1"}))
+        .await;
+    let error = a
+        .expect("the bot is missing", |f| {
+            f["type"] == "error" && f["ref"] == "cmd-1"
+        })
+        .await;
     assert_eq!(error["code"], "bot_unavailable", "{error}");
     cluster.start_bot().await;
     a.say("general", "/stock=aapl.us").await;
-    let reply = a.expect_message("general", "AAPL.US quote is $93.42 per share").await;
+    let reply = a
+        .expect_message("general", "AAPL.US quote is $93.42 per share")
+        .await;
     assert_eq!(reply["user"], "stockbot");
 }
 
@@ -65,10 +82,15 @@ async fn a_client_cut_off_by_a_dead_server_recovers_every_message_exactly_once_o
         servers: 2,
         bots: 0,
         archivers: 2,
-        archiver_env: vec![("ARCHIVER_FLUSH_MS", "60000"), ("ARCHIVER_BATCH_SIZE", "10000")],
+        archiver_env: vec![
+            ("ARCHIVER_FLUSH_MS", "60000"),
+            ("ARCHIVER_BATCH_SIZE", "10000"),
+        ],
         ..Shape::default()
     };
-    let Some(mut cluster) = Cluster::start(shape).await else { return };
+    let Some(mut cluster) = Cluster::start(shape).await else {
+        return;
+    };
     let alice = cluster.user(0, "alice").await;
     let bob = cluster.user(1, "bob").await;
     let (mut a, mut b) = (alice.ws().await, bob.ws().await);
@@ -85,18 +107,37 @@ async fn a_client_cut_off_by_a_dead_server_recovers_every_message_exactly_once_o
     for i in 0..10 {
         missed.push(b.say("general", &format!("while away {i}")).await);
     }
-    assert!(archived(&cluster.db_url, 13, Duration::ZERO).await.len() < 13, "the tail is not archived yet");
+    assert!(
+        archived(&cluster.db_url, 13, Duration::ZERO).await.len() < 13,
+        "the tail is not archived yet"
+    );
 
     let mut again = alice.on(&cluster.servers[1].addr).ws().await;
-    again.send(json!({"type": "join", "channel": "general", "since": last_seen})).await;
-    let joined = again.expect("joined with since", |f| f["type"] == "joined").await;
-    let ids: Vec<&str> = joined["history"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, missed.iter().map(String::as_str).collect::<Vec<_>>(), "every missed message once, in order");
+    again
+        .send(json!({"type": "join", "channel": "general", "since": last_seen}))
+        .await;
+    let joined = again
+        .expect("joined with since", |f| f["type"] == "joined")
+        .await;
+    let ids: Vec<&str> = joined["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        missed.iter().map(String::as_str).collect::<Vec<_>>(),
+        "every missed message once, in order"
+    );
     let id = b.say("general", "welcome back").await;
     let live = again.expect_message("general", "welcome back").await;
     assert_eq!(live["id"], id.as_str());
     let extra = again.drain(Duration::from_millis(500)).await;
-    assert!(extra.iter().all(|f| f["type"] != "message"), "no duplicates: {extra:?}");
+    assert!(
+        extra.iter().all(|f| f["type"] != "message"),
+        "no duplicates: {extra:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -106,23 +147,47 @@ async fn sigterm_closes_websockets_with_1001_and_keeps_every_accepted_message() 
         servers: 1,
         bots: 0,
         archivers: 1,
-        archiver_env: vec![("ARCHIVER_FLUSH_MS", "60000"), ("ARCHIVER_BATCH_SIZE", "10000")],
+        archiver_env: vec![
+            ("ARCHIVER_FLUSH_MS", "60000"),
+            ("ARCHIVER_BATCH_SIZE", "10000"),
+        ],
         ..Shape::default()
     };
-    let Some(mut cluster) = Cluster::start(shape).await else { return };
+    let Some(mut cluster) = Cluster::start(shape).await else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     a.join("general").await;
     for i in 0..5 {
         a.say("general", &format!("last words {i}")).await;
     }
     cluster.servers[0].proc.terminate().await;
-    assert_eq!(a.expect_close().await, Some(1001), "clients are told to go elsewhere");
-    assert!(archived(&cluster.db_url, 5, Duration::ZERO).await.is_empty(), "still only in the archiver's batch");
+    assert_eq!(
+        a.expect_close().await,
+        Some(1001),
+        "clients are told to go elsewhere"
+    );
+    assert!(
+        archived(&cluster.db_url, 5, Duration::ZERO)
+            .await
+            .is_empty(),
+        "still only in the archiver's batch"
+    );
     cluster.archivers[0].terminate().await;
-    assert_eq!(archived(&cluster.db_url, 5, Duration::ZERO).await.len(), 5, "a stopping archiver writes its batch");
+    assert_eq!(
+        archived(&cluster.db_url, 5, Duration::ZERO).await.len(),
+        5,
+        "a stopping archiver writes its batch"
+    );
     cluster.start_archiver().await;
     actix_rt::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(archived(&cluster.db_url, 6, Duration::from_secs(2)).await.len(), 5, "and acknowledged it: no redelivery");
+    assert_eq!(
+        archived(&cluster.db_url, 6, Duration::from_secs(2))
+            .await
+            .len(),
+        5,
+        "and acknowledged it: no redelivery"
+    );
 }
 
 #[actix_rt::test]
@@ -132,10 +197,16 @@ async fn an_archiver_killed_with_a_backlog_catches_up_without_duplicates() {
         servers: 1,
         bots: 0,
         archivers: 1,
-        archiver_env: vec![("ARCHIVER_FLUSH_MS", "60000"), ("ARCHIVER_BATCH_SIZE", "10000"), ("ARCHIVER_ACK_WAIT_SECS", "2")],
+        archiver_env: vec![
+            ("ARCHIVER_FLUSH_MS", "60000"),
+            ("ARCHIVER_BATCH_SIZE", "10000"),
+            ("ARCHIVER_ACK_WAIT_SECS", "2"),
+        ],
         ..Shape::default()
     };
-    let Some(mut cluster) = Cluster::start(shape).await else { return };
+    let Some(mut cluster) = Cluster::start(shape).await else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     a.join("general").await;
     let mut sent = Vec::new();
@@ -145,7 +216,9 @@ async fn an_archiver_killed_with_a_backlog_catches_up_without_duplicates() {
         sent.push(text);
     }
     cluster.archivers[0].kill();
-    assert!(archived(&cluster.db_url, 1, Duration::ZERO).await.is_empty());
+    assert!(archived(&cluster.db_url, 1, Duration::ZERO)
+        .await
+        .is_empty());
     cluster.archiver_env.clear();
     cluster.start_archiver().await;
     let texts = archived(&cluster.db_url, 20, Duration::from_secs(20)).await;
@@ -154,7 +227,17 @@ async fn an_archiver_killed_with_a_backlog_catches_up_without_duplicates() {
 
 #[actix_rt::test]
 async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_dropped() {
-    let Some(mut cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 1, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(mut cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 2,
+        bots: 1,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let (alice, bob) = (cluster.user(0, "alice").await, cluster.user(1, "bob").await);
     let (mut a, mut b) = (alice.ws().await, bob.ws().await);
     a.join("general").await;
@@ -165,9 +248,16 @@ async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_drop
     cluster.nats.stop_node(0).await;
     let mut probe = cluster.client(0);
     wait_ready(&mut probe, false).await;
-    a.send(json!({"type": "send", "channel": "general", "text": "during the outage", "ref": "out-1"})).await;
+    a.send(
+        json!({"type": "send", "channel": "general", "text": "during the outage", "ref": "out-1"}),
+    )
+    .await;
     let refused = a.expect("a refusal", |f| f["ref"] == "out-1").await;
-    assert_eq!((refused["type"].as_str(), refused["code"].as_str()), (Some("error"), Some("unavailable")), "{refused}");
+    assert_eq!(
+        (refused["type"].as_str(), refused["code"].as_str()),
+        (Some("error"), Some("unavailable")),
+        "{refused}"
+    );
 
     cluster.nats.start_node(0).await;
     for i in 0..2 {
@@ -176,16 +266,34 @@ async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_drop
     a.say("general", "after the outage").await;
     b.expect_message("general", "after the outage").await;
     b.say("general", "/stock=aapl.us").await;
-    a.expect_message("general", "AAPL.US quote is $93.42 per share").await;
+    a.expect_message("general", "AAPL.US quote is $93.42 per share")
+        .await;
     let texts = archived(&cluster.db_url, 4, Duration::from_secs(10)).await;
-    assert_eq!(texts, ["before the outage", "after the outage", "/stock=aapl.us", "AAPL.US quote is $93.42 per share"]);
+    assert_eq!(
+        texts,
+        [
+            "before the outage",
+            "after the outage",
+            "/stock=aapl.us",
+            "AAPL.US quote is $93.42 per share"
+        ]
+    );
 }
 
 #[actix_rt::test]
 async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after() {
     let Some(pg) = PrivatePg::start() else { return };
-    let shape = Shape { nats_nodes: 1, servers: 1, bots: 0, archivers: 1, db_url: Some(pg.url("postgres")), ..Shape::default() };
-    let Some(cluster) = Cluster::start(shape).await else { return };
+    let shape = Shape {
+        nats_nodes: 1,
+        servers: 1,
+        bots: 0,
+        archivers: 1,
+        db_url: Some(pg.url("postgres")),
+        ..Shape::default()
+    };
+    let Some(cluster) = Cluster::start(shape).await else {
+        return;
+    };
     let alice = cluster.user(0, "alice").await;
     let mut a = alice.ws().await;
     a.join("general").await;
@@ -194,11 +302,20 @@ async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after(
     let mut probe = cluster.client(0);
     let started = Instant::now();
     let (status, body) = probe.login("alice", PASSWORD).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(8), "no hang: {:?}", started.elapsed());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "no hang: {:?}",
+        started.elapsed()
+    );
     wait_ready(&mut probe, false).await;
     for i in 0..5 {
-        a.say("general", &format!("while the database is down {i}")).await;
+        a.say("general", &format!("while the database is down {i}"))
+            .await;
     }
 
     pg.start_again();
@@ -210,7 +327,17 @@ async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after(
 
 #[actix_rt::test]
 async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
-    let Some(cluster) = Cluster::start(Shape { nats_nodes: 1, servers: 2, bots: 0, archivers: 1, ..Shape::default() }).await else { return };
+    let Some(cluster) = Cluster::start(Shape {
+        nats_nodes: 1,
+        servers: 2,
+        bots: 0,
+        archivers: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
     let mut a = cluster.user(0, "alice").await.ws().await;
     let mut b = cluster.user(1, "bob").await.ws().await;
     a.join("general").await;
@@ -218,6 +345,10 @@ async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
     let mut cluster = cluster;
     cluster.servers[0].proc.kill();
     // Servers beat every 5 s and count a peer gone after 15 s of silence.
-    let left = b.expect_within(Duration::from_secs(25), "alice's departure", |f| f["type"] == "presence" && f["user"] == "alice" && f["event"] == "leave").await;
+    let left = b
+        .expect_within(Duration::from_secs(25), "alice's departure", |f| {
+            f["type"] == "presence" && f["user"] == "alice" && f["event"] == "leave"
+        })
+        .await;
     assert_eq!(left["channel"], "general");
 }

@@ -10,7 +10,11 @@ use support::{TestApp, PASSWORD};
 
 #[actix_rt::test]
 async fn a_connection_may_join_only_as_many_channels_as_configured() {
-    let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &[("CHAT_MAX_CHANNELS", "3")]).await;
+    let app = TestApp::spawn_with(
+        "http://127.0.0.1:9/q?s={code}",
+        &[("CHAT_MAX_CHANNELS", "3")],
+    )
+    .await;
     let mut alice = app.user("alice").await;
     for name in ["c1", "c2", "c3"] {
         assert_eq!(alice.create_channel(name).await.0, 201);
@@ -21,7 +25,10 @@ async fn a_connection_may_join_only_as_many_channels_as_configured() {
     }
     a.send(json!({"type": "join", "channel": "c3"})).await;
     let refused = a.expect_error("too_many_channels").await;
-    assert!(refused["message"].as_str().unwrap().contains('3'), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains('3'),
+        "{refused}"
+    );
     a.send(json!({"type": "leave", "channel": "c1"})).await;
     a.join("c3").await;
     a.say("c3", "room for one more").await;
@@ -35,13 +42,19 @@ async fn a_user_may_hold_at_most_20_connections() {
     for _ in 0..20 {
         open.push(alice.ws().await);
     }
-    assert_eq!(alice.try_ws(None).await.err(), Some(429), "the 21st is refused");
+    assert_eq!(
+        alice.try_ws(None).await.err(),
+        Some(429),
+        "the 21st is refused"
+    );
     open.pop();
     let deadline = Instant::now() + Duration::from_secs(5);
     let again = loop {
         match alice.try_ws(None).await {
             Ok(ws) => break ws,
-            Err(_) if Instant::now() < deadline => actix_rt::time::sleep(Duration::from_millis(50)).await,
+            Err(_) if Instant::now() < deadline => {
+                actix_rt::time::sleep(Duration::from_millis(50)).await
+            }
             Err(status) => panic!("a freed slot was not reusable: {status}"),
         }
     };
@@ -52,7 +65,10 @@ async fn a_user_may_hold_at_most_20_connections() {
 
 #[actix_rt::test]
 async fn a_silent_peer_is_dropped_and_its_presence_cleared() {
-    let env = [("CHAT_HEARTBEAT_SECS", "1"), ("CHAT_CLIENT_TIMEOUT_SECS", "3")];
+    let env = [
+        ("CHAT_HEARTBEAT_SECS", "1"),
+        ("CHAT_CLIENT_TIMEOUT_SECS", "3"),
+    ];
     let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &env).await;
     let mut silent = app.user("alice").await.ws().await;
     silent.join("general").await;
@@ -66,19 +82,32 @@ async fn a_silent_peer_is_dropped_and_its_presence_cleared() {
         .await;
     assert_eq!(left["channel"], "general");
     let frames = b.drain(Duration::from_secs(4)).await;
-    assert!(frames.iter().all(|f| f["type"] != "presence"), "bob answers pings and stays: {frames:?}");
+    assert!(
+        frames.iter().all(|f| f["type"] != "presence"),
+        "bob answers pings and stays: {frames:?}"
+    );
     assert!(silent.expect_close().await.is_some_and(|code| code == 1001));
 }
 
 #[actix_rt::test]
 async fn the_session_cookie_is_secure_behind_tls() {
-    let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &[("CHAT_BEHIND_TLS", "true")]).await;
+    let app = TestApp::spawn_with(
+        "http://127.0.0.1:9/q?s={code}",
+        &[("CHAT_BEHIND_TLS", "true")],
+    )
+    .await;
     let response = awc::Client::default()
         .post(app.url("/api/register"))
         .send_json(&json!({"username": "alice", "password": PASSWORD}))
         .await
         .unwrap();
-    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     for flag in ["Secure", "HttpOnly", "SameSite=Lax"] {
         assert!(cookie.contains(flag), "{flag} missing: {cookie}");
     }
@@ -91,7 +120,11 @@ async fn passwords_longer_than_72_bytes_count_in_full() {
     let forged = format!("{}{}", "p".repeat(72), "-another-ending");
     let mut alice = app.anonymous();
     assert_eq!(alice.register("alice", &long).await.0, 201);
-    assert_eq!(app.anonymous().login("alice", &forged).await.0, 401, "bytes past 72 matter");
+    assert_eq!(
+        app.anonymous().login("alice", &forged).await.0,
+        401,
+        "bytes past 72 matter"
+    );
     assert_eq!(app.anonymous().login("alice", &long).await.0, 200);
 }
 
@@ -105,7 +138,10 @@ async fn login_says_the_same_in_about_the_same_time_whether_or_not_the_user_exis
     for i in 0..4 {
         for (name, times) in [("alice", &mut known), ("nobody_here", &mut unknown)] {
             let started = Instant::now();
-            let (status, body) = app.anonymous().login(name, &format!("wrong password {i}")).await;
+            let (status, body) = app
+                .anonymous()
+                .login(name, &format!("wrong password {i}"))
+                .await;
             times.push(started.elapsed());
             assert_eq!(status, 401);
             bodies.insert(body.to_string());
@@ -114,14 +150,24 @@ async fn login_says_the_same_in_about_the_same_time_whether_or_not_the_user_exis
     assert_eq!(bodies.len(), 1, "one answer for both: {bodies:?}");
     known.sort();
     unknown.sort();
-    let (k, u) = (known[known.len() / 2].as_secs_f64(), unknown[unknown.len() / 2].as_secs_f64());
-    assert!(u > k * 0.5 && u < k * 2.0, "median {k:.3}s for a real user vs {u:.3}s for none");
+    let (k, u) = (
+        known[known.len() / 2].as_secs_f64(),
+        unknown[unknown.len() / 2].as_secs_f64(),
+    );
+    assert!(
+        u > k * 0.5 && u < k * 2.0,
+        "median {k:.3}s for a real user vs {u:.3}s for none"
+    );
 }
 
 #[actix_rt::test]
 async fn secrets_never_reach_the_logs() {
     let key = "ab".repeat(64);
-    let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &[("CHAT_SESSION_KEY", &key)]).await;
+    let app = TestApp::spawn_with(
+        "http://127.0.0.1:9/q?s={code}",
+        &[("CHAT_SESSION_KEY", &key)],
+    )
+    .await;
     let mut alice = app.anonymous();
     alice.register("alice", "a secret password").await;
     app.anonymous().login("alice", "another secret tried").await;

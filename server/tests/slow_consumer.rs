@@ -34,8 +34,15 @@ async fn stalled_client(addr: &str, cookie: &str) -> TcpStream {
         stream.read_exact(&mut byte).await.unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
-    for join in [&br#"{"type":"join","channel":"general"}"#[..], br#"{"type":"join","channel":"flood"}"#] {
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    for join in [
+        &br#"{"type":"join","channel":"general"}"#[..],
+        br#"{"type":"join","channel":"flood"}"#,
+    ] {
         let mask = [1u8, 2, 3, 4];
         let mut frame = vec![0x81, 0x80 | join.len() as u8];
         frame.extend_from_slice(&mask);
@@ -70,13 +77,20 @@ async fn read_until_close(stream: &mut TcpStream) -> Option<u16> {
 type Seen = Rc<RefCell<Vec<Duration>>>;
 
 /// Sends `count` messages at a steady rate; returns when all were acked.
-async fn send_steadily(sender: &mut Ws, sent_at: &Rc<RefCell<HashMap<String, Instant>>>, tag: &str, count: usize) {
+async fn send_steadily(
+    sender: &mut Ws,
+    sent_at: &Rc<RefCell<HashMap<String, Instant>>>,
+    tag: &str,
+    count: usize,
+) {
     let filler = "x".repeat(100);
     let mut next = Instant::now();
     for i in 0..count {
         let key = format!("{tag}-{i}");
         sent_at.borrow_mut().insert(key.clone(), Instant::now());
-        sender.send(json!({"type": "send", "channel": "general", "text": format!("{key} {filler}")})).await;
+        sender
+            .send(json!({"type": "send", "channel": "general", "text": format!("{key} {filler}")}))
+            .await;
         next += Duration::from_millis(1000 / RATE_PER_SEC);
         actix_rt::time::sleep_until(next.into()).await;
     }
@@ -89,7 +103,8 @@ async fn flood(flooder: &support::Client) {
     actix_rt::spawn(async move {
         let big = "y".repeat(2000);
         for _ in 0..600 {
-            ws.send(json!({"type": "send", "channel": "flood", "text": big})).await;
+            ws.send(json!({"type": "send", "channel": "flood", "text": big}))
+                .await;
         }
         while ws.next_text(Duration::from_secs(5)).await.is_some() {}
     });
@@ -103,10 +118,15 @@ fn p99(samples: &[Duration]) -> Duration {
 
 #[actix_rt::test]
 async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
-    let env = [("CHAT_RATE_COUNT", "100000"), ("CHAT_OUTBOX_FRAMES", "256"), ("CHAT_SOCKET_SEND_BUFFER", "65536")];
+    let env = [
+        ("CHAT_RATE_COUNT", "100000"),
+        ("CHAT_OUTBOX_FRAMES", "256"),
+        ("CHAT_SOCKET_SEND_BUFFER", "65536"),
+    ];
     let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &env).await;
     let sent_at: Rc<RefCell<HashMap<String, Instant>>> = Rc::default();
-    let latencies: HashMap<&str, Seen> = [("calm", Seen::default()), ("stalled", Seen::default())].into();
+    let latencies: HashMap<&str, Seen> =
+        [("calm", Seen::default()), ("stalled", Seen::default())].into();
 
     let mut users = Vec::new();
     for u in 0..10 {
@@ -119,10 +139,13 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
         actix_rt::spawn(async move {
             // Raw text, not parsed JSON: the readers must stay fast readers.
             while let Some(frame) = ws.next_text(Duration::from_secs(60)).await {
-                let Some(start) = frame.find("\"text\":\"") else { continue };
+                let Some(start) = frame.find("\"text\":\"") else {
+                    continue;
+                };
                 let text = &frame[start + 8..];
                 let key = text.split(' ').next().unwrap_or_default();
-                if let (Some(at), Some(phase)) = (sent_at.borrow().get(key), key.split('-').next()) {
+                if let (Some(at), Some(phase)) = (sent_at.borrow().get(key), key.split('-').next())
+                {
                     if let Some(seen) = latencies.get(phase) {
                         seen.borrow_mut().push(at.elapsed());
                     }
@@ -141,7 +164,9 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
     // buffers fill with it.
     let mut healthy = app.user("healthy").await.ws().await;
     healthy.join("flood").await;
-    actix_rt::spawn(async move { while healthy.next_text(Duration::from_secs(20)).await.is_some() {} });
+    actix_rt::spawn(
+        async move { while healthy.next_text(Duration::from_secs(20)).await.is_some() {} },
+    );
     flood(&flooder).await;
     send_steadily(&mut sender, &sent_at, "calm", 200).await;
     let cookie = app.user("stuck").await.cookie.unwrap();
@@ -154,14 +179,35 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
     while latencies["stalled"].borrow().len() < expected(200) && Instant::now() < deadline {
         actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
-    let (calm, stalled) = (latencies["calm"].borrow().clone(), latencies["stalled"].borrow().clone());
-    assert_eq!(calm.len(), expected(200), "every reader got every message before");
-    assert_eq!(stalled.len(), expected(200), "and after: the room lost nothing");
+    let (calm, stalled) = (
+        latencies["calm"].borrow().clone(),
+        latencies["stalled"].borrow().clone(),
+    );
+    assert_eq!(
+        calm.len(),
+        expected(200),
+        "every reader got every message before"
+    );
+    assert_eq!(
+        stalled.len(),
+        expected(200),
+        "and after: the room lost nothing"
+    );
     let (before, after) = (p99(&calm), p99(&stalled));
     eprintln!("p99 without a stalled client: {before:?}; with one: {after:?}");
-    assert!(after <= before + P99_ALLOWANCE, "p99 rose from {before:?} to {after:?}");
+    assert!(
+        after <= before + P99_ALLOWANCE,
+        "p99 rose from {before:?} to {after:?}"
+    );
 
-    assert_eq!(read_until_close(&mut stuck).await, Some(1013), "the stalled client is told why it was cut off");
+    assert_eq!(
+        read_until_close(&mut stuck).await,
+        Some(1013),
+        "the stalled client is told why it was cut off"
+    );
     let log = app.log();
-    assert!(log.contains("evicting a connection that fell behind"), "the server says so");
+    assert!(
+        log.contains("evicting a connection that fell behind"),
+        "the server says so"
+    );
 }

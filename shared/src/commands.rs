@@ -16,7 +16,9 @@ impl<'a> Command<'a> {
     /// The command in `text`, if it is one.
     pub fn parse(text: &'a str) -> Option<Self> {
         let rest = text.trim_start().strip_prefix('/')?;
-        let end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
         let (name, args) = rest.split_at(end);
         let args = args.strip_prefix('=').unwrap_or(args).trim();
         Some(if name.eq_ignore_ascii_case("stock") {
@@ -31,7 +33,10 @@ impl<'a> Command<'a> {
 
 /// The commands the bot knows, for `/help` and unknown commands.
 pub const KNOWN: &[(&str, &str)] = &[
-    ("/stock=CODE", "a stock quote, e.g. /stock=aapl.us (up to 5 codes separated by commas)"),
+    (
+        "/stock=CODE",
+        "a stock quote, e.g. /stock=aapl.us (up to 5 codes separated by commas)",
+    ),
     ("/help", "this list"),
 ];
 
@@ -41,17 +46,37 @@ mod tests {
 
     #[test]
     fn commands_are_recognised_by_name_case_insensitively() {
-        assert_eq!(Command::parse("/stock=aapl.us"), Some(Command::Stock { args: "aapl.us" }));
-        assert_eq!(Command::parse("/STOCK=AAPL.US"), Some(Command::Stock { args: "AAPL.US" }));
-        assert_eq!(Command::parse("/stock aapl.us "), Some(Command::Stock { args: "aapl.us" }));
-        assert_eq!(Command::parse("/stock= aapl.us, msft.us"), Some(Command::Stock { args: "aapl.us, msft.us" }));
+        assert_eq!(
+            Command::parse("/stock=aapl.us"),
+            Some(Command::Stock { args: "aapl.us" })
+        );
+        assert_eq!(
+            Command::parse("/STOCK=AAPL.US"),
+            Some(Command::Stock { args: "AAPL.US" })
+        );
+        assert_eq!(
+            Command::parse("/stock aapl.us "),
+            Some(Command::Stock { args: "aapl.us" })
+        );
+        assert_eq!(
+            Command::parse("/stock= aapl.us, msft.us"),
+            Some(Command::Stock {
+                args: "aapl.us, msft.us"
+            })
+        );
         assert_eq!(Command::parse("/stock"), Some(Command::Stock { args: "" }));
         assert_eq!(Command::parse("/stock="), Some(Command::Stock { args: "" }));
         assert_eq!(Command::parse("/help"), Some(Command::Help));
         assert_eq!(Command::parse("/Help me"), Some(Command::Help));
-        assert_eq!(Command::parse("/foo"), Some(Command::Unknown { name: "foo" }));
+        assert_eq!(
+            Command::parse("/foo"),
+            Some(Command::Unknown { name: "foo" })
+        );
         assert_eq!(Command::parse("/"), Some(Command::Unknown { name: "" }));
-        assert_eq!(Command::parse("/stockx=1"), Some(Command::Unknown { name: "stockx" }));
+        assert_eq!(
+            Command::parse("/stockx=1"),
+            Some(Command::Unknown { name: "stockx" })
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ impl NatsArgs {
 
 /// Hides the password of a URL such as `postgres://user:secret@host/db`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
@@ -50,7 +52,10 @@ mod tests {
 
     #[test]
     fn urls_lose_their_passwords() {
-        assert_eq!(redact_url("postgres://chat:s3cret@db:5432/chat"), "postgres://chat:<redacted>@db:5432/chat");
+        assert_eq!(
+            redact_url("postgres://chat:s3cret@db:5432/chat"),
+            "postgres://chat:<redacted>@db:5432/chat"
+        );
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
     }
 }

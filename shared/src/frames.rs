@@ -164,7 +164,10 @@ mod tests {
     fn client_frames_parse_as_documented() {
         assert_eq!(
             ClientFrame::parse(r#"{"type":"join","channel":"general"}"#).unwrap(),
-            ClientFrame::Join { channel: "general".into(), since: None }
+            ClientFrame::Join {
+                channel: "general".into(),
+                since: None
+            }
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"send","channel":"general","text":"hi","ref":"c-17"}"#)
@@ -181,7 +184,9 @@ mod tests {
         ));
         assert_eq!(
             ClientFrame::parse(r#"{"type":"typing","channel":"a1"}"#).unwrap(),
-            ClientFrame::Typing { channel: "a1".into() }
+            ClientFrame::Typing {
+                channel: "a1".into()
+            }
         );
     }
 
@@ -211,7 +216,10 @@ mod tests {
             e.to_json(),
             r#"{"type":"error","code":"not_joined","message":"Join first.","ref":"c-1"}"#
         );
-        let ack = ServerFrame::Ack { reference: Some("c-2".into()), id: "01X".into() };
+        let ack = ServerFrame::Ack {
+            reference: Some("c-2".into()),
+            id: "01X".into(),
+        };
         assert_eq!(ack.to_json(), r#"{"type":"ack","ref":"c-2","id":"01X"}"#);
         let p = ServerFrame::Presence {
             channel: ChannelName::general(),
@@ -226,7 +234,12 @@ mod tests {
 
     #[test]
     fn message_frame_built_from_shared_bytes_equals_the_serde_one() {
-        let m = Message::new(ChannelName::general(), "a", MessageText::parse("x").unwrap(), false);
+        let m = Message::new(
+            ChannelName::general(),
+            "a",
+            MessageText::parse("x").unwrap(),
+            false,
+        );
         let shared = ServerFrame::message_json(&serde_json::to_string(&m).unwrap());
         let direct = ServerFrame::Message { message: m }.to_json();
         assert_eq!(shared, direct);

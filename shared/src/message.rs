@@ -23,7 +23,12 @@ pub struct Message {
 
 impl Message {
     /// A new message stamped now with a fresh id.
-    pub fn new(channel: ChannelName, user: impl Into<String>, text: MessageText, bot: bool) -> Self {
+    pub fn new(
+        channel: ChannelName,
+        user: impl Into<String>,
+        text: MessageText,
+        bot: bool,
+    ) -> Self {
         let id = next_id();
         let ts = DateTime::<Utc>::from_timestamp_millis(id.timestamp_ms() as i64)
             .unwrap_or_else(Utc::now);
@@ -64,7 +69,9 @@ mod ts_millis {
 /// many are made in one millisecond, so one sender's messages stay in order.
 pub fn next_id() -> ulid::Ulid {
     static GENERATOR: Mutex<Option<ulid::Generator>> = Mutex::new(None);
-    let mut guard = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let generator = guard.get_or_insert_with(ulid::Generator::new);
     match generator.generate() {
         Ok(id) => id,
@@ -108,7 +115,10 @@ mod tests {
         let b = Message::new(ChannelName::general(), "a", text, false);
         assert!(a.id < b.id);
         let ids: Vec<String> = (0..1000).map(|_| next_id().to_string()).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids made in one millisecond still increase");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids made in one millisecond still increase"
+        );
     }
 
     #[test]

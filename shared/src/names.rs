@@ -165,7 +165,15 @@ mod tests {
         for ok in ["bob", "Alice_1", "a_b", &"x".repeat(32)] {
             assert!(Username::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "ab", "has space", "émile", "a-b", &"x".repeat(33), "<script>"] {
+        for bad in [
+            "",
+            "ab",
+            "has space",
+            "émile",
+            "a-b",
+            &"x".repeat(33),
+            "<script>",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
     }
@@ -183,7 +191,18 @@ mod tests {
         for ok in ["general", "r2", "a-b_c", "9lives", &"x".repeat(50)] {
             assert!(ChannelName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "General", "-x", "_x", "a.b", "a b", "a*", "a>", &"x".repeat(51)] {
+        for bad in [
+            "",
+            "a",
+            "General",
+            "-x",
+            "_x",
+            "a.b",
+            "a b",
+            "a*",
+            "a>",
+            &"x".repeat(51),
+        ] {
             assert!(ChannelName::parse(bad).is_err(), "{bad}");
         }
     }
@@ -193,7 +212,10 @@ mod tests {
         assert_eq!(MessageText::parse("  hi \n").unwrap().as_str(), "hi");
         assert_eq!(MessageText::parse(" \t\n"), Err(InvalidText::Empty));
         assert!(MessageText::parse(&"é".repeat(2000)).is_ok());
-        assert_eq!(MessageText::parse(&"a".repeat(2001)), Err(InvalidText::TooLong));
+        assert_eq!(
+            MessageText::parse(&"a".repeat(2001)),
+            Err(InvalidText::TooLong)
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use tracing_subscriber::EnvFilter;
 /// Logs to standard error at `RUST_LOG` (default `info`).
 pub fn init_logging() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
 }
 

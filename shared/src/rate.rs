@@ -13,7 +13,12 @@ pub struct Window {
 
 impl Window {
     pub fn new(count: u32, window: Duration) -> Self {
-        Self { count, window, started: Instant::now(), used: 0 }
+        Self {
+            count,
+            window,
+            started: Instant::now(),
+            used: 0,
+        }
     }
 
     /// Counts an event at `now`; false if over the limit.
@@ -53,5 +58,4 @@ mod tests {
         assert!(!w.allow_at(start + Duration::from_secs(9)));
         assert!(w.allow_at(start + Duration::from_secs(10)));
     }
-
 }

@@ -88,8 +88,12 @@ pub struct HistoryRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum HistoryReply {
-    Messages { messages: Vec<crate::message::Message> },
-    Error { error: ReplyError },
+    Messages {
+        messages: Vec<crate::message::Message>,
+    },
+    Error {
+        error: ReplyError,
+    },
 }
 
 /// An error answered on a request subject.

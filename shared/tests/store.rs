@@ -15,49 +15,130 @@ fn channel(s: &str) -> ChannelName {
 }
 
 fn msg(ch: &str, text: &str) -> Message {
-    Message::new(channel(ch), "alice", MessageText::parse(text).unwrap(), false)
+    Message::new(
+        channel(ch),
+        "alice",
+        MessageText::parse(text).unwrap(),
+        false,
+    )
 }
 
 async fn suite(store: Arc<dyn Store>) {
     // accounts
     store.create_user(&name("Alice"), "hash-a").await.unwrap();
-    assert!(matches!(store.create_user(&name("aLiCe"), "hash-b").await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create_user(&name("aLiCe"), "hash-b").await,
+        Err(StoreError::Conflict)
+    ));
     let found = store.user(&name("ALICE")).await.unwrap().unwrap();
-    assert_eq!((found.username.as_str(), found.password_hash.as_str()), ("Alice", "hash-a"));
+    assert_eq!(
+        (found.username.as_str(), found.password_hash.as_str()),
+        ("Alice", "hash-a")
+    );
     assert!(store.user(&name("nobody")).await.unwrap().is_none());
 
     // channels
-    let listed: Vec<_> = store.channels().await.unwrap().into_iter().map(|c| c.name.to_string()).collect();
+    let listed: Vec<_> = store
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name.to_string())
+        .collect();
     assert_eq!(listed, vec!["general"], "general always exists");
-    let created = store.create_channel(&channel("random"), "Alice").await.unwrap();
+    let created = store
+        .create_channel(&channel("random"), "Alice")
+        .await
+        .unwrap();
     assert_eq!(created.created_by, "Alice");
-    assert!(matches!(store.create_channel(&channel("random"), "x").await, Err(StoreError::Conflict)));
-    assert_eq!(store.channel(&channel("random")).await.unwrap(), Some(created));
+    assert!(matches!(
+        store.create_channel(&channel("random"), "x").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.channel(&channel("random")).await.unwrap(),
+        Some(created)
+    );
     assert!(store.channel(&channel("missing")).await.unwrap().is_none());
 
     // messages: batches, idempotence, ordering, paging
     let batch: Vec<Message> = (0..120).map(|i| msg("general", &format!("m{i}"))).collect();
     assert_eq!(store.insert_messages(&batch[..70]).await.unwrap(), 70);
-    assert_eq!(store.insert_messages(&batch[60..]).await.unwrap(), 50, "already stored ids are skipped");
+    assert_eq!(
+        store.insert_messages(&batch[60..]).await.unwrap(),
+        50,
+        "already stored ids are skipped"
+    );
     assert_eq!(store.insert_messages(&batch).await.unwrap(), 0);
-    store.insert_messages(&[msg("random", "elsewhere")]).await.unwrap();
+    store
+        .insert_messages(&[msg("random", "elsewhere")])
+        .await
+        .unwrap();
 
-    let latest = store.messages(&channel("general"), &HistoryQuery::latest(50)).await.unwrap();
-    assert_eq!(latest, batch[70..].to_vec(), "the last 50, oldest first, exactly as sent");
-    let before = HistoryQuery { before: Some(batch[70].id.clone()), since: None, limit: 5 };
-    assert_eq!(store.messages(&channel("general"), &before).await.unwrap(), batch[65..70].to_vec());
-    let since = HistoryQuery { before: None, since: Some(batch[100].id.clone()), limit: 1000 };
-    assert_eq!(store.messages(&channel("general"), &since).await.unwrap(), batch[101..].to_vec());
-    let since_page = HistoryQuery { before: None, since: Some(batch[0].id.clone()), limit: 3 };
-    assert_eq!(store.messages(&channel("general"), &since_page).await.unwrap(), batch[1..4].to_vec(), "since pages forward");
-    let other = store.messages(&channel("random"), &HistoryQuery::latest(50)).await.unwrap();
+    let latest = store
+        .messages(&channel("general"), &HistoryQuery::latest(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        latest,
+        batch[70..].to_vec(),
+        "the last 50, oldest first, exactly as sent"
+    );
+    let before = HistoryQuery {
+        before: Some(batch[70].id.clone()),
+        since: None,
+        limit: 5,
+    };
+    assert_eq!(
+        store.messages(&channel("general"), &before).await.unwrap(),
+        batch[65..70].to_vec()
+    );
+    let since = HistoryQuery {
+        before: None,
+        since: Some(batch[100].id.clone()),
+        limit: 1000,
+    };
+    assert_eq!(
+        store.messages(&channel("general"), &since).await.unwrap(),
+        batch[101..].to_vec()
+    );
+    let since_page = HistoryQuery {
+        before: None,
+        since: Some(batch[0].id.clone()),
+        limit: 3,
+    };
+    assert_eq!(
+        store
+            .messages(&channel("general"), &since_page)
+            .await
+            .unwrap(),
+        batch[1..4].to_vec(),
+        "since pages forward"
+    );
+    let other = store
+        .messages(&channel("random"), &HistoryQuery::latest(50))
+        .await
+        .unwrap();
     assert_eq!(other.len(), 1);
-    assert!(store.messages(&channel("missing"), &HistoryQuery::latest(50)).await.unwrap().is_empty());
+    assert!(store
+        .messages(&channel("missing"), &HistoryQuery::latest(50))
+        .await
+        .unwrap()
+        .is_empty());
 
     // text survives byte for byte
-    let odd = msg("general", "<img src=x onerror=alert(1)> 'quotes' \"dq\" ü 🚀\nline two");
-    store.insert_messages(std::slice::from_ref(&odd)).await.unwrap();
-    let back = store.messages(&channel("general"), &HistoryQuery::latest(1)).await.unwrap();
+    let odd = msg(
+        "general",
+        "<img src=x onerror=alert(1)> 'quotes' \"dq\" ü 🚀\nline two",
+    );
+    store
+        .insert_messages(std::slice::from_ref(&odd))
+        .await
+        .unwrap();
+    let back = store
+        .messages(&channel("general"), &HistoryQuery::latest(1))
+        .await
+        .unwrap();
     assert_eq!(back, vec![odd]);
 
     // revoked sessions
@@ -68,7 +149,10 @@ async fn suite(store: Arc<dyn Store>) {
     assert!(store.is_revoked("sid-1").await.unwrap());
     store.revoke_session("sid-old", 1).await.unwrap();
     store.revoke_session("sid-2", later).await.unwrap();
-    assert!(!store.is_revoked("sid-old").await.unwrap(), "expired entries are swept");
+    assert!(
+        !store.is_revoked("sid-old").await.unwrap(),
+        "expired entries are swept"
+    );
     assert!(!store.is_revoked("sid-3").await.unwrap());
 
     store.ping().await.unwrap();
@@ -86,15 +170,27 @@ async fn sqlite_store_keeps_data_across_reopen_and_migrates_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.db");
     let m = msg("general", "persisted");
-    SqliteStore::open(&path).unwrap().insert_messages(std::slice::from_ref(&m)).await.unwrap();
+    SqliteStore::open(&path)
+        .unwrap()
+        .insert_messages(std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let reopened = SqliteStore::open(&path).unwrap();
-    assert_eq!(reopened.messages(&channel("general"), &HistoryQuery::latest(10)).await.unwrap(), vec![m]);
+    assert_eq!(
+        reopened
+            .messages(&channel("general"), &HistoryQuery::latest(10))
+            .await
+            .unwrap(),
+        vec![m]
+    );
     assert_eq!(reopened.channels().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn postgres_store_behaves_as_specified() {
-    let Some(url) = chat_shared::testing::fresh_pg_database("chat_store").await else { return };
+    let Some(url) = chat_shared::testing::fresh_pg_database("chat_store").await else {
+        return;
+    };
     let store = PgStore::connect(&url, 4).await.unwrap();
     suite(Arc::new(store)).await;
     // connecting again finds the schema in place
@@ -104,7 +200,9 @@ async fn postgres_store_behaves_as_specified() {
 
 #[tokio::test]
 async fn postgres_migrations_are_safe_when_processes_start_together() {
-    let Some(url) = chat_shared::testing::fresh_pg_database("chat_migrate").await else { return };
+    let Some(url) = chat_shared::testing::fresh_pg_database("chat_migrate").await else {
+        return;
+    };
     let starts = (0..4).map(|_| PgStore::connect(&url, 1));
     for result in futures::future::join_all(starts).await {
         let store = result.expect("every process starts");

@@ -73,7 +73,10 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
         options = options.user_and_password(u.clone(), p.clone());
     }
-    let nats = options.connect(&args.nats_url).await.context("connecting to NATS")?;
+    let nats = options
+        .connect(&args.nats_url)
+        .await
+        .context("connecting to NATS")?;
     let db = pg_connect(&args.pg_url).await?;
     let rooms: Vec<ChannelName> = crate::accounts::room_names(&args.room_prefix, args.rooms.max(1))
         .iter()
@@ -82,12 +85,25 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let room_names: Vec<String> = rooms.iter().map(|r| r.as_str().to_owned()).collect();
 
     let total = args.total.max(1);
-    let ids: Arc<Vec<String>> = Arc::new((0..total).map(|_| chat_shared::message::next_id().to_string()).collect());
-    let published_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let ids: Arc<Vec<String>> = Arc::new(
+        (0..total)
+            .map(|_| chat_shared::message::next_id().to_string())
+            .collect(),
+    );
+    let published_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
     let published = Arc::new(AtomicU64::new(0));
     let cpu = CpuMeter::start(&args.pid);
     let start = Instant::now();
-    let publisher = tokio::spawn(publish(nats.clone(), args.rate, rooms, args.size, ids.clone(), published_at.clone(), published.clone()));
+    let publisher = tokio::spawn(publish(
+        nats.clone(),
+        args.rate,
+        rooms,
+        args.size,
+        ids.clone(),
+        published_at.clone(),
+        published.clone(),
+    ));
 
     let count_from = db
         .prepare("SELECT count(*) FROM messages WHERE channel = ANY($1) AND id >= $2 AND id <= $3")
@@ -101,7 +117,12 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let mut rate_end = (start, 0u64);
     let caught_up = loop {
         tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
-        let row = db.query_one(&count_from, &[&room_names, &ids[frontier as usize], &last_id]).await?;
+        let row = db
+            .query_one(
+                &count_from,
+                &[&room_names, &ids[frontier as usize], &last_id],
+            )
+            .await?;
         let archived = frontier + row.get::<_, i64>(0) as u64;
         let now = Instant::now();
         let sent = published.load(Relaxed);
@@ -130,10 +151,15 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     };
     publisher.await??;
     let (bench_cores, others_cores) = cpu.cores();
-    let final_count = db.query_one(&count_from, &[&room_names, &ids[0], &last_id]).await?.get::<_, i64>(0) as u64;
+    let final_count = db
+        .query_one(&count_from, &[&room_names, &ids[0], &last_id])
+        .await?
+        .get::<_, i64>(0) as u64;
     let publish_secs = publish_done.map_or(0.0, |t| (t - start).as_secs_f64());
     let archive_rate = match rate_mark {
-        Some((t0, c0)) if rate_end.0 > t0 => (rate_end.1 - c0) as f64 / (rate_end.0 - t0).as_secs_f64(),
+        Some((t0, c0)) if rate_end.0 > t0 => {
+            (rate_end.1 - c0) as f64 / (rate_end.0 - t0).as_secs_f64()
+        }
         _ => 0.0,
     };
     Ok(Report {
@@ -170,14 +196,20 @@ async fn publish(
         let due = ((start.elapsed().as_secs_f64() * rate) as usize).min(ids.len());
         while next < due {
             let room = &rooms[next % rooms.len()];
-            let text = MessageText::parse(&format!("archive {next} {padding}")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = MessageText::parse(&format!("archive {next} {padding}"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut message = Message::new(room.clone(), "benchops", text, false);
             message.id = ids[next].clone();
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", message.id.as_str());
             let payload = serde_json::to_vec(&message)?;
             published_at[next].store(crate::wire::now_micros(), Relaxed);
-            nats.publish_with_headers(format!("chat.msg.{}", room.as_str()), headers, payload.into()).await?;
+            nats.publish_with_headers(
+                format!("chat.msg.{}", room.as_str()),
+                headers,
+                payload.into(),
+            )
+            .await?;
             next += 1;
         }
         published.store(next as u64, Relaxed);

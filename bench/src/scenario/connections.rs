@@ -41,19 +41,41 @@ pub struct Report {
 
 pub async fn run(args: Args) -> anyhow::Result<Report> {
     let c = &args.common;
-    let (_, targets) = fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
+    let (_, targets) =
+        fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_empty = (!c.server_pid.is_empty()).then(|| procfs::total_rss_kib(&c.server_pid)).transpose()?;
+    let rss_empty = (!c.server_pid.is_empty())
+        .then(|| procfs::total_rss_kib(&c.server_pid))
+        .transpose()?;
 
     let opened = fleet::open(&targets, c.concurrency).await;
-    eprintln!("opened {} of {} in {:.1}s; connect {}", opened.sockets.len(), targets.len(), opened.elapsed.as_secs_f64(), opened.connect);
+    eprintln!(
+        "opened {} of {} in {:.1}s; connect {}",
+        opened.sockets.len(),
+        targets.len(),
+        opened.elapsed.as_secs_f64(),
+        opened.connect
+    );
     let count = opened.sockets.len();
-    let shared = Arc::new(Shared { run: 0, rooms: Vec::new(), size: 0, stats: Stats::new(0) });
-    let servers: Vec<u16> = (0..targets.len()).map(|i| targets[i].server as u16).collect();
-    let running = Running::start(opened.sockets, &shared, |i| Role { server: servers[i], rooms: Vec::new(), sends: None });
+    let shared = Arc::new(Shared {
+        run: 0,
+        rooms: Vec::new(),
+        size: 0,
+        stats: Stats::new(0),
+    });
+    let servers: Vec<u16> = (0..targets.len())
+        .map(|i| targets[i].server as u16)
+        .collect();
+    let running = Running::start(opened.sockets, &shared, |i| Role {
+        server: servers[i],
+        rooms: Vec::new(),
+        sends: None,
+    });
 
     tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
-    let rss_held = (!c.server_pid.is_empty()).then(|| procfs::total_rss_kib(&c.server_pid)).transpose()?;
+    let rss_held = (!c.server_pid.is_empty())
+        .then(|| procfs::total_rss_kib(&c.server_pid))
+        .transpose()?;
     let rest = args.hold_secs.saturating_sub(args.settle_secs);
     tokio::time::sleep(Duration::from_secs(rest)).await;
     let dropped = shared.stats.dropped.load(Relaxed);

@@ -117,9 +117,14 @@ impl Meter<'_> {
         let (errors0, dropped0) = (stats.errors(), stats.dropped.load(Relaxed));
         self.shared.stats.local.take();
         self.shared.stats.cross.take();
-        let (cpu, start, delivered0) = (CpuMeter::start(self.pids), Instant::now(), stats.delivered.load(Relaxed));
+        let (cpu, start, delivered0) = (
+            CpuMeter::start(self.pids),
+            Instant::now(),
+            stats.delivered.load(Relaxed),
+        );
         tokio::time::sleep(Duration::from_secs(secs)).await;
-        let achieved = (stats.delivered.load(Relaxed) - delivered0) as f64 / start.elapsed().as_secs_f64();
+        let achieved =
+            (stats.delivered.load(Relaxed) - delivered0) as f64 / start.elapsed().as_secs_f64();
         let (bench_cores, server_cores) = cpu.cores();
         let cross = stats.cross.take();
         let mut all = stats.local.take();
@@ -128,7 +133,16 @@ impl Meter<'_> {
         let latency = all.summary();
         let clean = stats.errors() == errors0 && stats.dropped.load(Relaxed) == dropped0;
         let sustained = clean && achieved >= 0.95 * offered;
-        Step { rate_msgs: rate, offered_dps: offered, achieved_dps: achieved, latency, cross: cross.summary(), bench_cores, server_cores, sustained }
+        Step {
+            rate_msgs: rate,
+            offered_dps: offered,
+            achieved_dps: achieved,
+            latency,
+            cross: cross.summary(),
+            bench_cores,
+            server_cores,
+            sustained,
+        }
     }
 }
 
@@ -140,18 +154,35 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
     let servers = c.url.len();
     // Room r's members alternate between servers, and so do consecutive senders.
     let server_of = move |i: usize| (i / rooms + i % rooms) % servers;
-    let (accounts, targets) = fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, server_of).await?;
+    let (accounts, targets) = fleet::plan(
+        &c.url,
+        c.connections,
+        c.users(),
+        c.login_concurrency,
+        server_of,
+    )
+    .await?;
     accounts::create_rooms(&accounts::http_base(&c.url[0]), &accounts[0], &room_names).await?;
 
     let opened = fleet::open(&targets, c.concurrency).await;
-    eprintln!("opened {} of {}; connect {}", opened.sockets.len(), targets.len(), opened.connect);
+    eprintln!(
+        "opened {} of {}; connect {}",
+        opened.sockets.len(),
+        targets.len(),
+        opened.connect
+    );
     let mut members = vec![0usize; rooms];
     for (i, _) in &opened.sockets {
         members[i % rooms] += 1;
     }
     let senders = args.senders.clamp(1, c.connections);
     let run_id = (crate::wire::now_micros() as u32) | 1;
-    let shared = Arc::new(Shared { run: run_id, rooms: room_names, size: args.size, stats: Stats::new(rooms) });
+    let shared = Arc::new(Shared {
+        run: run_id,
+        rooms: room_names,
+        size: args.size,
+        stats: Stats::new(rooms),
+    });
     let roles: Vec<Role> = (0..targets.len())
         .map(|i| Role {
             server: targets[i].server as u16,
@@ -161,11 +192,17 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
         .collect();
     let count = opened.sockets.len();
     let running = Running::start(opened.sockets, &shared, |i| roles[i].clone());
-    let joined = running.joined(&shared, count, Duration::from_secs(120)).await;
+    let joined = running
+        .joined(&shared, count, Duration::from_secs(120))
+        .await;
     eprintln!("{joined} of {count} connections joined their rooms");
 
     let members_per_room = members.iter().sum::<usize>() as f64 / rooms as f64;
-    let meter = Meter { shared: &shared, pids: &c.server_pid, members_per_room };
+    let meter = Meter {
+        shared: &shared,
+        pids: &c.server_pid,
+        members_per_room,
+    };
     let mut steps = Vec::new();
     let result = if args.ramp {
         let mut rate = args.rate;
@@ -173,7 +210,17 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
         while rate <= args.max_rate {
             let mut step = meter.step(&running, rate, args.step_secs, senders).await;
             step.sustained &= step.latency.p99_ms <= args.max_p99_ms;
-            eprintln!("ramp {rate:.0} msg/s: offered {:.0} achieved {:.0} deliveries/s, {} ({})", step.offered_dps, step.achieved_dps, step.latency, if step.sustained { "sustained" } else { "NOT sustained" });
+            eprintln!(
+                "ramp {rate:.0} msg/s: offered {:.0} achieved {:.0} deliveries/s, {} ({})",
+                step.offered_dps,
+                step.achieved_dps,
+                step.latency,
+                if step.sustained {
+                    "sustained"
+                } else {
+                    "NOT sustained"
+                }
+            );
             let sustained = step.sustained;
             if sustained {
                 best = Some(step.clone());
@@ -188,9 +235,14 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
     } else {
         let _ = running.rate.send(args.rate / senders as f64);
         tokio::time::sleep(Duration::from_secs(args.warmup)).await;
-        let mut step = meter.step(&running, args.rate, args.duration, senders).await;
+        let mut step = meter
+            .step(&running, args.rate, args.duration, senders)
+            .await;
         step.sustained &= step.latency.p99_ms <= args.max_p99_ms;
-        eprintln!("{:.0} msg/s: {:.0} deliveries/s, {}", args.rate, step.achieved_dps, step.latency);
+        eprintln!(
+            "{:.0} msg/s: {:.0} deliveries/s, {}",
+            args.rate, step.achieved_dps, step.latency
+        );
         steps.push(step.clone());
         Some(step)
     };
@@ -200,10 +252,13 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
     let tally = running.finish().await;
 
     let stats = &shared.stats;
-    let archived = match Archive::from_flags(args.archive_pg.as_deref(), args.archive_sqlite.as_deref()) {
-        Some(archive) => Some(wait_archived(&archive, run_id, stats.acked.load(Relaxed)).await?),
-        None => None,
-    };
+    let archived =
+        match Archive::from_flags(args.archive_pg.as_deref(), args.archive_sqlite.as_deref()) {
+            Some(archive) => {
+                Some(wait_archived(&archive, run_id, stats.acked.load(Relaxed)).await?)
+            }
+            None => None,
+        };
     if let Some(path) = &args.plot {
         crate::plot::latency_vs_load(path, &[steps.clone()], "fan-out ramp")?;
     }
@@ -231,7 +286,14 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
 /// progress for 3 s); returns the deliveries expected.
 async fn drain(shared: &Shared, members: &[usize]) -> u64 {
     let stats = &shared.stats;
-    let expected = || -> u64 { stats.acked_in.iter().zip(members).map(|(a, m)| a.load(Relaxed) * *m as u64).sum() };
+    let expected = || -> u64 {
+        stats
+            .acked_in
+            .iter()
+            .zip(members)
+            .map(|(a, m)| a.load(Relaxed) * *m as u64)
+            .sum()
+    };
     let (mut last, mut still_since) = (u64::MAX, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -55,14 +55,19 @@ pub struct Report {
 pub async fn run(args: Args) -> anyhow::Result<Report> {
     let c = &args.common;
     let rooms = accounts::room_names(&args.room_prefix, args.rooms.max(1));
-    let (accounts, targets) = fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
+    let (accounts, targets) =
+        fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
     accounts::create_rooms(&accounts::http_base(&c.url[0]), &accounts[0], &rooms).await?;
     if args.prefill > 0 {
         let mut ws = conn::connect(&targets[0].ws_url, &targets[0].cookie).await?;
         prefill(&mut ws, &rooms, args.prefill).await?;
     }
     let opened = fleet::open(&targets, c.concurrency).await;
-    anyhow::ensure!(opened.failures == 0, "{} connections failed", opened.failures);
+    anyhow::ensure!(
+        opened.failures == 0,
+        "{} connections failed",
+        opened.failures
+    );
 
     let budget = Arc::new(AtomicUsize::new(args.warmup_joins));
     let mut sockets = opened.sockets;
@@ -88,13 +93,21 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
 
 /// Every client joins and leaves rooms until `budget` joins are done;
 /// returns the smallest history seen.
-async fn run_clients(sockets: &mut [(usize, Ws)], rooms: &[String], budget: &AtomicUsize, latency: &Histogram) -> anyhow::Result<usize> {
+async fn run_clients(
+    sockets: &mut [(usize, Ws)],
+    rooms: &[String],
+    budget: &AtomicUsize,
+    latency: &Histogram,
+) -> anyhow::Result<usize> {
     let clients = sockets.iter_mut().map(|(i, ws)| {
         let offset = *i;
         async move {
             let mut min_history = usize::MAX;
             let mut k = offset;
-            while budget.fetch_update(Relaxed, Relaxed, |b| b.checked_sub(1)).is_ok() {
+            while budget
+                .fetch_update(Relaxed, Relaxed, |b| b.checked_sub(1))
+                .is_ok()
+            {
                 let room = &rooms[k % rooms.len()];
                 k += 1;
                 let start = Instant::now();
@@ -108,13 +121,19 @@ async fn run_clients(sockets: &mut [(usize, Ws)], rooms: &[String], budget: &Ato
         }
     });
     let results = futures::future::try_join_all(clients).await?;
-    Ok(results.into_iter().filter(|h| *h != usize::MAX).min().unwrap_or(0))
+    Ok(results
+        .into_iter()
+        .filter(|h| *h != usize::MAX)
+        .min()
+        .unwrap_or(0))
 }
 
 /// Reads until a `joined` frame; returns the length of its history.
 async fn wait_joined(ws: &mut Ws) -> anyhow::Result<usize> {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.context("no joined frame within 10 s")?;
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .context("no joined frame within 10 s")?;
         match frame {
             Some(Ok(WsMessage::Text(t))) => match wire::classify(t.as_str()) {
                 Frame::Joined => return Ok(wire::history_len(t.as_str())),
@@ -139,14 +158,23 @@ async fn prefill(ws: &mut Ws, rooms: &[String], count: usize) -> anyhow::Result<
     while acked < total {
         while sent < total && sent - acked < 200 {
             let text = format!("history {sent} {}", "x".repeat(40));
-            ws.feed(WsMessage::text(wire::send(&rooms[sent % rooms.len()], &text))).await?;
+            ws.feed(WsMessage::text(wire::send(
+                &rooms[sent % rooms.len()],
+                &text,
+            )))
+            .await?;
             sent += 1;
         }
         ws.flush().await?;
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.context("prefill stalled")? {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .context("prefill stalled")?
+        {
             Some(Ok(WsMessage::Text(t))) => match wire::classify(t.as_str()) {
                 Frame::Ack => acked += 1,
-                Frame::Error(e) => bail!("prefill refused: {e} (start the server with a higher --rate-count)"),
+                Frame::Error(e) => {
+                    bail!("prefill refused: {e} (start the server with a higher --rate-count)")
+                }
                 _ => {}
             },
             Some(Ok(_)) => {}
@@ -156,6 +184,9 @@ async fn prefill(ws: &mut Ws, rooms: &[String], count: usize) -> anyhow::Result<
     for room in rooms {
         ws.send(WsMessage::text(wire::leave(room))).await?;
     }
-    eprintln!("prefilled {total} messages in {:.1}s", start.elapsed().as_secs_f64());
+    eprintln!(
+        "prefilled {total} messages in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

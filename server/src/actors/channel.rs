@@ -9,12 +9,14 @@ use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
 use chat_shared::bus::Envelope;
+use chat_shared::bus::Headers;
+use chat_shared::commands::Command;
 use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText};
-use chat_shared::bus::Headers;
-use chat_shared::commands::Command;
-use chat_shared::subjects::{self, NoteEvent, OtherCommand, PresenceNote, StockCommand, ORIGIN_HEADER};
+use chat_shared::subjects::{
+    self, NoteEvent, OtherCommand, PresenceNote, StockCommand, ORIGIN_HEADER,
+};
 use futures::stream;
 
 use super::presence::Presence;
@@ -126,7 +128,11 @@ impl ChannelActor {
     /// Sends one serialized frame to every member but `except`. A member whose
     /// mailbox is full is evicted rather than allowed to stall the room.
     fn fan_out(&mut self, frame: ByteString, id: Option<Arc<str>>, except: Option<SessionId>) {
-        let deliver = Deliver { channel: self.key.clone(), id, frame };
+        let deliver = Deliver {
+            channel: self.key.clone(),
+            id,
+            frame,
+        };
         let mut gone = Vec::new();
         for (sid, member) in &self.members {
             if Some(*sid) == except {
@@ -147,12 +153,20 @@ impl ChannelActor {
     }
 
     fn tell_members(&mut self, user: &str, event: PresenceEvent, except: Option<SessionId>) {
-        let frame = ServerFrame::Presence { channel: self.name.clone(), user: user.to_owned(), event };
+        let frame = ServerFrame::Presence {
+            channel: self.name.clone(),
+            user: user.to_owned(),
+            event,
+        };
         self.fan_out(frame.to_json().into(), None, except);
     }
 
     fn announce(&self, user: &str, event: NoteEvent) {
-        let note = PresenceNote { user: user.to_owned(), event, server: self.deps.server_id.to_string() };
+        let note = PresenceNote {
+            user: user.to_owned(),
+            event,
+            server: self.deps.server_id.to_string(),
+        };
         let payload = Bytes::from(serde_json::to_vec(&note).expect("notes serialize"));
         self.deps.publisher.send_lossy(Outgoing {
             subject: subjects::presence(&self.name),
@@ -162,7 +176,9 @@ impl ChannelActor {
     }
 
     fn remove(&mut self, session: SessionId) {
-        let Some(member) = self.members.remove(&session) else { return };
+        let Some(member) = self.members.remove(&session) else {
+            return;
+        };
         let change = self.presence.leave_local(&member.user);
         if change.local_edge {
             self.announce(&member.user, NoteEvent::Leave);
@@ -186,7 +202,11 @@ impl ChannelActor {
             return;
         }
         let json = serde_json::to_string(&message).expect("messages serialize");
-        self.fan_out(ServerFrame::message_json(&json).into(), Some(Arc::from(message.id.as_str())), None);
+        self.fan_out(
+            ServerFrame::message_json(&json).into(),
+            Some(Arc::from(message.id.as_str())),
+            None,
+        );
     }
 
     fn note_remote(&mut self, envelope: &Envelope) {
@@ -214,7 +234,10 @@ impl ChannelActor {
                 }
             }
             NoteEvent::Typing => {
-                let frame = ServerFrame::Typing { channel: self.name.clone(), user: note.user };
+                let frame = ServerFrame::Typing {
+                    channel: self.name.clone(),
+                    user: note.user,
+                };
                 self.fan_out(frame.to_json().into(), None, None);
             }
         }
@@ -226,7 +249,8 @@ impl Actor for ChannelActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let bus = self.deps.bus.clone();
-        let (msg_subject, presence_subject) = (subjects::msg(&self.name), subjects::presence(&self.name));
+        let (msg_subject, presence_subject) =
+            (subjects::msg(&self.name), subjects::presence(&self.name));
         // Members are only accepted once the subscriptions are live, so no
         // message from elsewhere can slip between a join and the first delivery.
         ctx.wait(
@@ -274,7 +298,11 @@ impl Handler<Join> for ChannelActor {
     type Result = MessageResult<Join>;
 
     fn handle(&mut self, join: Join, _: &mut Self::Context) -> Self::Result {
-        let member = Member { user: join.user.clone(), addr: join.addr, evict: join.evict };
+        let member = Member {
+            user: join.user.clone(),
+            addr: join.addr,
+            evict: join.evict,
+        };
         if self.members.insert(join.session, member).is_some() {
             // The same session joining again: it is counted once already.
             return MessageResult(self.presence.members());
@@ -322,7 +350,10 @@ impl Handler<Post> for ChannelActor {
 
     fn handle(&mut self, post: Post, _: &mut Self::Context) -> Self::Result {
         let Some(member) = self.members.get(&post.session) else {
-            return Err(ErrorFrame::new(ErrorCode::NotJoined, "Join the channel first."));
+            return Err(ErrorFrame::new(
+                ErrorCode::NotJoined,
+                "Join the channel first.",
+            ));
         };
         if !self.deps.bus.is_connected() {
             // Refused rather than kept where no other server would see it.
@@ -342,13 +373,21 @@ impl Handler<Post> for ChannelActor {
             headers: message_headers,
             payload: Bytes::from(json.clone()),
         }];
-        let command = Command::parse(message.text.as_str()).map(|c| command_publish(&message, c, headers));
+        let command =
+            Command::parse(message.text.as_str()).map(|c| command_publish(&message, c, headers));
         // Refuse before delivering anything, so a message is either everywhere or nowhere.
         self.deps.publisher.send_all(outgoing).map_err(|_| {
-            ErrorFrame::new(ErrorCode::Unavailable, "The server is overloaded; try again in a moment.")
+            ErrorFrame::new(
+                ErrorCode::Unavailable,
+                "The server is overloaded; try again in a moment.",
+            )
         })?;
         let id = message.id.clone();
-        self.fan_out(ServerFrame::message_json(&json).into(), Some(Arc::from(id.as_str())), None);
+        self.fan_out(
+            ServerFrame::message_json(&json).into(),
+            Some(Arc::from(id.as_str())),
+            None,
+        );
         Ok(Posted { id, command })
     }
 }
@@ -390,8 +429,13 @@ impl Handler<Typing> for ChannelActor {
     type Result = ();
 
     fn handle(&mut self, typing: Typing, _: &mut Self::Context) {
-        let Some(user) = self.members.get(&typing.session).map(|m| m.user.clone()) else { return };
-        let frame = ServerFrame::Typing { channel: self.name.clone(), user: user.to_string() };
+        let Some(user) = self.members.get(&typing.session).map(|m| m.user.clone()) else {
+            return;
+        };
+        let frame = ServerFrame::Typing {
+            channel: self.name.clone(),
+            user: user.to_string(),
+        };
         self.fan_out(frame.to_json().into(), None, Some(typing.session));
         self.announce(&user, NoteEvent::Typing);
     }

@@ -28,8 +28,12 @@ impl Presence {
 
     /// Everyone present, sorted case-insensitively, each once.
     pub fn members(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.local.keys().map(|u| u.to_string()).chain(self.remote.values().flatten().cloned()).collect();
+        let mut names: Vec<String> = self
+            .local
+            .keys()
+            .map(|u| u.to_string())
+            .chain(self.remote.values().flatten().cloned())
+            .collect();
         names.sort_by_key(|n| n.to_ascii_lowercase());
         names.dedup();
         names
@@ -44,7 +48,10 @@ impl Presence {
         let channel_edge = !self.is_present(user);
         let count = self.local.entry(user.clone()).or_insert(0);
         *count += 1;
-        Change { local_edge: *count == 1, channel_edge }
+        Change {
+            local_edge: *count == 1,
+            channel_edge,
+        }
     }
 
     pub fn leave_local(&mut self, user: &str) -> Change {
@@ -55,7 +62,10 @@ impl Presence {
             }
             Some(_) => {
                 self.local.remove(user);
-                Change { local_edge: true, channel_edge: !self.is_present(user) }
+                Change {
+                    local_edge: true,
+                    channel_edge: !self.is_present(user),
+                }
             }
             None => Change::default(),
         }
@@ -73,7 +83,10 @@ impl Presence {
     /// A user arrived through `server`; true if new to the channel.
     pub fn join_remote(&mut self, server: &str, user: &str) -> bool {
         let arrived = !self.is_present(user);
-        self.remote.entry(server.to_owned()).or_default().insert(user.to_owned());
+        self.remote
+            .entry(server.to_owned())
+            .or_default()
+            .insert(user.to_owned());
         arrived
     }
 
@@ -101,12 +114,28 @@ mod tests {
     fn several_local_connections_are_one_presence() {
         let mut p = Presence::default();
         let alice: Arc<str> = Arc::from("alice");
-        assert_eq!(p.join_local(&alice), Change { local_edge: true, channel_edge: true });
+        assert_eq!(
+            p.join_local(&alice),
+            Change {
+                local_edge: true,
+                channel_edge: true
+            }
+        );
         assert_eq!(p.join_local(&alice), Change::default());
         assert_eq!(p.leave_local("alice"), Change::default());
-        assert_eq!(p.leave_local("alice"), Change { local_edge: true, channel_edge: true });
+        assert_eq!(
+            p.leave_local("alice"),
+            Change {
+                local_edge: true,
+                channel_edge: true
+            }
+        );
         assert!(!p.is_present("alice"));
-        assert_eq!(p.leave_local("alice"), Change::default(), "leaving twice changes nothing");
+        assert_eq!(
+            p.leave_local("alice"),
+            Change::default(),
+            "leaving twice changes nothing"
+        );
     }
 
     #[test]
@@ -114,8 +143,20 @@ mod tests {
         let mut p = Presence::default();
         let alice: Arc<str> = Arc::from("alice");
         assert!(p.join_remote("srv-b", "alice"));
-        assert_eq!(p.join_local(&alice), Change { local_edge: true, channel_edge: false });
-        assert_eq!(p.leave_local("alice"), Change { local_edge: true, channel_edge: false });
+        assert_eq!(
+            p.join_local(&alice),
+            Change {
+                local_edge: true,
+                channel_edge: false
+            }
+        );
+        assert_eq!(
+            p.leave_local("alice"),
+            Change {
+                local_edge: true,
+                channel_edge: false
+            }
+        );
         assert!(p.leave_remote("srv-b", "alice"));
         assert!(p.members().is_empty());
     }

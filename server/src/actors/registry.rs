@@ -12,9 +12,11 @@ use chat_shared::frames::{ChannelInfo, ServerFrame};
 use chat_shared::names::ChannelName;
 use chat_shared::subjects::{self, ServerBeat, SessionRevoked};
 
-use super::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty};
-use crate::publisher::Outgoing;
+use super::channel::{
+    ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
+};
 use super::{GoingAway, Push, SessionId};
+use crate::publisher::Outgoing;
 
 /// How often a server says it is alive, and how long until others count it gone.
 const BEAT: Duration = Duration::from_secs(5);
@@ -37,7 +39,12 @@ struct SessionEntry {
 
 impl Registry {
     pub fn new(deps: ChannelDeps) -> Self {
-        Self { deps, peers: HashMap::new(), channels: HashMap::new(), sessions: HashMap::new() }
+        Self {
+            deps,
+            peers: HashMap::new(),
+            channels: HashMap::new(),
+            sessions: HashMap::new(),
+        }
     }
 }
 
@@ -89,16 +96,19 @@ impl Actor for Registry {
                 let channels = bus.subscribe(subjects::CHANNELS).await?;
                 let revoked = bus.subscribe(subjects::SESSIONS_REVOKED).await?;
                 let servers = bus.subscribe(subjects::SERVERS).await?;
-                let all = futures::stream::select(futures::stream::select(channels, revoked), servers);
+                let all =
+                    futures::stream::select(futures::stream::select(channels, revoked), servers);
                 Ok::<_, chat_shared::bus::BusError>(all)
             }
-                .into_actor(self)
-                .map(|result, _, ctx| match result {
-                    Ok(sub) => {
-                        ctx.add_stream(sub);
-                    }
-                    Err(e) => tracing::error!(error = %e, "registry could not subscribe to announcements"),
-                }),
+            .into_actor(self)
+            .map(|result, _, ctx| match result {
+                Ok(sub) => {
+                    ctx.add_stream(sub);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "registry could not subscribe to announcements")
+                }
+            }),
         );
         self.beat();
         ctx.run_interval(BEAT, |act, _| act.beat());
@@ -109,12 +119,22 @@ impl Registry {
     /// Says this server is alive, and forgets servers that stopped saying so:
     /// their users leave every channel here.
     fn beat(&mut self) {
-        let note = ServerBeat { server: self.deps.server_id.to_string() };
+        let note = ServerBeat {
+            server: self.deps.server_id.to_string(),
+        };
         let payload = bytes::Bytes::from(serde_json::to_vec(&note).expect("serializes"));
-        self.deps.publisher.send_lossy(Outgoing { subject: subjects::SERVERS.to_owned(), headers: Vec::new(), payload });
+        self.deps.publisher.send_lossy(Outgoing {
+            subject: subjects::SERVERS.to_owned(),
+            headers: Vec::new(),
+            payload,
+        });
         let now = Instant::now();
-        let gone: Vec<String> =
-            self.peers.iter().filter(|(_, seen)| now.duration_since(**seen) > GONE_AFTER).map(|(s, _)| s.clone()).collect();
+        let gone: Vec<String> = self
+            .peers
+            .iter()
+            .filter(|(_, seen)| now.duration_since(**seen) > GONE_AFTER)
+            .map(|(s, _)| s.clone())
+            .collect();
         for server in gone {
             tracing::warn!(server = %server, "a server went silent; clearing its users' presence");
             self.peers.remove(&server);
@@ -151,7 +171,9 @@ impl StreamHandler<Envelope> for Registry {
             tracing::warn!(subject = %envelope.subject, "dropping malformed channel announcement");
             return;
         };
-        let frame: ByteString = ServerFrame::ChannelCreated { channel: info }.to_json().into();
+        let frame: ByteString = ServerFrame::ChannelCreated { channel: info }
+            .to_json()
+            .into();
         for s in self.sessions.values() {
             s.push.do_send(Push(frame.clone()));
         }
@@ -187,14 +209,20 @@ impl Handler<ChannelIdle> for Registry {
     type Result = ();
 
     fn handle(&mut self, idle: ChannelIdle, ctx: &mut Self::Context) {
-        let Some(addr) = self.channels.get(&idle.0).cloned() else { return };
+        let Some(addr) = self.channels.get(&idle.0).cloned() else {
+            return;
+        };
         // Hold the mailbox until the channel answers, so no join is routed to
         // an actor that is about to stop.
-        ctx.wait(addr.send(StopIfEmpty).into_actor(self).map(move |stopped, act, _| {
-            if matches!(stopped, Ok(true) | Err(_)) {
-                act.channels.remove(&idle.0);
-            }
-        }));
+        ctx.wait(
+            addr.send(StopIfEmpty)
+                .into_actor(self)
+                .map(move |stopped, act, _| {
+                    if matches!(stopped, Ok(true) | Err(_)) {
+                        act.channels.remove(&idle.0);
+                    }
+                }),
+        );
     }
 }
 
@@ -206,7 +234,15 @@ impl Handler<Connect> for Registry {
         if open >= c.max_per_user {
             return false;
         }
-        self.sessions.insert(c.session, SessionEntry { user: c.user, sid: c.sid, push: c.addr, going_away: c.going_away });
+        self.sessions.insert(
+            c.session,
+            SessionEntry {
+                user: c.user,
+                sid: c.sid,
+                push: c.addr,
+                going_away: c.going_away,
+            },
+        );
         true
     }
 }

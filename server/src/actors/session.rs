@@ -74,7 +74,10 @@ impl WsSession {
     }
 
     fn close(ctx: &mut ws::WebsocketContext<Self>, code: ws::CloseCode, why: &str) {
-        ctx.close(Some(ws::CloseReason { code, description: Some(why.to_owned()) }));
+        ctx.close(Some(ws::CloseReason {
+            code,
+            description: Some(why.to_owned()),
+        }));
         ctx.stop();
     }
 
@@ -87,7 +90,11 @@ impl WsSession {
         let result = match frame {
             ClientFrame::Join { channel, since } => self.join(&channel, since, ctx),
             ClientFrame::Leave { channel } => self.leave(&channel),
-            ClientFrame::Send { channel, text, reference } => self.post(&channel, &text, reference, ctx),
+            ClientFrame::Send {
+                channel,
+                text,
+                reference,
+            } => self.post(&channel, &text, reference, ctx),
             ClientFrame::Typing { channel } => self.typing(&channel),
         };
         if let Err(e) = result {
@@ -95,7 +102,10 @@ impl WsSession {
         }
     }
 
-    fn joined_channel(&self, channel: &str) -> Result<(&ChannelName, &Addr<ChannelActor>), ErrorFrame> {
+    fn joined_channel(
+        &self,
+        channel: &str,
+    ) -> Result<(&ChannelName, &Addr<ChannelActor>), ErrorFrame> {
         let name = parse_channel(channel)?;
         self.joined
             .get_key_value(&name)
@@ -110,16 +120,24 @@ impl WsSession {
     ) -> Result<(), ErrorFrame> {
         let name = parse_channel(channel)?;
         if since.as_deref().is_some_and(|s| !is_message_id(s)) {
-            return Err(ErrorFrame::new(ErrorCode::InvalidFrame, "since must be a message id."));
+            return Err(ErrorFrame::new(
+                ErrorCode::InvalidFrame,
+                "since must be a message id.",
+            ));
         }
         let key: Arc<str> = Arc::from(name.as_str());
         if self.joining.contains_key(&key) {
             return Ok(());
         }
-        if !self.joined.contains_key(&name) && self.joined.len() + self.joining.len() >= self.state.limits.max_channels {
+        if !self.joined.contains_key(&name)
+            && self.joined.len() + self.joining.len() >= self.state.limits.max_channels
+        {
             return Err(ErrorFrame::new(
                 ErrorCode::TooManyChannels,
-                format!("A connection can join at most {} channels.", self.state.limits.max_channels),
+                format!(
+                    "A connection can join at most {} channels.",
+                    self.state.limits.max_channels
+                ),
             ));
         }
         self.joining.insert(key.clone(), Vec::new());
@@ -134,7 +152,13 @@ impl WsSession {
             match state.store.channel(&name).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    return Err((None, ErrorFrame::new(ErrorCode::NoSuchChannel, format!("There is no channel #{name}."))))
+                    return Err((
+                        None,
+                        ErrorFrame::new(
+                            ErrorCode::NoSuchChannel,
+                            format!("There is no channel #{name}."),
+                        ),
+                    ))
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "channel lookup failed");
@@ -143,7 +167,10 @@ impl WsSession {
             }
             let (addr, members) = state
                 .registry
-                .send(JoinChannel { channel: name.clone(), join })
+                .send(JoinChannel {
+                    channel: name.clone(),
+                    join,
+                })
                 .await
                 .map_err(|_| (None, unavailable()))?
                 .map_err(|_| (None, unavailable()))?;
@@ -162,7 +189,14 @@ impl WsSession {
                         .filter(|d| d.id.as_deref().is_none_or(|id| !seen.contains(id)))
                         .collect();
                     act.joined.insert(name.clone(), addr);
-                    act.send_frame(ctx, &ServerFrame::Joined { channel: name, history, members });
+                    act.send_frame(
+                        ctx,
+                        &ServerFrame::Joined {
+                            channel: name,
+                            history,
+                            members,
+                        },
+                    );
                     for d in fresh {
                         ctx.text(d.frame);
                     }
@@ -187,7 +221,10 @@ impl WsSession {
                 addr.do_send(Leave { session: self.id });
                 Ok(())
             }
-            None => Err(ErrorFrame::new(ErrorCode::NotJoined, format!("You are not in #{name}."))),
+            None => Err(ErrorFrame::new(
+                ErrorCode::NotJoined,
+                format!("You are not in #{name}."),
+            )),
         }
     }
 
@@ -205,8 +242,7 @@ impl WsSession {
                 ErrorCode::RateLimited,
                 format!(
                     "Slow down: at most {} messages per {} seconds.",
-                    self.state.limits.rate_count,
-                    self.state.limits.rate_window_secs
+                    self.state.limits.rate_count, self.state.limits.rate_window_secs
                 ),
             ));
         }
@@ -217,15 +253,24 @@ impl WsSession {
             };
             ErrorFrame::new(code, e.to_string())
         })?;
-        let request = addr.send(Post { session: self.id, text });
+        let request = addr.send(Post {
+            session: self.id,
+            text,
+        });
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             let frame = match result {
                 Ok(Ok(posted)) => {
-                    act.state.metrics.messages_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    act.state
+                        .metrics
+                        .messages_sent
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Some(command) = posted.command {
                         act.hand_to_bot(command, reference.clone(), ctx);
                     }
-                    ServerFrame::Ack { reference, id: posted.id }
+                    ServerFrame::Ack {
+                        reference,
+                        id: posted.id,
+                    }
                 }
                 Ok(Err(e)) => ServerFrame::Error(e.with_ref(reference.as_deref())),
                 Err(_) => ServerFrame::Error(unavailable().with_ref(reference.as_deref())),
@@ -236,9 +281,17 @@ impl WsSession {
     }
 
     /// Sends a command to the bots and tells the sender if none answers in time.
-    fn hand_to_bot(&mut self, command: Outgoing, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
+    fn hand_to_bot(
+        &mut self,
+        command: Outgoing,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         let bus = self.state.bus.clone();
-        let request = async move { bus.request(&command.subject, command.payload, COMMAND_TIMEOUT).await };
+        let request = async move {
+            bus.request(&command.subject, command.payload, COMMAND_TIMEOUT)
+                .await
+        };
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             if let Err(e) = result {
                 tracing::warn!(user = %act.user, error = %e, "no bot answered a command");
@@ -259,11 +312,15 @@ impl WsSession {
 }
 
 fn parse_channel(channel: &str) -> Result<ChannelName, ErrorFrame> {
-    ChannelName::parse(channel).map_err(|e| ErrorFrame::new(ErrorCode::InvalidChannel, e.to_string()))
+    ChannelName::parse(channel)
+        .map_err(|e| ErrorFrame::new(ErrorCode::InvalidChannel, e.to_string()))
 }
 
 fn unavailable() -> ErrorFrame {
-    ErrorFrame::new(ErrorCode::Unavailable, "That is unavailable right now; try again shortly.")
+    ErrorFrame::new(
+        ErrorCode::Unavailable,
+        "That is unavailable right now; try again shortly.",
+    )
 }
 
 /// The history a join starts with: the last 50, or everything after `since`.
@@ -278,15 +335,30 @@ async fn fetch_history(
         before: None,
     };
     let payload = Bytes::from(serde_json::to_vec(&request).expect("requests serialize"));
-    let reply = match state.bus.request(&subjects::history(channel), payload, state.limits.history_timeout()).await {
+    let reply = match state
+        .bus
+        .request(
+            &subjects::history(channel),
+            payload,
+            state.limits.history_timeout(),
+        )
+        .await
+    {
         Ok(reply) => reply,
         Err(e) => {
             // No archiver answering: read the archive directly.
             tracing::warn!(channel = %channel, error = %e, "history request failed; reading the store");
-            let query = HistoryQuery { before: None, since: request.since, limit: request.limit.unwrap_or(50) };
+            let query = HistoryQuery {
+                before: None,
+                since: request.since,
+                limit: request.limit.unwrap_or(50),
+            };
             return state.store.messages(channel, &query).await.map_err(|e| {
                 tracing::warn!(channel = %channel, error = %e, "history unavailable");
-                ErrorFrame::new(ErrorCode::Unavailable, "History is unavailable right now; try joining again shortly.")
+                ErrorFrame::new(
+                    ErrorCode::Unavailable,
+                    "History is unavailable right now; try joining again shortly.",
+                )
             });
         }
     };
@@ -316,12 +388,25 @@ impl Actor for WsSession {
             going_away: ctx.address().recipient(),
             max_per_user: self.state.limits.max_connections_per_user,
         };
-        ctx.wait(self.state.registry.send(connect).into_actor(self).map(|allowed, _, ctx| {
-            if !matches!(allowed, Ok(true)) {
-                Self::close(ctx, ws::CloseCode::Policy, "Too many connections for this account.");
-            }
-        }));
-        let (every, timeout) = (self.state.limits.heartbeat(), self.state.limits.client_timeout());
+        ctx.wait(
+            self.state
+                .registry
+                .send(connect)
+                .into_actor(self)
+                .map(|allowed, _, ctx| {
+                    if !matches!(allowed, Ok(true)) {
+                        Self::close(
+                            ctx,
+                            ws::CloseCode::Policy,
+                            "Too many connections for this account.",
+                        );
+                    }
+                }),
+        );
+        let (every, timeout) = (
+            self.state.limits.heartbeat(),
+            self.state.limits.client_timeout(),
+        );
         ctx.run_interval(every, move |act, ctx| {
             if act.last_seen.elapsed() > timeout {
                 tracing::info!(user = %act.user, "dropping a silent connection");
@@ -330,7 +415,10 @@ impl Actor for WsSession {
                 ctx.ping(b"");
             }
         });
-        self.state.metrics.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.state
+            .metrics
+            .connections_opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(user = %self.user, session = self.id, "connection opened");
     }
 
@@ -350,7 +438,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
             Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => self.error(
                 ctx,
-                ErrorFrame::new(ErrorCode::InvalidFrame, "Only JSON text frames are understood."),
+                ErrorFrame::new(
+                    ErrorCode::InvalidFrame,
+                    "Only JSON text frames are understood.",
+                ),
             ),
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
@@ -363,7 +454,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
                     ctx,
                     ErrorFrame::new(
                         ErrorCode::FrameTooLarge,
-                        format!("Frames are at most {} bytes.", self.state.limits.max_frame_bytes),
+                        format!(
+                            "Frames are at most {} bytes.",
+                            self.state.limits.max_frame_bytes
+                        ),
                     ),
                 );
                 Self::close(ctx, ws::CloseCode::Size, "Frame too large.");
@@ -382,7 +476,11 @@ impl Handler<Deliver> for WsSession {
     fn handle(&mut self, d: Deliver, ctx: &mut Self::Context) {
         match self.joining.get_mut(&d.channel) {
             Some(buffer) if buffer.len() < JOIN_BUFFER => buffer.push(d),
-            Some(_) => Self::close(ctx, ws::CloseCode::Again, "Too far behind; please reconnect."),
+            Some(_) => Self::close(
+                ctx,
+                ws::CloseCode::Again,
+                "Too far behind; please reconnect.",
+            ),
             None => ctx.text(d.frame),
         }
     }
@@ -401,7 +499,11 @@ impl Handler<Evict> for WsSession {
 
     fn handle(&mut self, _: Evict, ctx: &mut Self::Context) {
         tracing::info!(user = %self.user, session = self.id, "evicting a connection that fell behind");
-        Self::close(ctx, ws::CloseCode::Again, "Too far behind; please reconnect.");
+        Self::close(
+            ctx,
+            ws::CloseCode::Again,
+            "Too far behind; please reconnect.",
+        );
     }
 }
 
@@ -410,7 +512,11 @@ impl Handler<GoingAway> for WsSession {
 
     fn handle(&mut self, why: GoingAway, ctx: &mut Self::Context) {
         match why {
-            GoingAway::Shutdown => Self::close(ctx, ws::CloseCode::Away, "Server shutting down; please reconnect."),
+            GoingAway::Shutdown => Self::close(
+                ctx,
+                ws::CloseCode::Away,
+                "Server shutting down; please reconnect.",
+            ),
             GoingAway::LoggedOut => Self::close(ctx, ws::CloseCode::Policy, "Logged out."),
         }
     }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use actix_session::{Session, SessionExt};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use chat_shared::subjects::{self, SessionRevoked};
-use futures::future::LocalBoxFuture;
 use chat_shared::names::{Password, Username};
 use chat_shared::store::StoreError;
+use chat_shared::subjects::{self, SessionRevoked};
+use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -46,7 +46,11 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
-        let user = session.get::<String>(SESSION_USER).ok().flatten().filter(|u| Username::parse(u).is_ok());
+        let user = session
+            .get::<String>(SESSION_USER)
+            .ok()
+            .flatten()
+            .filter(|u| Username::parse(u).is_ok());
         let sid = session.get::<String>(SESSION_ID).ok().flatten();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
@@ -56,7 +60,10 @@ impl FromRequest for CurrentUser {
             if state.store.is_revoked(&sid).await? {
                 return Err(AppError::Unauthenticated);
             }
-            Ok(CurrentUser { name: Arc::from(name), sid: Arc::from(sid) })
+            Ok(CurrentUser {
+                name: Arc::from(name),
+                sid: Arc::from(sid),
+            })
         })
     }
 }
@@ -79,7 +86,9 @@ fn rand_u64() -> u64 {
     u64::from_le_bytes(key.master()[..8].try_into().expect("keys are 64 bytes"))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
     web::block(f).await.map_err(|_| AppError::Internal)
 }
 
@@ -102,7 +111,9 @@ pub async fn register(
     }
     start_session(&session, &username)?;
     tracing::info!("registered");
-    Ok(HttpResponse::Created().json(Me { username: username.as_str() }))
+    Ok(HttpResponse::Created().json(Me {
+        username: username.as_str(),
+    }))
 }
 
 #[tracing::instrument(skip_all, fields(username = %body.username))]
@@ -112,7 +123,10 @@ pub async fn login(
     session: Session,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let name_key = format!("user:{}", body.username.to_ascii_lowercase());
     let ip_key = format!("ip:{ip}");
     let keys = [name_key.as_str(), ip_key.as_str()];
@@ -137,7 +151,9 @@ pub async fn login(
             state.login_limiter.succeeded(&name_key);
             start_session(&session, &user.username)?;
             tracing::info!("logged in");
-            Ok(HttpResponse::Ok().json(Me { username: user.username.as_str() }))
+            Ok(HttpResponse::Ok().json(Me {
+                username: user.username.as_str(),
+            }))
         }
         _ => {
             state.login_limiter.failed(&keys);
@@ -159,12 +175,19 @@ fn dummy_hash(cost: u32) -> &'static str {
 
 /// Ends the session here and on every server: its id is revoked in the
 /// database and announced, so open WebSockets of that session close too.
-pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, AppError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
     if let Ok(Some(sid)) = session.get::<String>(SESSION_ID) {
         let until = chrono::Utc::now().timestamp_millis() + SESSION_DAYS * 24 * 3600 * 1000;
         state.store.revoke_session(&sid, until).await?;
         let payload = Bytes::from(serde_json::to_vec(&SessionRevoked { sid }).expect("serializes"));
-        if let Err(e) = state.bus.publish(subjects::SESSIONS_REVOKED, Vec::new(), payload).await {
+        if let Err(e) = state
+            .bus
+            .publish(subjects::SESSIONS_REVOKED, Vec::new(), payload)
+            .await
+        {
             tracing::warn!(error = %e, "could not announce a logout");
         }
     }
@@ -173,5 +196,7 @@ pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<Http
 }
 
 pub async fn me(user: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok().json(Me { username: &user.name })
+    HttpResponse::Ok().json(Me {
+        username: &user.name,
+    })
 }

@@ -14,7 +14,13 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let channels: Vec<_> = state.store.channels().await?.iter().map(|c| c.info()).collect();
+    let channels: Vec<_> = state
+        .store
+        .channels()
+        .await?
+        .iter()
+        .map(|c| c.info())
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "channels": channels })))
 }
 
@@ -37,7 +43,11 @@ pub async fn create(
     };
     let info = channel.info();
     let payload = Bytes::from(serde_json::to_vec(&info).expect("channel info serializes"));
-    if let Err(e) = state.bus.publish(subjects::CHANNELS, Vec::new(), payload).await {
+    if let Err(e) = state
+        .bus
+        .publish(subjects::CHANNELS, Vec::new(), payload)
+        .await
+    {
         tracing::warn!(error = %e, "could not announce the new channel");
     }
     tracing::info!("channel created");
@@ -67,7 +77,11 @@ pub async fn messages(
     if state.store.channel(&name).await?.is_none() {
         return Err(AppError::NoSuchChannel);
     }
-    let query = HistoryQuery { before: page.before.clone(), since: None, limit };
+    let query = HistoryQuery {
+        before: page.before.clone(),
+        since: None,
+        limit,
+    };
     let messages = state.store.messages(&name, &query).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }

@@ -29,12 +29,42 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
     };
-    metric("chat_connections", "gauge", "Open WebSocket connections.", sessions as u64);
-    metric("chat_channels_active", "gauge", "Channels with members on this server.", channels as u64);
-    metric("chat_connections_opened_total", "counter", "WebSocket connections accepted.", m.connections_opened.load(Ordering::Relaxed));
-    metric("chat_messages_sent_total", "counter", "Messages accepted from clients.", m.messages_sent.load(Ordering::Relaxed));
-    metric("chat_logins_failed_total", "counter", "Refused login attempts.", m.logins_failed.load(Ordering::Relaxed));
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+    metric(
+        "chat_connections",
+        "gauge",
+        "Open WebSocket connections.",
+        sessions as u64,
+    );
+    metric(
+        "chat_channels_active",
+        "gauge",
+        "Channels with members on this server.",
+        channels as u64,
+    );
+    metric(
+        "chat_connections_opened_total",
+        "counter",
+        "WebSocket connections accepted.",
+        m.connections_opened.load(Ordering::Relaxed),
+    );
+    metric(
+        "chat_messages_sent_total",
+        "counter",
+        "Messages accepted from clients.",
+        m.messages_sent.load(Ordering::Relaxed),
+    );
+    metric(
+        "chat_logins_failed_total",
+        "counter",
+        "Refused login attempts.",
+        m.logins_failed.load(Ordering::Relaxed),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
 }

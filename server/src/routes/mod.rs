@@ -20,7 +20,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(auth::me))
             .route("/channels", web::get().to(channels::list))
             .route("/channels", web::post().to(channels::create))
-            .route("/channels/{name}/messages", web::get().to(channels::messages))
+            .route(
+                "/channels/{name}/messages",
+                web::get().to(channels::messages),
+            )
             .default_service(web::to(not_found)),
     )
     .route("/ws", web::get().to(ws::upgrade))

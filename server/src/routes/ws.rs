@@ -19,7 +19,11 @@ pub async fn upgrade(
     if !origin_allowed(&req, &state.allowed_origins) {
         return Err(AppError::ForeignOrigin.into());
     }
-    let open = state.registry.send(ConnectionsOf(user.name.clone())).await.map_err(|_| AppError::Unavailable)?;
+    let open = state
+        .registry
+        .send(ConnectionsOf(user.name.clone()))
+        .await
+        .map_err(|_| AppError::Unavailable)?;
     if open >= state.limits.max_connections_per_user {
         return Err(AppError::TooManyConnections.into());
     }
@@ -29,14 +33,25 @@ pub async fn upgrade(
 /// A browser's Origin must be this server's own host or one explicitly
 /// allowed. Clients that send no Origin (not browsers) are not subject to it.
 pub fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
         return true;
     };
-    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+    if allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or_default();
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
@@ -56,11 +71,20 @@ mod tests {
     #[test]
     fn same_host_and_listed_origins_pass_others_do_not() {
         let allowed = vec!["https://app.example".to_owned()];
-        assert!(origin_allowed(&req(Some("http://chat.example:8080")), &allowed));
+        assert!(origin_allowed(
+            &req(Some("http://chat.example:8080")),
+            &allowed
+        ));
         assert!(origin_allowed(&req(Some("https://app.example")), &allowed));
         assert!(origin_allowed(&req(None), &allowed));
-        assert!(!origin_allowed(&req(Some("https://evil.example")), &allowed));
-        assert!(!origin_allowed(&req(Some("http://chat.example:8081")), &allowed));
+        assert!(!origin_allowed(
+            &req(Some("https://evil.example")),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &req(Some("http://chat.example:8081")),
+            &allowed
+        ));
         assert!(!origin_allowed(&req(Some("null")), &allowed));
     }
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{free_port, Client, PASSWORD};
 
-pub const SESSION_KEY: &str = "test-session-key-test-session-key-test-session-key-test-session-key!";
+pub const SESSION_KEY: &str =
+    "test-session-key-test-session-key-test-session-key-test-session-key!";
 pub const PASSWORDS: [(&str, &str, &str); 4] = [
     ("server", "NATS_SERVER_PASSWORD", "server-secret"),
     ("bot", "NATS_BOT_PASSWORD", "bot-secret"),
@@ -17,7 +18,11 @@ pub const PASSWORDS: [(&str, &str, &str); 4] = [
 ];
 
 fn password(user: &str) -> &'static str {
-    PASSWORDS.iter().find(|p| p.0 == user).map(|p| p.2).expect("known NATS user")
+    PASSWORDS
+        .iter()
+        .find(|p| p.0 == user)
+        .map(|p| p.2)
+        .expect("known NATS user")
 }
 
 /// A child process with its log; killed when dropped.
@@ -30,10 +35,21 @@ pub struct Proc {
 impl Proc {
     fn spawn(name: &str, dir: &Path, mut cmd: Command) -> Self {
         let log = dir.join(format!("{name}.log"));
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        cmd.stdout(Stdio::from(file.try_clone().unwrap())).stderr(Stdio::from(file));
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {name}: {e}"));
-        Proc { name: name.to_owned(), log, child: Some(child) }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        cmd.stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        Proc {
+            name: name.to_owned(),
+            log,
+            child: Some(child),
+        }
     }
 
     pub fn log_text(&self) -> String {
@@ -44,7 +60,12 @@ impl Proc {
     pub async fn wait_for_log(&self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.log_text().contains(needle) {
-            assert!(Instant::now() < deadline, "{} never logged {needle:?}:\n{}", self.name, self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "{} never logged {needle:?}:\n{}",
+                self.name,
+                self.log_text()
+            );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -58,11 +79,20 @@ impl Proc {
 
     /// SIGTERM, then wait for the exit.
     pub async fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "{} did not stop on SIGTERM", self.name);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not stop on SIGTERM",
+                self.name
+            );
             actix_rt::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -77,7 +107,11 @@ impl Drop for Proc {
 fn binary(name: &str) -> PathBuf {
     let server = PathBuf::from(env!("CARGO_BIN_EXE_chat-server"));
     let path = server.with_file_name(name);
-    assert!(path.exists(), "{} is missing: build the workspace (cargo test --workspace builds it)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace (cargo test --workspace builds it)",
+        path.display()
+    );
     path
 }
 
@@ -114,9 +148,11 @@ impl Nats {
     fn spawn_node(&self, i: usize) -> Proc {
         let nodes = self.ports.len();
         let mut cmd = Command::new("nats-server");
-        cmd.arg("-c").arg(nats_conf())
+        cmd.arg("-c")
+            .arg(nats_conf())
             .args(["-a", "127.0.0.1", "-p", &self.ports[i].to_string()])
-            .arg("-sd").arg(self.dir.join(format!("nats-{i}")))
+            .arg("-sd")
+            .arg(self.dir.join(format!("nats-{i}")))
             .args(["-n", &format!("nats-{i}")]);
         if nodes > 1 {
             let routes: Vec<String> = (0..nodes)
@@ -124,7 +160,10 @@ impl Nats {
                 .map(|j| format!("nats://127.0.0.1:{}", self.route_ports[j]))
                 .collect();
             cmd.args(["--cluster_name", "chat-test"])
-                .args(["--cluster", &format!("nats://127.0.0.1:{}", self.route_ports[i])])
+                .args([
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{}", self.route_ports[i]),
+                ])
                 .args(["--routes", &routes.join(",")]);
         }
         for (_, var, value) in PASSWORDS {
@@ -144,7 +183,11 @@ impl Nats {
         let ready_before = proc.log_text().matches("Server is ready").count();
         let deadline = Instant::now() + Duration::from_secs(30);
         while proc.log_text().matches("Server is ready").count() <= ready_before {
-            assert!(Instant::now() < deadline, "nats-{i} did not restart:\n{}", proc.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "nats-{i} did not restart:\n{}",
+                proc.log_text()
+            );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         }
         self.procs[i] = proc;
@@ -264,7 +307,8 @@ impl Cluster {
     pub async fn start_bot(&mut self) {
         let node = self.bots.len();
         let mut cmd = self.command("chat-bot", "bot", node);
-        cmd.env("STOCK_API_URL", &self.quotes).env("STOCK_TIMEOUT_SECS", "2");
+        cmd.env("STOCK_API_URL", &self.quotes)
+            .env("STOCK_TIMEOUT_SECS", "2");
         let proc = Proc::spawn(&format!("bot-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("bot listening").await;
         self.bots.push(proc);
@@ -273,7 +317,8 @@ impl Cluster {
     pub async fn start_archiver(&mut self) {
         let node = self.archivers.len();
         let mut cmd = self.command("chat-archiver", "archiver", node);
-        cmd.env("DATABASE_URL", &self.db_url).envs(self.archiver_env.iter().copied());
+        cmd.env("DATABASE_URL", &self.db_url)
+            .envs(self.archiver_env.iter().copied());
         let proc = Proc::spawn(&format!("archiver-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("archiving").await;
         self.archivers.push(proc);
@@ -295,7 +340,13 @@ impl Cluster {
     /// Every process's log, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        let procs = self.nats.procs.iter().chain(self.servers.iter().map(|s| &s.proc)).chain(&self.bots).chain(&self.archivers);
+        let procs = self
+            .nats
+            .procs
+            .iter()
+            .chain(self.servers.iter().map(|s| &s.proc))
+            .chain(&self.bots)
+            .chain(&self.archivers);
         for p in procs {
             out += &format!("\n===== {} =====\n{}", p.name, p.log_text());
         }

@@ -21,7 +21,11 @@ pub const PASSWORD: &str = "correct horse battery";
 const DEADLINE: Duration = Duration::from_secs(10);
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running server process; killed when dropped.
@@ -41,7 +45,10 @@ impl TestApp {
             data_dir: tempfile::tempdir().unwrap(),
             stock_api_url: stock_api_url.to_owned(),
             child: None,
-            extra_env: extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            extra_env: extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         app.start().await;
         app
@@ -56,9 +63,15 @@ impl TestApp {
             self.addr = format!("127.0.0.1:{}", free_port());
         }
         let port = self.addr.rsplit(':').next().unwrap_or_default().to_owned();
-        let log = std::fs::File::create(self.data_dir.path().join(format!("server-{port}.log"))).unwrap();
+        let log =
+            std::fs::File::create(self.data_dir.path().join(format!("server-{port}.log"))).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-server"));
-        for var in ["NATS_URL", "DATABASE_URL", "CHAT_SESSION_KEY", "CHAT_ALLOWED_ORIGINS"] {
+        for var in [
+            "NATS_URL",
+            "DATABASE_URL",
+            "CHAT_SESSION_KEY",
+            "CHAT_ALLOWED_ORIGINS",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("CHAT_BIND", &self.addr)
@@ -78,7 +91,11 @@ impl TestApp {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "server did not come up; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "server did not come up; log:\n{}",
+                self.log()
+            );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -93,8 +110,13 @@ impl TestApp {
 
     /// Asks the process to stop (SIGTERM) and waits for it to exit.
     pub async fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
         while child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
@@ -147,7 +169,9 @@ impl Drop for TestApp {
 }
 
 fn http() -> awc::Client {
-    awc::Client::builder().timeout(Duration::from_secs(10)).finish()
+    awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish()
 }
 
 /// An HTTP client carrying one session cookie.
@@ -162,12 +186,20 @@ pub struct Client {
 impl Client {
     /// A client with no session for the server at `addr` (host:port).
     pub fn new(addr: &str) -> Self {
-        Client { base: format!("http://{addr}"), ws_base: format!("ws://{addr}"), cookie: None, http: http() }
+        Client {
+            base: format!("http://{addr}"),
+            ws_base: format!("ws://{addr}"),
+            cookie: None,
+            http: http(),
+        }
     }
 
     /// The same session, talking to another server.
     pub fn on(&self, addr: &str) -> Self {
-        Client { cookie: self.cookie.clone(), ..Client::new(addr) }
+        Client {
+            cookie: self.cookie.clone(),
+            ..Client::new(addr)
+        }
     }
 
     fn remember_cookie(&mut self, response: &awc::ClientResponse<impl futures::Stream + Unpin>) {
@@ -182,7 +214,9 @@ impl Client {
 
     /// Sends a request and returns status and JSON body (Null when empty).
     pub async fn request(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {
             req = req.insert_header(("Cookie", c.clone()));
         }
@@ -193,7 +227,11 @@ impl Client {
         .expect("request completes");
         self.remember_cookie(&response);
         let bytes = response.body().limit(1 << 22).await.unwrap();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         (response.status().as_u16(), value)
     }
 
@@ -206,11 +244,19 @@ impl Client {
     }
 
     pub async fn register(&mut self, username: &str, password: &str) -> (u16, Value) {
-        self.post("/api/register", json!({"username": username, "password": password})).await
+        self.post(
+            "/api/register",
+            json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     pub async fn login(&mut self, username: &str, password: &str) -> (u16, Value) {
-        self.post("/api/login", json!({"username": username, "password": password})).await
+        self.post(
+            "/api/login",
+            json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     pub async fn create_channel(&mut self, name: &str) -> (u16, Value) {
@@ -224,7 +270,10 @@ impl Client {
 
     /// Opens a WebSocket with an optional Origin; the refusal status otherwise.
     pub async fn try_ws(&self, origin: Option<&str>) -> Result<Ws, u16> {
-        let mut req = self.http.ws(format!("{}/ws", self.ws_base)).max_frame_size(1 << 22);
+        let mut req = self
+            .http
+            .ws(format!("{}/ws", self.ws_base))
+            .max_frame_size(1 << 22);
         if let Some(c) = &self.cookie {
             req = req.header("Cookie", c.clone());
         }
@@ -232,7 +281,10 @@ impl Client {
             req = req.origin(o);
         }
         match req.connect().await {
-            Ok((_, framed)) => Ok(Ws { framed, backlog: Default::default() }),
+            Ok((_, framed)) => Ok(Ws {
+                framed,
+                backlog: Default::default(),
+            }),
             Err(awc::error::WsClientError::InvalidResponseStatus(s)) => Err(s.as_u16()),
             Err(e) => panic!("websocket failed: {e}"),
         }
@@ -252,11 +304,17 @@ impl Ws {
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.framed.send(ws::Message::Text(text.to_owned().into())).await.unwrap();
+        self.framed
+            .send(ws::Message::Text(text.to_owned().into()))
+            .await
+            .unwrap();
     }
 
     pub async fn send_binary(&mut self, data: &[u8]) {
-        self.framed.send(ws::Message::Binary(data.to_vec().into())).await.unwrap();
+        self.framed
+            .send(ws::Message::Binary(data.to_vec().into()))
+            .await
+            .unwrap();
     }
 
     /// The next text frame as it came, or None at the deadline or on close.
@@ -265,11 +323,15 @@ impl Ws {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match actix_rt::time::timeout(left, self.framed.next()).await {
-                Ok(Some(Ok(ws::Frame::Text(t)))) => return Some(String::from_utf8_lossy(&t).into_owned()),
+                Ok(Some(Ok(ws::Frame::Text(t)))) => {
+                    return Some(String::from_utf8_lossy(&t).into_owned())
+                }
                 Ok(Some(Ok(ws::Frame::Ping(p)))) => {
                     let _ = self.framed.send(ws::Message::Pong(p)).await;
                 }
-                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
+                    return None
+                }
                 Ok(Some(Ok(_))) => {}
             }
         }
@@ -281,11 +343,15 @@ impl Ws {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match actix_rt::time::timeout(left, self.framed.next()).await {
-                Ok(Some(Ok(ws::Frame::Text(t)))) => return Some(serde_json::from_slice(&t).expect("server frames are JSON")),
+                Ok(Some(Ok(ws::Frame::Text(t)))) => {
+                    return Some(serde_json::from_slice(&t).expect("server frames are JSON"))
+                }
                 Ok(Some(Ok(ws::Frame::Ping(p)))) => {
                     let _ = self.framed.send(ws::Message::Pong(p)).await;
                 }
-                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
+                    return None
+                }
                 Ok(Some(Ok(_))) => {}
             }
         }
@@ -301,9 +367,9 @@ impl Ws {
             match actix_rt::time::timeout(left, self.framed.next()).await {
                 Ok(Some(Ok(ws::Frame::Close(reason)))) => return reason.map(|r| u16::from(r.code)),
                 Ok(None) | Ok(Some(Err(_))) => return None,
-                Ok(Some(Ok(ws::Frame::Text(t)))) => {
-                    self.backlog.push_back(serde_json::from_slice(&t).expect("server frames are JSON"))
-                }
+                Ok(Some(Ok(ws::Frame::Text(t)))) => self
+                    .backlog
+                    .push_back(serde_json::from_slice(&t).expect("server frames are JSON")),
                 Ok(Some(Ok(_))) => {}
                 Err(_) => panic!("the connection stayed open; frames: {:#?}", self.backlog),
             }
@@ -317,13 +383,21 @@ impl Ws {
     }
 
     /// `expect` with its own deadline.
-    pub async fn expect_within(&mut self, wait: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn expect_within(
+        &mut self,
+        wait: Duration,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         if let Some(i) = self.backlog.iter().position(&pred) {
             return self.backlog.remove(i).expect("index is in range");
         }
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
-            match self.next_frame(deadline.saturating_duration_since(Instant::now())).await {
+            match self
+                .next_frame(deadline.saturating_duration_since(Instant::now()))
+                .await
+            {
                 Some(f) if pred(&f) => return f,
                 Some(f) => self.backlog.push_back(f),
                 None => break,
@@ -336,7 +410,10 @@ impl Ws {
     pub async fn drain(&mut self, wait: Duration) -> Vec<Value> {
         let mut out: Vec<Value> = self.backlog.drain(..).collect();
         let deadline = Instant::now() + wait;
-        while let Some(f) = self.next_frame(deadline.saturating_duration_since(Instant::now())).await {
+        while let Some(f) = self
+            .next_frame(deadline.saturating_duration_since(Instant::now()))
+            .await
+        {
             out.push(f);
         }
         out
@@ -344,13 +421,17 @@ impl Ws {
 
     pub async fn join(&mut self, channel: &str) -> Value {
         self.send(json!({"type": "join", "channel": channel})).await;
-        self.expect(&format!("joined {channel}"), |f| f["type"] == "joined" && f["channel"] == channel).await
+        self.expect(&format!("joined {channel}"), |f| {
+            f["type"] == "joined" && f["channel"] == channel
+        })
+        .await
     }
 
     /// Sends a message and returns its id from the ack.
     pub async fn say(&mut self, channel: &str, text: &str) -> String {
         let reference = format!("r-{}", chat_shared::message::next_id());
-        self.send(json!({"type": "send", "channel": channel, "text": text, "ref": reference})).await;
+        self.send(json!({"type": "send", "channel": channel, "text": text, "ref": reference}))
+            .await;
         let ack = self
             .expect(&format!("ack {reference}"), |f| {
                 (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference.as_str()
@@ -364,7 +445,9 @@ impl Ws {
     pub async fn expect_message(&mut self, channel: &str, text: &str) -> Value {
         let f = self
             .expect(&format!("message {text:?}"), |f| {
-                f["type"] == "message" && f["message"]["channel"] == channel && f["message"]["text"] == text
+                f["type"] == "message"
+                    && f["message"]["channel"] == channel
+                    && f["message"]["text"] == text
             })
             .await;
         f["message"].clone()
@@ -372,6 +455,9 @@ impl Ws {
 
     /// Waits for an error frame and returns it.
     pub async fn expect_error(&mut self, code: &str) -> Value {
-        self.expect(&format!("error {code}"), |f| f["type"] == "error" && f["code"] == code).await
+        self.expect(&format!("error {code}"), |f| {
+            f["type"] == "error" && f["code"] == code
+        })
+        .await
     }
 }

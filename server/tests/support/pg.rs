@@ -14,9 +14,16 @@ pub struct PrivatePg {
 }
 
 fn pg_bin() -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin")).collect();
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .collect();
     versions.sort();
-    versions.into_iter().rev().find(|b| b.join("initdb").exists())
+    versions
+        .into_iter()
+        .rev()
+        .find(|b| b.join("initdb").exists())
 }
 
 impl PrivatePg {
@@ -24,19 +31,44 @@ impl PrivatePg {
     /// server binaries are not installed, except in CI, where that fails.
     pub fn start() -> Option<Self> {
         let Some(bin) = pg_bin() else {
-            assert!(std::env::var_os("CI").is_none(), "PostgreSQL server binaries are required in CI");
-            eprintln!("\n*** SKIPPING: no PostgreSQL server binaries under /usr/lib/postgresql ***\n");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL server binaries are required in CI"
+            );
+            eprintln!(
+                "\n*** SKIPPING: no PostgreSQL server binaries under /usr/lib/postgresql ***\n"
+            );
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
         // PostgreSQL refuses to run as root: then it runs as the postgres user.
-        let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0\n"))
+            .unwrap_or(false);
         if as_root {
-            assert!(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap().success());
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success());
         }
-        let pg = PrivatePg { dir, bin, port: free_port(), as_root };
+        let pg = PrivatePg {
+            dir,
+            bin,
+            port: free_port(),
+            as_root,
+        };
         let data = pg.data().to_string_lossy().into_owned();
-        assert!(pg.run("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]), "initdb failed");
+        assert!(
+            pg.run(
+                "initdb",
+                &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            ),
+            "initdb failed"
+        );
         pg.start_again();
         Some(pg)
     }
@@ -65,15 +97,33 @@ impl PrivatePg {
     /// Starts (again) and waits until it accepts connections.
     pub fn start_again(&self) {
         let data = self.data().to_string_lossy().into_owned();
-        let log = self.dir.path().join("pg.log").to_string_lossy().into_owned();
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
-        assert!(self.run("pg_ctl", &["-D", &data, "-l", &log, "-o", &opts, "-w", "start"]), "pg_ctl start failed");
+        let log = self
+            .dir
+            .path()
+            .join("pg.log")
+            .to_string_lossy()
+            .into_owned();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        assert!(
+            self.run(
+                "pg_ctl",
+                &["-D", &data, "-l", &log, "-o", &opts, "-w", "start"]
+            ),
+            "pg_ctl start failed"
+        );
     }
 
     /// Stops at once (fast shutdown: connections are cut).
     pub fn stop(&self) {
         let data = self.data().to_string_lossy().into_owned();
-        assert!(self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]), "pg_ctl stop failed");
+        assert!(
+            self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]),
+            "pg_ctl stop failed"
+        );
     }
 }
 

@@ -17,7 +17,11 @@ struct Query {
 /// `empty.us` is an empty body, `header.us` has no rows; anything else is N/D.
 async fn quote(q: web::Query<Query>) -> HttpResponse {
     let code = q.s.to_ascii_uppercase();
-    let csv = |row: &str| HttpResponse::Ok().content_type("text/csv").body(format!("{HEADER}\r\n{row}\r\n"));
+    let csv = |row: &str| {
+        HttpResponse::Ok()
+            .content_type("text/csv")
+            .body(format!("{HEADER}\r\n{row}\r\n"))
+    };
     match q.s.as_str() {
         "aapl.us" => csv("AAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567"),
         "msft.us" => csv("MSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567"),

@@ -90,7 +90,10 @@ impl LocalBus {
             .write()
             .expect("bus lock is never poisoned")
             .push(sub);
-        let guard = Unsubscribe { inner: Arc::downgrade(&self.inner), id };
+        let guard = Unsubscribe {
+            inner: Arc::downgrade(&self.inner),
+            id,
+        };
         let stream = tokio_stream_from(rx).map(move |e| {
             let _keep = &guard;
             e
@@ -132,8 +135,18 @@ fn tokio_stream_from(mut rx: mpsc::Receiver<Envelope>) -> impl futures::Stream<I
 
 #[async_trait]
 impl Bus for LocalBus {
-    async fn publish(&self, subject: &str, headers: Headers, payload: Bytes) -> Result<(), BusError> {
-        let envelope = Envelope { subject: subject.to_owned(), reply: None, headers, payload };
+    async fn publish(
+        &self,
+        subject: &str,
+        headers: Headers,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        let envelope = Envelope {
+            subject: subject.to_owned(),
+            reply: None,
+            headers,
+            payload,
+        };
         self.deliver(envelope).await.map(drop)
     }
 
@@ -198,7 +211,10 @@ mod tests {
     use super::*;
 
     async fn next(sub: &mut Subscription) -> Option<Envelope> {
-        tokio::time::timeout(Duration::from_millis(200), sub.next()).await.ok().flatten()
+        tokio::time::timeout(Duration::from_millis(200), sub.next())
+            .await
+            .ok()
+            .flatten()
     }
 
     #[tokio::test]
@@ -207,9 +223,13 @@ mod tests {
         let mut all = bus.subscribe("chat.>").await.unwrap();
         let mut msgs = bus.subscribe("chat.msg.*").await.unwrap();
         let mut other = bus.subscribe("chat.msg.other").await.unwrap();
-        bus.publish("chat.msg.general", vec![("Chat-Origin".into(), "s1".into())], "x".into())
-            .await
-            .unwrap();
+        bus.publish(
+            "chat.msg.general",
+            vec![("Chat-Origin".into(), "s1".into())],
+            "x".into(),
+        )
+        .await
+        .unwrap();
         let e = next(&mut all).await.unwrap();
         assert_eq!(e.subject, "chat.msg.general");
         assert_eq!(e.header("Chat-Origin"), Some("s1"));
@@ -224,7 +244,9 @@ mod tests {
         let mut b = bus.queue_subscribe("chat.cmd.stock", "bot").await.unwrap();
         let mut watcher = bus.subscribe("chat.cmd.*").await.unwrap();
         for i in 0..10 {
-            bus.publish("chat.cmd.stock", vec![], format!("{i}").into()).await.unwrap();
+            bus.publish("chat.cmd.stock", vec![], format!("{i}").into())
+                .await
+                .unwrap();
         }
         let mut got = Vec::new();
         while let Some(e) = next(&mut a).await {
@@ -240,7 +262,10 @@ mod tests {
         assert_eq!(got.len(), 10);
         assert!(from_a > 0 && from_a < 10, "both members share the work");
         for _ in 0..10 {
-            assert!(next(&mut watcher).await.is_some(), "plain subscribers see all");
+            assert!(
+                next(&mut watcher).await.is_some(),
+                "plain subscribers see all"
+            );
         }
     }
 
@@ -256,7 +281,8 @@ mod tests {
     async fn request_reply_and_no_responders() {
         let bus = LocalBus::new();
         assert!(matches!(
-            bus.request("svc.x", "q".into(), Duration::from_millis(100)).await,
+            bus.request("svc.x", "q".into(), Duration::from_millis(100))
+                .await,
             Err(BusError::NoResponders(_))
         ));
         let mut svc = bus.queue_subscribe("svc.*", "g").await.unwrap();
@@ -264,9 +290,14 @@ mod tests {
         tokio::spawn(async move {
             let req = svc.next().await.unwrap();
             let answer = format!("re:{}", String::from_utf8_lossy(&req.payload));
-            super::super::respond(&server, &req, answer.into()).await.unwrap();
+            super::super::respond(&server, &req, answer.into())
+                .await
+                .unwrap();
         });
-        let reply = bus.request("svc.x", "q".into(), Duration::from_secs(1)).await.unwrap();
+        let reply = bus
+            .request("svc.x", "q".into(), Duration::from_secs(1))
+            .await
+            .unwrap();
         assert_eq!(reply.payload, "re:q");
     }
 

@@ -57,7 +57,9 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn new(inner: impl Stream<Item = Envelope> + Send + 'static) -> Self {
-        Self { inner: Box::pin(inner) }
+        Self {
+            inner: Box::pin(inner),
+        }
     }
 }
 
@@ -73,7 +75,12 @@ impl Stream for Subscription {
 pub trait Bus: Send + Sync + 'static {
     /// Publishes a message; `Ok` means the bus has taken it, in order with this
     /// caller's other publishes.
-    async fn publish(&self, subject: &str, headers: Headers, payload: Bytes) -> Result<(), BusError>;
+    async fn publish(
+        &self,
+        subject: &str,
+        headers: Headers,
+        payload: Bytes,
+    ) -> Result<(), BusError>;
 
     /// Publishes a request whose answer goes to `reply`.
     async fn publish_with_reply(

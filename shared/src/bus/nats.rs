@@ -52,14 +52,19 @@ impl NatsBus {
             .event_callback(|event| async move {
                 match event {
                     async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                    async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("disconnected from NATS; reconnecting")
+                    }
                     other => tracing::warn!(event = %other, "NATS event"),
                 }
             });
         if let (Some(user), Some(password)) = (&options.user, &options.password) {
             connect = connect.user_and_password(user.clone(), password.clone());
         }
-        let client = connect.connect(options.url.as_str()).await.map_err(unavailable)?;
+        let client = connect
+            .connect(options.url.as_str())
+            .await
+            .map_err(unavailable)?;
         Ok(Self { client })
     }
 
@@ -75,7 +80,10 @@ impl NatsBus {
             .as_ref()
             .map(|h| {
                 h.iter()
-                    .flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.as_str().to_owned())))
+                    .flat_map(|(k, vs)| {
+                        vs.iter()
+                            .map(move |v| (k.to_string(), v.as_str().to_owned()))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -99,16 +107,32 @@ pub fn header_map(headers: &Headers) -> HeaderMap {
 
 #[async_trait]
 impl Bus for NatsBus {
-    async fn publish(&self, subject: &str, headers: Headers, payload: Bytes) -> Result<(), BusError> {
+    async fn publish(
+        &self,
+        subject: &str,
+        headers: Headers,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
         let subject = subject.to_owned();
         if headers.is_empty() {
-            self.client.publish(subject, payload).await.map_err(unavailable)
+            self.client
+                .publish(subject, payload)
+                .await
+                .map_err(unavailable)
         } else {
-            self.client.publish_with_headers(subject, header_map(&headers), payload).await.map_err(unavailable)
+            self.client
+                .publish_with_headers(subject, header_map(&headers), payload)
+                .await
+                .map_err(unavailable)
         }
     }
 
-    async fn publish_with_reply(&self, subject: &str, reply: &str, payload: Bytes) -> Result<(), BusError> {
+    async fn publish_with_reply(
+        &self,
+        subject: &str,
+        reply: &str,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
         self.client
             .publish_with_reply(subject.to_owned(), reply.to_owned(), payload)
             .await
@@ -116,7 +140,11 @@ impl Bus for NatsBus {
     }
 
     async fn subscribe(&self, pattern: &str) -> Result<Subscription, BusError> {
-        let sub = self.client.subscribe(pattern.to_owned()).await.map_err(unavailable)?;
+        let sub = self
+            .client
+            .subscribe(pattern.to_owned())
+            .await
+            .map_err(unavailable)?;
         Ok(Subscription::new(sub.map(Self::envelope)))
     }
 
@@ -129,8 +157,15 @@ impl Bus for NatsBus {
         Ok(Subscription::new(sub.map(Self::envelope)))
     }
 
-    async fn request(&self, subject: &str, payload: Bytes, timeout: Duration) -> Result<Envelope, BusError> {
-        let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
+    async fn request(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Envelope, BusError> {
+        let request = async_nats::Request::new()
+            .payload(payload)
+            .timeout(Some(timeout));
         match self.client.send_request(subject.to_owned(), request).await {
             Ok(m) => Ok(Self::envelope(m)),
             Err(e) => Err(match e.kind() {

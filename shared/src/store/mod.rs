@@ -52,7 +52,10 @@ pub struct HistoryQuery {
 
 impl HistoryQuery {
     pub fn latest(limit: u32) -> Self {
-        Self { limit, ..Self::default() }
+        Self {
+            limit,
+            ..Self::default()
+        }
     }
 }
 
@@ -74,7 +77,8 @@ pub enum StoreError {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Registers a user; `Conflict` if the name is taken in any case.
-    async fn create_user(&self, username: &Username, password_hash: &str) -> Result<(), StoreError>;
+    async fn create_user(&self, username: &Username, password_hash: &str)
+        -> Result<(), StoreError>;
 
     /// Finds a user by name, case-insensitively.
     async fn user(&self, username: &Username) -> Result<Option<User>, StoreError>;
@@ -85,13 +89,21 @@ pub trait Store: Send + Sync + 'static {
     async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError>;
 
     /// Creates a channel; `Conflict` if it exists.
-    async fn create_channel(&self, name: &ChannelName, created_by: &str) -> Result<Channel, StoreError>;
+    async fn create_channel(
+        &self,
+        name: &ChannelName,
+        created_by: &str,
+    ) -> Result<Channel, StoreError>;
 
     /// Stores messages, skipping ids already stored; returns how many were new.
     async fn insert_messages(&self, messages: &[Message]) -> Result<usize, StoreError>;
 
     /// A slice of a channel's history, oldest first.
-    async fn messages(&self, channel: &ChannelName, query: &HistoryQuery) -> Result<Vec<Message>, StoreError>;
+    async fn messages(
+        &self,
+        channel: &ChannelName,
+        query: &HistoryQuery,
+    ) -> Result<Vec<Message>, StoreError>;
 
     /// Records that a session (by its id) was ended and must be refused
     /// until `expires_at_ms`, when its cookie would have expired anyway.

@@ -40,14 +40,20 @@ impl PgStore {
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&migrate_url)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             // Servers and archivers may start together: one migrates at a time.
-            diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")), &mut conn)
-                .map_err(map_err)?;
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")),
+                &mut conn,
+            )
+            .map_err(map_err)?;
             let migrated = conn
                 .run_pending_migrations(MIGRATIONS)
                 .map(drop)
                 .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")));
-            diesel::RunQueryDsl::execute(diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")), &mut conn)
-                .map_err(map_err)?;
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")),
+                &mut conn,
+            )
+            .map_err(map_err)?;
             migrated
         })
         .await
@@ -63,15 +69,31 @@ impl PgStore {
     }
 
     async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
-    async fn create_user(&self, username: &Username, password_hash: &str) -> Result<(), StoreError> {
-        let row = NewUser { username: username.as_str(), password_hash, created_at: now_millis() };
-        diesel::insert_into(users::table).values(row).execute(&mut self.conn().await?).await.map(drop).map_err(map_err)
+    async fn create_user(
+        &self,
+        username: &Username,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        let row = NewUser {
+            username: username.as_str(),
+            password_hash,
+            created_at: now_millis(),
+        };
+        diesel::insert_into(users::table)
+            .values(row)
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
     }
 
     async fn user(&self, username: &Username) -> Result<Option<User>, StoreError> {
@@ -108,9 +130,21 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn create_channel(&self, name: &ChannelName, created_by: &str) -> Result<Channel, StoreError> {
-        let row = ChannelRow { name: name.to_string(), created_by: created_by.to_owned(), created_at: now_millis() };
-        diesel::insert_into(channels::table).values(&row).execute(&mut self.conn().await?).await.map_err(map_err)?;
+    async fn create_channel(
+        &self,
+        name: &ChannelName,
+        created_by: &str,
+    ) -> Result<Channel, StoreError> {
+        let row = ChannelRow {
+            name: name.to_string(),
+            created_by: created_by.to_owned(),
+            created_at: now_millis(),
+        };
+        diesel::insert_into(channels::table)
+            .values(&row)
+            .execute(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
         Channel::try_from(row)
     }
 
@@ -129,7 +163,11 @@ impl Store for PgStore {
         Ok(inserted)
     }
 
-    async fn messages(&self, channel: &ChannelName, q: &HistoryQuery) -> Result<Vec<Message>, StoreError> {
+    async fn messages(
+        &self,
+        channel: &ChannelName,
+        q: &HistoryQuery,
+    ) -> Result<Vec<Message>, StoreError> {
         let mut query = messages::table
             .filter(messages::channel.eq(channel.as_str()))
             .select(MessageRow::as_select())
@@ -139,20 +177,30 @@ impl Store for PgStore {
             query = query.filter(messages::id.lt(before.as_str()));
         }
         query = match &q.since {
-            Some(since) => query.filter(messages::id.gt(since.as_str())).order(messages::id.asc()),
+            Some(since) => query
+                .filter(messages::id.gt(since.as_str()))
+                .order(messages::id.asc()),
             None => query.order(messages::id.desc()),
         };
-        into_messages(query.load(&mut self.conn().await?).await.map_err(map_err)?, q.since.is_none())
+        into_messages(
+            query.load(&mut self.conn().await?).await.map_err(map_err)?,
+            q.since.is_none(),
+        )
     }
 
     async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())))
-            .execute(&mut conn)
-            .await
-            .map_err(map_err)?;
+        diesel::delete(
+            revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(map_err)?;
         diesel::insert_into(revoked_sessions::table)
-            .values((revoked_sessions::sid.eq(sid), revoked_sessions::expires_at.eq(expires_at_ms)))
+            .values((
+                revoked_sessions::sid.eq(sid),
+                revoked_sessions::expires_at.eq(expires_at_ms),
+            ))
             .on_conflict_do_nothing()
             .execute(&mut conn)
             .await
@@ -161,13 +209,19 @@ impl Store for PgStore {
     }
 
     async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
-        diesel::select(diesel::dsl::exists(revoked_sessions::table.filter(revoked_sessions::sid.eq(sid))))
-            .get_result(&mut self.conn().await?)
-            .await
-            .map_err(map_err)
+        diesel::select(diesel::dsl::exists(
+            revoked_sessions::table.filter(revoked_sessions::sid.eq(sid)),
+        ))
+        .get_result(&mut self.conn().await?)
+        .await
+        .map_err(map_err)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT 1").execute(&mut self.conn().await?).await.map(drop).map_err(map_err)
+        diesel::sql_query("SELECT 1")
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
     }
 }

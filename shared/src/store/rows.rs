@@ -99,8 +99,14 @@ impl From<&Message> for MessageRow {
 }
 
 /// Converts rows read newest first (or oldest first) into messages, oldest first.
-pub fn into_messages(rows: Vec<MessageRow>, newest_first: bool) -> Result<Vec<Message>, StoreError> {
-    let mut out = rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>()?;
+pub fn into_messages(
+    rows: Vec<MessageRow>,
+    newest_first: bool,
+) -> Result<Vec<Message>, StoreError> {
+    let mut out = rows
+        .into_iter()
+        .map(Message::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     if newest_first {
         out.reverse();
     }

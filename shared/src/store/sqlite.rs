@@ -33,7 +33,9 @@ struct Pragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -44,8 +46,11 @@ impl SqliteStore {
         let url = path.to_string_lossy().into_owned();
         // WAL lets readers and the archiver's writer work side by side; it is
         // a property of the file, so set it once before the pool opens.
-        let mut first = SqliteConnection::establish(&url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        first.batch_execute("PRAGMA journal_mode = WAL;").map_err(map_err)?;
+        let mut first = SqliteConnection::establish(&url)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        first
+            .batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(map_err)?;
         drop(first);
         let pool = Pool::builder()
             .max_size(8)
@@ -54,7 +59,9 @@ impl SqliteStore {
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(url))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
         Ok(Self { pool })
@@ -67,7 +74,9 @@ impl SqliteStore {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await
@@ -87,11 +96,19 @@ pub(crate) fn map_err(e: DieselError) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_user(&self, username: &Username, password_hash: &str) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        username: &Username,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         let (name, hash) = (username.to_string(), password_hash.to_owned());
         self.with_conn(move |c| {
             diesel::insert_into(users::table)
-                .values(NewUser { username: &name, password_hash: &hash, created_at: now_millis() })
+                .values(NewUser {
+                    username: &name,
+                    password_hash: &hash,
+                    created_at: now_millis(),
+                })
                 .execute(c)
                 .map(drop)
                 .map_err(map_err)
@@ -143,7 +160,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_channel(&self, name: &ChannelName, created_by: &str) -> Result<Channel, StoreError> {
+    async fn create_channel(
+        &self,
+        name: &ChannelName,
+        created_by: &str,
+    ) -> Result<Channel, StoreError> {
         let row = ChannelRow {
             name: name.to_string(),
             created_by: created_by.to_owned(),
@@ -177,7 +198,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn messages(&self, channel: &ChannelName, q: &HistoryQuery) -> Result<Vec<Message>, StoreError> {
+    async fn messages(
+        &self,
+        channel: &ChannelName,
+        q: &HistoryQuery,
+    ) -> Result<Vec<Message>, StoreError> {
         let (channel, q) = (channel.to_string(), q.clone());
         self.with_conn(move |c| {
             let mut query = messages::table
@@ -190,7 +215,9 @@ impl Store for SqliteStore {
             }
             let newest_first = q.since.is_none();
             query = match &q.since {
-                Some(since) => query.filter(messages::id.gt(since.clone())).order(messages::id.asc()),
+                Some(since) => query
+                    .filter(messages::id.gt(since.clone()))
+                    .order(messages::id.asc()),
                 None => query.order(messages::id.desc()),
             };
             into_messages(query.load(c).map_err(map_err)?, newest_first)
@@ -201,11 +228,16 @@ impl Store for SqliteStore {
     async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
         let sid = sid.to_owned();
         self.with_conn(move |c| {
-            diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())))
-                .execute(c)
-                .map_err(map_err)?;
+            diesel::delete(
+                revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
+            )
+            .execute(c)
+            .map_err(map_err)?;
             diesel::insert_into(revoked_sessions::table)
-                .values((revoked_sessions::sid.eq(sid), revoked_sessions::expires_at.eq(expires_at_ms)))
+                .values((
+                    revoked_sessions::sid.eq(sid),
+                    revoked_sessions::expires_at.eq(expires_at_ms),
+                ))
                 .on_conflict_do_nothing()
                 .execute(c)
                 .map(drop)
@@ -217,14 +249,17 @@ impl Store for SqliteStore {
     async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
         let sid = sid.to_owned();
         self.with_conn(move |c| {
-            diesel::select(diesel::dsl::exists(revoked_sessions::table.filter(revoked_sessions::sid.eq(sid))))
-                .get_result(c)
-                .map_err(map_err)
+            diesel::select(diesel::dsl::exists(
+                revoked_sessions::table.filter(revoked_sessions::sid.eq(sid)),
+            ))
+            .get_result(c)
+            .map_err(map_err)
         })
         .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.with_conn(|c| c.batch_execute("SELECT 1").map_err(map_err)).await
+        self.with_conn(|c| c.batch_execute("SELECT 1").map_err(map_err))
+            .await
     }
 }

@@ -52,28 +52,49 @@ fn room(server_id: &str) -> Room {
         server_id: Arc::from(server_id),
     };
     let idle = Idle.start();
-    let addr = ChannelActor::new(ChannelName::general(), deps, idle.clone().recipient(), idle.recipient()).start();
+    let addr = ChannelActor::new(
+        ChannelName::general(),
+        deps,
+        idle.clone().recipient(),
+        idle.recipient(),
+    )
+    .start();
     Room { bus, addr }
 }
 
-async fn member(room: &Room, session: SessionId, user: &str) -> (Vec<String>, tokio::sync::mpsc::UnboundedReceiver<String>) {
+async fn member(
+    room: &Room,
+    session: SessionId,
+    user: &str,
+) -> (Vec<String>, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let probe = Probe(tx).start();
     let members = room
         .addr
-        .send(Join { session, user: Arc::from(user), addr: probe.clone().recipient(), evict: probe.recipient() })
+        .send(Join {
+            session,
+            user: Arc::from(user),
+            addr: probe.clone().recipient(),
+            evict: probe.recipient(),
+        })
         .await
         .unwrap();
     (members, rx)
 }
 
 async fn next_json(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> serde_json::Value {
-    let frame = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap().unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     serde_json::from_str(&frame).unwrap()
 }
 
 async fn next_envelope(sub: &mut Subscription) -> chat_shared::bus::Envelope {
-    tokio::time::timeout(Duration::from_secs(2), sub.next()).await.unwrap().unwrap()
+    tokio::time::timeout(Duration::from_secs(2), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn text(s: &str) -> MessageText {
@@ -87,12 +108,28 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
     let (_, mut alice) = member(&room, 1, "alice").await;
     let (members, mut bob) = member(&room, 2, "bob").await;
     assert_eq!(members, vec!["alice", "bob"]);
-    assert_eq!(next_json(&mut alice).await["user"], "bob", "alice hears bob arrive");
+    assert_eq!(
+        next_json(&mut alice).await["user"],
+        "bob",
+        "alice hears bob arrive"
+    );
 
-    let id = room.addr.send(Post { session: 1, text: text("hi") }).await.unwrap().unwrap().id;
+    let id = room
+        .addr
+        .send(Post {
+            session: 1,
+            text: text("hi"),
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     for rx in [&mut alice, &mut bob] {
         let f = next_json(rx).await;
-        assert_eq!((f["type"].as_str(), f["message"]["id"].as_str()), (Some("message"), Some(id.as_str())));
+        assert_eq!(
+            (f["type"].as_str(), f["message"]["id"].as_str()),
+            (Some("message"), Some(id.as_str()))
+        );
     }
     let published = next_envelope(&mut wire).await;
     assert_eq!(published.header(ORIGIN_HEADER), Some("srv-a"));
@@ -103,7 +140,15 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
 #[actix_rt::test]
 async fn a_non_member_cannot_post() {
     let room = room("srv-a");
-    let err = room.addr.send(Post { session: 9, text: text("hi") }).await.unwrap().unwrap_err();
+    let err = room
+        .addr
+        .send(Post {
+            session: 9,
+            text: text("hi"),
+        })
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotJoined);
 }
 
@@ -117,30 +162,71 @@ async fn messages_from_elsewhere_are_delivered_and_its_own_echo_is_not() {
         let bus = room.bus.clone();
         let payload = Bytes::from(serde_json::to_vec(m).unwrap());
         let headers = vec![(ORIGIN_HEADER.to_owned(), origin.to_owned())];
-        async move { bus.publish("chat.msg.general", headers, payload).await.unwrap() }
+        async move {
+            bus.publish("chat.msg.general", headers, payload)
+                .await
+                .unwrap()
+        }
     };
     publish(&own, "srv-a").await;
     publish(&from_bot, "bot-1").await;
     let f = next_json(&mut alice).await;
-    assert_eq!(f["message"]["text"], "quote", "the server's own echo is skipped");
+    assert_eq!(
+        f["message"]["text"], "quote",
+        "the server's own echo is skipped"
+    );
     assert_eq!(f["message"]["bot"], true);
-    room.bus.publish("chat.msg.general", vec![], Bytes::from_static(b"not json")).await.unwrap();
+    room.bus
+        .publish("chat.msg.general", vec![], Bytes::from_static(b"not json"))
+        .await
+        .unwrap();
     publish(&from_bot, "bot-1").await;
-    assert_eq!(next_json(&mut alice).await["message"]["text"], "quote", "garbage is dropped, the room lives on");
+    assert_eq!(
+        next_json(&mut alice).await["message"]["text"],
+        "quote",
+        "garbage is dropped, the room lives on"
+    );
 }
 
 #[actix_rt::test]
 async fn a_command_comes_back_as_a_request_for_the_bot() {
     let room = room("srv-a");
     let (_, _alice) = member(&room, 1, "alice").await;
-    let posted = room.addr.send(Post { session: 1, text: text("/stock=aapl.us") }).await.unwrap().unwrap();
+    let posted = room
+        .addr
+        .send(Post {
+            session: 1,
+            text: text("/stock=aapl.us"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
     let command = posted.command.expect("a command");
     assert_eq!(command.subject, "chat.cmd.stock");
     let cmd: StockCommand = serde_json::from_slice(&command.payload).unwrap();
-    assert_eq!((cmd.code.as_str(), cmd.user.as_str(), cmd.id), ("aapl.us", "alice", posted.id));
-    let help = room.addr.send(Post { session: 1, text: text("/HELP") }).await.unwrap().unwrap();
+    assert_eq!(
+        (cmd.code.as_str(), cmd.user.as_str(), cmd.id),
+        ("aapl.us", "alice", posted.id)
+    );
+    let help = room
+        .addr
+        .send(Post {
+            session: 1,
+            text: text("/HELP"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(help.command.unwrap().subject, "chat.cmd.help");
-    let plain = room.addr.send(Post { session: 1, text: text("hello /stock=x") }).await.unwrap().unwrap();
+    let plain = room
+        .addr
+        .send(Post {
+            session: 1,
+            text: text("hello /stock=x"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
     assert!(plain.command.is_none());
 }
 
@@ -155,10 +241,15 @@ async fn presence_counts_a_user_once_across_connections() {
     room.addr.send(Leave { session: 2 }).await.unwrap();
     room.addr.send(Leave { session: 3 }).await.unwrap();
     let f = next_json(&mut watcher).await;
-    assert_eq!((f["user"].as_str(), f["event"].as_str()), (Some("alice"), Some("leave")), "one join, one leave");
+    assert_eq!(
+        (f["user"].as_str(), f["event"].as_str()),
+        (Some("alice"), Some("leave")),
+        "one join, one leave"
+    );
     let mut published = Vec::new();
     for _ in 0..3 {
-        let note: PresenceNote = serde_json::from_slice(&next_envelope(&mut notes).await.payload).unwrap();
+        let note: PresenceNote =
+            serde_json::from_slice(&next_envelope(&mut notes).await.payload).unwrap();
         published.push((note.user, note.event));
     }
     assert_eq!(
