@@ -14,17 +14,23 @@ use chat_shared::store::Store;
 use chat_shared::subjects;
 use futures::StreamExt;
 use source::{Delivery, Source};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// How long shutdown waits for more messages already on their way.
 const DRAIN_WAIT: Duration = Duration::from_millis(100);
 
-/// Batching of inserts.
+/// Batching of inserts and concurrency of the work.
 #[derive(Debug, Clone)]
 pub struct ArchiverConfig {
     /// Largest batch written in one transaction.
     pub batch_size: usize,
     /// Longest a message waits before its batch is written.
     pub flush_interval: Duration,
+    /// Batches being written at once (the next batch fills meanwhile).
+    pub writers: usize,
+    /// History requests answered at once.
+    pub readers: usize,
 }
 
 impl Default for ArchiverConfig {
@@ -32,6 +38,8 @@ impl Default for ArchiverConfig {
         Self {
             batch_size: 500,
             flush_interval: Duration::from_millis(20),
+            writers: 1,
+            readers: 8,
         }
     }
 }
@@ -125,14 +133,18 @@ impl Archiver {
     }
 
     /// Runs until the source ends or `shutdown` fires. Each message is
-    /// acknowledged only after its batch is stored. History requests are
-    /// answered after the pending batch is written, so a reader sees every
-    /// message this archiver has received. On shutdown, what has already
-    /// arrived is written and acknowledged before returning.
+    /// acknowledged only after its batch is stored; up to `writers` batches
+    /// are written at once while the next one fills. History requests are
+    /// answered (up to `readers` at once) after every batch received so far is
+    /// written, so a reader sees every message this archiver has received. On
+    /// shutdown, what has already arrived is written and acknowledged before
+    /// returning.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let store = self.store.as_ref();
         let mut batch = Batch::default();
+        let mut writes = Writes::new(self.store.clone(), self.config.writers);
+        let readers = Arc::new(Semaphore::new(self.config.readers.max(1)));
+        let mut answers = JoinSet::new();
         let mut tick = tokio::time::interval(self.config.flush_interval);
         loop {
             tokio::select! {
@@ -140,19 +152,26 @@ impl Archiver {
                     Some(d) => {
                         batch.push(d);
                         if batch.messages.len() >= self.config.batch_size {
-                            batch.store(store).await;
+                            writes.start(&mut batch).await;
                         }
                     }
                     None => break,
                 },
                 request = self.requests.next() => match request {
                     Some(r) => {
-                        batch.store(store).await;
-                        history::answer(self.bus.as_ref(), store, self.tail.as_ref(), &r).await;
+                        writes.start(&mut batch).await;
+                        writes.finish().await;
+                        let permit = readers.clone().acquire_owned().await.expect("never closed");
+                        let (bus, store, tail) = (self.bus.clone(), self.store.clone(), self.tail.clone());
+                        answers.spawn(async move {
+                            history::answer(bus.as_ref(), store.as_ref(), tail.as_ref(), &r).await;
+                            drop(permit);
+                        });
                     }
                     None => break,
                 },
-                _ = tick.tick() => batch.store(store).await,
+                Some(_) = answers.join_next(), if !answers.is_empty() => {}
+                _ = tick.tick() => writes.start(&mut batch).await,
                 _ = &mut shutdown => {
                     while let Ok(Some(d)) = tokio::time::timeout(DRAIN_WAIT, self.incoming.next()).await {
                         batch.push(d);
@@ -161,7 +180,9 @@ impl Archiver {
                 }
             }
         }
-        batch.store(store).await;
+        writes.start(&mut batch).await;
+        writes.finish().await;
+        while answers.join_next().await.is_some() {}
         tracing::info!("archiver stopped");
     }
 }
@@ -180,15 +201,49 @@ impl Batch {
     }
 
     /// Stores the batch (retrying while the database is down), then acks it.
-    async fn store(&mut self, store: &dyn Store) {
-        if self.deliveries.is_empty() {
-            return;
-        }
+    async fn store(mut self, store: &dyn Store) {
         if !self.messages.is_empty() {
             store_batch(store, &mut self.messages).await;
         }
         for d in self.deliveries.drain(..) {
             d.ack().await;
         }
+    }
+}
+
+/// Batches being written, at most `limit` at once.
+struct Writes {
+    store: Arc<dyn Store>,
+    limit: usize,
+    running: JoinSet<()>,
+}
+
+impl Writes {
+    fn new(store: Arc<dyn Store>, limit: usize) -> Self {
+        Self {
+            store,
+            limit: limit.max(1),
+            running: JoinSet::new(),
+        }
+    }
+
+    /// Starts writing `batch` (leaving it empty), first waiting for a free
+    /// writer.
+    async fn start(&mut self, batch: &mut Batch) {
+        if batch.deliveries.is_empty() {
+            return;
+        }
+        while self.running.len() >= self.limit {
+            self.running.join_next().await;
+        }
+        let batch = std::mem::take(batch);
+        let store = self.store.clone();
+        self.running
+            .spawn(async move { batch.store(store.as_ref()).await });
+    }
+
+    /// Waits until every started batch is stored and acknowledged.
+    async fn finish(&mut self) {
+        while self.running.join_next().await.is_some() {}
     }
 }

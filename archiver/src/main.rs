@@ -24,7 +24,7 @@ struct Cli {
     database_url: String,
 
     /// Database connections.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 8)]
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 12)]
     database_pool_size: u32,
 
     /// Largest batch written in one statement.
@@ -34,6 +34,14 @@ struct Cli {
     /// Longest a message waits for its batch, in milliseconds.
     #[arg(long, env = "ARCHIVER_FLUSH_MS", default_value_t = 50)]
     flush_ms: u64,
+
+    /// Batches written to the database at once.
+    #[arg(long, env = "ARCHIVER_WRITERS", default_value_t = 4)]
+    writers: usize,
+
+    /// History requests answered at once.
+    #[arg(long, env = "ARCHIVER_READERS", default_value_t = 8)]
+    readers: usize,
 
     /// Seconds before an unacknowledged message is redelivered.
     #[arg(long, env = "ARCHIVER_ACK_WAIT_SECS", default_value_t = 30)]
@@ -79,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
     let config = ArchiverConfig {
         batch_size: cli.batch_size,
         flush_interval: Duration::from_millis(cli.flush_ms),
+        writers: cli.writers,
+        readers: cli.readers,
     };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
     let tail = chat_archiver::tail::StreamTail::new(nats.client().clone());

@@ -228,7 +228,7 @@ fn serve(
             )
             .configure(routes::config)
     })
-    .on_connect(move |conn, _| bound_send_buffer(conn, send_buffer))
+    .on_connect(move |conn, _| tune_socket(conn, send_buffer))
     .bind(config.bind)
     .with_context(|| format!("could not listen on {}", config.bind))?
     .shutdown_timeout(10)
@@ -240,10 +240,16 @@ fn serve(
 /// Fixes a connection's kernel send buffer (instead of letting it grow to
 /// megabytes), so a client that stops reading backs up into its outbox, where
 /// the server notices and disconnects it.
-fn bound_send_buffer(conn: &dyn std::any::Any, bytes: usize) {
+/// Bounds the socket's kernel send buffer (so a client that stops reading
+/// fills its outbox and is evicted) and turns off Nagle's algorithm (frames
+/// are small and go out as soon as they are written).
+fn tune_socket(conn: &dyn std::any::Any, bytes: usize) {
     if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
         if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes) {
             tracing::warn!(error = %e, "could not bound a socket's send buffer");
+        }
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -25,7 +25,7 @@ use crate::routes::auth::CurrentUser;
 use crate::state::AppState;
 
 /// How long a command waits for a bot to confirm it answered.
-const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(8);
 /// Frames buffered for a channel while its join is in flight, at most.
 const JOIN_BUFFER: usize = 1024;
 
@@ -407,13 +407,19 @@ impl Actor for WsSession {
             self.state.limits.heartbeat(),
             self.state.limits.client_timeout(),
         );
-        ctx.run_interval(every, move |act, ctx| {
-            if act.last_seen.elapsed() > timeout {
-                tracing::info!(user = %act.user, "dropping a silent connection");
-                Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
-            } else {
-                ctx.ping(b"");
-            }
+        // Each session pings at its own phase, so that the sessions that
+        // connected together do not all ping in the same instant.
+        let phase = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), self.id)
+            % every.as_millis().max(1) as u64;
+        ctx.run_later(Duration::from_millis(phase), move |_, ctx| {
+            ctx.run_interval(every, move |act, ctx| {
+                if act.last_seen.elapsed() > timeout {
+                    tracing::info!(user = %act.user, "dropping a silent connection");
+                    Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
+                } else {
+                    ctx.ping(b"");
+                }
+            });
         });
         self.state
             .metrics

@@ -69,6 +69,13 @@ impl NatsBus {
     }
 
     /// The underlying client, for JetStream.
+    /// Writes out a subscription that is only queued so far, so that it is
+    /// in effect on the server by the time the caller relies on it.
+    async fn in_effect(&self, sub: async_nats::Subscriber) -> Result<Subscription, BusError> {
+        self.client.flush().await.map_err(unavailable)?;
+        Ok(Subscription::new(sub.map(Self::envelope)))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -145,7 +152,7 @@ impl Bus for NatsBus {
             .subscribe(pattern.to_owned())
             .await
             .map_err(unavailable)?;
-        Ok(Subscription::new(sub.map(Self::envelope)))
+        self.in_effect(sub).await
     }
 
     async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError> {
@@ -154,7 +161,7 @@ impl Bus for NatsBus {
             .queue_subscribe(pattern.to_owned(), queue.to_owned())
             .await
             .map_err(unavailable)?;
-        Ok(Subscription::new(sub.map(Self::envelope)))
+        self.in_effect(sub).await
     }
 
     async fn request(
