@@ -2,13 +2,11 @@
 # The distributed-mode benchmarks of docs/benchmarks.md, each run 3 times, on
 # nats-server + PostgreSQL + one archiver + two servers (distributed.sh):
 # 1. cross-server latency at 10,000 deliveries/s;
-# 2. archiver throughput and lag at 20,000 messages/s with nats.conf as it is
-#    (a fresh cluster per run);
-# 3. the same with the archiver replying on _INBOX.> instead of
-#    allow_responses (see docs/benchmarks.md); these runs also fill the
-#    archive past 1,000,000 messages;
-# 4. join latency on that archive (one client, then ten at once), the
-#    cluster restarted with nats.conf.
+# 2. archiver throughput and lag at 20,000 messages/s (three runs on one
+#    cluster, which also fill the archive past 1,000,000 messages), then
+#    single probes at 30,000 and 40,000 messages/s;
+# 3. join latency on that archive (one client, then ten at once), the
+#    cluster restarted on the same store and database.
 # JSON reports go to OUT. Usage: bench/scripts/suite-distributed.sh [OUT]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +19,7 @@ start() { eval "$("$root/bench/scripts/distributed.sh" 18081)"; }
 stop() { "$root/bench/scripts/stop.sh" "$SERVER_PIDS" "$ARCHIVER_PID" "$NATS_PID"; }
 trap 'stop' EXIT
 archiver() { "$bin/chat-bench" archiver --nats-url "$NATS_URL" --nats-user ops --nats-password "$NATS_OPS_PASSWORD" \
-  --pg-url "$DATABASE_URL" --rate 20000 --pid "$ARCHIVER_PID,$NATS_PID" "$@" >/dev/null; }
+  --pg-url "$DATABASE_URL" --pid "$ARCHIVER_PID,$NATS_PID" "$@" >/dev/null; }
 
 start
 for i in 1 2 3; do
@@ -30,24 +28,15 @@ for i in 1 2 3; do
 done
 stop
 
+start
 for i in 1 2 3; do
-  start
-  archiver --total 300000 --drain-secs 20 --json "$out/archiver-$i.json"
-  stop
+  archiver --rate 20000 --total 400000 --json "$out/archiver-$i.json"
 done
-
-# nats.conf with the archiver allowed to publish on _INBOX.> instead of allow_responses.
-alt=$(mktemp /tmp/chat-bench-nats.XXXXXX.conf)
-sed -e 's/"\$JS.ACK.CHAT.archiver.>"\]/"$JS.ACK.CHAT.archiver.>", "_INBOX.>"]/' \
-  -e '/user: archiver/,/allow_responses/ s/allow_responses: true/# allow_responses replaced by _INBOX.>/' \
-  "$root/nats.conf" >"$alt"
-BENCH_NATS_CONF=$alt start
-for i in 1 2 3; do
-  archiver --total 400000 --json "$out/archiver-inbox-$i.json"
-done
+archiver --rate 30000 --total 300000 --json "$out/archiver-30k.json"
+archiver --rate 40000 --total 400000 --json "$out/archiver-40k.json"
 stop
 
-# The same store and database, nats.conf as it is.
+# The same store and database.
 BENCH_DIR=$DIR BENCH_DB=${DATABASE_URL##*/} start
 psql -At -h 127.0.0.1 -U postgres -d "${DATABASE_URL##*/}" -c "SELECT count(*) FROM messages" >"$out/archived-count.txt"
 for i in 1 2 3; do
