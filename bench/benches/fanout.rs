@@ -1,0 +1,163 @@
+//! Micro-benchmark of the fan-out path as the server runs it: a member posts
+//! to a `ChannelActor`, which serializes the message once, queues it for the
+//! bus and hands the same bytes to every member's mailbox; the members are
+//! actors on another thread, as sessions live on worker arbiters. One
+//! iteration ends when every member has the message. Run with
+//! `cargo bench -p chat-bench --bench fanout`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chat_server::actors::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, Post};
+use chat_server::actors::{Deliver, Evict};
+use chat_server::publisher::Publisher;
+use chat_shared::bus::{Bus, LocalBus};
+use chat_shared::names::{ChannelName, MessageText};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tokio::sync::Notify;
+
+/// Counts deliveries; the last expected one wakes the benchmark.
+struct Member {
+    seen: Arc<AtomicUsize>,
+    expected: usize,
+    all_in: Arc<Notify>,
+}
+
+impl Actor for Member {
+    type Context = Context<Self>;
+}
+
+impl Handler<Deliver> for Member {
+    type Result = ();
+    fn handle(&mut self, d: Deliver, _: &mut Context<Self>) {
+        std::hint::black_box(d.frame.len());
+        if self.seen.fetch_add(1, Ordering::AcqRel) + 1 == self.expected {
+            self.all_in.notify_one();
+        }
+    }
+}
+
+impl Handler<Evict> for Member {
+    type Result = ();
+    fn handle(&mut self, _: Evict, _: &mut Context<Self>) {
+        panic!("a member was evicted: the benchmark outran its mailbox");
+    }
+}
+
+/// Stands in for the registry.
+struct Registry;
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+impl Handler<ChannelIdle> for Registry {
+    type Result = ();
+    fn handle(&mut self, _: ChannelIdle, _: &mut Context<Self>) {}
+}
+
+impl Handler<PeerSeen> for Registry {
+    type Result = ();
+    fn handle(&mut self, _: PeerSeen, _: &mut Context<Self>) {}
+}
+
+struct Room {
+    channel: Addr<ChannelActor>,
+    seen: Arc<AtomicUsize>,
+    all_in: Arc<Notify>,
+    text: MessageText,
+    _members: Arbiter,
+}
+
+async fn room(members: usize) -> Room {
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let deps = ChannelDeps {
+        bus: bus.clone(),
+        publisher: Publisher::start(bus),
+        server_id: Arc::from("bench"),
+    };
+    let registry = Registry.start();
+    let channel = ChannelActor::new(
+        ChannelName::general(),
+        deps,
+        registry.clone().recipient(),
+        registry.recipient(),
+    )
+    .start();
+    let arbiter = Arbiter::new();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let all_in = Arc::new(Notify::new());
+    for session in 0..members {
+        let (seen, all_in) = (seen.clone(), all_in.clone());
+        let member = Member::start_in_arbiter(&arbiter.handle(), move |_| Member {
+            seen,
+            expected: members,
+            all_in,
+        });
+        channel
+            .send(Join {
+                session: session as u64,
+                user: Arc::from(format!("user{session}")),
+                addr: member.clone().recipient(),
+                evict: member.recipient(),
+            })
+            .await
+            .unwrap();
+    }
+    Room {
+        channel,
+        seen,
+        all_in,
+        text: MessageText::parse(
+            "b0000beef 0 3 1234 1764000000000000 a message of ordinary length",
+        )
+        .unwrap(),
+        _members: arbiter,
+    }
+}
+
+impl Room {
+    /// Posts one message and waits until every member has it.
+    async fn post_and_deliver(&self) {
+        self.seen.store(0, Ordering::Release);
+        self.channel
+            .send(Post {
+                session: 0,
+                text: self.text.clone(),
+            })
+            .await
+            .unwrap()
+            .expect("the post is accepted");
+        self.all_in.notified().await;
+    }
+}
+
+fn fan_out(c: &mut Criterion) {
+    let system = System::new();
+    let mut group = c.benchmark_group("fan_out_one_message");
+    for members in [10, 100, 1000] {
+        let room = system.block_on(room(members));
+        group.throughput(Throughput::Elements(members as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(members), &room, |b, room| {
+            b.iter_custom(|iters| {
+                system.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        room.post_and_deliver().await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5));
+    targets = fan_out
+}
+criterion_main!(benches);
