@@ -71,30 +71,12 @@ impl Proc {
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        super::kill_now(&mut self.child);
     }
 
     /// SIGTERM, then wait for the exit.
     pub async fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "{} did not stop on SIGTERM",
-                self.name
-            );
-            actix_rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        super::terminate(&mut self.child, &self.name, Duration::from_secs(20)).await;
     }
 }
 

@@ -102,26 +102,12 @@ impl TestApp {
 
     /// Kills the process at once (SIGKILL).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill_now(&mut self.child);
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it to exit.
     pub async fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            actix_rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        terminate(&mut self.child, "server", Duration::from_secs(15)).await;
     }
 
     /// Stops the process gracefully and starts a new one on the same data dir and port.
@@ -459,5 +445,29 @@ impl Ws {
             f["type"] == "error" && f["code"] == code
         })
         .await
+    }
+}
+
+/// Kills a child process at once (SIGKILL) and reaps it.
+pub fn kill_now(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// Asks a child process to stop (SIGTERM) and waits up to `within` for it to exit.
+pub async fn terminate(child: &mut Option<Child>, name: &str, within: Duration) {
+    let Some(mut c) = child.take() else {
+        return;
+    };
+    Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + within;
+    while c.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "{name} did not stop on SIGTERM");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
