@@ -2,30 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use chat_shared::bus::{respond, Bus, Envelope};
-use chat_shared::message::is_message_id;
-use chat_shared::message::Message;
+use chat_shared::bus::{json_payload, respond, Bus, Envelope};
+use chat_shared::message::{is_message_id, Message};
+use chat_shared::names::ChannelName;
+use chat_shared::payloads::{HistoryReply, HistoryRequest, ReplyCode};
 use chat_shared::store::{HistoryQuery, Store};
-use chat_shared::subjects::{self, HistoryReply, HistoryRequest, ReplyError};
+use chat_shared::subjects;
 
 use crate::tail::StreamTail;
 
-/// Most messages one page returns.
-pub const MAX_PAGE: u32 = 100;
-/// Most messages a catch-up (`since`) returns at once.
-pub const MAX_SINCE: u32 = 1000;
-/// Page size when none is asked for.
-pub const DEFAULT_PAGE: u32 = 50;
-
-fn error(code: &str, message: &str) -> HistoryReply {
-    HistoryReply::Error {
-        error: ReplyError {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        },
-    }
-}
+const UNAVAILABLE: &str = "History is unavailable right now.";
 
 /// The reply to one history request. With a `since`, messages still on
 /// their way to the archive are read from the stream (`tail`) and merged in.
@@ -34,67 +20,86 @@ pub async fn reply(
     tail: Option<&StreamTail>,
     envelope: &Envelope,
 ) -> HistoryReply {
+    match read(store, tail, envelope).await {
+        Ok(messages) => HistoryReply::Messages { messages },
+        Err(error) => error,
+    }
+}
+
+async fn read(
+    store: &dyn Store,
+    tail: Option<&StreamTail>,
+    envelope: &Envelope,
+) -> Result<Vec<Message>, HistoryReply> {
+    let (channel, query) = parse(envelope)?;
+    match store.channel(&channel).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let e = HistoryReply::error(ReplyCode::NoSuchChannel, "There is no such channel.");
+            return Err(e);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "history lookup failed");
+            return Err(HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE));
+        }
+    }
+    let stored = store.messages(&channel, &query).await.map_err(|e| {
+        tracing::error!(error = %e, channel = %channel, "history query failed");
+        HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE)
+    })?;
+    match (tail, &query.since) {
+        (Some(tail), Some(since)) => {
+            let recent = tail.after(&channel, since, query.limit as usize).await;
+            let recent = recent.map_err(|e| {
+                tracing::error!(error = %e, channel = %channel, "reading the stream failed");
+                HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE)
+            })?;
+            Ok(merge(stored, recent, query.limit as usize))
+        }
+        _ => Ok(stored),
+    }
+}
+
+/// The channel (from the subject) and the query (from the payload).
+fn parse(envelope: &Envelope) -> Result<(ChannelName, HistoryQuery), HistoryReply> {
     let Some(channel) = subjects::channel_of(&envelope.subject) else {
-        return error("invalid_channel", "That is not a valid channel name.");
+        let e = HistoryReply::error(
+            ReplyCode::InvalidChannel,
+            "That is not a valid channel name.",
+        );
+        return Err(e);
     };
     let request: HistoryRequest = if envelope.payload.is_empty() {
         HistoryRequest::default()
     } else {
-        match serde_json::from_slice(&envelope.payload) {
-            Ok(r) => r,
-            Err(e) => return error("invalid_request", &format!("Bad history request: {e}")),
-        }
+        serde_json::from_slice(&envelope.payload).map_err(|e| {
+            HistoryReply::error(
+                ReplyCode::InvalidRequest,
+                format!("Bad history request: {e}"),
+            )
+        })?
     };
     let ids_ok = [&request.before, &request.since]
         .iter()
         .all(|id| id.as_deref().is_none_or(is_message_id));
     if !ids_ok {
-        return error("invalid_request", "before and since must be message ids.");
+        let e = HistoryReply::error(
+            ReplyCode::InvalidRequest,
+            "before and since must be message ids.",
+        );
+        return Err(e);
     }
-    let max = if request.since.is_some() {
-        MAX_SINCE
-    } else {
-        MAX_PAGE
-    };
-    let query = HistoryQuery {
-        before: request.before,
-        since: request.since,
-        limit: request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, max),
-    };
-    match store.channel(&channel).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return error("no_such_channel", "There is no such channel."),
-        Err(e) => {
-            tracing::error!(error = %e, "history lookup failed");
-            return error("unavailable", "History is unavailable right now.");
-        }
-    }
-    let stored = match store.messages(&channel, &query).await {
-        Ok(messages) => messages,
-        Err(e) => {
-            tracing::error!(error = %e, channel = %channel, "history query failed");
-            return error("unavailable", "History is unavailable right now.");
-        }
-    };
-    let (Some(tail), Some(since)) = (tail, &query.since) else {
-        return HistoryReply::Messages { messages: stored };
-    };
-    match tail.after(&channel, since, query.limit as usize).await {
-        Ok(recent) => {
-            let merged: BTreeMap<String, Message> = stored
-                .into_iter()
-                .chain(recent)
-                .map(|m| (m.id.clone(), m))
-                .collect();
-            HistoryReply::Messages {
-                messages: merged.into_values().take(query.limit as usize).collect(),
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, channel = %channel, "reading the stream failed");
-            error("unavailable", "History is unavailable right now.")
-        }
-    }
+    Ok((channel, HistoryQuery::from_request(request)))
+}
+
+/// Stored and still-streaming messages, each once, oldest first, at most `limit`.
+fn merge(stored: Vec<Message>, recent: Vec<Message>, limit: usize) -> Vec<Message> {
+    let merged: BTreeMap<String, Message> = stored
+        .into_iter()
+        .chain(recent)
+        .map(|m| (m.id.clone(), m))
+        .collect();
+    merged.into_values().take(limit).collect()
 }
 
 /// Answers one history request on the bus.
@@ -105,8 +110,7 @@ pub async fn answer(
     envelope: &Envelope,
 ) {
     let body = reply(store, tail, envelope).await;
-    let payload = Bytes::from(serde_json::to_vec(&body).expect("replies serialize"));
-    if let Err(e) = respond(bus, envelope, payload).await {
+    if let Err(e) = respond(bus, envelope, json_payload(&body)).await {
         tracing::warn!(error = %e, subject = %envelope.subject, "could not answer history request");
     }
 }

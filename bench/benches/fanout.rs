@@ -5,13 +5,16 @@
 //! iteration ends when every member has the message. Run with
 //! `cargo bench -p chat-bench --bench fanout`.
 
+// A benchmark: a failure here is a broken setup, reported by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use chat_server::actors::channel::{ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, Post};
-use chat_server::actors::{Deliver, Evict};
+use chat_server::actors::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, Post};
+use chat_server::actors::{ChannelFrame, FellBehind};
 use chat_server::publisher::Publisher;
 use chat_shared::bus::{Bus, LocalBus};
 use chat_shared::names::{ChannelName, MessageText};
@@ -29,9 +32,9 @@ impl Actor for Member {
     type Context = Context<Self>;
 }
 
-impl Handler<Deliver> for Member {
+impl Handler<ChannelFrame> for Member {
     type Result = ();
-    fn handle(&mut self, d: Deliver, _: &mut Context<Self>) {
+    fn handle(&mut self, d: ChannelFrame, _: &mut Context<Self>) {
         std::hint::black_box(d.frame.len());
         if self.seen.fetch_add(1, Ordering::AcqRel) + 1 == self.expected {
             self.all_in.notify_one();
@@ -39,9 +42,9 @@ impl Handler<Deliver> for Member {
     }
 }
 
-impl Handler<Evict> for Member {
+impl Handler<FellBehind> for Member {
     type Result = ();
-    fn handle(&mut self, _: Evict, _: &mut Context<Self>) {
+    fn handle(&mut self, _: FellBehind, _: &mut Context<Self>) {
         panic!("a member was evicted: the benchmark outran its mailbox");
     }
 }
@@ -73,7 +76,7 @@ struct Room {
 
 async fn room(members: usize) -> Room {
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
-    let deps = ChannelDeps {
+    let link = BusLink {
         bus: bus.clone(),
         publisher: Publisher::start(bus),
         server_id: Arc::from("bench"),
@@ -81,7 +84,7 @@ async fn room(members: usize) -> Room {
     let registry = Registry.start();
     let channel = ChannelActor::new(
         ChannelName::general(),
-        deps,
+        link,
         registry.clone().recipient(),
         registry.recipient(),
     )
@@ -98,10 +101,10 @@ async fn room(members: usize) -> Room {
         });
         channel
             .send(Join {
-                session: session as u64,
+                conn: session as u64,
                 user: Arc::from(format!("user{session}")),
-                addr: member.clone().recipient(),
-                evict: member.recipient(),
+                frames: member.clone().recipient(),
+                fell_behind: member.recipient(),
             })
             .await
             .unwrap();
@@ -124,7 +127,7 @@ impl Room {
         self.seen.store(0, Ordering::Release);
         self.channel
             .send(Post {
-                session: 0,
+                conn: 0,
                 text: self.text.clone(),
             })
             .await

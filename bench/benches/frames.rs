@@ -3,6 +3,9 @@
 //! (serializing the Message and wrapping it into the `message` frame whose
 //! bytes every member shares). Run with `cargo bench -p chat-bench`.
 
+// A benchmark: a failure here is a broken setup, reported by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 
 use chat_shared::frames::{ClientFrame, ServerFrame};

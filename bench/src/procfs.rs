@@ -38,6 +38,7 @@ pub fn cpu_secs(pid: u32) -> f64 {
         .get(11..13)
         .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
     // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     ticks as f64 / hz
 }
@@ -75,6 +76,7 @@ impl CpuMeter {
 }
 
 /// Raises the soft open-file limit to the hard limit; returns the new limit.
+#[allow(unsafe_code)]
 pub fn raise_fd_limit() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

@@ -2,9 +2,11 @@
 //! usage, posting its replies into the channel as user `stockbot`.
 
 pub mod cache;
-pub mod command;
+pub mod config;
+pub mod incoming;
 pub mod quote;
 pub mod responder;
+pub mod stock_codes;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,67 +14,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chat_shared::bus::{respond, Bus, BusError, Envelope, Subscription};
+use chat_shared::bot_commands::HANDLED;
+use chat_shared::bus::{json_payload, respond, Bus, BusError, Subscription};
 use chat_shared::message::Message;
-use chat_shared::names::{ChannelName, MessageText};
-use chat_shared::subjects::{self, OtherCommand, StockCommand, ORIGIN_HEADER};
+use chat_shared::names::MessageText;
+use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::StreamExt;
 
+pub use config::{BotConfig, BotLimits};
+use incoming::{decode, Incoming};
 use quote::QuoteClient;
-use responder::{Policy, Request, Responder};
+use responder::Responder;
 
 /// The name the bot posts under.
 pub const BOT_USER: &str = "stockbot";
-
-/// How the bot reaches the quote service, and its limits.
-#[derive(Debug, Clone)]
-pub struct BotConfig {
-    /// URL template with `{code}`.
-    pub stock_api_url: String,
-    pub policy: Policy,
-}
-
-/// A command taken from the bus: where to answer, who asked, what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incoming {
-    pub channel: ChannelName,
-    pub user: String,
-    pub request: Request,
-}
-
-/// Reads a command from its subject and payload; `None` (logged) when malformed.
-pub fn decode(envelope: &Envelope) -> Option<Incoming> {
-    let parsed = match envelope.subject.as_str() {
-        subjects::CMD_STOCK => {
-            serde_json::from_slice::<StockCommand>(&envelope.payload).map(|c| Incoming {
-                channel: c.channel,
-                user: c.user,
-                request: Request::Stock { args: c.code },
-            })
-        }
-        subjects::CMD_HELP | subjects::CMD_UNKNOWN => {
-            serde_json::from_slice::<OtherCommand>(&envelope.payload).map(|c| {
-                let request = if envelope.subject == subjects::CMD_HELP {
-                    Request::Help
-                } else {
-                    Request::Unknown { name: c.command }
-                };
-                Incoming {
-                    channel: c.channel,
-                    user: c.user,
-                    request,
-                }
-            })
-        }
-        other => {
-            tracing::warn!(subject = %other, "dropping a command on an unknown subject");
-            return None;
-        }
-    };
-    parsed
-        .map_err(|e| tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed command"))
-        .ok()
-}
 
 /// The bot with its subscription in place.
 pub struct Bot {
@@ -103,9 +58,9 @@ impl Bot {
     /// then waits for the answers in flight. Must run on an actix system
     /// thread (the HTTP client is not `Send`), e.g. under `actix_rt::spawn`.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
-        let policy = self.config.policy.clone();
-        let client = QuoteClient::new(&self.config.stock_api_url, policy.timeout);
-        let responder = Rc::new(Responder::new(client, policy.clone()));
+        let limits = self.config.limits.clone();
+        let client = QuoteClient::new(&self.config.stock_api_url, limits.timeout);
+        let responder = Rc::new(Responder::new(client, limits.clone()));
         let origin = format!("bot-{}", chat_shared::message::next_id());
         let in_flight = Rc::new(Cell::new(0usize));
         tokio::pin!(shutdown);
@@ -131,12 +86,7 @@ impl Bot {
                 answer(bus.as_ref(), &responder, &origin, incoming).await;
                 // Tell the server the command was handled, so it need not
                 // report the bot missing.
-                if let Err(e) = respond(
-                    bus.as_ref(),
-                    &envelope,
-                    Bytes::from_static(b"{\"ok\":true}"),
-                )
-                .await
+                if let Err(e) = respond(bus.as_ref(), &envelope, Bytes::from_static(HANDLED)).await
                 {
                     tracing::warn!(error = %e, "could not confirm a command");
                 }
@@ -144,7 +94,7 @@ impl Bot {
             });
         }
         drop(self.commands);
-        let deadline = Instant::now() + policy.timeout + Duration::from_secs(1);
+        let deadline = Instant::now() + limits.timeout + Duration::from_secs(1);
         while in_flight.get() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -160,7 +110,7 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
     };
     let text = MessageText::parse(&text).expect("bot replies are never empty or long");
     let reply = Message::new(incoming.channel.clone(), BOT_USER, text, true);
-    let payload = Bytes::from(serde_json::to_vec(&reply).expect("messages serialize"));
+    let payload = json_payload(&reply);
     let headers = vec![
         (ORIGIN_HEADER.to_owned(), origin.to_owned()),
         (subjects::MSG_ID_HEADER.to_owned(), reply.id.clone()),

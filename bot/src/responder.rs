@@ -3,14 +3,15 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chat_shared::commands::KNOWN;
-use chat_shared::rate::Window;
+use chat_shared::bot_commands::KNOWN;
+use chat_shared::rate::RateWindow;
 
 use crate::cache::QuoteCache;
-use crate::command::{parse_codes, USAGE};
+use crate::config::BotLimits;
 use crate::quote::{QuoteClient, QuoteError};
+use crate::stock_codes::{parse_codes, USAGE};
 
 /// Told when the quote service fails in any way.
 pub const UNAVAILABLE: &str = "The quote service is unavailable right now; please try again later.";
@@ -29,49 +30,26 @@ pub enum Request {
     },
 }
 
-/// Limits and caching of the responder.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// How long one quote may take.
-    pub timeout: Duration,
-    /// How long a quote is reused.
-    pub cache_ttl: Duration,
-    /// Commands a user may give per `rate_window`.
-    pub rate_count: u32,
-    pub rate_window: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(5),
-            cache_ttl: Duration::from_secs(30),
-            rate_count: 5,
-            rate_window: Duration::from_secs(10),
-        }
-    }
-}
-
 struct UserRate {
-    window: Window,
+    window: RateWindow,
     warned: bool,
 }
 
 /// Answers commands. Lives on one actix thread (the HTTP client is not `Send`).
 pub struct Responder {
     client: QuoteClient,
-    policy: Policy,
+    limits: BotLimits,
     cache: RefCell<QuoteCache>,
     users: RefCell<HashMap<String, UserRate>>,
 }
 
 impl Responder {
-    pub fn new(client: QuoteClient, policy: Policy) -> Self {
+    pub fn new(client: QuoteClient, limits: BotLimits) -> Self {
         Self {
-            cache: RefCell::new(QuoteCache::new(policy.cache_ttl)),
+            cache: RefCell::new(QuoteCache::new(limits.cache_ttl)),
             users: RefCell::new(HashMap::new()),
             client,
-            policy,
+            limits,
         }
     }
 
@@ -96,7 +74,7 @@ impl Responder {
             users.clear();
         }
         let rate = users.entry(user.to_owned()).or_insert_with(|| UserRate {
-            window: Window::new(self.policy.rate_count, self.policy.rate_window),
+            window: RateWindow::new(self.limits.rate_count, self.limits.rate_window),
             warned: false,
         });
         if rate.window.allow() {
@@ -108,8 +86,8 @@ impl Responder {
         }
         Some(Some(format!(
             "Easy, {user}: at most {} commands every {} seconds. Try again in a moment.",
-            self.policy.rate_count,
-            self.policy.rate_window.as_secs()
+            self.limits.rate_count,
+            self.limits.rate_window.as_secs()
         )))
     }
 
@@ -126,7 +104,7 @@ impl Responder {
         let answer = match cached {
             Some(answer) => answer,
             None => {
-                let fetched = tokio::time::timeout(self.policy.timeout, self.client.fetch(code))
+                let fetched = tokio::time::timeout(self.limits.timeout, self.client.fetch(code))
                     .await
                     .unwrap_or_else(|_| Err(QuoteError::Unavailable("timed out".into())));
                 self.cache.borrow_mut().put(code, &fetched, Instant::now());

@@ -1,8 +1,11 @@
 //! Arbitrary input never panics the bot's parsers.
 
-use chat_bot::command::parse_codes;
+// In tests an unwrap that fails is the test failing, with its message.
+#![allow(clippy::unwrap_used)]
+
 use chat_bot::quote::parse_csv;
-use chat_shared::commands::Command;
+use chat_bot::stock_codes::parse_codes;
+use chat_shared::bot_commands::Command;
 use proptest::prelude::*;
 
 proptest! {

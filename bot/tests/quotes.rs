@@ -1,12 +1,16 @@
 //! The bot against a real HTTP server on loopback that answers in stooq's CSV
 //! format, well and badly.
 
+// In tests an unwrap that fails is the test failing, with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chat_bot::config::BotLimits;
 use chat_bot::quote::QuoteClient;
-use chat_bot::responder::{Policy, Request, Responder, UNAVAILABLE};
+use chat_bot::responder::{Request, Responder, UNAVAILABLE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -88,15 +92,15 @@ impl QuoteService {
         }
     }
 
-    fn responder(&self, policy: Policy) -> Responder {
-        Responder::new(QuoteClient::new(&self.url, policy.timeout), policy)
+    fn responder(&self, limits: BotLimits) -> Responder {
+        Responder::new(QuoteClient::new(&self.url, limits.timeout), limits)
     }
 }
 
-fn fast() -> Policy {
-    Policy {
+fn fast() -> BotLimits {
+    BotLimits {
         timeout: Duration::from_secs(1),
-        ..Policy::default()
+        ..BotLimits::default()
     }
 }
 
@@ -148,11 +152,11 @@ async fn an_unknown_symbol_is_named_in_the_reply() {
 #[actix_rt::test]
 async fn every_kind_of_service_failure_gets_the_unavailable_reply() {
     let svc = QuoteService::start().await;
-    let policy = Policy {
+    let limits = BotLimits {
         rate_count: 100,
         ..fast()
     };
-    let r = svc.responder(policy);
+    let r = svc.responder(limits);
     for code in ["fail.us", "garbage.us", "empty.us", "header.us"] {
         assert_eq!(
             r.reply("alice", &stock(code)).await.unwrap(),
@@ -174,7 +178,7 @@ async fn every_kind_of_service_failure_gets_the_unavailable_reply() {
 #[actix_rt::test]
 async fn a_slow_service_is_cut_off_and_answered_within_six_seconds() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy::default());
+    let r = svc.responder(BotLimits::default());
     let started = Instant::now();
     assert_eq!(
         r.reply("alice", &stock("slow.us")).await.unwrap(),
@@ -190,7 +194,7 @@ async fn a_slow_service_is_cut_off_and_answered_within_six_seconds() {
 #[actix_rt::test]
 async fn quotes_are_cached_per_code_and_failures_are_retried() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy {
+    let r = svc.responder(BotLimits {
         rate_count: 100,
         ..fast()
     });
@@ -210,7 +214,7 @@ async fn quotes_are_cached_per_code_and_failures_are_retried() {
         3,
         "failures are not cached"
     );
-    let uncached = svc.responder(Policy {
+    let uncached = svc.responder(BotLimits {
         cache_ttl: Duration::ZERO,
         rate_count: 100,
         ..fast()
@@ -227,7 +231,7 @@ async fn quotes_are_cached_per_code_and_failures_are_retried() {
 #[actix_rt::test]
 async fn a_user_over_the_rate_limit_is_told_once_then_ignored() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy {
+    let r = svc.responder(BotLimits {
         rate_count: 5,
         rate_window: Duration::from_secs(60),
         ..fast()
@@ -259,7 +263,7 @@ async fn a_user_over_the_rate_limit_is_told_once_then_ignored() {
 #[actix_rt::test]
 async fn bad_or_missing_codes_get_the_usage() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(Policy {
+    let r = svc.responder(BotLimits {
         rate_count: 100,
         ..fast()
     });

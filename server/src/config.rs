@@ -3,11 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_bot::config::QuoteArgs;
 use chat_shared::config::{redact_url, NatsArgs};
 use clap::Parser;
-
-/// The stooq CSV endpoint; `{code}` is replaced by the stock code.
-pub const STOOQ_URL: &str = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv";
 
 /// A real-time chat server. With neither --nats-url nor a PostgreSQL
 /// --database-url it runs embedded: SQLite in --data-dir, an in-process bus,
@@ -35,9 +33,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_SESSION_KEY", hide_env_values = true)]
     pub session_key: Option<String>,
 
-    /// Quote service URL template; `{code}` is replaced by the stock code.
-    #[arg(long, env = "STOCK_API_URL", default_value = STOOQ_URL)]
-    pub stock_api_url: String,
+    /// The quote service of the in-process bot (embedded mode).
+    #[command(flatten)]
+    pub quotes: QuoteArgs,
 
     /// Extra origins allowed to open WebSockets (comma-separated), besides the
     /// server's own host.
@@ -52,16 +50,8 @@ pub struct Config {
     #[arg(long, env = "CHAT_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=31))]
     pub bcrypt_cost: u32,
 
-    /// Seconds the bot waits for the quote service.
-    #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = 5)]
-    pub stock_timeout_secs: u64,
-
     #[command(flatten)]
     pub limits: crate::limits::Limits,
-
-    /// Seconds the bot reuses a quote (0 turns the cache off).
-    #[arg(long, env = "STOCK_CACHE_SECS", default_value_t = 30)]
-    pub stock_cache_secs: u64,
 }
 
 impl Config {

@@ -2,12 +2,17 @@
 //! carry live messages.
 
 pub mod actors;
+pub mod app;
 pub mod config;
 pub mod error;
+pub mod history;
+pub mod in_process;
 pub mod limits;
+pub mod login_limiter;
 pub mod passwords;
 pub mod publisher;
 pub mod routes;
+pub mod session;
 pub mod session_key;
 pub mod startup;
 pub mod state;

@@ -19,6 +19,16 @@ pub fn verify(password: &str, hash: &str) -> bool {
     bcrypt::verify(prehash(password), hash).unwrap_or(false)
 }
 
+/// A bcrypt hash of a random password at the server's cost, made once: an
+/// unknown user's login is checked against it, so timing does not tell who exists.
+pub fn dummy_hash(cost: u32) -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let secret = chat_shared::message::next_id().to_string();
+        hash(&secret, cost).expect("bcrypt hashes a short string")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub struct Outgoing {
 
 /// The queue is full: the bus is not keeping up.
 #[derive(Debug)]
-pub struct Full;
+pub struct QueueFull;
 
 /// A handle to the publishing task.
 #[derive(Clone)]
@@ -59,8 +59,11 @@ impl Publisher {
     }
 
     /// Queues all of `items` or none of them.
-    pub fn send_all(&self, items: Vec<Outgoing>) -> Result<(), Full> {
-        let permits = self.tx.try_reserve_many(items.len()).map_err(|_| Full)?;
+    pub fn send_all(&self, items: Vec<Outgoing>) -> Result<(), QueueFull> {
+        let permits = self
+            .tx
+            .try_reserve_many(items.len())
+            .map_err(|_| QueueFull)?;
         for (permit, item) in permits.zip(items) {
             permit.send(Job::Publish(item));
         }

@@ -8,7 +8,10 @@ use chat_shared::bus::Bus;
 use chat_shared::store::Store;
 
 use crate::actors::registry::Registry;
-use crate::limits::{Limits, LoginLimiter};
+use crate::actors::ConnId;
+use crate::config::Config;
+use crate::limits::Limits;
+use crate::login_limiter::LoginLimiter;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -21,36 +24,38 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub bcrypt_cost: u32,
     pub metrics: Metrics,
-    next_session: AtomicU64,
+    next_conn: AtomicU64,
+}
+
+/// What the server is made of, once connected: where it stores, how it
+/// talks to other processes, its actors' registry and its id among servers.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub registry: Addr<Registry>,
+    pub server_id: Arc<str>,
 }
 
 impl AppState {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        registry: Addr<Registry>,
-        server_id: Arc<str>,
-        limits: Limits,
-        allowed_origins: Vec<String>,
-        bcrypt_cost: u32,
-    ) -> Self {
+    pub fn new(parts: Parts, config: &Config) -> Self {
+        let limits = config.limits.clone();
         Self {
             login_limiter: LoginLimiter::new(limits.login_attempts, limits.login_window()),
-            store,
-            bus,
-            registry,
-            server_id,
+            store: parts.store,
+            bus: parts.bus,
+            registry: parts.registry,
+            server_id: parts.server_id,
             limits,
-            allowed_origins,
-            bcrypt_cost,
+            allowed_origins: config.allowed_origins.clone(),
+            bcrypt_cost: config.bcrypt_cost,
             metrics: Metrics::default(),
-            next_session: AtomicU64::new(1),
+            next_conn: AtomicU64::new(1),
         }
     }
 
-    pub fn next_session_id(&self) -> u64 {
-        self.next_session.fetch_add(1, Ordering::Relaxed)
+    /// A fresh id for a WebSocket connection.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 }
 

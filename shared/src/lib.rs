@@ -1,12 +1,13 @@
 //! Everything the chat's processes share: wire types, validated names, the bus
 //! and the store.
 
+pub mod bot_commands;
 pub mod bus;
-pub mod commands;
 pub mod config;
 pub mod frames;
 pub mod message;
 pub mod names;
+pub mod payloads;
 pub mod process;
 pub mod rate;
 pub mod schema;

@@ -42,6 +42,11 @@ impl Message {
         }
     }
 
+    /// The message as JSON, as it travels (serialized once per message).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("messages are plain data")
+    }
+
     /// Milliseconds since the Unix epoch, as stored.
     pub fn ts_millis(&self) -> i64 {
         self.ts.timestamp_millis()

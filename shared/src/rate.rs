@@ -4,14 +4,14 @@ use std::time::{Duration, Instant};
 
 /// A fixed-window counter: at most `count` events per `window`.
 #[derive(Debug, Clone)]
-pub struct Window {
+pub struct RateWindow {
     count: u32,
     window: Duration,
     started: Instant,
     used: u32,
 }
 
-impl Window {
+impl RateWindow {
     pub fn new(count: u32, window: Duration) -> Self {
         Self {
             count,
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn a_window_allows_count_then_refuses_until_it_rolls_over() {
-        let mut w = Window::new(3, Duration::from_secs(10));
+        let mut w = RateWindow::new(3, Duration::from_secs(10));
         let start = Instant::now();
         assert!((0..3).all(|_| w.allow_at(start)));
         assert!(!w.allow_at(start + Duration::from_secs(9)));

@@ -1,123 +1,73 @@
 //! `ChannelActor`: one per channel with members on this server. Fans messages
-//! out to local sessions, publishes local messages on `chat.msg.<channel>`,
+//! out to local connections, publishes local messages on `chat.msg.<channel>`,
 //! and while it has members listens there for messages from elsewhere.
+
+mod messages;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use bytes::Bytes;
 use bytestring::ByteString;
-use chat_shared::bus::Envelope;
-use chat_shared::bus::Headers;
-use chat_shared::commands::Command;
+use chat_shared::bot_commands::Command;
+use chat_shared::bus::{json_payload, Bus, Envelope};
 use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
 use chat_shared::message::Message;
-use chat_shared::names::{ChannelName, MessageText};
-use chat_shared::subjects::{
-    self, NoteEvent, OtherCommand, PresenceNote, StockCommand, ORIGIN_HEADER,
-};
+use chat_shared::names::ChannelName;
+use chat_shared::payloads::{NoteEvent, PresenceNote};
+use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::stream;
 
+pub use messages::*;
+
 use super::presence::Presence;
-use super::{Deliver, Evict, SessionId};
+use super::{ChannelFrame, ConnId, FellBehind};
 use crate::publisher::{Outgoing, Publisher};
 
-/// What a channel actor needs from the server.
+/// How the actors of this server reach the bus: the bus itself, the queue
+/// that publishes in order, and this server's id (to skip its own echoes).
 #[derive(Clone)]
-pub struct ChannelDeps {
-    pub bus: Arc<dyn chat_shared::bus::Bus>,
+pub struct BusLink {
+    pub bus: Arc<dyn Bus>,
     pub publisher: Publisher,
     pub server_id: Arc<str>,
 }
 
+impl BusLink {
+    /// Headers of everything this server publishes.
+    fn origin(&self) -> Vec<(String, String)> {
+        vec![(ORIGIN_HEADER.to_owned(), self.server_id.to_string())]
+    }
+}
+
 struct Member {
     user: Arc<str>,
-    addr: Recipient<Deliver>,
-    evict: Recipient<Evict>,
+    frames: Recipient<ChannelFrame>,
+    fell_behind: Recipient<FellBehind>,
 }
 
 pub struct ChannelActor {
     name: ChannelName,
-    key: Arc<str>,
-    deps: ChannelDeps,
+    /// The name as shared by every `ChannelFrame` of this channel.
+    shared_name: Arc<str>,
+    link: BusLink,
     idle: Recipient<ChannelIdle>,
     peer_seen: Recipient<PeerSeen>,
-    members: HashMap<SessionId, Member>,
+    members: HashMap<ConnId, Member>,
     presence: Presence,
 }
-
-/// A session joins; answers the member list.
-#[derive(Message)]
-#[rtype(result = "Vec<String>")]
-pub struct Join {
-    pub session: SessionId,
-    pub user: Arc<str>,
-    pub addr: Recipient<Deliver>,
-    pub evict: Recipient<Evict>,
-}
-
-/// A session leaves (or disconnects).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Leave {
-    pub session: SessionId,
-}
-
-/// A member posts a message; answers its id, and the request that hands a
-/// command to the bot (which the session sends, to hear if no bot answers).
-#[derive(Message)]
-#[rtype(result = "Result<Posted, ErrorFrame>")]
-pub struct Post {
-    pub session: SessionId,
-    pub text: MessageText,
-}
-
-/// A message accepted by the channel.
-#[derive(Debug)]
-pub struct Posted {
-    pub id: String,
-    pub command: Option<Outgoing>,
-}
-
-/// A member is typing.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Typing {
-    pub session: SessionId,
-}
-
-/// Asked by the registry: stop if no one is here; answers whether it stopped.
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct StopIfEmpty;
-
-/// Another server stopped beating: its users are gone from this channel.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ServerGone(pub String);
-
-/// Told to the registry when a channel hears from a server it did not know.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PeerSeen(pub String);
-
-/// Told to the registry when the last member left.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ChannelIdle(pub ChannelName);
 
 impl ChannelActor {
     pub fn new(
         name: ChannelName,
-        deps: ChannelDeps,
+        link: BusLink,
         idle: Recipient<ChannelIdle>,
         peer_seen: Recipient<PeerSeen>,
     ) -> Self {
         Self {
-            key: Arc::from(name.as_str()),
+            shared_name: Arc::from(name.as_str()),
             name,
-            deps,
+            link,
             idle,
             peer_seen,
             members: HashMap::new(),
@@ -126,33 +76,33 @@ impl ChannelActor {
     }
 
     /// Sends one serialized frame to every member but `except`. A member whose
-    /// mailbox is full is evicted rather than allowed to stall the room.
-    fn fan_out(&mut self, frame: ByteString, id: Option<Arc<str>>, except: Option<SessionId>) {
-        let deliver = Deliver {
-            channel: self.key.clone(),
+    /// mailbox is full is cut loose rather than allowed to stall the room.
+    fn fan_out(&mut self, frame: ByteString, id: Option<Arc<str>>, except: Option<ConnId>) {
+        let frame = ChannelFrame {
+            channel: self.shared_name.clone(),
             id,
             frame,
         };
         let mut gone = Vec::new();
-        for (sid, member) in &self.members {
-            if Some(*sid) == except {
+        for (conn, member) in &self.members {
+            if Some(*conn) == except {
                 continue;
             }
-            match member.addr.try_send(deliver.clone()) {
+            match member.frames.try_send(frame.clone()) {
                 Ok(()) => {}
                 Err(SendError::Full(_)) => {
-                    member.evict.do_send(Evict);
-                    gone.push(*sid);
+                    member.fell_behind.do_send(FellBehind);
+                    gone.push(*conn);
                 }
-                Err(SendError::Closed(_)) => gone.push(*sid),
+                Err(SendError::Closed(_)) => gone.push(*conn),
             }
         }
-        for sid in gone {
-            self.remove(sid);
+        for conn in gone {
+            self.remove(conn);
         }
     }
 
-    fn tell_members(&mut self, user: &str, event: PresenceEvent, except: Option<SessionId>) {
+    fn tell_members(&mut self, user: &str, event: PresenceEvent, except: Option<ConnId>) {
         let frame = ServerFrame::Presence {
             channel: self.name.clone(),
             user: user.to_owned(),
@@ -165,18 +115,17 @@ impl ChannelActor {
         let note = PresenceNote {
             user: user.to_owned(),
             event,
-            server: self.deps.server_id.to_string(),
+            server: self.link.server_id.to_string(),
         };
-        let payload = Bytes::from(serde_json::to_vec(&note).expect("notes serialize"));
-        self.deps.publisher.send_lossy(Outgoing {
+        self.link.publisher.send_lossy(Outgoing {
             subject: subjects::presence(&self.name),
-            headers: vec![(ORIGIN_HEADER.to_owned(), self.deps.server_id.to_string())],
-            payload,
+            headers: self.link.origin(),
+            payload: json_payload(&note),
         });
     }
 
-    fn remove(&mut self, session: SessionId) {
-        let Some(member) = self.members.remove(&session) else {
+    fn remove(&mut self, conn: ConnId) {
+        let Some(member) = self.members.remove(&conn) else {
             return;
         };
         let change = self.presence.leave_local(&member.user);
@@ -201,12 +150,14 @@ impl ChannelActor {
             tracing::warn!(subject = %envelope.subject, "dropping message for another channel");
             return;
         }
-        let json = serde_json::to_string(&message).expect("messages serialize");
-        self.fan_out(
-            ServerFrame::message_json(&json).into(),
-            Some(Arc::from(message.id.as_str())),
-            None,
-        );
+        self.fan_out_message(&message);
+    }
+
+    /// Sends a message to every member, serialized once.
+    fn fan_out_message(&mut self, message: &Message) {
+        let frame = ServerFrame::message_json(&message.to_json());
+        let id = Some(Arc::from(message.id.as_str()));
+        self.fan_out(frame.into(), id, None);
     }
 
     fn note_remote(&mut self, envelope: &Envelope) {
@@ -248,7 +199,7 @@ impl Actor for ChannelActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let bus = self.deps.bus.clone();
+        let bus = self.link.bus.clone();
         let (msg_subject, presence_subject) =
             (subjects::msg(&self.name), subjects::presence(&self.name));
         // Members are only accepted once the subscriptions are live, so no
@@ -279,10 +230,10 @@ impl Actor for ChannelActor {
 
 impl StreamHandler<Envelope> for ChannelActor {
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
-        if envelope.header(ORIGIN_HEADER) == Some(&*self.deps.server_id) {
+        if envelope.header(ORIGIN_HEADER) == Some(&*self.link.server_id) {
             return;
         }
-        if envelope.subject.starts_with("chat.presence.") {
+        if subjects::is_presence(&envelope.subject) {
             self.note_remote(&envelope);
         } else {
             self.deliver_remote(&envelope);
@@ -300,11 +251,11 @@ impl Handler<Join> for ChannelActor {
     fn handle(&mut self, join: Join, _: &mut Self::Context) -> Self::Result {
         let member = Member {
             user: join.user.clone(),
-            addr: join.addr,
-            evict: join.evict,
+            frames: join.frames,
+            fell_behind: join.fell_behind,
         };
-        if self.members.insert(join.session, member).is_some() {
-            // The same session joining again: it is counted once already.
+        if self.members.insert(join.conn, member).is_some() {
+            // The same connection joining again: it is counted once already.
             return MessageResult(self.presence.members());
         }
         let change = self.presence.join_local(&join.user);
@@ -312,7 +263,7 @@ impl Handler<Join> for ChannelActor {
             self.announce(&join.user, NoteEvent::Join);
         }
         if change.channel_edge {
-            self.tell_members(&join.user, PresenceEvent::Join, Some(join.session));
+            self.tell_members(&join.user, PresenceEvent::Join, Some(join.conn));
         }
         MessageResult(self.presence.members())
     }
@@ -322,7 +273,7 @@ impl Handler<Leave> for ChannelActor {
     type Result = ();
 
     fn handle(&mut self, leave: Leave, ctx: &mut Self::Context) {
-        self.remove(leave.session);
+        self.remove(leave.conn);
         if self.members.is_empty() {
             ctx.notify_later(CheckIdle, std::time::Duration::from_secs(5));
         }
@@ -349,13 +300,13 @@ impl Handler<Post> for ChannelActor {
     type Result = Result<Posted, ErrorFrame>;
 
     fn handle(&mut self, post: Post, _: &mut Self::Context) -> Self::Result {
-        let Some(member) = self.members.get(&post.session) else {
+        let Some(member) = self.members.get(&post.conn) else {
             return Err(ErrorFrame::new(
                 ErrorCode::NotJoined,
                 "Join the channel first.",
             ));
         };
-        if !self.deps.bus.is_connected() {
+        if !self.link.bus.is_connected() {
             // Refused rather than kept where no other server would see it.
             return Err(ErrorFrame::new(
                 ErrorCode::Unavailable,
@@ -363,65 +314,35 @@ impl Handler<Post> for ChannelActor {
             ));
         }
         let message = Message::new(self.name.clone(), member.user.to_string(), post.text, false);
-        let json = serde_json::to_string(&message).expect("messages serialize");
-        let headers = vec![(ORIGIN_HEADER.to_owned(), self.deps.server_id.to_string())];
-        let mut message_headers = headers.clone();
+        let mut headers = self.link.origin();
         // JetStream drops a duplicate publish of the same id (e.g. a retry).
-        message_headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
-        let outgoing = vec![Outgoing {
+        headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
+        let publish = Outgoing {
             subject: subjects::msg(&self.name),
-            headers: message_headers,
-            payload: Bytes::from(json.clone()),
-        }];
-        let command =
-            Command::parse(message.text.as_str()).map(|c| command_publish(&message, c, headers));
+            headers,
+            payload: json_payload(&message),
+        };
         // Refuse before delivering anything, so a message is either everywhere or nowhere.
-        self.deps.publisher.send_all(outgoing).map_err(|_| {
+        self.link.publisher.send_all(vec![publish]).map_err(|_| {
             ErrorFrame::new(
                 ErrorCode::Unavailable,
                 "The server is overloaded; try again in a moment.",
             )
         })?;
-        let id = message.id.clone();
-        self.fan_out(
-            ServerFrame::message_json(&json).into(),
-            Some(Arc::from(id.as_str())),
-            None,
-        );
-        Ok(Posted { id, command })
-    }
-}
-
-/// The publish that hands a command to the bot: `chat.cmd.<name>`.
-fn command_publish(message: &Message, command: Command<'_>, headers: Headers) -> Outgoing {
-    let (subject, payload) = match command {
-        Command::Stock { args } => (
-            subjects::CMD_STOCK,
-            serde_json::to_vec(&StockCommand {
-                channel: message.channel.clone(),
-                user: message.user.clone(),
-                code: args.to_owned(),
-                id: message.id.clone(),
-            }),
-        ),
-        Command::Help | Command::Unknown { .. } => {
-            let (subject, name) = match command {
-                Command::Unknown { name } => (subjects::CMD_UNKNOWN, name),
-                _ => (subjects::CMD_HELP, "help"),
-            };
-            let other = OtherCommand {
-                channel: message.channel.clone(),
-                user: message.user.clone(),
-                command: name.to_owned(),
-                id: message.id.clone(),
-            };
-            (subject, serde_json::to_vec(&other))
-        }
-    };
-    Outgoing {
-        subject: subject.to_owned(),
-        headers,
-        payload: Bytes::from(payload.expect("commands serialize")),
+        self.fan_out_message(&message);
+        let command = Command::parse(message.text.as_str()).map(|c| {
+            let (subject, payload) = c.to_bus(&message);
+            let headers = self.link.origin();
+            Outgoing {
+                subject: subject.to_owned(),
+                headers,
+                payload,
+            }
+        });
+        Ok(Posted {
+            id: message.id,
+            command,
+        })
     }
 }
 
@@ -429,14 +350,14 @@ impl Handler<Typing> for ChannelActor {
     type Result = ();
 
     fn handle(&mut self, typing: Typing, _: &mut Self::Context) {
-        let Some(user) = self.members.get(&typing.session).map(|m| m.user.clone()) else {
+        let Some(user) = self.members.get(&typing.conn).map(|m| m.user.clone()) else {
             return;
         };
         let frame = ServerFrame::Typing {
             channel: self.name.clone(),
             user: user.to_string(),
         };
-        self.fan_out(frame.to_json().into(), None, Some(typing.session));
+        self.fan_out(frame.to_json().into(), None, Some(typing.conn));
         self.announce(&user, NoteEvent::Typing);
     }
 }

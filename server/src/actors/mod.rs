@@ -1,10 +1,13 @@
-//! The server's actors: one per WebSocket connection, one per channel with
-//! local members, and the registry that finds channels and knows sessions.
+//! The server's actors: one per WebSocket connection (`connection`), one per
+//! channel with local members (`channel`), and the registry that finds
+//! channels and knows every connection. The messages below are what other
+//! actors tell a connection.
 
 pub mod channel;
+pub mod connection;
+pub mod join_buffer;
 pub mod presence;
 pub mod registry;
-pub mod session;
 
 use std::sync::Arc;
 
@@ -12,33 +15,33 @@ use actix::prelude::*;
 use bytestring::ByteString;
 
 /// Identifies one WebSocket connection on this server.
-pub type SessionId = u64;
+pub type ConnId = u64;
 
-/// A frame for one channel, already serialized once and shared by every recipient.
+/// A frame for a channel's members, serialized once and shared by all of them.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Deliver {
+pub struct ChannelFrame {
     pub channel: Arc<str>,
     /// The message id, for frames that carry a message (to de-duplicate while joining).
     pub id: Option<Arc<str>>,
     pub frame: ByteString,
 }
 
-/// A frame not tied to a channel (e.g. `channel_created`).
+/// A frame for a connection whatever channels it is in (e.g. `channel_created`).
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Push(pub ByteString);
+pub struct DirectFrame(pub ByteString);
 
-/// Tells a session it fell too far behind and is being disconnected.
+/// The connection fell too far behind its channel and is being cut loose.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Evict;
+pub struct FellBehind;
 
-/// A session must close: the server is shutting down (1001, so the client
+/// A connection must close: the server is stopping (1001, so the client
 /// reconnects elsewhere) or its login session ended (1008).
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
-pub enum GoingAway {
-    Shutdown,
+pub enum EndConnection {
+    ServerStopping,
     LoggedOut,
 }

@@ -14,7 +14,7 @@ pub struct Presence {
 
 /// What a change did to a user's presence.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
+pub struct PresenceChange {
     /// The user's first (or last) connection on this server: tell other servers.
     pub local_edge: bool,
     /// The user appeared in (or left) the channel as a whole: tell the members.
@@ -44,30 +44,30 @@ impl Presence {
         self.local.keys().cloned().collect()
     }
 
-    pub fn join_local(&mut self, user: &Arc<str>) -> Change {
+    pub fn join_local(&mut self, user: &Arc<str>) -> PresenceChange {
         let channel_edge = !self.is_present(user);
         let count = self.local.entry(user.clone()).or_insert(0);
         *count += 1;
-        Change {
+        PresenceChange {
             local_edge: *count == 1,
             channel_edge,
         }
     }
 
-    pub fn leave_local(&mut self, user: &str) -> Change {
+    pub fn leave_local(&mut self, user: &str) -> PresenceChange {
         match self.local.get_mut(user) {
             Some(n) if *n > 1 => {
                 *n -= 1;
-                Change::default()
+                PresenceChange::default()
             }
             Some(_) => {
                 self.local.remove(user);
-                Change {
+                PresenceChange {
                     local_edge: true,
                     channel_edge: !self.is_present(user),
                 }
             }
-            None => Change::default(),
+            None => PresenceChange::default(),
         }
     }
 
@@ -116,16 +116,16 @@ mod tests {
         let alice: Arc<str> = Arc::from("alice");
         assert_eq!(
             p.join_local(&alice),
-            Change {
+            PresenceChange {
                 local_edge: true,
                 channel_edge: true
             }
         );
-        assert_eq!(p.join_local(&alice), Change::default());
-        assert_eq!(p.leave_local("alice"), Change::default());
+        assert_eq!(p.join_local(&alice), PresenceChange::default());
+        assert_eq!(p.leave_local("alice"), PresenceChange::default());
         assert_eq!(
             p.leave_local("alice"),
-            Change {
+            PresenceChange {
                 local_edge: true,
                 channel_edge: true
             }
@@ -133,7 +133,7 @@ mod tests {
         assert!(!p.is_present("alice"));
         assert_eq!(
             p.leave_local("alice"),
-            Change::default(),
+            PresenceChange::default(),
             "leaving twice changes nothing"
         );
     }
@@ -145,14 +145,14 @@ mod tests {
         assert!(p.join_remote("srv-b", "alice"));
         assert_eq!(
             p.join_local(&alice),
-            Change {
+            PresenceChange {
                 local_edge: true,
                 channel_edge: false
             }
         );
         assert_eq!(
             p.leave_local("alice"),
-            Change {
+            PresenceChange {
                 local_edge: true,
                 channel_edge: false
             }

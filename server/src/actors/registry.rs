@@ -1,5 +1,6 @@
-//! `Registry`: finds or starts the `ChannelActor` of a channel, and knows every
-//! session on this server (for `channel_created` and per-user limits).
+//! `Registry`: finds or starts the `ChannelActor` of a channel, knows every
+//! connection on this server (for `channel_created`, per-user limits, logout
+//! and shutdown), and watches that other servers are alive.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,15 +8,14 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use chat_shared::bus::Envelope;
+use chat_shared::bus::{json_payload, Envelope};
 use chat_shared::frames::{ChannelInfo, ServerFrame};
 use chat_shared::names::ChannelName;
-use chat_shared::subjects::{self, ServerBeat, SessionRevoked};
+use chat_shared::payloads::{ServerBeat, SessionRevoked};
+use chat_shared::subjects;
 
-use super::channel::{
-    ChannelActor, ChannelDeps, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
-};
-use super::{GoingAway, Push, SessionId};
+use super::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty};
+use super::{ConnId, DirectFrame, EndConnection};
 use crate::publisher::Outgoing;
 
 /// How often a server says it is alive, and how long until others count it gone.
@@ -23,32 +23,32 @@ const BEAT: Duration = Duration::from_secs(5);
 const GONE_AFTER: Duration = Duration::from_secs(15);
 
 pub struct Registry {
-    deps: ChannelDeps,
+    link: BusLink,
     /// Other servers and when they were last heard from.
     peers: HashMap<String, Instant>,
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
-    sessions: HashMap<SessionId, SessionEntry>,
+    connections: HashMap<ConnId, ConnectionEntry>,
 }
 
-struct SessionEntry {
+struct ConnectionEntry {
     user: Arc<str>,
-    sid: Arc<str>,
-    push: Recipient<Push>,
-    going_away: Recipient<GoingAway>,
+    session_id: Arc<str>,
+    frames: Recipient<DirectFrame>,
+    end: Recipient<EndConnection>,
 }
 
 impl Registry {
-    pub fn new(deps: ChannelDeps) -> Self {
+    pub fn new(link: BusLink) -> Self {
         Self {
-            deps,
+            link,
             peers: HashMap::new(),
             channels: HashMap::new(),
-            sessions: HashMap::new(),
+            connections: HashMap::new(),
         }
     }
 }
 
-/// Joins a session to a channel, starting its actor if needed; answers the
+/// Joins a connection to a channel, starting its actor if needed; answers the
 /// channel's address and its members.
 #[derive(Message)]
 #[rtype(result = "Result<(Addr<ChannelActor>, Vec<String>), MailboxError>")]
@@ -57,23 +57,24 @@ pub struct JoinChannel {
     pub join: Join,
 }
 
-/// A session opened; answers whether it may stay (per-user connection limit).
+/// A connection opened; answers whether it may stay (per-user connection limit).
 #[derive(Message)]
 #[rtype(result = "bool")]
-pub struct Connect {
-    pub session: SessionId,
+pub struct ConnectionOpened {
+    pub conn: ConnId,
     pub user: Arc<str>,
-    pub sid: Arc<str>,
-    pub addr: Recipient<Push>,
-    pub going_away: Recipient<GoingAway>,
+    /// The login session it belongs to.
+    pub session_id: Arc<str>,
+    pub frames: Recipient<DirectFrame>,
+    pub end: Recipient<EndConnection>,
     pub max_per_user: usize,
 }
 
-/// A session closed.
+/// A connection closed.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Disconnect {
-    pub session: SessionId,
+pub struct ConnectionClosed {
+    pub conn: ConnId,
 }
 
 /// How many connections a user has open here.
@@ -81,7 +82,7 @@ pub struct Disconnect {
 #[rtype(result = "usize")]
 pub struct ConnectionsOf(pub Arc<str>);
 
-/// How many sessions and live channels this server has.
+/// How many connections and live channels this server has.
 #[derive(Message)]
 #[rtype(result = "(usize, usize)")]
 pub struct Counts;
@@ -90,7 +91,7 @@ impl Actor for Registry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let bus = self.deps.bus.clone();
+        let bus = self.link.bus.clone();
         ctx.wait(
             async move {
                 let channels = bus.subscribe(subjects::CHANNELS).await?;
@@ -120,13 +121,12 @@ impl Registry {
     /// their users leave every channel here.
     fn beat(&mut self) {
         let note = ServerBeat {
-            server: self.deps.server_id.to_string(),
+            server: self.link.server_id.to_string(),
         };
-        let payload = bytes::Bytes::from(serde_json::to_vec(&note).expect("serializes"));
-        self.deps.publisher.send_lossy(Outgoing {
+        self.link.publisher.send_lossy(Outgoing {
             subject: subjects::SERVERS.to_owned(),
             headers: Vec::new(),
-            payload,
+            payload: json_payload(&note),
         });
         let now = Instant::now();
         let gone: Vec<String> = self
@@ -146,11 +146,11 @@ impl Registry {
 }
 
 impl StreamHandler<Envelope> for Registry {
-    /// A channel was created or a session ended (here or on another server).
+    /// A server beat, a login session ended, or a channel was created.
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
         if envelope.subject == subjects::SERVERS {
             if let Ok(beat) = serde_json::from_slice::<ServerBeat>(&envelope.payload) {
-                if *beat.server != *self.deps.server_id {
+                if *beat.server != *self.link.server_id {
                     self.peers.insert(beat.server, Instant::now());
                 }
             }
@@ -159,8 +159,12 @@ impl StreamHandler<Envelope> for Registry {
         if envelope.subject == subjects::SESSIONS_REVOKED {
             match serde_json::from_slice::<SessionRevoked>(&envelope.payload) {
                 Ok(r) => {
-                    for s in self.sessions.values().filter(|s| *s.sid == *r.sid) {
-                        s.going_away.do_send(GoingAway::LoggedOut);
+                    let ended = self
+                        .connections
+                        .values()
+                        .filter(|c| *c.session_id == *r.session_id);
+                    for c in ended {
+                        c.end.do_send(EndConnection::LoggedOut);
                     }
                 }
                 Err(_) => tracing::warn!("dropping malformed session revocation"),
@@ -174,8 +178,8 @@ impl StreamHandler<Envelope> for Registry {
         let frame: ByteString = ServerFrame::ChannelCreated { channel: info }
             .to_json()
             .into();
-        for s in self.sessions.values() {
-            s.push.do_send(Push(frame.clone()));
+        for c in self.connections.values() {
+            c.frames.do_send(DirectFrame(frame.clone()));
         }
     }
 }
@@ -185,11 +189,11 @@ impl Handler<JoinChannel> for Registry {
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
         let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
-        let deps = self.deps.clone();
+        let link = self.link.clone();
         let addr = self
             .channels
             .entry(msg.channel.clone())
-            .or_insert_with(|| ChannelActor::new(msg.channel, deps, idle, peer_seen).start());
+            .or_insert_with(|| ChannelActor::new(msg.channel, link, idle, peer_seen).start());
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
         let addr = addr.clone();
@@ -226,32 +230,36 @@ impl Handler<ChannelIdle> for Registry {
     }
 }
 
-impl Handler<Connect> for Registry {
+impl Handler<ConnectionOpened> for Registry {
     type Result = bool;
 
-    fn handle(&mut self, c: Connect, _: &mut Self::Context) -> bool {
-        let open = self.sessions.values().filter(|s| s.user == c.user).count();
+    fn handle(&mut self, c: ConnectionOpened, _: &mut Self::Context) -> bool {
+        let open = self
+            .connections
+            .values()
+            .filter(|e| e.user == c.user)
+            .count();
         if open >= c.max_per_user {
             return false;
         }
-        self.sessions.insert(
-            c.session,
-            SessionEntry {
+        self.connections.insert(
+            c.conn,
+            ConnectionEntry {
                 user: c.user,
-                sid: c.sid,
-                push: c.addr,
-                going_away: c.going_away,
+                session_id: c.session_id,
+                frames: c.frames,
+                end: c.end,
             },
         );
         true
     }
 }
 
-impl Handler<Disconnect> for Registry {
+impl Handler<ConnectionClosed> for Registry {
     type Result = ();
 
-    fn handle(&mut self, d: Disconnect, _: &mut Self::Context) {
-        self.sessions.remove(&d.session);
+    fn handle(&mut self, c: ConnectionClosed, _: &mut Self::Context) {
+        self.connections.remove(&c.conn);
     }
 }
 
@@ -259,7 +267,7 @@ impl Handler<ConnectionsOf> for Registry {
     type Result = usize;
 
     fn handle(&mut self, ConnectionsOf(user): ConnectionsOf, _: &mut Self::Context) -> usize {
-        self.sessions.values().filter(|s| s.user == user).count()
+        self.connections.values().filter(|c| c.user == user).count()
     }
 }
 
@@ -267,11 +275,11 @@ impl Handler<Counts> for Registry {
     type Result = MessageResult<Counts>;
 
     fn handle(&mut self, _: Counts, _: &mut Self::Context) -> Self::Result {
-        MessageResult((self.sessions.len(), self.channels.len()))
+        MessageResult((self.connections.len(), self.channels.len()))
     }
 }
 
-/// Closes every session (server shutdown); answers how many there were.
+/// Closes every connection (server shutdown); answers how many there were.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct CloseAll;
@@ -280,9 +288,9 @@ impl Handler<CloseAll> for Registry {
     type Result = usize;
 
     fn handle(&mut self, _: CloseAll, _: &mut Self::Context) -> usize {
-        for s in self.sessions.values() {
-            s.going_away.do_send(GoingAway::Shutdown);
+        for c in self.connections.values() {
+            c.end.do_send(EndConnection::ServerStopping);
         }
-        self.sessions.len()
+        self.connections.len()
     }
 }

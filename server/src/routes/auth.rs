@@ -1,25 +1,20 @@
 //! Accounts: register, log in, log out, who am I. Passwords are bcrypt-hashed
-//! on a blocking thread; the session is an encrypted cookie.
+//! on a blocking thread; the login session is an encrypted cookie (`crate::session`).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
-use actix_session::{Session, SessionExt};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
-use bytes::Bytes;
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chat_shared::bus::json_payload;
 use chat_shared::names::{Password, Username};
+use chat_shared::payloads::SessionRevoked;
 use chat_shared::store::StoreError;
-use chat_shared::subjects::{self, SessionRevoked};
-use futures::future::LocalBoxFuture;
+use chat_shared::subjects;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::session::{self, CurrentUser};
 use crate::state::AppState;
-
-const SESSION_USER: &str = "user";
-const SESSION_ID: &str = "sid";
-/// How long a session cookie lives (and a revocation is remembered).
-pub const SESSION_DAYS: i64 = 30;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -30,60 +25,6 @@ pub struct Credentials {
 #[derive(Serialize)]
 struct Me<'a> {
     username: &'a str,
-}
-
-/// The logged-in user of a request; 401 otherwise (also for a session that
-/// was logged out, on any server).
-pub struct CurrentUser {
-    pub name: Arc<str>,
-    /// The session's id, by which logout revokes it everywhere.
-    pub sid: Arc<str>,
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        let user = session
-            .get::<String>(SESSION_USER)
-            .ok()
-            .flatten()
-            .filter(|u| Username::parse(u).is_ok());
-        let sid = session.get::<String>(SESSION_ID).ok().flatten();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let (Some(name), Some(sid), Some(state)) = (user, sid, state) else {
-                return Err(AppError::Unauthenticated);
-            };
-            if state.store.is_revoked(&sid).await? {
-                return Err(AppError::Unauthenticated);
-            }
-            Ok(CurrentUser {
-                name: Arc::from(name),
-                sid: Arc::from(sid),
-            })
-        })
-    }
-}
-
-fn start_session(session: &Session, username: &Username) -> Result<(), AppError> {
-    session.renew();
-    let sid = format!("{}{:016x}", chat_shared::message::next_id(), rand_u64());
-    session
-        .insert(SESSION_USER, username.as_str())
-        .and_then(|()| session.insert(SESSION_ID, sid))
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not write the session");
-            AppError::Internal
-        })
-}
-
-/// 64 random bits from the OS, via a fresh cookie key.
-fn rand_u64() -> u64 {
-    let key = actix_web::cookie::Key::generate();
-    u64::from_le_bytes(key.master()[..8].try_into().expect("keys are 64 bytes"))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -109,7 +50,7 @@ pub async fn register(
         Err(StoreError::Conflict) => return Err(AppError::UsernameTaken),
         Err(e) => return Err(e.into()),
     }
-    start_session(&session, &username)?;
+    session::start(&session, &username)?;
     tracing::info!("registered");
     Ok(HttpResponse::Created().json(Me {
         username: username.as_str(),
@@ -142,14 +83,14 @@ pub async fn login(
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let (password, cost) = (body.password.clone(), state.bcrypt_cost);
     let valid = blocking(move || {
-        let hash = hash.unwrap_or_else(|| dummy_hash(cost).to_owned());
+        let hash = hash.unwrap_or_else(|| crate::passwords::dummy_hash(cost).to_owned());
         crate::passwords::verify(&password, &hash)
     })
     .await?;
     match user {
         Some(user) if valid => {
             state.login_limiter.succeeded(&name_key);
-            start_session(&session, &user.username)?;
+            session::start(&session, &user.username)?;
             tracing::info!("logged in");
             Ok(HttpResponse::Ok().json(Me {
                 username: user.username.as_str(),
@@ -164,25 +105,16 @@ pub async fn login(
     }
 }
 
-/// A bcrypt hash of a random password at the server's cost, made once.
-fn dummy_hash(cost: u32) -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        let secret = chat_shared::message::next_id().to_string();
-        crate::passwords::hash(&secret, cost).expect("bcrypt hashes a short string")
-    })
-}
-
 /// Ends the session here and on every server: its id is revoked in the
 /// database and announced, so open WebSockets of that session close too.
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    if let Ok(Some(sid)) = session.get::<String>(SESSION_ID) {
-        let until = chrono::Utc::now().timestamp_millis() + SESSION_DAYS * 24 * 3600 * 1000;
-        state.store.revoke_session(&sid, until).await?;
-        let payload = Bytes::from(serde_json::to_vec(&SessionRevoked { sid }).expect("serializes"));
+    if let Some(session_id) = session::session_id(&session) {
+        let until = session::expiry_millis();
+        state.store.revoke_session(&session_id, until).await?;
+        let payload = json_payload(&SessionRevoked { session_id });
         if let Err(e) = state
             .bus
             .publish(subjects::SESSIONS_REVOKED, Vec::new(), payload)

@@ -1,7 +1,7 @@
 //! Channels: list, create (announced live on `chat.channels`), and paged history.
 
 use actix_web::{web, HttpResponse};
-use bytes::Bytes;
+use chat_shared::bus::json_payload;
 use chat_shared::message::is_message_id;
 use chat_shared::names::ChannelName;
 use chat_shared::store::{HistoryQuery, StoreError};
@@ -9,8 +9,8 @@ use chat_shared::subjects;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::CurrentUser;
 use crate::error::AppError;
+use crate::session::CurrentUser;
 use crate::state::AppState;
 
 pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -42,10 +42,9 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let info = channel.info();
-    let payload = Bytes::from(serde_json::to_vec(&info).expect("channel info serializes"));
     if let Err(e) = state
         .bus
-        .publish(subjects::CHANNELS, Vec::new(), payload)
+        .publish(subjects::CHANNELS, Vec::new(), json_payload(&info))
         .await
     {
         tracing::warn!(error = %e, "could not announce the new channel");
@@ -67,9 +66,14 @@ pub async fn messages(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::Invalid("limit must be between 1 and 100.".into()));
+    let (limit, max) = (
+        page.limit.unwrap_or(HistoryQuery::DEFAULT_PAGE),
+        HistoryQuery::MAX_PAGE,
+    );
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::Invalid(format!(
+            "limit must be between 1 and {max}."
+        )));
     }
     if page.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));

@@ -1,13 +1,14 @@
-//! `GET /ws`: checks the session and the Origin, then hands the connection to
-//! a `WsSession` actor.
+//! `GET /ws`: checks the login session, the Origin and the per-user
+//! connection limit, then upgrades to a WebSocket run by a `Connection` actor.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
 
-use super::auth::CurrentUser;
+use crate::actors::connection::Connection;
 use crate::actors::registry::ConnectionsOf;
-use crate::actors::session;
 use crate::error::AppError;
+use crate::session::CurrentUser;
 use crate::state::AppState;
 
 pub async fn upgrade(
@@ -27,7 +28,11 @@ pub async fn upgrade(
     if open >= state.limits.max_connections_per_user {
         return Err(AppError::TooManyConnections.into());
     }
-    session::start(&req, payload, state.clone(), user)
+    let max_frame_bytes = state.limits.max_frame_bytes;
+    let connection = Connection::new(state, user.name, user.session_id);
+    ws::WsResponseBuilder::new(connection, &req, payload)
+        .frame_size(max_frame_bytes)
+        .start()
 }
 
 /// A browser's Origin must be this server's own host or one explicitly

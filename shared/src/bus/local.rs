@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::subject::{is_valid_pattern, is_valid_subject, matches};
+use super::pattern::{is_valid_pattern, is_valid_subject, matches};
 use super::{Bus, BusError, Envelope, Headers, Subscription};
 
 /// How many messages a subscriber may have waiting. A publisher to a full

@@ -3,7 +3,7 @@
 
 pub mod local;
 pub mod nats;
-pub mod subject;
+pub mod pattern;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -109,6 +109,12 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Waits until everything published so far has left this process.
     async fn flush(&self) -> Result<(), BusError>;
+}
+
+/// A value as a bus payload: its JSON bytes. Every payload type is plain
+/// data (strings, numbers, lists, string-keyed maps), which always serializes.
+pub fn json_payload(value: &impl serde::Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("bus payloads are plain data"))
 }
 
 /// Answers a request: publishes `payload` to its reply subject, if it has one.

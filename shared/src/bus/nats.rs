@@ -68,7 +68,6 @@ impl NatsBus {
         Ok(Self { client })
     }
 
-    /// The underlying client, for JetStream.
     /// Writes out a subscription that is only queued so far, so that it is
     /// in effect on the server by the time the caller relies on it.
     async fn in_effect(&self, sub: async_nats::Subscriber) -> Result<Subscription, BusError> {
@@ -76,6 +75,7 @@ impl NatsBus {
         Ok(Subscription::new(sub.map(Self::envelope)))
     }
 
+    /// The underlying client, for JetStream.
     pub fn client(&self) -> &Client {
         &self.client
     }

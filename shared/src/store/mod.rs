@@ -10,6 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::frames::ChannelInfo;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
+use crate::payloads::HistoryRequest;
 
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -51,10 +52,52 @@ pub struct HistoryQuery {
 }
 
 impl HistoryQuery {
+    /// Messages a join starts with, and a page's length when none is asked for.
+    pub const DEFAULT_PAGE: u32 = 50;
+    /// Most messages one page returns (paging back).
+    pub const MAX_PAGE: u32 = 100;
+    /// Most messages a catch-up (`since`) returns at once.
+    pub const MAX_CATCH_UP: u32 = 1000;
+
     pub fn latest(limit: u32) -> Self {
         Self {
             limit,
             ..Self::default()
+        }
+    }
+
+    /// What a join starts with: the last page, or what came after `since`.
+    pub fn for_join(since: Option<String>) -> Self {
+        let limit = match since {
+            Some(_) => Self::MAX_CATCH_UP,
+            None => Self::DEFAULT_PAGE,
+        };
+        Self {
+            before: None,
+            since,
+            limit,
+        }
+    }
+
+    /// A request from the bus, its limit brought within what its kind allows.
+    pub fn from_request(request: HistoryRequest) -> Self {
+        let max = match request.since {
+            Some(_) => Self::MAX_CATCH_UP,
+            None => Self::MAX_PAGE,
+        };
+        Self {
+            limit: request.limit.unwrap_or(Self::DEFAULT_PAGE).clamp(1, max),
+            before: request.before,
+            since: request.since,
+        }
+    }
+
+    /// The same query as a request to an archiver.
+    pub fn to_request(&self) -> HistoryRequest {
+        HistoryRequest {
+            before: self.before.clone(),
+            since: self.since.clone(),
+            limit: Some(self.limit),
         }
     }
 }
@@ -105,15 +148,48 @@ pub trait Store: Send + Sync + 'static {
         query: &HistoryQuery,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// Records that a session (by its id) was ended and must be refused
+    /// Records that a login session (by its id) was ended and must be refused
     /// until `expires_at_ms`, when its cookie would have expired anyway.
-    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError>;
+    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError>;
 
-    /// Whether a session was ended.
-    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError>;
+    /// Whether a login session was ended.
+    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError>;
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_clamped_to_what_their_kind_allows() {
+        let page = |limit| {
+            HistoryQuery::from_request(HistoryRequest {
+                limit,
+                ..Default::default()
+            })
+        };
+        assert_eq!(page(None).limit, HistoryQuery::DEFAULT_PAGE);
+        assert_eq!(page(Some(0)).limit, 1);
+        assert_eq!(page(Some(5000)).limit, HistoryQuery::MAX_PAGE);
+        let since = Some("01J00000000000000000000000".to_owned());
+        let catch_up = HistoryQuery::from_request(HistoryRequest {
+            since: since.clone(),
+            limit: Some(5000),
+            before: None,
+        });
+        assert_eq!(catch_up.limit, HistoryQuery::MAX_CATCH_UP);
+        assert_eq!(
+            HistoryQuery::for_join(since).limit,
+            HistoryQuery::MAX_CATCH_UP
+        );
+        assert_eq!(
+            HistoryQuery::for_join(None).to_request().limit,
+            Some(HistoryQuery::DEFAULT_PAGE)
+        );
+    }
 }
 
 pub(crate) fn now_millis() -> i64 {

@@ -188,7 +188,7 @@ impl Store for PgStore {
         )
     }
 
-    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         diesel::delete(
             revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
@@ -198,7 +198,7 @@ impl Store for PgStore {
         .map_err(map_err)?;
         diesel::insert_into(revoked_sessions::table)
             .values((
-                revoked_sessions::sid.eq(sid),
+                revoked_sessions::sid.eq(session_id),
                 revoked_sessions::expires_at.eq(expires_at_ms),
             ))
             .on_conflict_do_nothing()
@@ -208,9 +208,9 @@ impl Store for PgStore {
             .map_err(map_err)
     }
 
-    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
+    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
         diesel::select(diesel::dsl::exists(
-            revoked_sessions::table.filter(revoked_sessions::sid.eq(sid)),
+            revoked_sessions::table.filter(revoked_sessions::sid.eq(session_id)),
         ))
         .get_result(&mut self.conn().await?)
         .await

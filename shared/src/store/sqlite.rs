@@ -225,8 +225,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_session(&self, sid: &str, expires_at_ms: i64) -> Result<(), StoreError> {
-        let sid = sid.to_owned();
+    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+        let session_id = session_id.to_owned();
         self.with_conn(move |c| {
             diesel::delete(
                 revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
@@ -235,7 +235,7 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
             diesel::insert_into(revoked_sessions::table)
                 .values((
-                    revoked_sessions::sid.eq(sid),
+                    revoked_sessions::sid.eq(session_id),
                     revoked_sessions::expires_at.eq(expires_at_ms),
                 ))
                 .on_conflict_do_nothing()
@@ -246,11 +246,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn is_revoked(&self, sid: &str) -> Result<bool, StoreError> {
-        let sid = sid.to_owned();
+    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
+        let session_id = session_id.to_owned();
         self.with_conn(move |c| {
             diesel::select(diesel::dsl::exists(
-                revoked_sessions::table.filter(revoked_sessions::sid.eq(sid)),
+                revoked_sessions::table.filter(revoked_sessions::sid.eq(session_id)),
             ))
             .get_result(c)
             .map_err(map_err)

@@ -1,4 +1,4 @@
-//! Unit tests of the channel actor with stand-in sessions and an in-process bus.
+//! Unit tests of the channel actor with stand-in connections and an in-process bus.
 use std::time::Duration;
 
 use chat_shared::bus::{Bus, LocalBus, Subscription};
@@ -6,23 +6,23 @@ use futures::StreamExt;
 
 use super::*;
 
-/// A stand-in session that records the frames it is sent.
+/// A stand-in connection that records the frames it is sent.
 struct Probe(tokio::sync::mpsc::UnboundedSender<String>);
 
 impl Actor for Probe {
     type Context = Context<Self>;
 }
 
-impl Handler<Deliver> for Probe {
+impl Handler<ChannelFrame> for Probe {
     type Result = ();
-    fn handle(&mut self, d: Deliver, _: &mut Context<Self>) {
+    fn handle(&mut self, d: ChannelFrame, _: &mut Context<Self>) {
         let _ = self.0.send(d.frame.to_string());
     }
 }
 
-impl Handler<Evict> for Probe {
+impl Handler<FellBehind> for Probe {
     type Result = ();
-    fn handle(&mut self, _: Evict, _: &mut Context<Self>) {}
+    fn handle(&mut self, _: FellBehind, _: &mut Context<Self>) {}
 }
 
 struct Idle;
@@ -46,7 +46,7 @@ struct Room {
 fn room(server_id: &str) -> Room {
     let bus = LocalBus::new();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
-    let deps = ChannelDeps {
+    let link = BusLink {
         bus: shared.clone(),
         publisher: Publisher::start(shared),
         server_id: Arc::from(server_id),
@@ -54,7 +54,7 @@ fn room(server_id: &str) -> Room {
     let idle = Idle.start();
     let addr = ChannelActor::new(
         ChannelName::general(),
-        deps,
+        link,
         idle.clone().recipient(),
         idle.recipient(),
     )
@@ -64,7 +64,7 @@ fn room(server_id: &str) -> Room {
 
 async fn member(
     room: &Room,
-    session: SessionId,
+    conn: SessionId,
     user: &str,
 ) -> (Vec<String>, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -72,10 +72,10 @@ async fn member(
     let members = room
         .addr
         .send(Join {
-            session,
+            conn,
             user: Arc::from(user),
-            addr: probe.clone().recipient(),
-            evict: probe.recipient(),
+            frames: probe.clone().recipient(),
+            fell_behind: probe.recipient(),
         })
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
     let id = room
         .addr
         .send(Post {
-            session: 1,
+            conn: 1,
             text: text("hi"),
         })
         .await
@@ -143,7 +143,7 @@ async fn a_non_member_cannot_post() {
     let err = room
         .addr
         .send(Post {
-            session: 9,
+            conn: 9,
             text: text("hi"),
         })
         .await
@@ -195,7 +195,7 @@ async fn a_command_comes_back_as_a_request_for_the_bot() {
     let posted = room
         .addr
         .send(Post {
-            session: 1,
+            conn: 1,
             text: text("/stock=aapl.us"),
         })
         .await
@@ -211,7 +211,7 @@ async fn a_command_comes_back_as_a_request_for_the_bot() {
     let help = room
         .addr
         .send(Post {
-            session: 1,
+            conn: 1,
             text: text("/HELP"),
         })
         .await
@@ -221,7 +221,7 @@ async fn a_command_comes_back_as_a_request_for_the_bot() {
     let plain = room
         .addr
         .send(Post {
-            session: 1,
+            conn: 1,
             text: text("hello /stock=x"),
         })
         .await
@@ -238,8 +238,8 @@ async fn presence_counts_a_user_once_across_connections() {
     let (_, _t1) = member(&room, 2, "alice").await;
     let (_, _t2) = member(&room, 3, "alice").await;
     assert_eq!(next_json(&mut watcher).await["event"], "join");
-    room.addr.send(Leave { session: 2 }).await.unwrap();
-    room.addr.send(Leave { session: 3 }).await.unwrap();
+    room.addr.send(Leave { conn: 2 }).await.unwrap();
+    room.addr.send(Leave { conn: 3 }).await.unwrap();
     let f = next_json(&mut watcher).await;
     assert_eq!(
         (f["user"].as_str(), f["event"].as_str()),
@@ -268,6 +268,6 @@ async fn it_stops_only_when_empty() {
     let room = room("srv-a");
     let (_, _alice) = member(&room, 1, "alice").await;
     assert!(!room.addr.send(StopIfEmpty).await.unwrap());
-    room.addr.send(Leave { session: 1 }).await.unwrap();
+    room.addr.send(Leave { conn: 1 }).await.unwrap();
     assert!(room.addr.send(StopIfEmpty).await.unwrap());
 }

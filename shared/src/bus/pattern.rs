@@ -1,5 +1,6 @@
-//! NATS subject syntax: tokens separated by `.`, wildcards `*` (one token) and
-//! `>` (one or more trailing tokens) in subscriptions only.
+//! NATS subject syntax and wildcard matching (any subject, not only the
+//! chat's; those are named in `crate::subjects`): tokens separated by `.`, and
+//! in subscriptions the wildcards `*` (one token) and `>` (the rest).
 
 /// Whether `subject` is valid to publish on (no wildcards, no empty tokens).
 pub fn is_valid_subject(subject: &str) -> bool {

@@ -1,4 +1,4 @@
-//! What the bot makes of a command's arguments.
+//! The stock codes of a `/stock` command's arguments, as the bot reads them.
 
 /// Most codes one `/stock` command may ask for.
 pub const MAX_CODES: usize = 5;

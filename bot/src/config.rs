@@ -1,0 +1,77 @@
+//! The bot's settings, each default in one place: where quotes come from and
+//! the limits the bot keeps. `QuoteArgs` is shared by `chat-bot` and by the
+//! server, which runs the bot in-process in embedded mode.
+
+use std::time::Duration;
+
+/// The stooq CSV endpoint; `{code}` is replaced by the stock code.
+pub const STOOQ_URL: &str = "https://stooq.com/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv";
+/// Seconds the bot waits for the quote service.
+pub const QUOTE_TIMEOUT_SECS: u64 = 5;
+/// Seconds a quote is reused.
+pub const QUOTE_CACHE_SECS: u64 = 30;
+/// Commands one user may give per window.
+pub const RATE_COUNT: u32 = 5;
+/// The window of `RATE_COUNT`, in seconds.
+pub const RATE_WINDOW_SECS: u64 = 10;
+
+/// The quote service flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QuoteArgs {
+    /// Quote service URL template; `{code}` is replaced by the stock code.
+    #[arg(long, env = "STOCK_API_URL", default_value = STOOQ_URL)]
+    pub stock_api_url: String,
+
+    /// Seconds to wait for the quote service.
+    #[arg(long, env = "STOCK_TIMEOUT_SECS", default_value_t = QUOTE_TIMEOUT_SECS)]
+    pub stock_timeout_secs: u64,
+
+    /// Seconds a quote is reused (0 turns the cache off).
+    #[arg(long, env = "STOCK_CACHE_SECS", default_value_t = QUOTE_CACHE_SECS)]
+    pub stock_cache_secs: u64,
+}
+
+impl QuoteArgs {
+    /// The bot's configuration, with the default per-user command limit.
+    pub fn bot_config(&self) -> BotConfig {
+        BotConfig {
+            stock_api_url: self.stock_api_url.clone(),
+            limits: BotLimits {
+                timeout: Duration::from_secs(self.stock_timeout_secs),
+                cache_ttl: Duration::from_secs(self.stock_cache_secs),
+                ..BotLimits::default()
+            },
+        }
+    }
+}
+
+/// How the bot reaches the quote service, and its limits.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// URL template with `{code}`.
+    pub stock_api_url: String,
+    pub limits: BotLimits,
+}
+
+/// How long the bot waits and caches, and how often one user may ask.
+#[derive(Debug, Clone)]
+pub struct BotLimits {
+    /// How long one quote may take.
+    pub timeout: Duration,
+    /// How long a quote is reused.
+    pub cache_ttl: Duration,
+    /// Commands a user may give per `rate_window`.
+    pub rate_count: u32,
+    pub rate_window: Duration,
+}
+
+impl Default for BotLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(QUOTE_TIMEOUT_SECS),
+            cache_ttl: Duration::from_secs(QUOTE_CACHE_SECS),
+            rate_count: RATE_COUNT,
+            rate_window: Duration::from_secs(RATE_WINDOW_SECS),
+        }
+    }
+}

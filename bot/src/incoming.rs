@@ -1,0 +1,51 @@
+//! A command as the bot takes it from the bus: where to answer, who asked,
+//! and what, read from the subject and payload (`chat_shared::bot_commands`).
+
+use chat_shared::bot_commands::{OtherCommand, StockCommand};
+use chat_shared::bus::Envelope;
+use chat_shared::names::ChannelName;
+use chat_shared::subjects;
+
+use crate::responder::Request;
+
+/// A command taken from the bus: where to answer, who asked, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub channel: ChannelName,
+    pub user: String,
+    pub request: Request,
+}
+
+/// Reads a command from its subject and payload; `None` (logged) when malformed.
+pub fn decode(envelope: &Envelope) -> Option<Incoming> {
+    let parsed = match envelope.subject.as_str() {
+        subjects::CMD_STOCK => {
+            serde_json::from_slice::<StockCommand>(&envelope.payload).map(|c| Incoming {
+                channel: c.channel,
+                user: c.user,
+                request: Request::Stock { args: c.code },
+            })
+        }
+        subjects::CMD_HELP | subjects::CMD_UNKNOWN => {
+            serde_json::from_slice::<OtherCommand>(&envelope.payload).map(|c| {
+                let request = if envelope.subject == subjects::CMD_HELP {
+                    Request::Help
+                } else {
+                    Request::Unknown { name: c.command }
+                };
+                Incoming {
+                    channel: c.channel,
+                    user: c.user,
+                    request,
+                }
+            })
+        }
+        other => {
+            tracing::warn!(subject = %other, "dropping a command on an unknown subject");
+            return None;
+        }
+    };
+    parsed
+        .map_err(|e| tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed command"))
+        .ok()
+}

@@ -1,0 +1,72 @@
+//! What the channel actor is told, by connections and by the registry.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use chat_shared::frames::ErrorFrame;
+use chat_shared::names::{ChannelName, MessageText};
+
+use crate::actors::{ChannelFrame, ConnId, FellBehind};
+use crate::publisher::Outgoing;
+
+/// A connection joins; answers the member list.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct Join {
+    pub conn: ConnId,
+    pub user: Arc<str>,
+    /// Where the channel's frames go.
+    pub frames: Recipient<ChannelFrame>,
+    /// Told when the connection falls too far behind.
+    pub fell_behind: Recipient<FellBehind>,
+}
+
+/// A connection leaves (or closes).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub conn: ConnId,
+}
+
+/// A member posts a message; answers its id, and the request that hands a
+/// command to the bot (which the connection sends, to hear if no bot answers).
+#[derive(Message)]
+#[rtype(result = "Result<Posted, ErrorFrame>")]
+pub struct Post {
+    pub conn: ConnId,
+    pub text: MessageText,
+}
+
+/// A message accepted by the channel.
+#[derive(Debug)]
+pub struct Posted {
+    pub id: String,
+    pub command: Option<Outgoing>,
+}
+
+/// A member is typing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Typing {
+    pub conn: ConnId,
+}
+
+/// Asked by the registry: stop if no one is here; answers whether it stopped.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct StopIfEmpty;
+
+/// Another server stopped beating: its users are gone from this channel.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ServerGone(pub String);
+
+/// Told to the registry when a channel hears from a server it did not know.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerSeen(pub String);
+
+/// Told to the registry when the last member left.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChannelIdle(pub ChannelName);

@@ -1,0 +1,164 @@
+//! The history a join starts with: asked of the archivers on
+//! `chat.history.<channel>` (they also see messages not yet stored), read
+//! from the store directly when no archiver answers.
+
+use std::time::Duration;
+
+use chat_shared::bus::{json_payload, Bus};
+use chat_shared::frames::{ErrorCode, ErrorFrame};
+use chat_shared::message::Message;
+use chat_shared::names::ChannelName;
+use chat_shared::payloads::HistoryReply;
+use chat_shared::store::{HistoryQuery, Store};
+use chat_shared::subjects;
+
+/// The last page of `channel`, or everything after `since` (up to a catch-up's
+/// worth), oldest first.
+pub async fn for_join(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    channel: &ChannelName,
+    since: Option<String>,
+    timeout: Duration,
+) -> Result<Vec<Message>, ErrorFrame> {
+    let query = HistoryQuery::for_join(since);
+    let payload = json_payload(&query.to_request());
+    let reply = match bus
+        .request(&subjects::history(channel), payload, timeout)
+        .await
+    {
+        Ok(reply) => reply,
+        Err(e) => {
+            tracing::warn!(channel = %channel, error = %e, "history request failed; reading the store");
+            return from_store(store, channel, &query).await;
+        }
+    };
+    match serde_json::from_slice::<HistoryReply>(&reply.payload) {
+        Ok(HistoryReply::Messages { messages }) => Ok(messages),
+        Ok(HistoryReply::Error { error }) => {
+            tracing::warn!(channel = %channel, code = ?error.code, "history request refused");
+            Err(ErrorFrame::new(ErrorCode::Unavailable, error.message))
+        }
+        Err(e) => {
+            tracing::warn!(channel = %channel, error = %e, "unreadable history reply");
+            Err(ErrorFrame::new(
+                ErrorCode::Unavailable,
+                "That is unavailable right now; try again shortly.",
+            ))
+        }
+    }
+}
+
+async fn from_store(
+    store: &dyn Store,
+    channel: &ChannelName,
+    query: &HistoryQuery,
+) -> Result<Vec<Message>, ErrorFrame> {
+    store.messages(channel, query).await.map_err(|e| {
+        tracing::warn!(channel = %channel, error = %e, "history unavailable");
+        ErrorFrame::new(
+            ErrorCode::Unavailable,
+            "History is unavailable right now; try joining again shortly.",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use chat_shared::bus::{respond, LocalBus};
+    use chat_shared::names::MessageText;
+    use chat_shared::payloads::{HistoryRequest, ReplyCode};
+    use chat_shared::store::SqliteStore;
+    use futures::StreamExt;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(2);
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("chat.db")).unwrap();
+        (dir, store)
+    }
+
+    fn message(text: &str) -> Message {
+        let text = MessageText::parse(text).unwrap();
+        Message::new(ChannelName::general(), "alice", text, false)
+    }
+
+    /// An archiver stand-in: answers every history request with `reply`
+    /// and reports the requests it got.
+    async fn archiver(bus: &LocalBus, reply: Bytes) -> mpsc::UnboundedReceiver<HistoryRequest> {
+        let mut requests = bus
+            .queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE)
+            .await
+            .unwrap();
+        let (seen, rx) = mpsc::unbounded_channel();
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            while let Some(r) = requests.next().await {
+                let _ = seen.send(serde_json::from_slice(&r.payload).unwrap());
+                respond(&bus, &r, reply.clone()).await.unwrap();
+            }
+        });
+        rx
+    }
+
+    #[tokio::test]
+    async fn with_no_archiver_the_last_page_comes_from_the_store() {
+        let (_dir, store) = store();
+        let sent: Vec<Message> = (0..60).map(|i| message(&format!("m{i}"))).collect();
+        store.insert_messages(&sent).await.unwrap();
+        let bus = LocalBus::new();
+        let got = for_join(&bus, &store, &ChannelName::general(), None, WAIT)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), HistoryQuery::DEFAULT_PAGE as usize);
+        assert_eq!(got, sent[10..].to_vec(), "the newest page, oldest first");
+    }
+
+    #[tokio::test]
+    async fn an_archivers_answer_wins_and_a_catch_up_asks_for_everything_since() {
+        let (_dir, store) = store();
+        let bus = LocalBus::new();
+        let answer = vec![message("from the archiver")];
+        let reply = json_payload(&HistoryReply::Messages {
+            messages: answer.clone(),
+        });
+        let mut requests = archiver(&bus, reply).await;
+        let since = Some(message("older").id);
+        let got = for_join(&bus, &store, &ChannelName::general(), since.clone(), WAIT).await;
+        assert_eq!(got.unwrap(), answer);
+        let asked = requests.recv().await.unwrap();
+        assert_eq!(asked.since, since);
+        assert_eq!(asked.limit, Some(HistoryQuery::MAX_CATCH_UP));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_or_an_unreadable_reply_is_unavailable() {
+        let (_dir, store) = store();
+        let general = ChannelName::general();
+        for (reply, message) in [
+            (
+                json_payload(&HistoryReply::error(ReplyCode::Unavailable, "db down")),
+                "db down",
+            ),
+            (
+                Bytes::from_static(b"not json"),
+                "That is unavailable right now; try again shortly.",
+            ),
+        ] {
+            let bus = LocalBus::new();
+            let _requests = archiver(&bus, reply).await;
+            let e = for_join(&bus, &store, &general, None, WAIT)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (e.code, e.message.as_str()),
+                (ErrorCode::Unavailable, message)
+            );
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Commands for the bot as they travel: a message whose text starts with `/`
+//! is recognized here, routed by name to `chat.cmd.<name>`, and carried there
+//! with the payloads below. The server only routes; the bot reads the
+//! arguments.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::bus::json_payload;
+use crate::message::Message;
+use crate::names::ChannelName;
+use crate::subjects;
+
+/// A command found in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// `/stock=CODE[,CODE…]` (or `/stock CODE`); `args` as typed, trimmed.
+    Stock { args: &'a str },
+    /// `/help`.
+    Help,
+    /// Any other `/name`.
+    Unknown { name: &'a str },
+}
+
+impl<'a> Command<'a> {
+    /// The command in `text`, if it is one.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let rest = text.trim_start().strip_prefix('/')?;
+        let end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let (name, args) = rest.split_at(end);
+        let args = args.strip_prefix('=').unwrap_or(args).trim();
+        Some(if name.eq_ignore_ascii_case("stock") {
+            Command::Stock { args }
+        } else if name.eq_ignore_ascii_case("help") {
+            Command::Help
+        } else {
+            Command::Unknown { name }
+        })
+    }
+}
+
+impl Command<'_> {
+    /// The subject and payload that hand this command, carried by `message`,
+    /// to the bot.
+    pub fn to_bus(&self, message: &Message) -> (&'static str, Bytes) {
+        let (channel, user, id) = (
+            message.channel.clone(),
+            message.user.clone(),
+            message.id.clone(),
+        );
+        match *self {
+            Command::Stock { args } => {
+                let code = args.to_owned();
+                let payload = StockCommand {
+                    channel,
+                    user,
+                    code,
+                    id,
+                };
+                (subjects::CMD_STOCK, json_payload(&payload))
+            }
+            Command::Help | Command::Unknown { .. } => {
+                let (subject, name) = match *self {
+                    Command::Unknown { name } => (subjects::CMD_UNKNOWN, name),
+                    _ => (subjects::CMD_HELP, "help"),
+                };
+                let command = name.to_owned();
+                let payload = OtherCommand {
+                    channel,
+                    user,
+                    command,
+                    id,
+                };
+                (subject, json_payload(&payload))
+            }
+        }
+    }
+}
+
+/// `chat.cmd.stock` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockCommand {
+    pub channel: ChannelName,
+    pub user: String,
+    pub code: String,
+    /// Id of the message that carried the command.
+    pub id: String,
+}
+
+/// `chat.cmd.help` and `chat.cmd.unknown` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherCommand {
+    pub channel: ChannelName,
+    pub user: String,
+    /// The command's name as typed (without the `/`).
+    pub command: String,
+    /// Id of the message that carried the command.
+    pub id: String,
+}
+
+/// What a bot answers on a command's reply subject once it has posted its
+/// reply, so the server need not report the bot missing.
+pub const HANDLED: &[u8] = b"{\"ok\":true}";
+
+/// The commands the bot knows, for `/help` and unknown commands.
+pub const KNOWN: &[(&str, &str)] = &[
+    (
+        "/stock=CODE",
+        "a stock quote, e.g. /stock=aapl.us (up to 5 codes separated by commas)",
+    ),
+    ("/help", "this list"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_recognised_by_name_case_insensitively() {
+        assert_eq!(
+            Command::parse("/stock=aapl.us"),
+            Some(Command::Stock { args: "aapl.us" })
+        );
+        assert_eq!(
+            Command::parse("/STOCK=AAPL.US"),
+            Some(Command::Stock { args: "AAPL.US" })
+        );
+        assert_eq!(
+            Command::parse("/stock aapl.us "),
+            Some(Command::Stock { args: "aapl.us" })
+        );
+        assert_eq!(
+            Command::parse("/stock= aapl.us, msft.us"),
+            Some(Command::Stock {
+                args: "aapl.us, msft.us"
+            })
+        );
+        assert_eq!(Command::parse("/stock"), Some(Command::Stock { args: "" }));
+        assert_eq!(Command::parse("/stock="), Some(Command::Stock { args: "" }));
+        assert_eq!(Command::parse("/help"), Some(Command::Help));
+        assert_eq!(Command::parse("/Help me"), Some(Command::Help));
+        assert_eq!(
+            Command::parse("/foo"),
+            Some(Command::Unknown { name: "foo" })
+        );
+        assert_eq!(Command::parse("/"), Some(Command::Unknown { name: "" }));
+        assert_eq!(
+            Command::parse("/stockx=1"),
+            Some(Command::Unknown { name: "stockx" })
+        );
+    }
+
+    #[test]
+    fn commands_travel_on_their_subjects_with_the_message_id() {
+        let text = crate::names::MessageText::parse("/stock=aapl.us").unwrap();
+        let m = Message::new(ChannelName::general(), "alice", text, false);
+        let (subject, payload) = Command::parse(m.text.as_str()).unwrap().to_bus(&m);
+        assert_eq!(subject, subjects::CMD_STOCK);
+        let stock: StockCommand = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(
+            (stock.code.as_str(), stock.id.as_str()),
+            ("aapl.us", m.id.as_str())
+        );
+        let (subject, payload) = Command::Unknown { name: "foo" }.to_bus(&m);
+        assert_eq!(subject, subjects::CMD_UNKNOWN);
+        let other: OtherCommand = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(
+            (other.command.as_str(), other.user.as_str()),
+            ("foo", "alice")
+        );
+        assert_eq!(Command::Help.to_bus(&m).0, subjects::CMD_HELP);
+    }
+
+    #[test]
+    fn plain_text_is_not_a_command() {
+        for text in ["hello", "a /stock=aapl.us", "stock=aapl.us", ""] {
+            assert_eq!(Command::parse(text), None, "{text}");
+        }
+    }
+}
