@@ -49,7 +49,7 @@ mod tests {
             "repeats asked once"
         );
         assert_eq!(parse_codes("brk-b.us"), Some(vec!["brk-b.us".to_owned()]));
-        assert!(parse_codes(&"a,".repeat(4).trim_end_matches(',').to_owned()).is_some());
+        assert!(parse_codes("a,".repeat(4).trim_end_matches(',')).is_some());
     }
 
     #[test]

@@ -22,10 +22,9 @@ proptest! {
 
     #[test]
     fn commands_made_of_stock_like_text_never_panic(text in "/(stock|STOCK|help|x)?[= ]?[a-zA-Z0-9.,\\- ]{0,120}") {
-        let _ = Command::parse(&text).map(|c| match c {
-            Command::Stock { args } => { let _ = parse_codes(args); }
-            _ => {}
-        });
+        if let Some(Command::Stock { args }) = Command::parse(&text) {
+            let _ = parse_codes(args);
+        }
     }
 
     #[test]

@@ -159,6 +159,10 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+pub(crate) fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,8 +194,4 @@ mod tests {
             Some(HistoryQuery::DEFAULT_PAGE)
         );
     }
-}
-
-pub(crate) fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
 }

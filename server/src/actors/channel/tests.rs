@@ -1,7 +1,10 @@
 //! Unit tests of the channel actor with stand-in connections and an in-process bus.
 use std::time::Duration;
 
-use chat_shared::bus::{Bus, LocalBus, Subscription};
+use bytes::Bytes;
+use chat_shared::bot_commands::StockCommand;
+use chat_shared::bus::{LocalBus, Subscription};
+use chat_shared::names::MessageText;
 use futures::StreamExt;
 
 use super::*;
@@ -64,7 +67,7 @@ fn room(server_id: &str) -> Room {
 
 async fn member(
     room: &Room,
-    conn: SessionId,
+    conn: ConnId,
     user: &str,
 ) -> (Vec<String>, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -90,7 +93,7 @@ async fn next_json(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> ser
     serde_json::from_str(&frame).unwrap()
 }
 
-async fn next_envelope(sub: &mut Subscription) -> chat_shared::bus::Envelope {
+async fn next_envelope(sub: &mut Subscription) -> Envelope {
     tokio::time::timeout(Duration::from_secs(2), sub.next())
         .await
         .unwrap()
