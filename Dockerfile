@@ -6,14 +6,15 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p chat-server -p chat-bot -p chat-archiver
+# The dist profile: fat LTO, one codegen unit (slower to build, faster to run).
+RUN cargo build --profile dist --locked -p chat-server -p chat-bot -p chat-archiver
 
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data --create-home chat
-COPY --from=build /src/target/release/chat-server /src/target/release/chat-bot /src/target/release/chat-archiver /usr/local/bin/
+COPY --from=build /src/target/dist/chat-server /src/target/dist/chat-bot /src/target/dist/chat-archiver /usr/local/bin/
 USER chat
 WORKDIR /data
 ENV CHAT_BIND=0.0.0.0:8080 CHAT_DATA_DIR=/data
