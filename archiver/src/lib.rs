@@ -1,6 +1,7 @@
 //! The archiver: stores every message published on `chat.msg.>` (in batches,
 //! idempotently) and answers history requests on `chat.history.<channel>`.
 
+mod batch;
 pub mod history;
 pub mod source;
 pub mod tail;
@@ -8,12 +9,13 @@ pub mod tail;
 use std::sync::Arc;
 use std::time::Duration;
 
+use batch::{Batch, Writes};
 use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use chat_shared::subjects;
 use futures::StreamExt;
-use source::{Delivery, Source};
+use source::Source;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -55,26 +57,6 @@ pub fn decode(envelope: &Envelope) -> Option<Message> {
         Err(e) => {
             tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed message");
             None
-        }
-    }
-}
-
-/// Writes a batch, retrying while the database is unavailable, so nothing
-/// taken from the bus is lost.
-async fn store_batch(store: &dyn Store, batch: &mut Vec<Message>) {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match store.insert_messages(batch).await {
-            Ok(n) => {
-                tracing::debug!(received = batch.len(), stored = n, "batch archived");
-                batch.clear();
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, batch = batch.len(), retry_in_ms = delay.as_millis() as u64, "archiving failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
         }
     }
 }
@@ -151,7 +133,7 @@ impl Archiver {
                 delivery = self.incoming.next() => match delivery {
                     Some(d) => {
                         batch.push(d);
-                        if batch.messages.len() >= self.config.batch_size {
+                        if batch.len() >= self.config.batch_size {
                             writes.start(&mut batch).await;
                         }
                     }
@@ -184,66 +166,5 @@ impl Archiver {
         writes.finish().await;
         while answers.join_next().await.is_some() {}
         tracing::info!("archiver stopped");
-    }
-}
-
-/// Messages waiting to be stored, and the deliveries to acknowledge after.
-#[derive(Default)]
-struct Batch {
-    messages: Vec<Message>,
-    deliveries: Vec<Delivery>,
-}
-
-impl Batch {
-    fn push(&mut self, d: Delivery) {
-        self.messages.extend(decode(&d.envelope));
-        self.deliveries.push(d);
-    }
-
-    /// Stores the batch (retrying while the database is down), then acks it.
-    async fn store(mut self, store: &dyn Store) {
-        if !self.messages.is_empty() {
-            store_batch(store, &mut self.messages).await;
-        }
-        for d in self.deliveries.drain(..) {
-            d.ack().await;
-        }
-    }
-}
-
-/// Batches being written, at most `limit` at once.
-struct Writes {
-    store: Arc<dyn Store>,
-    limit: usize,
-    running: JoinSet<()>,
-}
-
-impl Writes {
-    fn new(store: Arc<dyn Store>, limit: usize) -> Self {
-        Self {
-            store,
-            limit: limit.max(1),
-            running: JoinSet::new(),
-        }
-    }
-
-    /// Starts writing `batch` (leaving it empty), first waiting for a free
-    /// writer.
-    async fn start(&mut self, batch: &mut Batch) {
-        if batch.deliveries.is_empty() {
-            return;
-        }
-        while self.running.len() >= self.limit {
-            self.running.join_next().await;
-        }
-        let batch = std::mem::take(batch);
-        let store = self.store.clone();
-        self.running
-            .spawn(async move { batch.store(store.as_ref()).await });
-    }
-
-    /// Waits until every started batch is stored and acknowledged.
-    async fn finish(&mut self) {
-        while self.running.join_next().await.is_some() {}
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -15,17 +15,14 @@ use chat_shared::payloads::{ServerBeat, SessionRevoked};
 use chat_shared::subjects;
 
 use super::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty};
+use super::peers::{Peers, BEAT};
 use super::{ConnId, DirectFrame, EndConnection};
 use crate::publisher::Outgoing;
-
-/// How often a server says it is alive, and how long until others count it gone.
-const BEAT: Duration = Duration::from_secs(5);
-const GONE_AFTER: Duration = Duration::from_secs(15);
 
 pub struct Registry {
     link: BusLink,
     /// Other servers and when they were last heard from.
-    peers: HashMap<String, Instant>,
+    peers: Peers,
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
     connections: HashMap<ConnId, ConnectionEntry>,
 }
@@ -41,7 +38,7 @@ impl Registry {
     pub fn new(link: BusLink) -> Self {
         Self {
             link,
-            peers: HashMap::new(),
+            peers: Peers::default(),
             channels: HashMap::new(),
             connections: HashMap::new(),
         }
@@ -128,16 +125,8 @@ impl Registry {
             headers: Vec::new(),
             payload: json_payload(&note),
         });
-        let now = Instant::now();
-        let gone: Vec<String> = self
-            .peers
-            .iter()
-            .filter(|(_, seen)| now.duration_since(**seen) > GONE_AFTER)
-            .map(|(s, _)| s.clone())
-            .collect();
-        for server in gone {
+        for server in self.peers.take_gone(Instant::now()) {
             tracing::warn!(server = %server, "a server went silent; clearing its users' presence");
-            self.peers.remove(&server);
             for channel in self.channels.values() {
                 channel.do_send(ServerGone(server.clone()));
             }
@@ -151,7 +140,7 @@ impl StreamHandler<Envelope> for Registry {
         if envelope.subject == subjects::SERVERS {
             if let Ok(beat) = serde_json::from_slice::<ServerBeat>(&envelope.payload) {
                 if *beat.server != *self.link.server_id {
-                    self.peers.insert(beat.server, Instant::now());
+                    self.peers.heard(beat.server, Instant::now());
                 }
             }
             return;
@@ -205,7 +194,7 @@ impl Handler<PeerSeen> for Registry {
     type Result = ();
 
     fn handle(&mut self, PeerSeen(server): PeerSeen, _: &mut Self::Context) {
-        self.peers.entry(server).or_insert_with(Instant::now);
+        self.peers.seen(server, Instant::now());
     }
 }
 

@@ -1,0 +1,288 @@
+//! What each client frame does on a connection: join (with its history and
+//! the frames held meanwhile), leave, send (and hand commands to the bot),
+//! typing.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web::web;
+use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
+use chat_shared::message::{is_message_id, Message};
+use chat_shared::names::{ChannelName, InvalidText, MessageText};
+
+use super::{Connection, Ctx, COMMAND_TIMEOUT};
+use crate::actors::channel::{ChannelActor, Join, Leave, Post, Typing};
+use crate::actors::registry::JoinChannel;
+use crate::publisher::Outgoing;
+use crate::state::AppState;
+
+/// A join that got through: the channel's actor has the member, and the
+/// history is read.
+struct Entered {
+    name: ChannelName,
+    addr: Addr<ChannelActor>,
+    members: Vec<String>,
+    history: Vec<Message>,
+}
+
+/// A join that failed, and the channel actor to leave if it got that far.
+type JoinFailed = (Option<Addr<ChannelActor>>, ErrorFrame);
+
+impl Connection {
+    /// Handles one text frame; a frame that fails gets an error frame (with
+    /// its `ref`) and the connection stays open.
+    pub(super) fn on_frame(&mut self, text: &str, ctx: &mut Ctx) {
+        let frame = match ClientFrame::parse(text) {
+            Ok(f) => f,
+            Err(e) => return self.error(ctx, e),
+        };
+        let reference = frame.reference().map(str::to_owned);
+        let result = match frame {
+            ClientFrame::Join { channel, since } => self.join(&channel, since, ctx),
+            ClientFrame::Leave { channel } => self.leave(&channel),
+            ClientFrame::Send {
+                channel,
+                text,
+                reference,
+            } => self.post(&channel, &text, reference, ctx),
+            ClientFrame::Typing { channel } => self.typing(&channel),
+        };
+        if let Err(e) = result {
+            self.error(ctx, e.with_ref(reference.as_deref()));
+        }
+    }
+
+    fn joined_channel(&self, channel: &str) -> Result<&Addr<ChannelActor>, ErrorFrame> {
+        let name = parse_channel(channel)?;
+        self.joined
+            .get(&name)
+            .ok_or_else(|| ErrorFrame::new(ErrorCode::NotJoined, format!("Join #{name} first.")))
+    }
+
+    fn join(
+        &mut self,
+        channel: &str,
+        since: Option<String>,
+        ctx: &mut Ctx,
+    ) -> Result<(), ErrorFrame> {
+        let name = parse_channel(channel)?;
+        if since.as_deref().is_some_and(|s| !is_message_id(s)) {
+            return Err(ErrorFrame::new(
+                ErrorCode::InvalidFrame,
+                "since must be a message id.",
+            ));
+        }
+        if self.joining.is_joining(name.as_str()) {
+            return Ok(());
+        }
+        self.check_channel_limit(&name)?;
+        let channel_key: Arc<str> = Arc::from(name.as_str());
+        self.joining.start(channel_key.clone());
+        let join = Join {
+            conn: self.id,
+            user: self.user.clone(),
+            frames: ctx.address().recipient(),
+            fell_behind: ctx.address().recipient(),
+        };
+        let work = enter(self.state.clone(), name, since, join);
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |result, act, ctx| act.finish_join(&channel_key, result, ctx)),
+        );
+        Ok(())
+    }
+
+    fn check_channel_limit(&self, name: &ChannelName) -> Result<(), ErrorFrame> {
+        let max = self.state.limits.max_channels;
+        if !self.joined.contains_key(name) && self.joined.len() + self.joining.len() >= max {
+            return Err(ErrorFrame::new(
+                ErrorCode::TooManyChannels,
+                format!("A connection can join at most {max} channels."),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Answers a join: the history first, then the live frames held meanwhile.
+    fn finish_join(
+        &mut self,
+        channel_key: &str,
+        result: Result<Entered, JoinFailed>,
+        ctx: &mut Ctx,
+    ) {
+        match result {
+            Ok(Entered {
+                name,
+                addr,
+                members,
+                history,
+            }) => {
+                let held = self.joining.finish(channel_key, &history);
+                self.joined.insert(name.clone(), addr);
+                let joined = ServerFrame::Joined {
+                    channel: name,
+                    history,
+                    members,
+                };
+                self.send_frame(ctx, &joined);
+                for frame in held {
+                    ctx.text(frame.frame);
+                }
+            }
+            Err((addr, e)) => {
+                self.joining.finish(channel_key, &[]);
+                // Leave only if no earlier join of this channel still stands.
+                if let Some(addr) = addr.filter(|a| !self.joined.values().any(|j| j == a)) {
+                    addr.do_send(Leave { conn: self.id });
+                }
+                self.error(ctx, e);
+            }
+        }
+    }
+
+    fn leave(&mut self, channel: &str) -> Result<(), ErrorFrame> {
+        let name = parse_channel(channel)?;
+        match self.joined.remove(&name) {
+            Some(addr) => {
+                addr.do_send(Leave { conn: self.id });
+                Ok(())
+            }
+            None => Err(ErrorFrame::new(
+                ErrorCode::NotJoined,
+                format!("You are not in #{name}."),
+            )),
+        }
+    }
+
+    fn post(
+        &mut self,
+        channel: &str,
+        text: &str,
+        reference: Option<String>,
+        ctx: &mut Ctx,
+    ) -> Result<(), ErrorFrame> {
+        let addr = self.joined_channel(channel)?.clone();
+        if !self.rate.allow() {
+            let limits = &self.state.limits;
+            return Err(ErrorFrame::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "Slow down: at most {} messages per {} seconds.",
+                    limits.rate_count, limits.rate_window_secs
+                ),
+            ));
+        }
+        let text = MessageText::parse(text).map_err(|e| {
+            let code = match e {
+                InvalidText::Empty => ErrorCode::Empty,
+                InvalidText::TooLong => ErrorCode::TooLong,
+            };
+            ErrorFrame::new(code, e.to_string())
+        })?;
+        let request = addr.send(Post {
+            conn: self.id,
+            text,
+        });
+        ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
+            let frame = match result {
+                Ok(Ok(posted)) => {
+                    act.state
+                        .metrics
+                        .messages_sent
+                        .fetch_add(1, Ordering::Relaxed);
+                    if let Some(command) = posted.command {
+                        act.hand_to_bot(command, reference.clone(), ctx);
+                    }
+                    ServerFrame::Ack {
+                        reference,
+                        id: posted.id,
+                    }
+                }
+                Ok(Err(e)) => ServerFrame::Error(e.with_ref(reference.as_deref())),
+                Err(_) => ServerFrame::Error(unavailable().with_ref(reference.as_deref())),
+            };
+            act.send_frame(ctx, &frame);
+        }));
+        Ok(())
+    }
+
+    /// Sends a command to the bots and tells the sender if none answers in time.
+    fn hand_to_bot(&mut self, command: Outgoing, reference: Option<String>, ctx: &mut Ctx) {
+        let bus = self.state.bus.clone();
+        let request = async move {
+            bus.request(&command.subject, command.payload, COMMAND_TIMEOUT)
+                .await
+        };
+        ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
+            if let Err(e) = result {
+                tracing::warn!(user = %act.user, error = %e, "no bot answered a command");
+                let error = ErrorFrame::new(
+                    ErrorCode::BotUnavailable,
+                    "The bot isn't answering right now; please try again in a moment.",
+                );
+                act.error(ctx, error.with_ref(reference.as_deref()));
+            }
+        }));
+    }
+
+    fn typing(&mut self, channel: &str) -> Result<(), ErrorFrame> {
+        self.joined_channel(channel)?
+            .do_send(Typing { conn: self.id });
+        Ok(())
+    }
+}
+
+fn parse_channel(channel: &str) -> Result<ChannelName, ErrorFrame> {
+    ChannelName::parse(channel)
+        .map_err(|e| ErrorFrame::new(ErrorCode::InvalidChannel, e.to_string()))
+}
+
+fn unavailable() -> ErrorFrame {
+    ErrorFrame::new(
+        ErrorCode::Unavailable,
+        "That is unavailable right now; try again shortly.",
+    )
+}
+
+/// The steps of a join before the client can be answered: the channel
+/// exists, its actor takes the member, and the history is read.
+async fn enter(
+    state: web::Data<AppState>,
+    name: ChannelName,
+    since: Option<String>,
+    join: Join,
+) -> Result<Entered, JoinFailed> {
+    match state.store.channel(&name).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let e = ErrorFrame::new(
+                ErrorCode::NoSuchChannel,
+                format!("There is no channel #{name}."),
+            );
+            return Err((None, e));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "channel lookup failed");
+            return Err((None, unavailable()));
+        }
+    }
+    let channel = name.clone();
+    let (addr, members) = state
+        .registry
+        .send(JoinChannel { channel, join })
+        .await
+        .map_err(|_| (None, unavailable()))?
+        .map_err(|_| (None, unavailable()))?;
+    let (bus, store) = (state.bus.as_ref(), state.store.as_ref());
+    let timeout = state.limits.history_timeout();
+    match crate::history::for_join(bus, store, &name, since, timeout).await {
+        Ok(history) => Ok(Entered {
+            name,
+            addr,
+            members,
+            history,
+        }),
+        Err(e) => Err((Some(addr), e)),
+    }
+}
