@@ -114,3 +114,58 @@ pub async fn answer(
         tracing::warn!(error = %e, subject = %envelope.subject, "could not answer history request");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use chat_shared::names::MessageText;
+
+    use super::*;
+
+    fn request(subject: &str, payload: &'static str) -> Envelope {
+        Envelope {
+            subject: subject.to_owned(),
+            reply: None,
+            headers: Vec::new(),
+            payload: Bytes::from_static(payload.as_bytes()),
+        }
+    }
+
+    fn code(result: Result<(ChannelName, HistoryQuery), HistoryReply>) -> ReplyCode {
+        match result {
+            Err(HistoryReply::Error { error }) => error.code,
+            other => panic!("expected an error reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_names_its_channel_in_the_subject_and_may_be_empty() {
+        let (channel, query) = parse(&request("chat.history.general", "")).unwrap();
+        assert_eq!(channel, ChannelName::general());
+        assert_eq!(query, HistoryQuery::latest(HistoryQuery::DEFAULT_PAGE));
+        let (_, query) = parse(&request("chat.history.general", r#"{"limit":5000}"#)).unwrap();
+        assert_eq!(query.limit, HistoryQuery::MAX_PAGE);
+    }
+
+    #[test]
+    fn bad_channels_payloads_and_ids_get_their_codes() {
+        let bad_channel = parse(&request("chat.history.Not Valid", ""));
+        assert_eq!(code(bad_channel), ReplyCode::InvalidChannel);
+        let bad_json = parse(&request("chat.history.general", "{"));
+        assert_eq!(code(bad_json), ReplyCode::InvalidRequest);
+        let bad_id = parse(&request("chat.history.general", r#"{"since":"yesterday"}"#));
+        assert_eq!(code(bad_id), ReplyCode::InvalidRequest);
+    }
+
+    #[test]
+    fn merging_keeps_each_message_once_oldest_first_up_to_the_limit() {
+        let text = MessageText::parse("m").unwrap();
+        let m: Vec<Message> = (0..4)
+            .map(|_| Message::new(ChannelName::general(), "a", text.clone(), false))
+            .collect();
+        let stored = vec![m[0].clone(), m[1].clone()];
+        let recent = vec![m[3].clone(), m[1].clone(), m[2].clone()];
+        assert_eq!(merge(stored.clone(), recent.clone(), 10), m);
+        assert_eq!(merge(stored, recent, 3), m[..3].to_vec());
+    }
+}
