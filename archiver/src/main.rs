@@ -64,11 +64,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
-    let url = cli
-        .nats
-        .nats_url
-        .clone()
-        .context("--nats-url (NATS_URL) is required")?;
+    let url = cli.nats.required_url()?.to_owned();
     tracing::info!(nats = %url, database = %redact_url(&cli.database_url), "chat-archiver starting");
 
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-archiver")).await?;

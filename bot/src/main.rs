@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chat_bot::config::{QuoteArgs, RATE_COUNT, RATE_WINDOW_SECS};
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, NatsBus};
@@ -34,11 +33,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
-    let url = cli
-        .nats
-        .nats_url
-        .clone()
-        .context("--nats-url (NATS_URL) is required")?;
+    let url = cli.nats.required_url()?.to_owned();
     tracing::info!(nats = %url, quotes = %cli.quotes.stock_api_url, "chat-bot starting");
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-bot")).await?;
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());

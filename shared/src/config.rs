@@ -21,6 +21,11 @@ pub struct NatsArgs {
 }
 
 impl NatsArgs {
+    /// The NATS URL, for the processes that cannot run without one.
+    pub fn required_url(&self) -> Result<&str, MissingNatsUrl> {
+        self.nats_url.as_deref().ok_or(MissingNatsUrl)
+    }
+
     /// Connection options, named after the process for `nats server report connections`.
     pub fn options(&self, url: &str, name: &str) -> NatsOptions {
         NatsOptions {
@@ -31,6 +36,11 @@ impl NatsArgs {
         }
     }
 }
+
+/// The bot and the archiver run only against NATS.
+#[derive(Debug, thiserror::Error)]
+#[error("--nats-url (NATS_URL) is required")]
+pub struct MissingNatsUrl;
 
 /// Hides the password of a URL such as `postgres://user:secret@host/db`.
 pub fn redact_url(url: &str) -> String {

@@ -135,11 +135,7 @@ impl Store for PgStore {
         name: &ChannelName,
         created_by: &str,
     ) -> Result<Channel, StoreError> {
-        let row = ChannelRow {
-            name: name.to_string(),
-            created_by: created_by.to_owned(),
-            created_at: now_millis(),
-        };
+        let row = ChannelRow::new(name, created_by);
         diesel::insert_into(channels::table)
             .values(&row)
             .execute(&mut self.conn().await?)

@@ -31,6 +31,17 @@ pub struct ChannelRow {
     pub created_at: i64,
 }
 
+impl ChannelRow {
+    /// A channel created now by `created_by`.
+    pub fn new(name: &ChannelName, created_by: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            created_by: created_by.to_owned(),
+            created_at: super::now_millis(),
+        }
+    }
+}
+
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {

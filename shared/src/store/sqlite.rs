@@ -165,11 +165,7 @@ impl Store for SqliteStore {
         name: &ChannelName,
         created_by: &str,
     ) -> Result<Channel, StoreError> {
-        let row = ChannelRow {
-            name: name.to_string(),
-            created_by: created_by.to_owned(),
-            created_at: now_millis(),
-        };
+        let row = ChannelRow::new(name, created_by);
         self.with_conn(move |c| {
             diesel::insert_into(channels::table)
                 .values(&row)
