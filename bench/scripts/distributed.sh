@@ -5,6 +5,8 @@
 # Prints shell assignments (source them): NATS_PID ARCHIVER_PID SERVER_PIDS
 # DATABASE_URL NATS_URL DIR (BENCH_NATS_CONF: another nats.conf;
 # BENCH_DIR, BENCH_DB: reuse a store and database). Usage: eval "$(bench/scripts/distributed.sh [PORT])"
+# Binaries from `cargo build --profile dist -p chat-bench -p chat-server -p chat-archiver -p chat-bot`
+# (BENCH_BIN: another directory).
 set -euo pipefail
 wait_for() { # wait_for WHAT COMMAND...: up to 30 s
   local what=$1; shift
@@ -12,7 +14,7 @@ wait_for() { # wait_for WHAT COMMAND...: up to 30 s
   echo "$what did not come up (logs in $dir)" >&2; exit 1
 }
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${BENCH_BIN:-$root/target/release}
+bin=${BENCH_BIN:-$root/target/dist}
 port=${1:-18081}
 nats_port=$((port + 1000))
 # BENCH_DIR and BENCH_DB reuse a NATS store and a database of an earlier start.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Starts the release chat-server in embedded mode (SQLite, in-process bus,
+# Starts the dist chat-server in embedded mode (SQLite, in-process bus,
 # archiver and bot) with the limits lifted for benchmarking, in the
 # background. Prints "PID DATA_DIR". Usage: bench/scripts/embedded.sh [PORT]
+# Binaries from `cargo build --profile dist -p chat-bench -p chat-server -p chat-archiver -p chat-bot`
+# (BENCH_BIN: another directory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${BENCH_BIN:-$root/target/release}
+bin=${BENCH_BIN:-$root/target/dist}
 port=${1:-18080}
 dir=$(mktemp -d /tmp/chat-bench-embedded.XXXXXX)
 ulimit -n "$(ulimit -Hn)"   # one descriptor per WebSocket

@@ -8,9 +8,11 @@
 # 3. join latency on that archive (one client, then ten at once), the
 #    cluster restarted on the same store and database.
 # JSON reports go to OUT. Usage: bench/scripts/suite-distributed.sh [OUT]
+# Binaries from `cargo build --profile dist -p chat-bench -p chat-server -p chat-archiver -p chat-bot`
+# (BENCH_BIN: another directory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${BENCH_BIN:-$root/target/release}
+bin=${BENCH_BIN:-$root/target/dist}
 out=${1:-/tmp/chat-bench-results}
 mkdir -p "$out"
 ulimit -n "$(ulimit -Hn)"

@@ -4,9 +4,11 @@
 # and fixed-rate fan-out at half the ramp's maximum and at 100,000
 # deliveries/s. JSON reports go to OUT (default /tmp/chat-bench-results).
 # Usage: bench/scripts/suite-embedded.sh [OUT]
+# Binaries from `cargo build --profile dist -p chat-bench -p chat-server -p chat-archiver -p chat-bot`
+# (BENCH_BIN: another directory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${BENCH_BIN:-$root/target/release}
+bin=${BENCH_BIN:-$root/target/dist}
 out=${1:-/tmp/chat-bench-results}
 mkdir -p "$out"
 port=18080

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::hist::Histogram;
@@ -137,32 +137,7 @@ struct Sender {
 }
 
 impl Sender {
-    /// Messages due now to keep the rate since it was last set.
-    fn due(&self) -> u64 {
-        let should = (self.since.elapsed().as_secs_f64() * self.rate + self.phase) as u64;
-        should.saturating_sub(self.sent_since).min(10_000)
-    }
-}
-
-/// Runs the connection until told to stop or dropped by the server.
-pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Control) -> Tally {
-    let stats = &shared.stats;
-    let mut tally = Tally::default();
-    for r in &role.rooms {
-        if ws
-            .send(WsMessage::text(wire::join(&shared.rooms[*r])))
-            .await
-            .is_err()
-        {
-            stats.dropped.fetch_add(1, Relaxed);
-            return tally;
-        }
-    }
-    let mut joins_left = role.rooms.len();
-    if joins_left == 0 {
-        stats.joined.fetch_add(1, Relaxed);
-    }
-    let mut sender = role.sends.map(|(id, room)| {
+    fn new(id: u32, room: usize) -> Self {
         // Spread evenly whatever the number of senders (golden-ratio steps).
         let phase = (f64::from(id) * 0.618_033_988_75).fract();
         Sender {
@@ -174,7 +149,69 @@ pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Contr
             sent_since: 0,
             phase,
         }
-    });
+    }
+
+    /// A new rate is kept from now on, whatever was sent before.
+    fn set_rate(&mut self, rate: f64) {
+        self.rate = rate;
+        self.since = Instant::now();
+        self.sent_since = 0;
+    }
+
+    /// Messages due now to keep the rate since it was last set.
+    fn due(&self) -> u64 {
+        let should = (self.since.elapsed().as_secs_f64() * self.rate + self.phase) as u64;
+        should.saturating_sub(self.sent_since).min(10_000)
+    }
+
+    /// Sends the messages due, in one flush; an error means the connection is gone.
+    async fn send_due(&mut self, ws: &mut Ws, shared: &Shared, server: u16) -> Result<(), WsError> {
+        let due = self.due();
+        for _ in 0..due {
+            let probe = Probe {
+                run: shared.run,
+                server,
+                sender: self.id,
+                seq: self.seq,
+                sent_us: wire::now_micros(),
+            };
+            self.seq += 1;
+            let frame = wire::send(&shared.rooms[self.room], &probe.text(shared.size));
+            if ws.feed(WsMessage::text(frame)).await.is_err() {
+                break;
+            }
+        }
+        self.sent_since += due;
+        shared.stats.sent.fetch_add(due, Relaxed);
+        if due > 0 {
+            ws.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Asks to join each of the connection's rooms.
+async fn send_joins(ws: &mut Ws, role: &Role, shared: &Shared) -> Result<(), WsError> {
+    for r in &role.rooms {
+        ws.send(WsMessage::text(wire::join(&shared.rooms[*r])))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs the connection until told to stop or dropped by the server.
+pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Control) -> Tally {
+    let stats = &shared.stats;
+    let mut tally = Tally::default();
+    if send_joins(&mut ws, &role, &shared).await.is_err() {
+        stats.dropped.fetch_add(1, Relaxed);
+        return tally;
+    }
+    let mut joins_left = role.rooms.len();
+    if joins_left == 0 {
+        stats.joined.fetch_add(1, Relaxed);
+    }
+    let mut sender = role.sends.map(|(id, room)| Sender::new(id, room));
     let mut ticker = tokio::time::interval(Duration::from_millis(2));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -190,24 +227,11 @@ pub async fn run(mut ws: Ws, role: Role, shared: Arc<Shared>, mut control: Contr
                     break;
                 }
                 let s = sender.as_mut().expect("guarded by the branch condition");
-                s.rate = *control.rate.borrow_and_update();
-                s.since = Instant::now();
-                s.sent_since = 0;
+                s.set_rate(*control.rate.borrow_and_update());
             }
             _ = ticker.tick(), if sending => {
                 let s = sender.as_mut().expect("guarded by the branch condition");
-                let due = s.due();
-                for _ in 0..due {
-                    let probe = Probe { run: shared.run, server: role.server, sender: s.id, seq: s.seq, sent_us: wire::now_micros() };
-                    s.seq += 1;
-                    let frame = wire::send(&shared.rooms[s.room], &probe.text(shared.size));
-                    if ws.feed(WsMessage::text(frame)).await.is_err() {
-                        break;
-                    }
-                }
-                s.sent_since += due;
-                stats.sent.fetch_add(due, Relaxed);
-                if due > 0 && ws.flush().await.is_err() {
+                if s.send_due(&mut ws, &shared, role.server).await.is_err() {
                     stats.dropped.fetch_add(1, Relaxed);
                     return tally;
                 }

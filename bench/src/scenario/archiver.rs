@@ -69,14 +69,7 @@ pub struct Report {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Report> {
-    let mut options = async_nats::ConnectOptions::new().name("chat-bench");
-    if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
-        options = options.user_and_password(u.clone(), p.clone());
-    }
-    let nats = options
-        .connect(&args.nats_url)
-        .await
-        .context("connecting to NATS")?;
+    let nats = nats_connect(&args).await?;
     let db = pg_connect(&args.pg_url).await?;
     let rooms: Vec<ChannelName> = crate::accounts::room_names(&args.room_prefix, args.rooms.max(1))
         .iter()
@@ -105,76 +98,171 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         published.clone(),
     ));
 
-    let count_from = db
-        .prepare("SELECT count(*) FROM messages WHERE channel = ANY($1) AND id >= $2 AND id <= $3")
-        .await?;
-    let last_id = ids[ids.len() - 1].clone();
-    let lag = Histogram::default();
-    // Messages below the frontier are all stored (one archiver stores in order);
-    // each look counts only from there on.
-    let mut frontier = 0u64;
-    let (mut publish_done, mut rate_mark) = (None::<Instant>, None::<(Instant, u64)>);
-    let mut rate_end = (start, 0u64);
+    let stored = Stored::prepare(db, room_names, ids).await?;
+    let mut watch = Watch::new(start);
     let caught_up = loop {
         tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
-        let row = db
-            .query_one(
-                &count_from,
-                &[&room_names, &ids[frontier as usize], &last_id],
-            )
-            .await?;
-        let archived = frontier + row.get::<_, i64>(0) as u64;
+        let archived = watch.frontier + stored.count_from(watch.frontier).await?;
         let now = Instant::now();
         let sent = published.load(Relaxed);
-        if publish_done.is_none() {
-            if archived < sent {
-                let oldest = published_at[archived as usize].load(Relaxed);
-                lag.record(crate::wire::now_micros().saturating_sub(oldest));
-            } else {
-                lag.record(0);
-            }
-            if start.elapsed() >= Duration::from_secs(1) && rate_mark.is_none() {
-                rate_mark = Some((now, archived));
-            }
-            rate_end = (now, archived);
-            if sent >= total {
-                publish_done = Some(now);
-            }
-        }
-        frontier = archived.min(total - 1);
+        watch.note(archived, sent, now, &published_at, total);
         if archived >= total {
             break Some(now);
         }
-        if publish_done.is_some_and(|t| t.elapsed() > Duration::from_secs(args.drain_secs)) {
+        if watch.drained_for(Duration::from_secs(args.drain_secs)) {
             break None;
         }
     };
     publisher.await??;
     let (bench_cores, others_cores) = cpu.cores();
-    let final_count = db
-        .query_one(&count_from, &[&room_names, &ids[0], &last_id])
-        .await?
-        .get::<_, i64>(0) as u64;
-    let publish_secs = publish_done.map_or(0.0, |t| (t - start).as_secs_f64());
-    let archive_rate = match rate_mark {
-        Some((t0, c0)) if rate_end.0 > t0 => {
-            (rate_end.1 - c0) as f64 / (rate_end.0 - t0).as_secs_f64()
-        }
-        _ => 0.0,
-    };
+    let final_count = stored.count_from(0).await?;
     Ok(Report {
         published: total,
-        publish_rate: total as f64 / publish_secs.max(1e-9),
+        publish_rate: total as f64 / watch.publish_secs().max(1e-9),
         archived: final_count,
-        archive_rate,
-        lag: lag.take().summary(),
-        catch_up_ms: match (publish_done, caught_up) {
-            (Some(p), Some(c)) => (c - p).as_secs_f64() * 1000.0,
-            _ => f64::INFINITY,
-        },
+        archive_rate: watch.archive_rate(),
+        lag: watch.lag.take().summary(),
+        catch_up_ms: watch.catch_up_ms(caught_up),
         bench_cores,
         others_cores,
     })
+}
+
+async fn nats_connect(args: &Args) -> anyhow::Result<async_nats::Client> {
+    let mut options = async_nats::ConnectOptions::new().name("chat-bench");
+    if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
+        options = options.user_and_password(u.clone(), p.clone());
+    }
+    options
+        .connect(&args.nats_url)
+        .await
+        .context("connecting to NATS")
+}
+
+/// Counts the run's messages in the archive's database.
+struct Stored {
+    db: tokio_postgres::Client,
+    count_from: tokio_postgres::Statement,
+    rooms: Vec<String>,
+    ids: Arc<Vec<String>>,
+    last_id: String,
+}
+
+impl Stored {
+    async fn prepare(
+        db: tokio_postgres::Client,
+        rooms: Vec<String>,
+        ids: Arc<Vec<String>>,
+    ) -> anyhow::Result<Self> {
+        let count_from = db
+            .prepare(
+                "SELECT count(*) FROM messages WHERE channel = ANY($1) AND id >= $2 AND id <= $3",
+            )
+            .await?;
+        let last_id = ids[ids.len() - 1].clone();
+        Ok(Stored {
+            db,
+            count_from,
+            rooms,
+            ids,
+            last_id,
+        })
+    }
+
+    /// Stored messages from the `first`-th published one on.
+    async fn count_from(&self, first: u64) -> anyhow::Result<u64> {
+        let row = self
+            .db
+            .query_one(
+                &self.count_from,
+                &[&self.rooms, &self.ids[first as usize], &self.last_id],
+            )
+            .await?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+/// What the looks at the database have seen so far.
+struct Watch {
+    start: Instant,
+    lag: Histogram,
+    /// Messages below the frontier are all stored (one archiver stores in
+    /// order); each look counts only from there on.
+    frontier: u64,
+    publish_done: Option<Instant>,
+    /// The first look after the first second, where the archive rate is
+    /// measured from.
+    rate_mark: Option<(Instant, u64)>,
+    /// The last look while publishing.
+    rate_end: (Instant, u64),
+}
+
+impl Watch {
+    fn new(start: Instant) -> Self {
+        Watch {
+            start,
+            lag: Histogram::default(),
+            frontier: 0,
+            publish_done: None,
+            rate_mark: None,
+            rate_end: (start, 0),
+        }
+    }
+
+    /// Notes a look at `now`: `archived` of `total` stored, `sent` published.
+    fn note(
+        &mut self,
+        archived: u64,
+        sent: u64,
+        now: Instant,
+        published_at: &[AtomicU64],
+        total: u64,
+    ) {
+        if self.publish_done.is_none() {
+            if archived < sent {
+                let oldest = published_at[archived as usize].load(Relaxed);
+                self.lag
+                    .record(crate::wire::now_micros().saturating_sub(oldest));
+            } else {
+                self.lag.record(0);
+            }
+            if self.start.elapsed() >= Duration::from_secs(1) && self.rate_mark.is_none() {
+                self.rate_mark = Some((now, archived));
+            }
+            self.rate_end = (now, archived);
+            if sent >= total {
+                self.publish_done = Some(now);
+            }
+        }
+        self.frontier = archived.min(total - 1);
+    }
+
+    /// Whether publishing ended more than `wait` ago.
+    fn drained_for(&self, wait: Duration) -> bool {
+        self.publish_done.is_some_and(|t| t.elapsed() > wait)
+    }
+
+    fn publish_secs(&self) -> f64 {
+        self.publish_done
+            .map_or(0.0, |t| (t - self.start).as_secs_f64())
+    }
+
+    fn archive_rate(&self) -> f64 {
+        match self.rate_mark {
+            Some((t0, c0)) if self.rate_end.0 > t0 => {
+                (self.rate_end.1 - c0) as f64 / (self.rate_end.0 - t0).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// From the last publish until `caught_up` (infinite if it never was).
+    fn catch_up_ms(&self, caught_up: Option<Instant>) -> f64 {
+        match (self.publish_done, caught_up) {
+            (Some(p), Some(c)) => (c - p).as_secs_f64() * 1000.0,
+            _ => f64::INFINITY,
+        }
+    }
 }
 
 /// Publishes `ids.len()` messages at `rate`, round-robin over the rooms.

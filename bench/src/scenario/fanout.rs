@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::accounts;
 use crate::archive::Archive;
 use crate::conn::{Role, Shared, Stats};
-use crate::fleet::{self, Running};
+use crate::fleet::{self, Opened, Running, Target};
 use crate::hist::Summary;
 use crate::procfs::CpuMeter;
 use crate::scenario::Common;
@@ -102,18 +102,22 @@ pub struct Report {
     pub archived: Option<u64>,
 }
 
+/// Sets the senders' rate and measures intervals.
 struct Meter<'a> {
     shared: &'a Shared,
+    running: &'a Running,
     pids: &'a [u32],
     members_per_room: f64,
+    senders: usize,
+    max_p99_ms: f64,
 }
 
 impl Meter<'_> {
-    /// Runs at `rate` for `secs` and measures that interval (sustained here
-    /// means delivered and clean; the caller adds the latency bound).
-    async fn step(&self, running: &Running, rate: f64, secs: u64, senders: usize) -> Step {
+    /// Runs at `rate` for `secs` and measures that interval (sustained:
+    /// delivered, clean and with p99 within the bound).
+    async fn step(&self, rate: f64, secs: u64) -> Step {
         let stats = &self.shared.stats;
-        let _ = running.rate.send(rate / senders as f64);
+        let _ = self.running.rate.send(rate / self.senders as f64);
         let (errors0, dropped0) = (stats.errors(), stats.dropped.load(Relaxed));
         self.shared.stats.local.take();
         self.shared.stats.cross.take();
@@ -132,7 +136,7 @@ impl Meter<'_> {
         let offered = rate * self.members_per_room;
         let latency = all.summary();
         let clean = stats.errors() == errors0 && stats.dropped.load(Relaxed) == dropped0;
-        let sustained = clean && achieved >= 0.95 * offered;
+        let sustained = clean && achieved >= 0.95 * offered && latency.p99_ms <= self.max_p99_ms;
         Step {
             rate_msgs: rate,
             offered_dps: offered,
@@ -144,72 +148,15 @@ impl Meter<'_> {
             sustained,
         }
     }
-}
 
-pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
-    let c = &args.common;
-    anyhow::ensure!(!cross_servers || c.url.len() >= 2, "cross needs --url A,B");
-    let rooms = args.rooms.max(1);
-    let room_names = accounts::room_names(&args.room_prefix, rooms);
-    let servers = c.url.len();
-    // Room r's members alternate between servers, and so do consecutive senders.
-    let server_of = move |i: usize| (i / rooms + i % rooms) % servers;
-    let (accounts, targets) = fleet::plan(
-        &c.url,
-        c.connections,
-        c.users(),
-        c.login_concurrency,
-        server_of,
-    )
-    .await?;
-    accounts::create_rooms(&accounts::http_base(&c.url[0]), &accounts[0], &room_names).await?;
-
-    let opened = fleet::open(&targets, c.concurrency).await;
-    eprintln!(
-        "opened {} of {}; connect {}",
-        opened.sockets.len(),
-        targets.len(),
-        opened.connect
-    );
-    let mut members = vec![0usize; rooms];
-    for (i, _) in &opened.sockets {
-        members[i % rooms] += 1;
-    }
-    let senders = args.senders.clamp(1, c.connections);
-    let run_id = (crate::wire::now_micros() as u32) | 1;
-    let shared = Arc::new(Shared {
-        run: run_id,
-        rooms: room_names,
-        size: args.size,
-        stats: Stats::new(rooms),
-    });
-    let roles: Vec<Role> = (0..targets.len())
-        .map(|i| Role {
-            server: targets[i].server as u16,
-            rooms: vec![i % rooms],
-            sends: (i < senders).then_some((i as u32, i % rooms)),
-        })
-        .collect();
-    let count = opened.sockets.len();
-    let running = Running::start(opened.sockets, &shared, |i| roles[i].clone());
-    let joined = running
-        .joined(&shared, count, Duration::from_secs(120))
-        .await;
-    eprintln!("{joined} of {count} connections joined their rooms");
-
-    let members_per_room = members.iter().sum::<usize>() as f64 / rooms as f64;
-    let meter = Meter {
-        shared: &shared,
-        pids: &c.server_pid,
-        members_per_room,
-    };
-    let mut steps = Vec::new();
-    let result = if args.ramp {
+    /// Raises the rate step by step while each step is sustained (up to
+    /// `--max-rate`); all the steps and the highest sustained one.
+    async fn ramp(&self, args: &Args) -> (Vec<Step>, Option<Step>) {
+        let mut steps = Vec::new();
         let mut rate = args.rate;
         let mut best: Option<Step> = None;
         while rate <= args.max_rate {
-            let mut step = meter.step(&running, rate, args.step_secs, senders).await;
-            step.sustained &= step.latency.p99_ms <= args.max_p99_ms;
+            let step = self.step(rate, args.step_secs).await;
             eprintln!(
                 "ramp {rate:.0} msg/s: offered {:.0} achieved {:.0} deliveries/s, {} ({})",
                 step.offered_dps,
@@ -231,55 +178,171 @@ pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
             }
             rate *= args.ramp_factor;
         }
-        best
-    } else {
-        let _ = running.rate.send(args.rate / senders as f64);
+        (steps, best)
+    }
+
+    /// Warms up at `--rate`, then measures one window of `--duration`.
+    async fn fixed(&self, args: &Args) -> (Vec<Step>, Option<Step>) {
+        let _ = self.running.rate.send(args.rate / self.senders as f64);
         tokio::time::sleep(Duration::from_secs(args.warmup)).await;
-        let mut step = meter
-            .step(&running, args.rate, args.duration, senders)
-            .await;
-        step.sustained &= step.latency.p99_ms <= args.max_p99_ms;
+        let step = self.step(args.rate, args.duration).await;
         eprintln!(
             "{:.0} msg/s: {:.0} deliveries/s, {}",
             args.rate, step.achieved_dps, step.latency
         );
-        steps.push(step.clone());
-        Some(step)
-    };
-    let _ = running.rate.send(0.0);
-    let expected = drain(&shared, &members).await;
-    let dropped = shared.stats.dropped.load(Relaxed);
-    let tally = running.finish().await;
-
-    let stats = &shared.stats;
-    let archived =
-        match Archive::from_flags(args.archive_pg.as_deref(), args.archive_sqlite.as_deref()) {
-            Some(archive) => {
-                Some(wait_archived(&archive, run_id, stats.acked.load(Relaxed)).await?)
-            }
-            None => None,
-        };
-    if let Some(path) = &args.plot {
-        crate::plot::latency_vs_load(path, &[steps.clone()], "fan-out ramp")?;
+        (vec![step.clone()], Some(step))
     }
-    Ok(Report {
-        servers,
-        connections: count,
-        rooms,
-        senders,
-        members_per_room,
-        steps,
-        result,
-        sent: stats.sent.load(Relaxed),
-        acked: stats.acked.load(Relaxed),
-        refused: stats.errors(),
-        expected,
-        delivered: stats.delivered.load(Relaxed),
-        lost: expected.saturating_sub(tally.unique),
-        duplicated: tally.duplicates,
-        dropped_connections: dropped,
-        archived,
-    })
+}
+
+pub async fn run(args: Args, cross_servers: bool) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        !cross_servers || args.common.url.len() >= 2,
+        "cross needs --url A,B"
+    );
+    let clients = Clients::start(&args).await?;
+    let meter = Meter {
+        shared: &clients.shared,
+        running: &clients.running,
+        pids: &args.common.server_pid,
+        members_per_room: clients.members_per_room,
+        senders: clients.senders,
+        max_p99_ms: args.max_p99_ms,
+    };
+    let (steps, result) = if args.ramp {
+        meter.ramp(&args).await
+    } else {
+        meter.fixed(&args).await
+    };
+    clients.finish(&args, steps, result).await
+}
+
+/// The run's connections, each joined to its room, and what the report
+/// needs to know about them.
+struct Clients {
+    shared: Arc<Shared>,
+    running: Running,
+    rooms: usize,
+    /// Connections open in each room.
+    members: Vec<usize>,
+    members_per_room: f64,
+    senders: usize,
+    count: usize,
+}
+
+impl Clients {
+    /// Signs in, opens the connections and waits until they have joined.
+    async fn start(args: &Args) -> anyhow::Result<Self> {
+        let c = &args.common;
+        let rooms = args.rooms.max(1);
+        let room_names = accounts::room_names(&args.room_prefix, rooms);
+        let (targets, opened) = open_connections(c, rooms, &room_names).await?;
+        let mut members = vec![0usize; rooms];
+        for (i, _) in &opened.sockets {
+            members[i % rooms] += 1;
+        }
+        let senders = args.senders.clamp(1, c.connections);
+        let shared = Arc::new(Shared {
+            run: (crate::wire::now_micros() as u32) | 1,
+            rooms: room_names,
+            size: args.size,
+            stats: Stats::new(rooms),
+        });
+        let roles: Vec<Role> = (0..targets.len())
+            .map(|i| Role {
+                server: targets[i].server as u16,
+                rooms: vec![i % rooms],
+                sends: (i < senders).then_some((i as u32, i % rooms)),
+            })
+            .collect();
+        let count = opened.sockets.len();
+        let running = Running::start(opened.sockets, &shared, |i| roles[i].clone());
+        let joined = running
+            .joined(&shared, count, Duration::from_secs(120))
+            .await;
+        eprintln!("{joined} of {count} connections joined their rooms");
+        let members_per_room = members.iter().sum::<usize>() as f64 / rooms as f64;
+        Ok(Clients {
+            shared,
+            running,
+            rooms,
+            members,
+            members_per_room,
+            senders,
+            count,
+        })
+    }
+
+    /// Stops sending, lets the deliveries settle, closes the connections and
+    /// reports (checking the archive and plotting when asked).
+    async fn finish(
+        self,
+        args: &Args,
+        steps: Vec<Step>,
+        result: Option<Step>,
+    ) -> anyhow::Result<Report> {
+        let _ = self.running.rate.send(0.0);
+        let expected = drain(&self.shared, &self.members).await;
+        let dropped = self.shared.stats.dropped.load(Relaxed);
+        let tally = self.running.finish().await;
+
+        let stats = &self.shared.stats;
+        let archived =
+            match Archive::from_flags(args.archive_pg.as_deref(), args.archive_sqlite.as_deref()) {
+                Some(archive) => {
+                    Some(wait_archived(&archive, self.shared.run, stats.acked.load(Relaxed)).await?)
+                }
+                None => None,
+            };
+        if let Some(path) = &args.plot {
+            crate::plot::latency_vs_load(path, std::slice::from_ref(&steps), "fan-out ramp")?;
+        }
+        Ok(Report {
+            servers: args.common.url.len(),
+            connections: self.count,
+            rooms: self.rooms,
+            senders: self.senders,
+            members_per_room: self.members_per_room,
+            steps,
+            result,
+            sent: stats.sent.load(Relaxed),
+            acked: stats.acked.load(Relaxed),
+            refused: stats.errors(),
+            expected,
+            delivered: stats.delivered.load(Relaxed),
+            lost: expected.saturating_sub(tally.unique),
+            duplicated: tally.duplicates,
+            dropped_connections: dropped,
+            archived,
+        })
+    }
+}
+
+/// Signs in, creates the rooms and opens the connections.
+async fn open_connections(
+    c: &Common,
+    rooms: usize,
+    room_names: &[String],
+) -> anyhow::Result<(Vec<Target>, Opened)> {
+    let servers = c.url.len();
+    // Room r's members alternate between servers, and so do consecutive senders.
+    let server_of = move |i: usize| (i / rooms + i % rooms) % servers;
+    let (accounts, targets) = fleet::plan(
+        &c.url,
+        c.connections,
+        c.users(),
+        c.login_concurrency,
+        server_of,
+    )
+    .await?;
+    accounts::create_rooms(&accounts::http_base(&c.url[0]), &accounts[0], room_names).await?;
+    let opened = fleet::open(&targets, c.concurrency).await;
+    eprintln!(
+        "opened {} of {}; connect {}",
+        opened.sockets.len(),
+        targets.len(),
+        opened.connect
+    );
+    Ok((targets, opened))
 }
 
 /// Waits until every acknowledged message has reached every member (or no
