@@ -2,10 +2,9 @@
 //! frame and the same connection keeps working (except for an oversized frame,
 //! which closes it with 1009); nothing half-written reaches the history.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::{TestApp, Ws};
+
+use crate::support::{pluck, Client, TestApp, Ws};
 
 /// The largest frame the server accepts by default, in bytes.
 const MAX_FRAME: usize = 16 * 1024;
@@ -15,6 +14,15 @@ async fn joined(app: &TestApp, username: &str) -> Ws {
     let mut ws = app.user(username).await.ws().await;
     ws.join("general").await;
     ws
+}
+
+/// alice, who created #random, and a connection of hers joined to `general` only.
+async fn alice_with_random(app: &TestApp) -> (Client, Ws) {
+    let mut alice = app.user("alice").await;
+    assert_eq!(alice.create_channel("random").await.0, 201);
+    let mut ws = alice.ws().await;
+    ws.join("general").await;
+    (alice, ws)
 }
 
 /// Waits for the next error frame and checks its code, its `ref` (absent when
@@ -53,13 +61,8 @@ fn send_frame_of_size(text: &str, reference: &str, bytes: usize) -> String {
     format!("{head}{}}}", " ".repeat(bytes - head.len() - 1))
 }
 
-fn texts(history: &Value) -> Vec<String> {
-    history
-        .as_array()
-        .expect("history is a list")
-        .iter()
-        .map(|m| m["text"].as_str().unwrap().to_owned())
-        .collect()
+fn texts(messages: &Value) -> Vec<String> {
+    pluck(messages, "text")
 }
 
 #[actix_rt::test]
@@ -121,10 +124,7 @@ async fn a_frame_with_extra_or_mistyped_fields_is_an_invalid_frame_and_the_conne
 #[actix_rt::test]
 async fn sending_to_a_channel_not_joined_is_not_joined_with_the_ref_echoed() {
     let app = TestApp::spawn().await;
-    let mut alice = app.user("alice").await;
-    assert_eq!(alice.create_channel("random").await.0, 201);
-    let mut ws = alice.ws().await;
-    ws.join("general").await;
+    let (_alice, mut ws) = alice_with_random(&app).await;
     ws.send(json!({"type": "send", "channel": "random", "text": "wrong room", "ref": "c-17"}))
         .await;
     expect_error(&mut ws, "not_joined", Some("c-17")).await;
@@ -246,10 +246,7 @@ async fn a_join_since_something_that_is_not_a_message_id_is_an_invalid_frame() {
 #[actix_rt::test]
 async fn more_than_20_messages_in_10_seconds_are_rate_limited_and_the_connection_stays_open() {
     let app = TestApp::spawn().await;
-    let mut alice = app.user("alice").await;
-    assert_eq!(alice.create_channel("random").await.0, 201);
-    let mut ws = alice.ws().await;
-    ws.join("general").await;
+    let (_alice, mut ws) = alice_with_random(&app).await;
     let mut bob = joined(&app, "bob").await;
 
     for i in 0..21 {
@@ -287,13 +284,11 @@ async fn more_than_20_messages_in_10_seconds_are_rate_limited_and_the_connection
 
     let mut carol = app.user("carol").await.ws().await;
     let history = carol.join("general").await["history"].clone();
-    let stored: Vec<_> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(stored, ids, "exactly the 20 accepted messages are stored");
+    assert_eq!(
+        pluck(&history, "id"),
+        ids,
+        "exactly the 20 accepted messages are stored"
+    );
 }
 
 #[actix_rt::test]
@@ -329,20 +324,9 @@ async fn a_frame_of_exactly_16_kib_is_accepted() {
     still_works(&mut ws).await;
 }
 
-#[actix_rt::test]
-async fn history_holds_exactly_the_good_messages_after_bad_input() {
-    let app = TestApp::spawn().await;
-    let mut alice = app.user("alice").await;
-    assert_eq!(alice.create_channel("random").await.0, 201);
-    let mut ws = alice.ws().await;
-    ws.join("general").await;
-
-    ws.say("general", "good 1").await;
-    ws.send_text(r#"{"type":"send","channel":"general","text":"half"#)
-        .await;
-    expect_error(&mut ws, "invalid_frame", None).await;
-    ws.say("general", "good 2").await;
-    for (bad, code, reference) in [
+/// Every way a `send` is refused, with the error code and the `ref` echoed.
+fn refused_sends() -> [(Value, &'static str, Option<&'static str>); 7] {
+    [
         (
             json!({"type": "send", "channel": "general", "text": "  ", "ref": "e"}),
             "empty",
@@ -378,20 +362,42 @@ async fn history_holds_exactly_the_good_messages_after_bad_input() {
             "invalid_channel",
             Some("b"),
         ),
-    ] {
+    ]
+}
+
+/// Sends every kind of bad input on `ws`, each answered with its error.
+async fn send_bad_input(ws: &mut Ws) {
+    for (bad, code, reference) in refused_sends() {
         ws.send(bad).await;
-        expect_error(&mut ws, code, reference).await;
+        expect_error(ws, code, reference).await;
     }
     ws.send_binary(br#"{"type":"send","channel":"general","text":"binary"}"#)
         .await;
-    expect_error(&mut ws, "invalid_frame", None).await;
-    ws.say("general", "good 3").await;
+    expect_error(ws, "invalid_frame", None).await;
+}
 
-    let mut big = alice.ws().await;
+/// Sends an oversized frame on a new connection of `user`, which is closed with 1009.
+async fn send_oversized_frame(user: &Client) {
+    let mut big = user.ws().await;
     big.join("general").await;
     big.send_text(&send_frame_of_size("oversized", "o", MAX_FRAME + 1))
         .await;
     assert_eq!(big.expect_close().await, Some(1009));
+}
+
+#[actix_rt::test]
+async fn history_holds_exactly_the_good_messages_after_bad_input() {
+    let app = TestApp::spawn().await;
+    let (alice, mut ws) = alice_with_random(&app).await;
+
+    ws.say("general", "good 1").await;
+    ws.send_text(r#"{"type":"send","channel":"general","text":"half"#)
+        .await;
+    expect_error(&mut ws, "invalid_frame", None).await;
+    ws.say("general", "good 2").await;
+    send_bad_input(&mut ws).await;
+    ws.say("general", "good 3").await;
+    send_oversized_frame(&alice).await;
 
     let mut carol = app.user("carol").await;
     let joined = carol.ws().await.join("general").await;

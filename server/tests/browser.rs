@@ -1,10 +1,13 @@
 //! The browser UI end to end: runs `e2e/run.mjs` (headless Chromium driven by
 //! playwright-core) against this build's `chat-server` binary.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use chat_shared::testing::say_skipping;
+
+use crate::support::machine;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The runner bounds each test itself; this only catches a runner that hangs.
@@ -46,13 +49,12 @@ fn the_browser_ui_passes_its_end_to_end_tests() {
         if std::env::var_os("CI").is_some() {
             panic!("browser tests cannot run in CI: missing {what}");
         }
-        // Straight to stderr: the test harness would swallow eprintln! of a passing test.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n######## SKIPPING browser tests: missing {what} ########\n"
-        );
+        say_skipping(&format!("browser tests: missing {what}"));
         return;
     }
+    // The runner starts its own servers and a browser, and its tests wait on
+    // timers: it has the machine to itself.
+    let _alone = machine::alone();
 
     let out_dir = tempfile::tempdir().expect("temp dir");
     let out_path = out_dir.path().join("e2e.log");

@@ -1,16 +1,18 @@
 //! Distributed mode with real processes: servers, bots and archivers on a
 //! NATS cluster (the project's nats.conf) and a fresh PostgreSQL database.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
 use chat_shared::store::{HistoryQuery, PgStore, Store};
+use chat_shared::testing::nats_password;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::cluster::{Cluster, Shape};
+
+use crate::support::cluster::{Cluster, Shape};
+use crate::support::pluck;
 
 fn full() -> Shape {
     Shape {
@@ -23,11 +25,7 @@ fn full() -> Shape {
 }
 
 /// Waits until the archive holds `n` messages of `channel`; returns them.
-async fn archived(
-    cluster: &Cluster,
-    channel: &str,
-    n: usize,
-) -> Vec<chat_shared::message::Message> {
+async fn archived(cluster: &Cluster, channel: &str, n: usize) -> Vec<Message> {
     let store = PgStore::connect(&cluster.db_url, 1).await.unwrap();
     let channel = ChannelName::parse(channel).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -74,21 +72,15 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
             got.push(f["message"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(got, sent, "every message once, in send order");
-        let extra = ws.drain(Duration::from_millis(500)).await;
-        assert!(
-            extra.iter().all(|f| f["type"] != "message"),
-            "no duplicates: {extra:?}"
-        );
+        ws.expect_no_message(Duration::from_millis(500), "no duplicates")
+            .await;
     }
 }
 
 #[actix_rt::test]
 async fn presence_and_a_cookie_from_one_server_work_on_every_other() {
     let Some(cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 2,
-        bots: 0,
-        archivers: 1,
         ..Shape::default()
     })
     .await
@@ -191,13 +183,7 @@ async fn history_joined_on_one_server_includes_messages_sent_on_another() {
     );
     let mut c = cluster.user(2, "carol").await.ws().await;
     let joined = c.join("general").await;
-    let history: Vec<&str> = joined["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(history, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(pluck(&joined["history"], "id"), ids);
 }
 
 #[actix_rt::test]
@@ -205,8 +191,6 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
     let Some(cluster) = Cluster::start(Shape {
         nats_nodes: 3,
         servers: 3,
-        bots: 0,
-        archivers: 1,
         ..Shape::default()
     })
     .await
@@ -219,7 +203,7 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
         ws.join("general").await;
         sockets.push(ws);
     }
-    let ops = cluster.nats.connect_as("ops", 1).await;
+    let ops = cluster.nats[1].connect_as("ops").await;
     let announcement = json!({
         "id": chat_shared::message::next_id().to_string(), "channel": "general", "user": "ops",
         "text": "maintenance at noon", "ts": "2026-11-28T18:00:00.123Z", "bot": false
@@ -249,22 +233,14 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
 async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
     let client = async_nats::ConnectOptions::new()
-        .user_and_password(
-            user.to_owned(),
-            support::cluster::PASSWORDS
-                .iter()
-                .find(|p| p.0 == user)
-                .unwrap()
-                .2
-                .to_owned(),
-        )
+        .user_and_password(user.to_owned(), nats_password(user).to_owned())
         .event_callback(move |e| {
             let tx = tx.clone();
             async move {
                 let _ = tx.unbounded_send(e.to_string());
             }
         })
-        .connect(cluster.nats.url(0))
+        .connect(cluster.nats[0].url())
         .await
         .unwrap();
     client
@@ -289,9 +265,7 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
 #[actix_rt::test]
 async fn nats_refuses_what_nats_conf_does_not_allow() {
     let Some(cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 0,
-        bots: 0,
         archivers: 0,
         ..Shape::default()
     })
@@ -325,15 +299,7 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
 
 #[actix_rt::test]
 async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_restart() {
-    let Some(mut cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
-        servers: 1,
-        bots: 0,
-        archivers: 1,
-        ..Shape::default()
-    })
-    .await
-    else {
+    let Some(mut cluster) = Cluster::start(Shape::default()).await else {
         return;
     };
     let alice = cluster.user(0, "alice").await;
@@ -366,9 +332,7 @@ async fn an_archiver_stopped_while_messages_flow_stores_them_all_once_after_rest
 #[actix_rt::test]
 async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
     let Some(cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 0,
-        bots: 0,
         archivers: 2,
         ..Shape::default()
     })
@@ -376,7 +340,7 @@ async fn history_requests_for_unknown_channels_and_garbage_get_error_replies() {
     else {
         return;
     };
-    let ops = cluster.nats.connect_as("ops", 0).await;
+    let ops = cluster.nats[0].connect_as("ops").await;
     let ask = |subject: &'static str, body: &'static [u8]| {
         let ops = ops.clone();
         async move {
@@ -441,10 +405,7 @@ fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
 #[actix_rt::test]
 async fn logging_out_on_one_server_ends_the_session_on_every_server() {
     let Some(cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 2,
-        bots: 0,
-        archivers: 1,
         ..Shape::default()
     })
     .await

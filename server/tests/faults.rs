@@ -2,16 +2,21 @@
 //! stopping and coming back. Nothing is lost, nothing is duplicated, nobody
 //! is left without an answer.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use chat_shared::names::ChannelName;
 use chat_shared::store::{HistoryQuery, PgStore, Store};
 use serde_json::json;
-use support::cluster::{Cluster, Shape};
-use support::pg::PrivatePg;
-use support::PASSWORD;
+
+use crate::support::cluster::{Cluster, Shape};
+use crate::support::pg::PrivatePg;
+use crate::support::{pluck, Client, Ws, PASSWORD};
+
+/// Archivers that write only every minute: recent messages live only in the stream.
+const SLOW_ARCHIVER: [(&str, &str); 2] = [
+    ("ARCHIVER_FLUSH_MS", "60000"),
+    ("ARCHIVER_BATCH_SIZE", "10000"),
+];
 
 /// Polls the archive until it holds `n` messages of #general (or the deadline).
 async fn archived(db_url: &str, n: usize, within: Duration) -> Vec<String> {
@@ -30,7 +35,7 @@ async fn archived(db_url: &str, n: usize, within: Duration) -> Vec<String> {
     }
 }
 
-async fn wait_ready(client: &mut support::Client, ready: bool) {
+async fn wait_ready(client: &mut Client, ready: bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (status, _) = client.get("/readyz").await;
@@ -45,10 +50,7 @@ async fn wait_ready(client: &mut support::Client, ready: bool) {
 #[actix_rt::test]
 async fn with_no_bot_running_a_command_gets_an_error_and_once_a_bot_is_back_an_answer() {
     let Some(mut cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
-        servers: 1,
         bots: 1,
-        archivers: 1,
         ..Shape::default()
     })
     .await
@@ -74,18 +76,33 @@ async fn with_no_bot_running_a_command_gets_an_error_and_once_a_bot_is_back_an_a
     assert_eq!(reply["user"], "stockbot");
 }
 
+/// `b` says a few things that `a` hears; returns the id of the last one.
+async fn chat_before_the_crash(a: &mut Ws, b: &mut Ws) -> String {
+    let mut last_seen = String::new();
+    for i in 0..3 {
+        let id = b.say("general", &format!("before {i}")).await;
+        a.expect_message("general", &format!("before {i}")).await;
+        last_seen = id;
+    }
+    last_seen
+}
+
+/// Joins #general asking for what came after `since`; returns the ids of that history.
+async fn rejoin_since(ws: &mut Ws, since: &str) -> Vec<String> {
+    ws.send(json!({"type": "join", "channel": "general", "since": since}))
+        .await;
+    let joined = ws
+        .expect("joined with since", |f| f["type"] == "joined")
+        .await;
+    pluck(&joined["history"], "id")
+}
+
 #[actix_rt::test]
 async fn a_client_cut_off_by_a_dead_server_recovers_every_message_exactly_once_on_another() {
-    // Archivers that write only every minute: recent messages live only in the stream.
     let shape = Shape {
-        nats_nodes: 1,
         servers: 2,
-        bots: 0,
         archivers: 2,
-        archiver_env: vec![
-            ("ARCHIVER_FLUSH_MS", "60000"),
-            ("ARCHIVER_BATCH_SIZE", "10000"),
-        ],
+        archiver_env: SLOW_ARCHIVER.to_vec(),
         ..Shape::default()
     };
     let Some(mut cluster) = Cluster::start(shape).await else {
@@ -96,12 +113,7 @@ async fn a_client_cut_off_by_a_dead_server_recovers_every_message_exactly_once_o
     let (mut a, mut b) = (alice.ws().await, bob.ws().await);
     a.join("general").await;
     b.join("general").await;
-    let mut last_seen = String::new();
-    for i in 0..3 {
-        let id = b.say("general", &format!("before {i}")).await;
-        a.expect_message("general", &format!("before {i}")).await;
-        last_seen = id;
-    }
+    let last_seen = chat_before_the_crash(&mut a, &mut b).await;
     cluster.servers[0].proc.kill();
     let mut missed = Vec::new();
     for i in 0..10 {
@@ -113,44 +125,23 @@ async fn a_client_cut_off_by_a_dead_server_recovers_every_message_exactly_once_o
     );
 
     let mut again = alice.on(&cluster.servers[1].addr).ws().await;
-    again
-        .send(json!({"type": "join", "channel": "general", "since": last_seen}))
-        .await;
-    let joined = again
-        .expect("joined with since", |f| f["type"] == "joined")
-        .await;
-    let ids: Vec<&str> = joined["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        ids,
-        missed.iter().map(String::as_str).collect::<Vec<_>>(),
+        rejoin_since(&mut again, &last_seen).await,
+        missed,
         "every missed message once, in order"
     );
     let id = b.say("general", "welcome back").await;
     let live = again.expect_message("general", "welcome back").await;
     assert_eq!(live["id"], id.as_str());
-    let extra = again.drain(Duration::from_millis(500)).await;
-    assert!(
-        extra.iter().all(|f| f["type"] != "message"),
-        "no duplicates: {extra:?}"
-    );
+    again
+        .expect_no_message(Duration::from_millis(500), "no duplicates")
+        .await;
 }
 
 #[actix_rt::test]
 async fn sigterm_closes_websockets_with_1001_and_keeps_every_accepted_message() {
     let shape = Shape {
-        nats_nodes: 1,
-        servers: 1,
-        bots: 0,
-        archivers: 1,
-        archiver_env: vec![
-            ("ARCHIVER_FLUSH_MS", "60000"),
-            ("ARCHIVER_BATCH_SIZE", "10000"),
-        ],
+        archiver_env: SLOW_ARCHIVER.to_vec(),
         ..Shape::default()
     };
     let Some(mut cluster) = Cluster::start(shape).await else {
@@ -193,15 +184,7 @@ async fn sigterm_closes_websockets_with_1001_and_keeps_every_accepted_message() 
 #[actix_rt::test]
 async fn an_archiver_killed_with_a_backlog_catches_up_without_duplicates() {
     let shape = Shape {
-        nats_nodes: 1,
-        servers: 1,
-        bots: 0,
-        archivers: 1,
-        archiver_env: vec![
-            ("ARCHIVER_FLUSH_MS", "60000"),
-            ("ARCHIVER_BATCH_SIZE", "10000"),
-            ("ARCHIVER_ACK_WAIT_SECS", "2"),
-        ],
+        archiver_env: [&SLOW_ARCHIVER[..], &[("ARCHIVER_ACK_WAIT_SECS", "2")]].concat(),
         ..Shape::default()
     };
     let Some(mut cluster) = Cluster::start(shape).await else {
@@ -228,10 +211,8 @@ async fn an_archiver_killed_with_a_backlog_catches_up_without_duplicates() {
 #[actix_rt::test]
 async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_dropped() {
     let Some(mut cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 2,
         bots: 1,
-        archivers: 1,
         ..Shape::default()
     })
     .await
@@ -245,7 +226,7 @@ async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_drop
     a.say("general", "before the outage").await;
     b.expect_message("general", "before the outage").await;
 
-    cluster.nats.stop_node(0).await;
+    cluster.nats[0].stop().await;
     let mut probe = cluster.client(0);
     wait_ready(&mut probe, false).await;
     a.send(
@@ -259,7 +240,7 @@ async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_drop
         "{refused}"
     );
 
-    cluster.nats.start_node(0).await;
+    cluster.nats[0].restart().await;
     for i in 0..2 {
         wait_ready(&mut cluster.client(i), true).await;
     }
@@ -284,10 +265,6 @@ async fn nats_restarting_is_survived_and_nothing_sent_meanwhile_is_silently_drop
 async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after() {
     let Some(pg) = PrivatePg::start() else { return };
     let shape = Shape {
-        nats_nodes: 1,
-        servers: 1,
-        bots: 0,
-        archivers: 1,
         db_url: Some(pg.url("postgres")),
         ..Shape::default()
     };
@@ -328,10 +305,7 @@ async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after(
 #[actix_rt::test]
 async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
     let Some(cluster) = Cluster::start(Shape {
-        nats_nodes: 1,
         servers: 2,
-        bots: 0,
-        archivers: 1,
         ..Shape::default()
     })
     .await

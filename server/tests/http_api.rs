@@ -1,14 +1,13 @@
 //! The HTTP contract of docs/protocol.md: status codes, the error body
 //! `{"error":{"code","message"}}`, limits, and the security headers.
 
-mod support;
-
 use std::net::IpAddr;
 use std::time::Duration;
 
 use awc::http::header::HeaderMap;
 use serde_json::{json, Value};
-use support::{Client, TestApp, PASSWORD};
+
+use crate::support::{pluck, Client, TestApp, PASSWORD};
 
 /// Asserts a documented error answer: the status, the code, and a human
 /// message. Returns the message.
@@ -103,12 +102,7 @@ async fn login_from(app: &TestApp, from: &str, username: &str, password: &str) -
 async fn channel_names(client: &mut Client) -> Vec<String> {
     let (status, body) = client.get("/api/channels").await;
     assert_eq!(status, 200, "{body}");
-    body["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
+    pluck(&body["channels"], "name")
 }
 
 // Accounts

@@ -1,20 +1,15 @@
 //! Limits and security: each limit is configurable and enforced, sessions and
 //! secrets are handled with care.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{TestApp, PASSWORD};
+
+use crate::support::{TestApp, PASSWORD};
 
 #[actix_rt::test]
 async fn a_connection_may_join_only_as_many_channels_as_configured() {
-    let app = TestApp::spawn_with(
-        "http://127.0.0.1:9/q?s={code}",
-        &[("CHAT_MAX_CHANNELS", "3")],
-    )
-    .await;
+    let app = TestApp::spawn_with_env(&[("CHAT_MAX_CHANNELS", "3")]).await;
     let mut alice = app.user("alice").await;
     for name in ["c1", "c2", "c3"] {
         assert_eq!(alice.create_channel(name).await.0, 201);
@@ -69,7 +64,7 @@ async fn a_silent_peer_is_dropped_and_its_presence_cleared() {
         ("CHAT_HEARTBEAT_SECS", "1"),
         ("CHAT_CLIENT_TIMEOUT_SECS", "3"),
     ];
-    let app = TestApp::spawn_with("http://127.0.0.1:9/q?s={code}", &env).await;
+    let app = TestApp::spawn_with_env(&env).await;
     let mut silent = app.user("alice").await.ws().await;
     silent.join("general").await;
     let mut b = app.user("bob").await.ws().await;
@@ -91,11 +86,7 @@ async fn a_silent_peer_is_dropped_and_its_presence_cleared() {
 
 #[actix_rt::test]
 async fn the_session_cookie_is_secure_behind_tls() {
-    let app = TestApp::spawn_with(
-        "http://127.0.0.1:9/q?s={code}",
-        &[("CHAT_BEHIND_TLS", "true")],
-    )
-    .await;
+    let app = TestApp::spawn_with_env(&[("CHAT_BEHIND_TLS", "true")]).await;
     let response = awc::Client::default()
         .post(app.url("/api/register"))
         .send_json(&json!({"username": "alice", "password": PASSWORD}))
@@ -163,11 +154,7 @@ async fn login_says_the_same_in_about_the_same_time_whether_or_not_the_user_exis
 #[actix_rt::test]
 async fn secrets_never_reach_the_logs() {
     let key = "ab".repeat(64);
-    let app = TestApp::spawn_with(
-        "http://127.0.0.1:9/q?s={code}",
-        &[("CHAT_SESSION_KEY", &key)],
-    )
-    .await;
+    let app = TestApp::spawn_with_env(&[("CHAT_SESSION_KEY", &key)]).await;
     let mut alice = app.anonymous();
     alice.register("alice", "a secret password").await;
     app.anonymous().login("alice", "another secret tried").await;

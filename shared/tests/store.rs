@@ -1,5 +1,9 @@
 //! One behaviour suite, run against both stores: SQLite and PostgreSQL.
 
+// Tests may unwrap (clippy.toml); that setting covers test functions only,
+// and here their helpers unwrap too.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use chat_shared::message::Message;
@@ -24,7 +28,17 @@ fn msg(ch: &str, text: &str) -> Message {
 }
 
 async fn suite(store: Arc<dyn Store>) {
-    // accounts
+    let store = &*store;
+    accounts(store).await;
+    channels(store).await;
+    let batch = message_batches(store).await;
+    history_pages(store, &batch).await;
+    text_survives_byte_for_byte(store).await;
+    revoked_sessions(store).await;
+    store.ping().await.unwrap();
+}
+
+async fn accounts(store: &dyn Store) {
     store.create_user(&name("Alice"), "hash-a").await.unwrap();
     assert!(matches!(
         store.create_user(&name("aLiCe"), "hash-b").await,
@@ -36,8 +50,9 @@ async fn suite(store: Arc<dyn Store>) {
         ("Alice", "hash-a")
     );
     assert!(store.user(&name("nobody")).await.unwrap().is_none());
+}
 
-    // channels
+async fn channels(store: &dyn Store) {
     let listed: Vec<_> = store
         .channels()
         .await
@@ -60,8 +75,11 @@ async fn suite(store: Arc<dyn Store>) {
         Some(created)
     );
     assert!(store.channel(&channel("missing")).await.unwrap().is_none());
+}
 
-    // messages: batches, idempotence, ordering, paging
+/// Stores 120 messages in #general, in overlapping batches, and one in
+/// #random; returns the 120.
+async fn message_batches(store: &dyn Store) -> Vec<Message> {
     let batch: Vec<Message> = (0..120).map(|i| msg("general", &format!("m{i}"))).collect();
     assert_eq!(store.insert_messages(&batch[..70]).await.unwrap(), 70);
     assert_eq!(
@@ -74,7 +92,11 @@ async fn suite(store: Arc<dyn Store>) {
         .insert_messages(&[msg("random", "elsewhere")])
         .await
         .unwrap();
+    batch
+}
 
+/// Pages through `batch`, the messages of #general, oldest first.
+async fn history_pages(store: &dyn Store, batch: &[Message]) {
     let latest = store
         .messages(&channel("general"), &HistoryQuery::latest(50))
         .await
@@ -115,6 +137,10 @@ async fn suite(store: Arc<dyn Store>) {
         batch[1..4].to_vec(),
         "since pages forward"
     );
+    other_channels(store).await;
+}
+
+async fn other_channels(store: &dyn Store) {
     let other = store
         .messages(&channel("random"), &HistoryQuery::latest(50))
         .await
@@ -125,8 +151,9 @@ async fn suite(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+}
 
-    // text survives byte for byte
+async fn text_survives_byte_for_byte(store: &dyn Store) {
     let odd = msg(
         "general",
         "<img src=x onerror=alert(1)> 'quotes' \"dq\" ü 🚀\nline two",
@@ -140,8 +167,9 @@ async fn suite(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(back, vec![odd]);
+}
 
-    // revoked sessions
+async fn revoked_sessions(store: &dyn Store) {
     assert!(!store.is_revoked("sid-1").await.unwrap());
     let later = chrono::Utc::now().timestamp_millis() + 60_000;
     store.revoke_session("sid-1", later).await.unwrap();
@@ -154,8 +182,6 @@ async fn suite(store: Arc<dyn Store>) {
         "expired entries are swept"
     );
     assert!(!store.is_revoked("sid-3").await.unwrap());
-
-    store.ping().await.unwrap();
 }
 
 #[tokio::test]

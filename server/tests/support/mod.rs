@@ -1,70 +1,67 @@
 //! Test harness: the real `chat-server` binary on a free port with a temp data
 //! dir, a loopback HTTP server standing in for the quote API, and typed HTTP
 //! and WebSocket clients.
-#![allow(dead_code)]
 
 pub mod cluster;
+pub mod machine;
 pub mod pg;
 pub mod quotes;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
 use awc::ws;
+use chat_shared::testing::{free_port, TestProcess};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
 const DEADLINE: Duration = Duration::from_secs(10);
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// A quote API that is never there (the discard port).
+const NO_QUOTES: &str = "http://127.0.0.1:9/q?s={code}";
 
 /// A running server process; killed when dropped.
 pub struct TestApp {
+    /// Dropped first: the process stops before its data dir goes.
+    process: Option<TestProcess>,
     pub addr: String,
-    pub data_dir: tempfile::TempDir,
-    pub stock_api_url: String,
-    child: Option<Child>,
+    data_dir: tempfile::TempDir,
+    stock_api_url: String,
     extra_env: Vec<(String, String)>,
+    _turn: machine::Turn,
 }
 
 impl TestApp {
     /// Starts a server with a fresh data dir; the quote API points at `stock_api_url`.
     pub async fn spawn_with(stock_api_url: &str, extra_env: &[(&str, &str)]) -> Self {
+        let turn = machine::shared();
         let mut app = TestApp {
-            addr: String::new(),
+            process: None,
+            addr: format!("127.0.0.1:{}", free_port()),
             data_dir: tempfile::tempdir().unwrap(),
             stock_api_url: stock_api_url.to_owned(),
-            child: None,
             extra_env: extra_env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            _turn: turn,
         };
         app.start().await;
         app
     }
 
+    /// Starts a server with extra environment and no quote API.
+    pub async fn spawn_with_env(extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(NO_QUOTES, extra_env).await
+    }
+
     pub async fn spawn() -> Self {
-        Self::spawn_with("http://127.0.0.1:9/q?s={code}", &[]).await
+        Self::spawn_with_env(&[]).await
     }
 
     async fn start(&mut self) {
-        if self.addr.is_empty() {
-            self.addr = format!("127.0.0.1:{}", free_port());
-        }
         let port = self.addr.rsplit(':').next().unwrap_or_default().to_owned();
-        let log =
-            std::fs::File::create(self.data_dir.path().join(format!("server-{port}.log"))).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-server"));
         for var in [
             "NATS_URL",
@@ -79,10 +76,13 @@ impl TestApp {
             .env("STOCK_API_URL", &self.stock_api_url)
             .env("CHAT_BCRYPT_COST", "10")
             .env("RUST_LOG", "info")
-            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log));
-        self.child = Some(cmd.spawn().expect("chat-server starts"));
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let name = format!("server-{port}");
+        self.process = Some(TestProcess::spawn(&name, self.data_dir.path(), cmd));
+        self.wait_until_healthy().await;
+    }
+
+    async fn wait_until_healthy(&self) {
         let client = awc::Client::default();
         let deadline = Instant::now() + DEADLINE;
         loop {
@@ -100,14 +100,11 @@ impl TestApp {
         }
     }
 
-    /// Kills the process at once (SIGKILL).
-    pub fn stop(&mut self) {
-        kill_now(&mut self.child);
-    }
-
     /// Asks the process to stop (SIGTERM) and waits for it to exit.
     pub async fn terminate(&mut self) {
-        terminate(&mut self.child, "server", Duration::from_secs(15)).await;
+        if let Some(process) = &mut self.process {
+            process.terminate_within(Duration::from_secs(15)).await;
+        }
     }
 
     /// Stops the process gracefully and starts a new one on the same data dir and port.
@@ -116,22 +113,16 @@ impl TestApp {
         self.start().await;
     }
 
+    /// The server's log, from every start of this app.
     pub fn log(&self) -> String {
-        let mut out = String::new();
-        for entry in std::fs::read_dir(self.data_dir.path()).unwrap().flatten() {
-            if entry.file_name().to_string_lossy().ends_with(".log") {
-                out += &std::fs::read_to_string(entry.path()).unwrap_or_default();
-            }
-        }
-        out
+        self.process
+            .as_ref()
+            .map(TestProcess::log_text)
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
-    }
-
-    pub fn data_path(&self) -> PathBuf {
-        self.data_dir.path().to_path_buf()
     }
 
     /// A client with no session.
@@ -148,10 +139,19 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// The string `key` of each object in the JSON list `list`: the ids of a
+/// join's history, the texts of a page of messages, the names of channels.
+pub fn pluck(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("a string {key}: {item}"))
+                .to_owned()
+        })
+        .collect()
 }
 
 fn http() -> awc::Client {
@@ -163,8 +163,8 @@ fn http() -> awc::Client {
 /// An HTTP client carrying one session cookie.
 #[derive(Clone)]
 pub struct Client {
-    pub base: String,
-    pub ws_base: String,
+    base: String,
+    ws_base: String,
     pub cookie: Option<String>,
     http: awc::Client,
 }
@@ -325,22 +325,8 @@ impl Ws {
 
     /// The next JSON frame, or None at the deadline or on close.
     pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match actix_rt::time::timeout(left, self.framed.next()).await {
-                Ok(Some(Ok(ws::Frame::Text(t)))) => {
-                    return Some(serde_json::from_slice(&t).expect("server frames are JSON"))
-                }
-                Ok(Some(Ok(ws::Frame::Ping(p)))) => {
-                    let _ = self.framed.send(ws::Message::Pong(p)).await;
-                }
-                Ok(Some(Ok(ws::Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
-                    return None
-                }
-                Ok(Some(Ok(_))) => {}
-            }
-        }
+        let text = self.next_text(wait).await?;
+        Some(serde_json::from_str(&text).expect("server frames are JSON"))
     }
 
     /// Waits for the server to close the connection; returns the close code
@@ -405,6 +391,15 @@ impl Ws {
         out
     }
 
+    /// Asserts that no message frame is waiting or arrives within `wait`.
+    pub async fn expect_no_message(&mut self, wait: Duration, why: &str) {
+        let frames = self.drain(wait).await;
+        assert!(
+            frames.iter().all(|f| f["type"] != "message"),
+            "{why}: {frames:?}"
+        );
+    }
+
     pub async fn join(&mut self, channel: &str) -> Value {
         self.send(json!({"type": "join", "channel": channel})).await;
         self.expect(&format!("joined {channel}"), |f| {
@@ -445,29 +440,5 @@ impl Ws {
             f["type"] == "error" && f["code"] == code
         })
         .await
-    }
-}
-
-/// Kills a child process at once (SIGKILL) and reaps it.
-pub fn kill_now(child: &mut Option<Child>) {
-    if let Some(mut c) = child.take() {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-}
-
-/// Asks a child process to stop (SIGTERM) and waits up to `within` for it to exit.
-pub async fn terminate(child: &mut Option<Child>, name: &str, within: Duration) {
-    let Some(mut c) = child.take() else {
-        return;
-    };
-    Command::new("kill")
-        .args(["-TERM", &c.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + within;
-    while c.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "{name} did not stop on SIGTERM");
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::free_port;
+use chat_shared::testing::{free_port, say_skipping};
 
 /// A PostgreSQL instance in a temp dir on a free port; stopped when dropped.
 pub struct PrivatePg {
@@ -35,9 +35,7 @@ impl PrivatePg {
                 std::env::var_os("CI").is_none(),
                 "PostgreSQL server binaries are required in CI"
             );
-            eprintln!(
-                "\n*** SKIPPING: no PostgreSQL server binaries under /usr/lib/postgresql ***\n"
-            );
+            say_skipping("no PostgreSQL server binaries under /usr/lib/postgresql");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();

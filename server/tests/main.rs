@@ -1,0 +1,18 @@
+//! The server's integration tests, in one binary: the real `chat-server`
+//! (with `chat-bot` and `chat-archiver` in distributed mode) driven over HTTP,
+//! WebSocket and NATS.
+
+// Tests may unwrap (clippy.toml); that setting covers test functions only,
+// and here their helpers unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod bad_input;
+mod browser;
+mod chat;
+mod distributed;
+mod faults;
+mod http_api;
+mod security;
+mod slow_consumer;
