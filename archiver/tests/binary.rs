@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText};
-use chat_shared::subjects::{self, HistoryReply, HistoryRequest};
+use chat_shared::payloads::{HistoryReply, HistoryRequest};
+use chat_shared::subjects;
 use chat_shared::testing::{nats_password, NatsServer, TestProcess};
 
 /// Starts the archiver on `nats` and `database_url`; returns once it archives.
