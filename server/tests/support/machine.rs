@@ -1,4 +1,4 @@
-//! Turns on the machine. The tests of this binary run side by side; a test
+//! Taking turns on the machine. The tests of this binary run side by side; a test
 //! that measures timing, or loads the machine enough to upset another's
 //! timing, takes it alone.
 
