@@ -60,6 +60,11 @@ impl Config {
         self.nats.nats_url.is_none() && self.database_url.is_none()
     }
 
+    /// The embedded database file in the data dir.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("chat.db")
+    }
+
     /// The configuration as it may be logged: secrets redacted.
     pub fn redacted(&self) -> Self {
         let mut c = self.clone();

@@ -26,7 +26,7 @@ async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bu
             config.data_dir.display()
         )
     })?;
-    let db_path = config.data_dir.join("chat.db");
+    let db_path = config.database_path();
     let open_path = db_path.clone();
     let store = web::block(move || SqliteStore::open(&open_path))
         .await?
@@ -121,7 +121,7 @@ fn say_listening(config: &Config, server_id: &str) {
         tracing::info!(
             mode = "embedded",
             address = %address,
-            database = %config.data_dir.join("chat.db").display(),
+            database = %config.database_path().display(),
             "chat server listening; bot and archiver running in-process"
         );
     } else {

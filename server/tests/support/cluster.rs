@@ -102,6 +102,16 @@ impl Default for Shape {
     }
 }
 
+impl Shape {
+    /// The default shape with `servers` chat servers.
+    pub fn servers(servers: usize) -> Self {
+        Shape {
+            servers,
+            ..Shape::default()
+        }
+    }
+}
+
 impl Cluster {
     /// Starts everything; `None` (after a loud message) when PostgreSQL is
     /// missing outside CI.

@@ -100,6 +100,17 @@ async fn next_envelope(sub: &mut Subscription) -> Envelope {
         .unwrap()
 }
 
+/// Connection `conn` posts `body` to the room.
+async fn post(room: &Room, conn: ConnId, body: &str) -> Result<Posted, ErrorFrame> {
+    room.addr
+        .send(Post {
+            conn,
+            text: text(body),
+        })
+        .await
+        .unwrap()
+}
+
 fn text(s: &str) -> MessageText {
     MessageText::parse(s).unwrap()
 }
@@ -117,14 +128,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
         "alice hears bob arrive"
     );
 
-    let id = room
-        .addr
-        .send(Post {
-            conn: 1,
-            text: text("hi"),
-        })
-        .await
-        .unwrap()
+    let id = post(&room, 1, "hi").await
         .unwrap()
         .id;
     for rx in [&mut alice, &mut bob] {
@@ -143,14 +147,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
 #[actix_rt::test]
 async fn a_non_member_cannot_post() {
     let room = room("srv-a");
-    let err = room
-        .addr
-        .send(Post {
-            conn: 9,
-            text: text("hi"),
-        })
-        .await
-        .unwrap()
+    let err = post(&room, 9, "hi").await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotJoined);
 }
@@ -195,14 +192,7 @@ async fn messages_from_elsewhere_are_delivered_and_its_own_echo_is_not() {
 async fn a_command_comes_back_as_a_request_for_the_bot() {
     let room = room("srv-a");
     let (_, _alice) = member(&room, 1, "alice").await;
-    let posted = room
-        .addr
-        .send(Post {
-            conn: 1,
-            text: text("/stock=aapl.us"),
-        })
-        .await
-        .unwrap()
+    let posted = post(&room, 1, "/stock=aapl.us").await
         .unwrap();
     let command = posted.command.expect("a command");
     assert_eq!(command.subject, "chat.cmd.stock");
@@ -211,24 +201,10 @@ async fn a_command_comes_back_as_a_request_for_the_bot() {
         (cmd.code.as_str(), cmd.user.as_str(), cmd.id),
         ("aapl.us", "alice", posted.id)
     );
-    let help = room
-        .addr
-        .send(Post {
-            conn: 1,
-            text: text("/HELP"),
-        })
-        .await
-        .unwrap()
+    let help = post(&room, 1, "/HELP").await
         .unwrap();
     assert_eq!(help.command.unwrap().subject, "chat.cmd.help");
-    let plain = room
-        .addr
-        .send(Post {
-            conn: 1,
-            text: text("hello /stock=x"),
-        })
-        .await
-        .unwrap()
+    let plain = post(&room, 1, "hello /stock=x").await
         .unwrap();
     assert!(plain.command.is_none());
 }
