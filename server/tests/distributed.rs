@@ -79,9 +79,7 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
 
 #[actix_rt::test]
 async fn presence_and_a_cookie_from_one_server_work_on_every_other() {
-    let Some(cluster) = Cluster::start(Shape::servers(2))
-    .await
-    else {
+    let Some(cluster) = Cluster::start(Shape::servers(2)).await else {
         return;
     };
     let mut alice = cluster.user(0, "alice").await;
@@ -401,9 +399,7 @@ fn distributed_mode_refuses_to_start_without_a_shared_session_key() {
 
 #[actix_rt::test]
 async fn logging_out_on_one_server_ends_the_session_on_every_server() {
-    let Some(cluster) = Cluster::start(Shape::servers(2))
-    .await
-    else {
+    let Some(cluster) = Cluster::start(Shape::servers(2)).await else {
         return;
     };
     let mut alice = cluster.user(0, "alice").await;

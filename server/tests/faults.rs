@@ -304,9 +304,7 @@ async fn postgres_down_means_503_and_not_ready_and_the_archive_catches_up_after(
 
 #[actix_rt::test]
 async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
-    let Some(cluster) = Cluster::start(Shape::servers(2))
-    .await
-    else {
+    let Some(cluster) = Cluster::start(Shape::servers(2)).await else {
         return;
     };
     let mut a = cluster.user(0, "alice").await.ws().await;

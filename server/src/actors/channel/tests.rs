@@ -128,9 +128,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
         "alice hears bob arrive"
     );
 
-    let id = post(&room, 1, "hi").await
-        .unwrap()
-        .id;
+    let id = post(&room, 1, "hi").await.unwrap().id;
     for rx in [&mut alice, &mut bob] {
         let f = next_json(rx).await;
         assert_eq!(
@@ -147,8 +145,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
 #[actix_rt::test]
 async fn a_non_member_cannot_post() {
     let room = room("srv-a");
-    let err = post(&room, 9, "hi").await
-        .unwrap_err();
+    let err = post(&room, 9, "hi").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotJoined);
 }
 
@@ -192,8 +189,7 @@ async fn messages_from_elsewhere_are_delivered_and_its_own_echo_is_not() {
 async fn a_command_comes_back_as_a_request_for_the_bot() {
     let room = room("srv-a");
     let (_, _alice) = member(&room, 1, "alice").await;
-    let posted = post(&room, 1, "/stock=aapl.us").await
-        .unwrap();
+    let posted = post(&room, 1, "/stock=aapl.us").await.unwrap();
     let command = posted.command.expect("a command");
     assert_eq!(command.subject, "chat.cmd.stock");
     let cmd: StockCommand = serde_json::from_slice(&command.payload).unwrap();
@@ -201,11 +197,9 @@ async fn a_command_comes_back_as_a_request_for_the_bot() {
         (cmd.code.as_str(), cmd.user.as_str(), cmd.id),
         ("aapl.us", "alice", posted.id)
     );
-    let help = post(&room, 1, "/HELP").await
-        .unwrap();
+    let help = post(&room, 1, "/HELP").await.unwrap();
     assert_eq!(help.command.unwrap().subject, "chat.cmd.help");
-    let plain = post(&room, 1, "hello /stock=x").await
-        .unwrap();
+    let plain = post(&room, 1, "hello /stock=x").await.unwrap();
     assert!(plain.command.is_none());
 }
 
