@@ -4,6 +4,7 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod data_dir;
 pub mod error;
 pub mod history;
 pub mod in_process;

@@ -20,13 +20,8 @@ use crate::state::{AppState, Parts};
 /// Embedded mode: SQLite in the data dir, the in-process bus, a session key
 /// kept next to the data.
 async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "could not create the data dir {}",
-            config.data_dir.display()
-        )
-    })?;
     let db_path = config.database_path();
+    crate::data_dir::prepare(&config.data_dir, &db_path)?;
     let open_path = db_path.clone();
     let store = web::block(move || SqliteStore::open(&open_path))
         .await?

@@ -165,3 +165,22 @@ async fn secrets_never_reach_the_logs() {
         assert!(!log.contains(secret), "{secret:?} appears in the log");
     }
 }
+
+#[actix_rt::test]
+async fn a_new_data_dir_and_its_database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("fresh");
+    let app = TestApp::spawn_with_env(&[("CHAT_DATA_DIR", dir.to_str().unwrap())]).await;
+    // A write, so that SQLite has made its WAL and shared-memory files.
+    assert_eq!(app.anonymous().register("alice", PASSWORD).await.0, 201);
+    let mode = |name: &str| {
+        let path = dir.join(name);
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        meta.permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data dir");
+    for file in ["chat.db", "chat.db-wal", "chat.db-shm", "session.key"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}
