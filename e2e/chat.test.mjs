@@ -48,7 +48,7 @@ export const tests = [
     },
   },
   {
-    name: 'a wrong password, a taken name and an existing channel are refused with a clear message; logging out sticks',
+    name: 'a wrong password, a taken or reserved name and an existing channel are refused with a clear message; logging out sticks',
     async run(world) {
       await world.account('carol');
       const visitor = await world.visitor('carol');
@@ -65,6 +65,12 @@ export const tests = [
       await visitor.page.fill('#auth-password', 'another password');
       await visitor.page.click('#auth-submit');
       await until('the taken-name error', async () => /taken/i.test(await error.textContent()));
+
+      world.guard.expectHttpError(visitor.page, 'POST', '/api/register', 409);
+      await visitor.page.fill('#auth-username', 'StockBot');
+      await visitor.page.click('#auth-submit');
+      await until('the reserved-name error', async () => /reserved/i.test(await error.textContent()));
+      await visitor.page.fill('#auth-username', 'carol');
 
       await visitor.login();
       world.guard.expectHttpError(visitor.page, 'POST', '/api/channels', 409);

@@ -12,6 +12,8 @@ pub enum AppError {
     Invalid(String),
     #[error("That username is taken.")]
     UsernameTaken,
+    #[error("That username is reserved; please choose another.")]
+    UsernameReserved,
     #[error("A channel with that name already exists.")]
     ChannelExists,
     #[error("Wrong username or password.")]
@@ -41,6 +43,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) => "invalid",
             AppError::UsernameTaken => "username_taken",
+            AppError::UsernameReserved => "username_reserved",
             AppError::ChannelExists => "channel_exists",
             AppError::BadCredentials => "bad_credentials",
             AppError::Unauthenticated => "unauthenticated",
@@ -60,7 +63,9 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AppError::UsernameTaken | AppError::ChannelExists => StatusCode::CONFLICT,
+            AppError::UsernameTaken | AppError::UsernameReserved | AppError::ChannelExists => {
+                StatusCode::CONFLICT
+            }
             AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::ForeignOrigin => StatusCode::FORBIDDEN,
             AppError::NoSuchChannel | AppError::NotFound => StatusCode::NOT_FOUND,

@@ -160,6 +160,32 @@ async fn register_with_a_password_over_128_characters_is_400() {
 }
 
 #[actix_rt::test]
+async fn reserved_names_cannot_be_registered_in_any_case() {
+    let app = TestApp::spawn().await;
+    for name in [
+        "stockbot",
+        "StockBot",
+        "system",
+        "ADMIN",
+        "ops",
+        "moderator",
+    ] {
+        let mut c = app.anonymous();
+        assert_error(&c.register(name, PASSWORD).await, 409, "username_reserved");
+        assert_eq!(c.cookie, None, "{name}: no session");
+        assert_eq!(
+            app.anonymous().login(name, PASSWORD).await.0,
+            401,
+            "{name}: no account"
+        );
+    }
+    assert_eq!(
+        app.anonymous().register("stockbot_fan", PASSWORD).await.0,
+        201
+    );
+}
+
+#[actix_rt::test]
 async fn a_username_taken_in_another_case_is_409() {
     let app = TestApp::spawn().await;
     app.user("alice").await;

@@ -14,6 +14,27 @@ pub struct InvalidName(pub &'static str);
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
 
+/// Names nobody may register (compared case-insensitively).
+pub const RESERVED: &[&str] = &[
+    "stockbot",
+    "bot",
+    "system",
+    "admin",
+    "administrator",
+    "root",
+    "ops",
+    "operator",
+    "moderator",
+    "mod",
+    "support",
+    "staff",
+    "server",
+    "chat",
+    "everyone",
+    "here",
+    "channel",
+];
+
 impl Username {
     pub fn parse(s: &str) -> Result<Self, InvalidName> {
         let ok_len = (3..=32).contains(&s.len());
@@ -30,6 +51,12 @@ impl Username {
     /// The case-folded form under which uniqueness is checked.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
+    }
+
+    /// Whether the name is kept for the system, the bot, operators and
+    /// mentions of everyone, so that nobody can sign up as one of them.
+    pub fn is_reserved(&self) -> bool {
+        RESERVED.contains(&self.key().as_str())
     }
 
     pub fn as_str(&self) -> &str {
@@ -159,6 +186,24 @@ string_newtype!(MessageText, InvalidText);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_names_are_reserved_in_any_case_and_others_are_not() {
+        for name in [
+            "stockbot",
+            "StockBot",
+            "ADMIN",
+            "system",
+            "Moderator",
+            "ops",
+            "everyone",
+        ] {
+            assert!(Username::parse(name).unwrap().is_reserved(), "{name}");
+        }
+        for name in ["alice", "stockbot2", "admins", "opsy"] {
+            assert!(!Username::parse(name).unwrap().is_reserved(), "{name}");
+        }
+    }
 
     #[test]
     fn usernames_follow_the_documented_pattern() {

@@ -41,6 +41,9 @@ pub async fn register(
 ) -> Result<HttpResponse, AppError> {
     let username = Username::parse(&body.username).map_err(|e| AppError::Invalid(e.to_string()))?;
     let password = Password::parse(&body.password).map_err(|e| AppError::Invalid(e.to_string()))?;
+    if username.is_reserved() {
+        return Err(AppError::UsernameReserved);
+    }
     let cost = state.bcrypt_cost;
     let hash = blocking(move || crate::passwords::hash(password.expose(), cost))
         .await?
