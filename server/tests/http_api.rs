@@ -640,6 +640,12 @@ async fn the_page_and_the_api_send_the_security_headers() {
             "{what}: a Referrer-Policy"
         );
     }
+    for (what, reply) in [
+        ("/api/me", &me),
+        ("/api/me without a session", &me_anonymous),
+    ] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
+    }
 }
 
 #[actix_rt::test]

@@ -7,6 +7,8 @@ pub mod health;
 pub mod ws;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::AppError;
@@ -14,6 +16,8 @@ use crate::error::AppError;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
+            // Answers about an account are never kept by a browser or a proxy.
+            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .route("/register", web::post().to(auth::register))
             .route("/login", web::post().to(auth::login))
             .route("/logout", web::post().to(auth::logout))
