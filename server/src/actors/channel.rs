@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use bytes::Bytes;
 use bytestring::ByteString;
 use chat_shared::bot_commands::Command;
 use chat_shared::bus::{json_payload, Bus, Envelope};
@@ -150,12 +151,12 @@ impl ChannelActor {
             tracing::warn!(subject = %envelope.subject, "dropping message for another channel");
             return;
         }
-        self.fan_out_message(&message);
+        self.fan_out_message(&message, &message.to_json());
     }
 
-    /// Sends a message to every member, serialized once.
-    fn fan_out_message(&mut self, message: &Message) {
-        let frame = ServerFrame::message_json(&message.to_json());
+    /// Sends a message, already serialized as `json`, to every member.
+    fn fan_out_message(&mut self, message: &Message, json: &str) {
+        let frame = ServerFrame::message_json(json);
         let id = Some(Arc::from(message.id.as_str()));
         self.fan_out(frame.into(), id, None);
     }
@@ -317,10 +318,12 @@ impl Handler<Post> for ChannelActor {
         let mut headers = self.link.origin();
         // JetStream drops a duplicate publish of the same id (e.g. a retry).
         headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
+        // Serialized once: the same JSON is published and framed for the members.
+        let json = message.to_json();
         let publish = Outgoing {
             subject: subjects::msg(&self.name),
             headers,
-            payload: json_payload(&message),
+            payload: Bytes::from(json.clone()),
         };
         // Refuse before delivering anything, so a message is either everywhere or nowhere.
         self.link.publisher.send_all(vec![publish]).map_err(|_| {
@@ -329,7 +332,7 @@ impl Handler<Post> for ChannelActor {
                 "The server is overloaded; try again in a moment.",
             )
         })?;
-        self.fan_out_message(&message);
+        self.fan_out_message(&message, &json);
         let command = Command::parse(message.text.as_str()).map(|c| {
             let (subject, payload) = c.to_bus(&message);
             let headers = self.link.origin();
