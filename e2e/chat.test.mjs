@@ -1,7 +1,7 @@
 // Chatting: registering, channels, both directions, presence, typing, the
 // stock bot, refused actions and markup shown as text.
 
-import { assert, until } from './client.mjs';
+import { assert, until, PASSWORD } from './client.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const QUOTE = 'AAPL.US quote is $93.42 per share';
@@ -85,6 +85,37 @@ export const tests = [
       world.guard.expectHttpError(visitor.page, 'GET', '/api/me', 401);
       await visitor.page.reload();
       await visitor.page.locator('#auth-form').waitFor();
+    },
+  },
+  {
+    name: 'log out everywhere signs the account out in every browser; a login can end the other sessions',
+    async run(world) {
+      const laptop = await world.user('dave');
+      const phone = await world.visitor('dave');
+      await phone.login();
+
+      world.guard.expectHttpError(phone.page, 'GET', '/api/me', 401);
+      await laptop.page.click('#logout-everywhere');
+      await laptop.page.locator('#auth-form').waitFor();
+      await phone.page.locator('#auth-form').waitFor();
+      assert(/every device/.test(await laptop.page.textContent('#auth-error')), 'the laptop says it logged out everywhere');
+
+      // Back in on the phone; then on the laptop, ticking "log out my other sessions".
+      await phone.login();
+      world.guard.expectHttpError(phone.page, 'GET', '/api/me', 401);
+      assert(await laptop.page.locator('#auth-end-others').isVisible(), 'the login form offers to end other sessions');
+      await laptop.page.fill('#auth-username', 'dave');
+      await laptop.page.fill('#auth-password', PASSWORD);
+      await laptop.page.check('#auth-end-others');
+      await laptop.page.click('#auth-submit');
+      await laptop.ready();
+      await phone.page.locator('#auth-form').waitFor();
+      await laptop.send('only the laptop is signed in now');
+      await laptop.expectMessage('only the laptop is signed in now', { from: 'dave' });
+
+      await laptop.page.click('#logout');
+      await laptop.page.click('#auth-tab-register');
+      assert(!(await laptop.page.locator('#auth-end-others').isVisible()), 'the choice is not offered when registering');
     },
   },
   {

@@ -27,6 +27,8 @@ pub fn serve(
     config: &Config,
 ) -> anyhow::Result<actix_web::dev::Server> {
     let secure = config.behind_tls;
+    let lifetime =
+        Duration::seconds(i64::try_from(config.session_lifetime_secs).unwrap_or(i64::MAX));
     let max_body = state.limits.max_body_bytes;
     let send_buffer = state.limits.socket_send_buffer;
     let server = HttpServer::new(move || {
@@ -46,10 +48,7 @@ pub fn serve(
                     .cookie_secure(secure)
                     .cookie_http_only(true)
                     .cookie_same_site(SameSite::Lax)
-                    .session_lifecycle(
-                        PersistentSession::default()
-                            .session_ttl(Duration::days(session::LIFETIME_DAYS)),
-                    )
+                    .session_lifecycle(PersistentSession::default().session_ttl(lifetime))
                     .build(),
             )
             .wrap(security_headers())

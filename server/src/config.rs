@@ -46,6 +46,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_BEHIND_TLS")]
     pub behind_tls: bool,
 
+    /// How long a login session lasts, in seconds, from the moment it starts
+    /// (default 30 days). Past it the server refuses the session whatever
+    /// the cookie says, and closes its WebSockets.
+    #[arg(long, env = "CHAT_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_lifetime_secs: u64,
+
     /// bcrypt cost for new passwords (10 to 31).
     #[arg(long, env = "CHAT_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=31))]
     pub bcrypt_cost: u32,

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Addr;
 use chat_shared::bus::Bus;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     pub login_limiter: LoginLimiter,
     pub bcrypt_cost: u32,
+    /// How long a login session lasts from its start.
+    pub session_lifetime: Duration,
     pub metrics: Metrics,
     next_conn: AtomicU64,
 }
@@ -48,6 +51,7 @@ impl AppState {
             limits,
             allowed_origins: config.allowed_origins.clone(),
             bcrypt_cost: config.bcrypt_cost,
+            session_lifetime: Duration::from_secs(config.session_lifetime_secs),
             metrics: Metrics::default(),
             next_conn: AtomicU64::new(1),
         }

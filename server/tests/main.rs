@@ -15,4 +15,5 @@ mod distributed;
 mod faults;
 mod http_api;
 mod security;
+mod sessions;
 mod slow_consumer;

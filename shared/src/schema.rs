@@ -31,13 +31,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    revoked_sessions (sid) {
+    sessions (sid) {
         sid -> Text,
+        username -> Text,
+        created_at -> BigInt,
         expires_at -> BigInt,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, channels, messages, revoked_sessions);
+diesel::allow_tables_to_appear_in_same_query!(users, channels, messages, sessions);
 
 diesel::define_sql_function! {
     /// SQL `lower()`, for case-insensitive usernames.

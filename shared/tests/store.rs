@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText, Username};
-use chat_shared::store::{HistoryQuery, PgStore, SqliteStore, Store, StoreError};
+use chat_shared::store::{HistoryQuery, LoginSession, PgStore, SqliteStore, Store, StoreError};
 
 fn name(s: &str) -> Username {
     Username::parse(s).unwrap()
@@ -34,7 +34,7 @@ async fn suite(store: Arc<dyn Store>) {
     let batch = message_batches(store).await;
     history_pages(store, &batch).await;
     text_survives_byte_for_byte(store).await;
-    revoked_sessions(store).await;
+    login_sessions(store).await;
     store.ping().await.unwrap();
 }
 
@@ -169,19 +169,55 @@ async fn text_survives_byte_for_byte(store: &dyn Store) {
     assert_eq!(back, vec![odd]);
 }
 
-async fn revoked_sessions(store: &dyn Store) {
-    assert!(!store.is_revoked("sid-1").await.unwrap());
-    let later = chrono::Utc::now().timestamp_millis() + 60_000;
-    store.revoke_session("sid-1", later).await.unwrap();
-    store.revoke_session("sid-1", later).await.unwrap();
-    assert!(store.is_revoked("sid-1").await.unwrap());
-    store.revoke_session("sid-old", 1).await.unwrap();
-    store.revoke_session("sid-2", later).await.unwrap();
-    assert!(
-        !store.is_revoked("sid-old").await.unwrap(),
-        "expired entries are swept"
+async fn login_sessions(store: &dyn Store) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let session = |id: &str, user: &str, expires_at| LoginSession {
+        session_id: id.to_owned(),
+        username: user.to_owned(),
+        created_at: now,
+        expires_at,
+    };
+    assert_eq!(store.live_session("sid-1").await.unwrap(), None);
+    let live = session("sid-1", "Alice", now + 60_000);
+    store.create_session(&live).await.unwrap();
+    store
+        .create_session(&session("sid-2", "Alice", now + 60_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("sid-3", "Alice", now + 60_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("sid-b", "Bob", now + 60_000))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("sid-old", "Alice", now - 1))
+        .await
+        .unwrap();
+    assert_eq!(store.live_session("sid-1").await.unwrap(), Some(live));
+    assert_eq!(
+        store.live_session("sid-old").await.unwrap(),
+        None,
+        "an expired session is not live"
     );
-    assert!(!store.is_revoked("sid-3").await.unwrap());
+    store.end_session("sid-2").await.unwrap();
+    assert_eq!(store.live_session("sid-2").await.unwrap(), None);
+    let ended = store
+        .end_sessions_of(&name("Alice"), Some("sid-1"))
+        .await
+        .unwrap();
+    assert!(ended.contains(&"sid-3".to_owned()) && !ended.contains(&"sid-1".to_owned()));
+    assert_eq!(store.live_session("sid-3").await.unwrap(), None);
+    assert!(store.live_session("sid-1").await.unwrap().is_some(), "kept");
+    assert!(
+        store.live_session("sid-b").await.unwrap().is_some(),
+        "other users keep theirs"
+    );
+    let ended = store.end_sessions_of(&name("Alice"), None).await.unwrap();
+    assert!(ended.contains(&"sid-1".to_owned()));
+    assert_eq!(store.live_session("sid-1").await.unwrap(), None);
 }
 
 #[tokio::test]

@@ -46,10 +46,15 @@ async function request(method, path, body) {
 export const register = (username, password) =>
   request('POST', '/api/register', { username, password });
 
-export const login = (username, password) =>
-  request('POST', '/api/login', { username, password });
+/** Logs in; with `endOthers`, every other session of the account ends. */
+export const login = (username, password, endOthers = false) =>
+  request('POST', '/api/login', endOthers
+    ? { username, password, end_other_sessions: true }
+    : { username, password });
 
-export const logout = () => request('POST', '/api/logout');
+/** Ends this session, or with `everywhere` every session of the account. */
+export const logout = (everywhere = false) =>
+  request('POST', '/api/logout', everywhere ? { everywhere: true } : {});
 
 export const me = () => request('GET', '/api/me');
 

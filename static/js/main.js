@@ -141,10 +141,10 @@ const composer = initComposer({
 const typing = initTyping();
 const banner = initBanner({ retryNow: () => socket.retryNow() });
 const auth = initAuthView({
-  submit: async (mode, username, password) => {
+  submit: async (mode, username, password, endOthers) => {
     const res = mode === 'register'
       ? await api.register(username, password)
-      : await api.login(username, password);
+      : await api.login(username, password, endOthers);
     return res && res.username ? res.username : username;
   },
   onAuthed: (username) => enterChat(username),
@@ -234,15 +234,18 @@ function leaveChat(message = '') {
   auth.focus();
 }
 
-$('logout').addEventListener('click', async () => {
+async function logOut(everywhere) {
   socket.close();
   try {
-    await api.logout();
+    await api.logout(everywhere);
   } catch {
     // The session is forgotten locally either way.
   }
-  leaveChat();
-});
+  leaveChat(everywhere ? 'You are logged out on every device.' : '');
+}
+
+$('logout').addEventListener('click', () => logOut(false));
+$('logout-everywhere').addEventListener('click', () => logOut(true));
 
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden && state.me && state.active) store.markRead(state.active);

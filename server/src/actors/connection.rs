@@ -20,6 +20,7 @@ use super::channel::{ChannelActor, Leave};
 use super::join_buffer::{Held, JoinBuffer};
 use super::registry::{ConnectionClosed, ConnectionOpened};
 use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind};
+use crate::session::CurrentUser;
 use crate::state::AppState;
 
 /// How long a command waits for a bot to confirm it answered.
@@ -34,6 +35,8 @@ pub struct Connection {
     user: Arc<str>,
     /// The login session this connection belongs to (closed when it ends).
     session_id: Arc<str>,
+    /// When the login session ends by itself (Unix ms): the connection closes then.
+    session_expires_at: i64,
     state: web::Data<AppState>,
     joined: HashMap<ChannelName, Addr<ChannelActor>>,
     joining: JoinBuffer,
@@ -42,11 +45,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(state: web::Data<AppState>, user: Arc<str>, session_id: Arc<str>) -> Self {
+    pub fn new(state: web::Data<AppState>, user: &CurrentUser) -> Self {
         Self {
             id: state.next_conn_id(),
-            user,
-            session_id,
+            user: user.name.clone(),
+            session_id: user.session_id.clone(),
+            session_expires_at: user.expires_at,
             rate: RateWindow::new(state.limits.rate_count, state.limits.rate_window()),
             joined: HashMap::new(),
             joining: JoinBuffer::new(JOIN_BUFFER),
@@ -121,6 +125,11 @@ impl Actor for Connection {
         ctx.set_mailbox_capacity(self.state.limits.outbox_frames);
         self.register(ctx);
         self.start_heartbeat(ctx);
+        let left = self.session_expires_at - chrono::Utc::now().timestamp_millis();
+        ctx.run_later(
+            Duration::from_millis(u64::try_from(left).unwrap_or(0)),
+            |_, ctx| Self::close(ctx, ws::CloseCode::Policy, "Session expired."),
+        );
         self.state
             .metrics
             .connections_opened

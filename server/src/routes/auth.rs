@@ -5,11 +5,8 @@ use std::sync::atomic::Ordering;
 
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chat_shared::bus::json_payload;
 use chat_shared::names::{Password, Username};
-use chat_shared::payloads::SessionRevoked;
 use chat_shared::store::StoreError;
-use chat_shared::subjects;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -20,6 +17,17 @@ use crate::state::AppState;
 pub struct Credentials {
     username: String,
     password: String,
+    /// On login: end every other session of this account ("log out everywhere else").
+    #[serde(default)]
+    end_other_sessions: bool,
+}
+
+/// What `POST /api/logout` may say.
+#[derive(Deserialize, Default)]
+pub struct LogoutOptions {
+    /// End every session of the account, not only this one.
+    #[serde(default)]
+    everywhere: bool,
 }
 
 #[derive(Serialize)]
@@ -53,7 +61,7 @@ pub async fn register(
         Err(StoreError::Conflict) => return Err(AppError::UsernameTaken),
         Err(e) => return Err(e.into()),
     }
-    session::start(&session, &username)?;
+    session::start(&state, &session, &username).await?;
     tracing::info!("registered");
     Ok(HttpResponse::Created().json(Me {
         username: username.as_str(),
@@ -93,7 +101,15 @@ pub async fn login(
     match user {
         Some(user) if valid => {
             state.login_limiter.succeeded(&name_key);
-            session::start(&session, &user.username)?;
+            let kept = session::start(&state, &session, &user.username).await?;
+            if body.end_other_sessions {
+                let ended = state
+                    .store
+                    .end_sessions_of(&user.username, Some(&kept))
+                    .await?;
+                tracing::info!(ended = ended.len(), "other sessions ended");
+                session::announce_ended(&state, ended).await;
+            }
             tracing::info!("logged in");
             Ok(HttpResponse::Ok().json(Me {
                 username: user.username.as_str(),
@@ -108,23 +124,27 @@ pub async fn login(
     }
 }
 
-/// Ends the session here and on every server: its id is revoked in the
-/// database and announced, so open WebSockets of that session close too.
+/// Ends the session (or, with `{"everywhere":true}`, every session of the
+/// account) here and on every server: deleted from the database, and
+/// announced so that open WebSockets of those sessions close too.
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
+    options: Option<web::Json<LogoutOptions>>,
 ) -> Result<HttpResponse, AppError> {
+    let everywhere = options.is_some_and(|o| o.everywhere);
     if let Some(session_id) = session::session_id(&session) {
-        let until = session::expiry_millis();
-        state.store.revoke_session(&session_id, until).await?;
-        let payload = json_payload(&SessionRevoked { session_id });
-        if let Err(e) = state
-            .bus
-            .publish(subjects::SESSIONS_REVOKED, Vec::new(), payload)
-            .await
-        {
-            tracing::warn!(error = %e, "could not announce a logout");
-        }
+        let ended = match state.store.live_session(&session_id).await? {
+            Some(live) if everywhere => {
+                let name = Username::parse(&live.username).map_err(|_| AppError::Internal)?;
+                state.store.end_sessions_of(&name, None).await?
+            }
+            _ => {
+                state.store.end_session(&session_id).await?;
+                vec![session_id]
+            }
+        };
+        session::announce_ended(&state, ended).await;
     }
     session.purge();
     Ok(super::no_content())

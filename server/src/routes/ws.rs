@@ -29,7 +29,7 @@ pub async fn upgrade(
         return Err(AppError::TooManyConnections.into());
     }
     let max_frame_bytes = state.limits.max_frame_bytes;
-    let connection = Connection::new(state, user.name, user.session_id);
+    let connection = Connection::new(state, &user);
     ws::WsResponseBuilder::new(connection, &req, payload)
         .frame_size(max_frame_bytes)
         .start()

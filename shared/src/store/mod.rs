@@ -40,6 +40,23 @@ impl Channel {
     }
 }
 
+/// A login session as the server records it. A cookie naming a session that
+/// is not recorded, or whose time is up, is refused whatever else it says.
+#[derive(
+    Debug, Clone, PartialEq, Eq, diesel::Queryable, diesel::Selectable, diesel::Insertable,
+)]
+#[diesel(table_name = crate::schema::sessions)]
+pub struct LoginSession {
+    #[diesel(column_name = sid)]
+    pub session_id: String,
+    /// The user's name as registered.
+    pub username: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds; past it the session is refused.
+    pub expires_at: i64,
+}
+
 /// Which slice of a channel's history to read. Results are always oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
@@ -148,12 +165,23 @@ pub trait Store: Send + Sync + 'static {
         query: &HistoryQuery,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// Records that a login session (by its id) was ended and must be refused
-    /// until `expires_at_ms`, when its cookie would have expired anyway.
-    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError>;
+    /// Records a new login session (and sweeps expired ones).
+    async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError>;
 
-    /// Whether a login session was ended.
-    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError>;
+    /// The login session with this id if it is live: recorded, not ended,
+    /// not expired.
+    async fn live_session(&self, session_id: &str) -> Result<Option<LoginSession>, StoreError>;
+
+    /// Ends one login session; its id is never honoured again.
+    async fn end_session(&self, session_id: &str) -> Result<(), StoreError>;
+
+    /// Ends every login session of `username` (any case) but `keep`;
+    /// returns the ids it ended.
+    async fn end_sessions_of(
+        &self,
+        username: &Username,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

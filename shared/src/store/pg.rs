@@ -13,10 +13,10 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
 use super::sqlite::map_err;
-use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
+use super::{now_millis, Channel, HistoryQuery, LoginSession, Store, StoreError, User};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, revoked_sessions, users};
+use crate::schema::{channels, lower, messages, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -184,31 +184,51 @@ impl Store for PgStore {
         )
     }
 
-    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError> {
+    async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::delete(
-            revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
-        )
-        .execute(&mut conn)
-        .await
-        .map_err(map_err)?;
-        diesel::insert_into(revoked_sessions::table)
-            .values((
-                revoked_sessions::sid.eq(session_id),
-                revoked_sessions::expires_at.eq(expires_at_ms),
-            ))
-            .on_conflict_do_nothing()
+        diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_millis())))
+            .execute(&mut conn)
+            .await
+            .map_err(map_err)?;
+        diesel::insert_into(sessions::table)
+            .values(session)
             .execute(&mut conn)
             .await
             .map(drop)
             .map_err(map_err)
     }
 
-    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
-        diesel::select(diesel::dsl::exists(
-            revoked_sessions::table.filter(revoked_sessions::sid.eq(session_id)),
-        ))
-        .get_result(&mut self.conn().await?)
+    async fn live_session(&self, session_id: &str) -> Result<Option<LoginSession>, StoreError> {
+        sessions::table
+            .filter(sessions::sid.eq(session_id))
+            .filter(sessions::expires_at.gt(now_millis()))
+            .select(LoginSession::as_select())
+            .first(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)
+    }
+
+    async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {
+        diesel::delete(sessions::table.filter(sessions::sid.eq(session_id)))
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn end_sessions_of(
+        &self,
+        username: &Username,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        diesel::delete(
+            sessions::table
+                .filter(sessions::username.eq(username.as_str()))
+                .filter(sessions::sid.ne(keep.unwrap_or_default())),
+        )
+        .returning(sessions::sid)
+        .get_results(&mut self.conn().await?)
         .await
         .map_err(map_err)
     }

@@ -13,10 +13,10 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
-use super::{now_millis, Channel, HistoryQuery, Store, StoreError, User};
+use super::{now_millis, Channel, HistoryQuery, LoginSession, Store, StoreError, User};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, revoked_sessions, users};
+use crate::schema::{channels, lower, messages, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -221,20 +221,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_session(&self, session_id: &str, expires_at_ms: i64) -> Result<(), StoreError> {
-        let session_id = session_id.to_owned();
+    async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
+        let session = session.clone();
         self.with_conn(move |c| {
-            diesel::delete(
-                revoked_sessions::table.filter(revoked_sessions::expires_at.lt(now_millis())),
-            )
-            .execute(c)
-            .map_err(map_err)?;
-            diesel::insert_into(revoked_sessions::table)
-                .values((
-                    revoked_sessions::sid.eq(session_id),
-                    revoked_sessions::expires_at.eq(expires_at_ms),
-                ))
-                .on_conflict_do_nothing()
+            diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_millis())))
+                .execute(c)
+                .map_err(map_err)?;
+            diesel::insert_into(sessions::table)
+                .values(&session)
                 .execute(c)
                 .map(drop)
                 .map_err(map_err)
@@ -242,13 +236,46 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
+    async fn live_session(&self, session_id: &str) -> Result<Option<LoginSession>, StoreError> {
         let session_id = session_id.to_owned();
         self.with_conn(move |c| {
-            diesel::select(diesel::dsl::exists(
-                revoked_sessions::table.filter(revoked_sessions::sid.eq(session_id)),
-            ))
-            .get_result(c)
+            sessions::table
+                .filter(sessions::sid.eq(session_id))
+                .filter(sessions::expires_at.gt(now_millis()))
+                .select(LoginSession::as_select())
+                .first(c)
+                .optional()
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let session_id = session_id.to_owned();
+        self.with_conn(move |c| {
+            diesel::delete(sessions::table.filter(sessions::sid.eq(session_id)))
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn end_sessions_of(
+        &self,
+        username: &Username,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (username, keep) = (username.to_string(), keep.unwrap_or_default().to_owned());
+        self.with_conn(move |c| {
+            let of_user = sessions::table
+                .filter(sessions::username.eq(username))
+                .filter(sessions::sid.ne(keep));
+            c.immediate_transaction(|c| {
+                let ended = of_user.clone().select(sessions::sid).load(c)?;
+                diesel::delete(of_user).execute(c)?;
+                Ok(ended)
+            })
             .map_err(map_err)
         })
         .await

@@ -8,7 +8,7 @@ const MODES = {
 };
 
 /**
- * submit(mode, username, password) resolves with the username on success and
+ * submit(mode, username, password, endOthers) resolves with the username on success and
  * throws an Error with a `message` to show otherwise.
  */
 export function initAuthView({ submit, onAuthed }) {
@@ -17,6 +17,7 @@ export function initAuthView({ submit, onAuthed }) {
   const password = $('auth-password');
   const button = $('auth-submit');
   const error = $('auth-error');
+  const endOthers = $('auth-end-others');
   const tabs = { login: $('auth-tab-login'), register: $('auth-tab-register') };
   let mode = 'login';
   let busy = false;
@@ -32,6 +33,7 @@ export function initAuthView({ submit, onAuthed }) {
     password.setAttribute('autocomplete', m.autocomplete);
     $('auth-username-hint').hidden = !m.hints;
     $('auth-password-hint').hidden = !m.hints;
+    $('auth-end-others-field').hidden = mode !== 'login';
     showText(error, '');
   }
 
@@ -58,8 +60,9 @@ export function initAuthView({ submit, onAuthed }) {
     form.setAttribute('aria-busy', 'true');
     showText(error, '');
     try {
-      const user = await submit(mode, name, pass);
+      const user = await submit(mode, name, pass, mode === 'login' && endOthers.checked);
       password.value = '';
+      endOthers.checked = false;
       onAuthed(user);
     } catch (err) {
       showText(error, err && err.message ? err.message : 'Something went wrong. Try again.');
