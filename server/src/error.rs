@@ -20,7 +20,7 @@ pub enum AppError {
     BadCredentials,
     #[error("You need to log in.")]
     Unauthenticated,
-    #[error("This origin may not open a chat connection.")]
+    #[error("Requests from another site are not accepted.")]
     ForeignOrigin,
     #[error("No such channel.")]
     NoSuchChannel,
@@ -32,6 +32,8 @@ pub enum AppError {
     TooManyConnections,
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    #[error("The request took too long to arrive.")]
+    RequestTimeout,
     #[error("The service is temporarily unavailable; try again shortly.")]
     Unavailable,
     #[error("Something went wrong on our side.")]
@@ -53,6 +55,7 @@ impl AppError {
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::TooManyConnections => "too_many_connections",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
             AppError::Unavailable => "unavailable",
             AppError::Internal => "internal",
         }
@@ -73,6 +76,7 @@ impl ResponseError for AppError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

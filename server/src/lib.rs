@@ -10,6 +10,7 @@ pub mod history;
 pub mod in_process;
 pub mod limits;
 pub mod login_limiter;
+pub mod origin;
 pub mod passwords;
 pub mod publisher;
 pub mod routes;

@@ -13,6 +13,7 @@ use crate::actors::ConnId;
 use crate::config::Config;
 use crate::limits::Limits;
 use crate::login_limiter::LoginLimiter;
+use crate::origin::OriginPolicy;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -20,8 +21,8 @@ pub struct AppState {
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
     pub limits: Limits,
-    /// Origins allowed to open WebSockets besides the server's own.
-    pub allowed_origins: Vec<String>,
+    /// Which pages may open WebSockets and change state with a visitor's cookie.
+    pub origins: OriginPolicy,
     pub login_limiter: LoginLimiter,
     pub bcrypt_cost: u32,
     /// How long a login session lasts from its start.
@@ -49,7 +50,7 @@ impl AppState {
             registry: parts.registry,
             server_id: parts.server_id,
             limits,
-            allowed_origins: config.allowed_origins.clone(),
+            origins: OriginPolicy::new(&config.allowed_origins, config.behind_tls),
             bcrypt_cost: config.bcrypt_cost,
             session_lifetime: Duration::from_secs(config.session_lifetime_secs),
             metrics: Metrics::default(),

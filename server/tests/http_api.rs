@@ -502,6 +502,37 @@ async fn ws_from_a_foreign_origin_is_403() {
 }
 
 #[actix_rt::test]
+async fn state_changing_requests_from_another_site_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let evil = [("Origin", "https://evil.example")];
+    let (status, body) = alice.request_with("POST", "/api/logout", None, &evil).await;
+    assert_error(&(status, body), 403, "forbidden_origin");
+    assert_eq!(alice.get("/api/me").await.0, 200, "still logged in");
+    let channel = Some(json!({"name": "phished"}));
+    let refused = alice
+        .request_with("POST", "/api/channels", channel.clone(), &evil)
+        .await;
+    assert_error(&refused, 403, "forbidden_origin");
+    let cross_site = [("Sec-Fetch-Site", "cross-site")];
+    let refused = alice
+        .request_with("POST", "/api/channels", channel.clone(), &cross_site)
+        .await;
+    assert_error(&refused, 403, "forbidden_origin");
+    let (_, listed) = alice.get("/api/channels").await;
+    assert!(!pluck(&listed["channels"], "name").contains(&"phished".to_owned()));
+
+    let own = format!("http://{}", app.addr);
+    let own = [("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")];
+    let created = alice
+        .request_with("POST", "/api/channels", channel, &own)
+        .await;
+    assert_eq!(created.0, 201, "the server's own page may: {created:?}");
+    let out = alice.request_with("POST", "/api/logout", None, &own).await;
+    assert_eq!(out.0, 204);
+}
+
+#[actix_rt::test]
 async fn ws_from_the_servers_own_origin_opens() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice").await;

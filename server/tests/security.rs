@@ -105,6 +105,31 @@ async fn the_session_cookie_is_secure_behind_tls() {
 }
 
 #[actix_rt::test]
+async fn behind_tls_only_the_https_page_of_the_same_host_is_the_servers_own_origin() {
+    let app = TestApp::spawn_with_env(&[("CHAT_BEHIND_TLS", "true")]).await;
+    let alice = app.user("alice").await;
+    let plain = format!("http://{}", app.addr);
+    assert_eq!(
+        alice.try_ws(Some(&plain)).await.err(),
+        Some(403),
+        "a plain-http page on the same host is another origin"
+    );
+    let tls = format!("https://{}", app.addr);
+    let mut ws = alice.try_ws(Some(&tls)).await.expect("the https page may");
+    ws.join("general").await;
+    let mut bob = app.anonymous();
+    let refused = bob
+        .request_with(
+            "POST",
+            "/api/register",
+            Some(json!({"username": "bob", "password": PASSWORD})),
+            &[("Origin", &plain)],
+        )
+        .await;
+    assert_eq!(refused.0, 403, "{refused:?}");
+}
+
+#[actix_rt::test]
 async fn passwords_longer_than_72_bytes_count_in_full() {
     let app = TestApp::spawn().await;
     let long = format!("{}{}", "p".repeat(72), "-the-real-ending");

@@ -6,18 +6,23 @@ pub mod channels;
 pub mod health;
 pub mod ws;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::http::Method;
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             // Answers about an account are never kept by a browser or a proxy.
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .wrap(from_fn(refuse_cross_site))
             .route("/register", web::post().to(auth::register))
             .route("/login", web::post().to(auth::login))
             .route("/logout", web::post().to(auth::logout))
@@ -35,6 +40,23 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(health::ready))
     .route("/metrics", web::get().to(health::metrics))
     .default_service(web::get().to(assets::serve));
+}
+
+/// Every request that changes state (anything but GET and HEAD) must come
+/// from the server's own pages or a listed origin: another site cannot log a
+/// visitor out, post or create on their behalf, whatever the cookie's SameSite.
+async fn refuse_cross_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let reads_only = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !reads_only {
+        let state = req.app_data::<web::Data<AppState>>();
+        if !state.is_some_and(|s| s.origins.allows(req.request())) {
+            return Err(AppError::ForeignOrigin.into());
+        }
+    }
+    next.call(req).await
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -200,9 +200,23 @@ impl Client {
 
     /// Sends a request and returns status and JSON body (Null when empty).
     pub async fn request(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// `request` with extra headers.
+    pub async fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
         if let Some(c) = &self.cookie {
             req = req.insert_header(("Cookie", c.clone()));
         }
