@@ -46,7 +46,7 @@ impl OriginPolicy {
             return false;
         };
         let origin = origin.to_ascii_lowercase();
-        if self.allowed.iter().any(|a| *a == origin) {
+        if self.allowed.contains(&origin) {
             return true;
         }
         let host = headers
