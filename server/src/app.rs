@@ -31,6 +31,7 @@ pub fn serve(
         Duration::seconds(i64::try_from(config.session_lifetime_secs).unwrap_or(i64::MAX));
     let max_body = state.limits.max_body_bytes;
     let send_buffer = state.limits.socket_send_buffer;
+    let request_timeout = state.limits.request_timeout();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -60,9 +61,34 @@ pub fn serve(
             .configure(routes::config)
     })
     .on_connect(move |conn, _| tune_socket(conn, send_buffer))
+    .client_request_timeout(request_timeout)
     .bind(config.bind)
     .with_context(|| format!("could not listen on {}", config.bind))?
     .shutdown_timeout(10)
+    .disable_signals()
+    .run();
+    Ok(server)
+}
+
+/// The `--metrics-bind` listener: metrics and health checks, nothing else.
+pub fn serve_metrics(
+    state: web::Data<AppState>,
+    bind: std::net::SocketAddr,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(security_headers())
+            .route(
+                "/metrics",
+                web::get().to(routes::health::metrics_on_own_listener),
+            )
+            .route("/healthz", web::get().to(routes::health::live))
+            .route("/readyz", web::get().to(routes::health::ready))
+    })
+    .workers(1)
+    .bind(bind)
+    .with_context(|| format!("could not listen on {bind} for metrics"))?
     .disable_signals()
     .run();
     Ok(server)

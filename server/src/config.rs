@@ -52,6 +52,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_lifetime_secs: u64,
 
+    /// Serve `/metrics` (and health checks) on this address only, e.g. a
+    /// private interface for Prometheus. Without it (and without a token)
+    /// the main address serves `/metrics` to this machine only.
+    #[arg(long, env = "CHAT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <token>` to read `/metrics`.
+    #[arg(long, env = "CHAT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// bcrypt cost for new passwords (10 to 31).
     #[arg(long, env = "CHAT_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=31))]
     pub bcrypt_cost: u32,
@@ -76,6 +86,9 @@ impl Config {
         let mut c = self.clone();
         if c.session_key.is_some() {
             c.session_key = Some("<redacted>".to_owned());
+        }
+        if c.metrics_token.is_some() {
+            c.metrics_token = Some("<redacted>".to_owned());
         }
         c.database_url = c.database_url.as_deref().map(redact_url);
         if c.nats.nats_password.is_some() {

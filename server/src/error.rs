@@ -87,6 +87,10 @@ impl ResponseError for AppError {
         if let AppError::TooManyAttempts(secs) = self {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
+        if let AppError::RequestTimeout = self {
+            // The rest of the body is not worth waiting for.
+            response.force_close();
+        }
         response.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
     }
 }

@@ -13,6 +13,7 @@ pub mod login_limiter;
 pub mod origin;
 pub mod passwords;
 pub mod publisher;
+pub mod request_deadline;
 pub mod routes;
 pub mod session;
 pub mod session_key;

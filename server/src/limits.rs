@@ -45,6 +45,11 @@ pub struct Limits {
     #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 256 * 1024)]
     pub socket_send_buffer: usize,
 
+    /// Seconds a client has to send a whole request: its head, then its body
+    /// (slower: 408 and the connection closes).
+    #[arg(long, env = "CHAT_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
     /// Seconds between the server's pings.
     #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 10)]
     pub heartbeat_secs: u64,
@@ -67,6 +72,10 @@ impl Limits {
     /// How long a join waits for history from an archiver.
     pub fn history_timeout(&self) -> Duration {
         Duration::from_secs(5)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
     pub fn heartbeat(&self) -> Duration {

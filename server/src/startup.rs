@@ -89,10 +89,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server_id: server_id.clone(),
     };
     let state = web::Data::new(AppState::new(parts, &config));
-    let server = crate::app::serve(state, key, &config)?;
+    let server = crate::app::serve(state.clone(), key, &config)?;
+    let metrics_server = match config.metrics_bind {
+        Some(bind) => Some(crate::app::serve_metrics(state, bind)?),
+        None => None,
+    };
     say_listening(&config, &server_id);
     let handle = server.handle();
     let running = actix_rt::spawn(server);
+    let metrics_handle = metrics_server.map(|m| {
+        let handle = m.handle();
+        actix_rt::spawn(m);
+        handle
+    });
     chat_shared::process::shutdown_signal().await;
 
     // Shut down without losing a message: send clients elsewhere, stop taking
@@ -102,6 +111,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(connections = closed, "shutting down");
     handle.stop(true).await;
     let _ = running.await;
+    if let Some(metrics) = metrics_handle {
+        metrics.stop(true).await;
+    }
     publisher.flush().await;
     if let Some(services) = in_process {
         services.stop().await;

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::limits::Limits;
 use crate::login_limiter::LoginLimiter;
 use crate::origin::OriginPolicy;
+use crate::routes::health::MetricsAccess;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -28,6 +29,8 @@ pub struct AppState {
     /// How long a login session lasts from its start.
     pub session_lifetime: Duration,
     pub metrics: Metrics,
+    /// Who may read `/metrics`.
+    pub metrics_access: MetricsAccess,
     next_conn: AtomicU64,
 }
 
@@ -54,6 +57,10 @@ impl AppState {
             bcrypt_cost: config.bcrypt_cost,
             session_lifetime: Duration::from_secs(config.session_lifetime_secs),
             metrics: Metrics::default(),
+            metrics_access: MetricsAccess::new(
+                config.metrics_token.as_deref(),
+                config.metrics_bind.is_some(),
+            ),
             next_conn: AtomicU64::new(1),
         }
     }

@@ -129,6 +129,117 @@ async fn behind_tls_only_the_https_page_of_the_same_host_is_the_servers_own_orig
     assert_eq!(refused.0, 403, "{refused:?}");
 }
 
+/// Sends `bytes` on a fresh connection, then reads until the server answers
+/// and closes; returns what it said and how long that took.
+fn trickle(addr: &str, bytes: &[u8]) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    tcp.write_all(bytes).unwrap();
+    let mut said = Vec::new();
+    let _ = tcp.read_to_end(&mut said);
+    (
+        String::from_utf8_lossy(&said).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[actix_rt::test]
+async fn a_request_whose_head_or_body_trickles_in_is_cut_off_at_the_deadline() {
+    let app = TestApp::spawn_with_env(&[("CHAT_REQUEST_TIMEOUT_SECS", "2")]).await;
+    let addr = app.addr.clone();
+    let (said, took) = actix_rt::task::spawn_blocking(move || {
+        trickle(&addr, b"GET /api/me HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    })
+    .await
+    .unwrap();
+    assert!(
+        took < Duration::from_secs(4),
+        "an unfinished head is cut off after 2 s, not {took:?}: {said:?}"
+    );
+
+    let addr = app.addr.clone();
+    let head = "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 200\r\n\r\n{\"username\":";
+    let (said, took) = actix_rt::task::spawn_blocking(move || trickle(&addr, head.as_bytes()))
+        .await
+        .unwrap();
+    assert!(
+        said.starts_with("HTTP/1.1 408"),
+        "an unfinished body gets 408: {said:?}"
+    );
+    assert!(said.contains("request_timeout"), "{said}");
+    assert!(
+        took < Duration::from_secs(4),
+        "cut off after 2 s, not {took:?}"
+    );
+    let mut alice = app.anonymous();
+    assert_eq!(
+        alice.register("alice", PASSWORD).await.0,
+        201,
+        "others are served"
+    );
+}
+
+/// The status and body of `GET url` with extra headers.
+async fn get_text(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut req = awc::Client::default().get(url);
+    for (name, value) in headers {
+        req = req.insert_header((*name, *value));
+    }
+    let mut response = req.send().await.unwrap();
+    let body = response.body().await.unwrap();
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[actix_rt::test]
+async fn metrics_are_only_for_this_machine_a_token_holder_or_their_own_listener() {
+    let app = TestApp::spawn().await;
+    let (status, body) = get_text(&app.url("/metrics"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("chat_connections"), "{body}");
+    let forwarded = [("X-Forwarded-For", "203.0.113.9")];
+    let (status, _) = get_text(&app.url("/metrics"), &forwarded).await;
+    assert_eq!(
+        status, 404,
+        "a request forwarded by a proxy is not this machine"
+    );
+
+    let app = TestApp::spawn_with_env(&[("CHAT_METRICS_TOKEN", "s3cret-token")]).await;
+    assert_eq!(get_text(&app.url("/metrics"), &[]).await.0, 404);
+    let wrong = [("Authorization", "Bearer guess")];
+    assert_eq!(get_text(&app.url("/metrics"), &wrong).await.0, 404);
+    let right = [("Authorization", "Bearer s3cret-token")];
+    let (status, body) = get_text(&app.url("/metrics"), &right).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("chat_connections"), "{body}");
+    assert!(
+        !app.log().contains("s3cret-token"),
+        "the token is not logged"
+    );
+
+    let own = format!("127.0.0.1:{}", chat_shared::testing::free_port());
+    let app = TestApp::spawn_with_env(&[("CHAT_METRICS_BIND", &own)]).await;
+    assert_eq!(
+        get_text(&app.url("/metrics"), &[]).await.0,
+        404,
+        "not on the main address"
+    );
+    let (status, body) = get_text(&format!("http://{own}/metrics"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("chat_connections"), "{body}");
+    assert_eq!(get_text(&format!("http://{own}/readyz"), &[]).await.0, 200);
+    assert_eq!(
+        get_text(&format!("http://{own}/api/me"), &[]).await.0,
+        404,
+        "the metrics listener serves nothing else"
+    );
+}
+
 #[actix_rt::test]
 async fn passwords_longer_than_72_bytes_count_in_full() {
     let app = TestApp::spawn().await;

@@ -1,10 +1,15 @@
-//! Liveness, readiness (bus and database) and Prometheus metrics.
+//! Liveness, readiness (bus and database) and Prometheus metrics. Metrics
+//! say how busy the server is, so they are not for everyone: see `MetricsAccess`.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use actix_web::ResponseError;
 
 use crate::actors::registry::Counts;
 use crate::state::AppState;
@@ -24,7 +29,66 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Who may read `/metrics`: with `--metrics-token`, whoever sends it as a
+/// bearer token; with `--metrics-bind`, only that listener serves it; with
+/// neither, only this machine (a loopback peer that no proxy forwarded).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// SHA-256 of the token, so comparing it takes the same time whatever it is.
+    token: Option<[u8; 32]>,
+    own_listener: bool,
+}
+
+impl MetricsAccess {
+    pub fn new(token: Option<&str>, own_listener: bool) -> Self {
+        Self {
+            token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            own_listener,
+        }
+    }
+
+    /// Whether `req`, which came in on the metrics listener if `on_own`, may read metrics.
+    fn allows(&self, req: &HttpRequest, on_own: bool) -> bool {
+        if self.own_listener && !on_own {
+            return false;
+        }
+        if let Some(want) = self.token {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            return <[u8; 32]>::from(Sha256::digest(given.as_bytes())) == want;
+        }
+        if on_own {
+            return true;
+        }
+        let proxied = ["forwarded", "x-forwarded-for"]
+            .iter()
+            .any(|h| req.headers().contains_key(*h));
+        !proxied && req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+    }
+}
+
+/// `/metrics` on the main listener.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    guarded_metrics(&req, &state, false).await
+}
+
+/// `/metrics` on the `--metrics-bind` listener.
+pub async fn metrics_on_own_listener(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    guarded_metrics(&req, &state, true).await
+}
+
+async fn guarded_metrics(req: &HttpRequest, state: &AppState, on_own: bool) -> HttpResponse {
+    if !state.metrics_access.allows(req, on_own) {
+        return crate::error::AppError::NotFound.error_response();
+    }
+    render_metrics(state).await
+}
+
+async fn render_metrics(state: &AppState) -> HttpResponse {
     let (sessions, channels) = state.registry.send(Counts).await.unwrap_or((0, 0));
     let m = &state.metrics;
     let mut out = String::new();

@@ -23,6 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             // Answers about an account are never kept by a browser or a proxy.
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .wrap(from_fn(refuse_cross_site))
+            .wrap(from_fn(crate::request_deadline::limit_body_time))
             .route("/register", web::post().to(auth::register))
             .route("/login", web::post().to(auth::login))
             .route("/logout", web::post().to(auth::logout))
@@ -68,6 +69,9 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     match err {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             AppError::PayloadTooLarge.into()
+        }
+        JsonPayloadError::Payload(e) if crate::request_deadline::is_timeout(&e) => {
+            AppError::RequestTimeout.into()
         }
         JsonPayloadError::ContentType => {
             AppError::Invalid("Send a JSON body with Content-Type: application/json.".into()).into()
