@@ -10,6 +10,7 @@ use chat_shared::store::{HistoryQuery, Store};
 use chat_shared::subjects;
 
 use crate::tail::StreamTail;
+use chat_shared::log_text::shown;
 
 const UNAVAILABLE: &str = "History is unavailable right now.";
 
@@ -111,7 +112,7 @@ pub async fn answer(
 ) {
     let body = reply(store, tail, envelope).await;
     if let Err(e) = respond(bus, envelope, json_payload(&body)).await {
-        tracing::warn!(error = %e, subject = %envelope.subject, "could not answer history request");
+        tracing::warn!(error = %e, subject = %shown(&envelope.subject), "could not answer history request");
     }
 }
 

@@ -7,6 +7,7 @@ use chat_shared::names::ChannelName;
 use chat_shared::subjects;
 
 use crate::responder::Request;
+use chat_shared::log_text::shown;
 
 /// A command taken from the bus: where to answer, who asked, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +42,11 @@ pub fn decode(envelope: &Envelope) -> Option<Incoming> {
             })
         }
         other => {
-            tracing::warn!(subject = %other, "dropping a command on an unknown subject");
+            tracing::warn!(subject = %shown(other), "dropping a command on an unknown subject");
             return None;
         }
     };
     parsed
-        .map_err(|e| tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed command"))
+        .map_err(|e| tracing::warn!(subject = %shown(&envelope.subject), error = %shown(&e.to_string()), "dropping malformed command"))
         .ok()
 }

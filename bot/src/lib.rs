@@ -21,6 +21,7 @@ use chat_shared::names::MessageText;
 use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::StreamExt;
 
+use chat_shared::log_text::shown;
 pub use config::{BotConfig, BotLimits};
 use incoming::{decode, Incoming};
 use quote::QuoteClient;
@@ -105,7 +106,7 @@ impl Bot {
 async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: Incoming) {
     let started = Instant::now();
     let Some(text) = responder.reply(&incoming.user, &incoming.request).await else {
-        tracing::info!(channel = %incoming.channel, user = %incoming.user, "command ignored: user over the rate limit");
+        tracing::info!(channel = %incoming.channel, user = %shown(&incoming.user), "command ignored: user over the rate limit");
         return;
     };
     let text = MessageText::parse(&text).expect("bot replies are never empty or long");

@@ -408,3 +408,36 @@ async fn history_holds_exactly_the_good_messages_after_bad_input() {
     let (_, random) = carol.get("/api/channels/random/messages").await;
     assert_eq!(texts(&random["messages"]), Vec::<String>::new());
 }
+
+#[actix_rt::test]
+async fn control_characters_and_bidi_overrides_never_reach_readers_or_the_archive() {
+    let mut app = TestApp::spawn().await;
+    let (mut alice, mut ws) = alice_with_random(&app).await;
+    let mut bob = joined(&app, "bob").await;
+    let sent = "invoice \u{202e}fdp.exe\u{202c} from \u{1b}[31mbank\u{1b}[0m\u{7}\r\nthanks";
+    let clean = "invoice fdp.exe from [31mbank[0m\nthanks";
+    ws.send(json!({"type": "send", "channel": "general", "text": sent, "ref": "t1"}))
+        .await;
+    ws.expect("ack t1", |f| f["type"] == "ack" && f["ref"] == "t1")
+        .await;
+    let got = bob.expect_message("general", clean).await;
+    assert_eq!(got["text"], clean);
+
+    ws.send(
+        json!({"type": "send", "channel": "general", "text": "\u{202e}\u{1}\u{2066}", "ref": "t2"}),
+    )
+    .await;
+    expect_error(&mut ws, "empty", Some("t2")).await;
+    let refused = alice.create_channel("ab\u{202e}cd").await;
+    assert_eq!(refused.0, 400, "channel names take no such characters");
+
+    app.restart().await;
+    let (_, page) = alice.get("/api/channels/general/messages").await;
+    let texts: Vec<_> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, [clean], "the archive holds the clean text");
+}

@@ -303,6 +303,37 @@ async fn secrets_never_reach_the_logs() {
 }
 
 #[actix_rt::test]
+async fn user_supplied_strings_cannot_forge_log_lines_or_send_terminal_escapes() {
+    let app = TestApp::spawn().await;
+    let forged = "FORGED-LINE level=ERROR all data deleted";
+    let name = format!(
+        "mallory\n{forged}\r\n{forged}\u{1b}[2J\u{202e}{}",
+        "x".repeat(500)
+    );
+    let mut mallory = app.anonymous();
+    assert_eq!(mallory.register(&name, PASSWORD).await.0, 400);
+    assert_eq!(mallory.login(&name, PASSWORD).await.0, 401);
+    let mut alice = app.user("alice").await;
+    let channel = format!("c\n{forged}");
+    assert_eq!(alice.create_channel(&channel).await.0, 400);
+    let log = app.log();
+    assert!(log.contains("mallory"), "the attempts are logged: {log}");
+    for line in log.lines() {
+        assert!(
+            !line.trim_start().starts_with("FORGED-LINE"),
+            "a forged line: {line:?}"
+        );
+        assert!(!line.contains('\u{1b}'), "a terminal escape: {line:?}");
+        assert!(!line.contains('\u{202e}'), "a bidi override: {line:?}");
+        assert!(line.len() < 1500, "a capped line, not {} bytes", line.len());
+    }
+    assert!(
+        !log.contains(&"x".repeat(200)),
+        "long user input is cut short in the log"
+    );
+}
+
+#[actix_rt::test]
 async fn a_new_data_dir_and_its_database_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let parent = tempfile::tempdir().unwrap();

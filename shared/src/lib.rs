@@ -5,6 +5,7 @@ pub mod bot_commands;
 pub mod bus;
 pub mod config;
 pub mod frames;
+pub mod log_text;
 pub mod message;
 pub mod names;
 pub mod payloads;

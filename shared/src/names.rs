@@ -114,7 +114,23 @@ pub enum InvalidText {
 impl MessageText {
     pub const MAX_CHARS: usize = 2000;
 
+    /// The text as it is kept: control characters other than newline and
+    /// tab, and bidirectional embedding/override/isolate controls, are
+    /// removed (they could hide or reorder what others see), line breaks
+    /// become `\n`, and the whole is trimmed.
     pub fn parse(s: &str) -> Result<Self, InvalidText> {
+        let kept: String;
+        let s = if s.chars().any(is_removed_from_text) || s.contains('\r') {
+            kept = s
+                .replace("\r\n", "\n")
+                .replace('\r', "\n")
+                .chars()
+                .filter(|c| !is_removed_from_text(*c))
+                .collect();
+            kept.as_str()
+        } else {
+            s
+        };
         let t = s.trim();
         if t.is_empty() {
             Err(InvalidText::Empty)
@@ -128,6 +144,19 @@ impl MessageText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether message text loses this character: controls (but newline and
+/// tab) and the bidirectional formatting controls.
+fn is_removed_from_text(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
+}
+
+/// The bidirectional embedding, override and isolate controls (U+202A–202E,
+/// U+2066–2069), which can make text display in another order than it is
+/// stored ("Trojan Source").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A password: 8..=128 characters. Never logged: `Debug` is redacted.
@@ -260,6 +289,25 @@ mod tests {
         assert_eq!(
             MessageText::parse(&"a".repeat(2001)),
             Err(InvalidText::TooLong)
+        );
+    }
+
+    #[test]
+    fn control_and_bidi_override_characters_are_removed_from_message_text() {
+        let t = MessageText::parse("pay\u{1b}[31m \u{202e}olleh\u{202c} now\u{7}\u{0}").unwrap();
+        assert_eq!(t.as_str(), "pay[31m olleh now");
+        let t = MessageText::parse("line one\r\nline two\rthree\tcol\u{85}").unwrap();
+        assert_eq!(t.as_str(), "line one\nline two\nthree\tcol");
+        assert_eq!(
+            MessageText::parse("\u{2066}\u{2069}\u{1}"),
+            Err(InvalidText::Empty),
+            "nothing left is an empty message"
+        );
+        let arabic = "مرحبا \u{200f}hello";
+        assert_eq!(
+            MessageText::parse(arabic).unwrap().as_str(),
+            arabic,
+            "right-to-left text and marks are kept"
         );
     }
 

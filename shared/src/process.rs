@@ -3,9 +3,12 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Logs to standard error at `RUST_LOG` (default `info`).
+/// Logs to standard error at `RUST_LOG` (default `info`), in colour only
+/// when standard error is a terminal (never escape codes in a log file).
 pub fn init_logging() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )

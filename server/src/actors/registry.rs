@@ -18,6 +18,7 @@ use super::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerG
 use super::peers::{Peers, BEAT};
 use super::{ConnId, DirectFrame, EndConnection};
 use crate::publisher::Outgoing;
+use chat_shared::log_text::shown;
 
 pub struct Registry {
     link: BusLink,
@@ -161,7 +162,7 @@ impl StreamHandler<Envelope> for Registry {
             return;
         }
         let Ok(info) = serde_json::from_slice::<ChannelInfo>(&envelope.payload) else {
-            tracing::warn!(subject = %envelope.subject, "dropping malformed channel announcement");
+            tracing::warn!(subject = %shown(&envelope.subject), "dropping malformed channel announcement");
             return;
         };
         let frame: ByteString = ServerFrame::ChannelCreated { channel: info }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::session::{self, CurrentUser};
 use crate::state::AppState;
+use chat_shared::log_text::shown;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -41,7 +42,7 @@ async fn blocking<T: Send + 'static>(
     web::block(f).await.map_err(|_| AppError::Internal)
 }
 
-#[tracing::instrument(skip_all, fields(username = %body.username))]
+#[tracing::instrument(skip_all, fields(username = %shown(&body.username)))]
 pub async fn register(
     state: web::Data<AppState>,
     session: Session,
@@ -68,7 +69,7 @@ pub async fn register(
     }))
 }
 
-#[tracing::instrument(skip_all, fields(username = %body.username))]
+#[tracing::instrument(skip_all, fields(username = %shown(&body.username)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
+use chat_shared::log_text::shown;
 
 pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let channels: Vec<_> = state
@@ -29,7 +30,7 @@ pub struct NewChannel {
     name: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %user.name, channel = %body.name))]
+#[tracing::instrument(skip_all, fields(user = %user.name, channel = %shown(&body.name)))]
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
