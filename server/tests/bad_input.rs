@@ -441,3 +441,84 @@ async fn control_characters_and_bidi_overrides_never_reach_readers_or_the_archiv
         .collect();
     assert_eq!(texts, [clean], "the archive holds the clean text");
 }
+
+/// The frames of a fragmented text message: `parts` in order.
+fn fragmented(parts: &[&str]) -> Vec<awc::ws::Message> {
+    use actix_http::ws::Item;
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let bytes = bytes::Bytes::copy_from_slice(p.as_bytes());
+            awc::ws::Message::Continuation(match i {
+                0 => Item::FirstText(bytes),
+                i if i == last => Item::Last(bytes),
+                _ => Item::Continue(bytes),
+            })
+        })
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_fragmented_message_with_a_ping_between_its_fragments_is_understood() {
+    let app = TestApp::spawn().await;
+    let mut ws = app.user("alice").await.ws().await;
+    let mut frames = fragmented(&[r#"{"type":"jo"#, r#"in","chan"#, r#"nel":"general"}"#]);
+    let last = frames.pop().unwrap();
+    for f in frames {
+        ws.send_raw(f).await;
+    }
+    ws.send_raw(awc::ws::Message::Ping(bytes::Bytes::from_static(b"mid")))
+        .await;
+    let pong = ws.next_raw(std::time::Duration::from_secs(5)).await;
+    assert!(
+        matches!(&pong, Some(awc::ws::Frame::Pong(p)) if &p[..] == b"mid"),
+        "a ping between fragments is answered at once: {pong:?}"
+    );
+    ws.send_raw(last).await;
+    ws.expect("joined", |f| f["type"] == "joined").await;
+    for f in fragmented(&[
+        r#"{"type":"send","channel":"general","#,
+        r#""text":"in pieces"}"#,
+    ]) {
+        ws.send_raw(f).await;
+    }
+    ws.expect_message("general", "in pieces").await;
+    let bye = awc::ws::CloseReason::from(awc::ws::CloseCode::Normal);
+    ws.send_raw(awc::ws::Message::Close(Some(bye))).await;
+    assert_eq!(
+        ws.expect_close().await,
+        Some(1000),
+        "a close is answered with a close"
+    );
+}
+
+#[actix_rt::test]
+async fn a_fragmented_message_past_the_limit_closes_with_1009_and_one_of_bad_utf8_with_1007() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let mut ws = alice.ws().await;
+    let piece = "x".repeat(MAX_FRAME / 2);
+    let parts = [
+        r#"{"type":"send","channel":"general","text":""#,
+        &piece,
+        &piece,
+        "\"}",
+    ];
+    for f in fragmented(&parts) {
+        ws.send_raw(f).await;
+    }
+    expect_error(&mut ws, "frame_too_large", None).await;
+    assert_eq!(ws.expect_close().await, Some(1009));
+
+    let mut ws = alice.ws().await;
+    let (first, last) = (&b"{\"type\":\"\xe2\x82"[..], &b"(\"}"[..]);
+    for item in [
+        actix_http::ws::Item::FirstText(bytes::Bytes::from_static(first)),
+        actix_http::ws::Item::Last(bytes::Bytes::from_static(last)),
+    ] {
+        ws.send_raw(awc::ws::Message::Continuation(item)).await;
+    }
+    assert_eq!(ws.expect_close().await, Some(1007), "a proper close frame");
+}

@@ -3,6 +3,7 @@
 //! frames; what each client frame does is in `client_frames`.
 
 mod client_frames;
+mod fragments;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -16,6 +17,7 @@ use chat_shared::frames::{ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::names::ChannelName;
 use chat_shared::rate::RateWindow;
 
+use self::fragments::{Broken, Fragments, Whole};
 use super::channel::{ChannelActor, Leave};
 use super::join_buffer::{Held, JoinBuffer};
 use super::registry::{ConnectionClosed, ConnectionOpened};
@@ -42,6 +44,8 @@ pub struct Connection {
     joining: JoinBuffer,
     last_seen: Instant,
     rate: RateWindow,
+    /// A message arriving in fragments.
+    fragments: Fragments,
 }
 
 impl Connection {
@@ -55,6 +59,7 @@ impl Connection {
             joined: HashMap::new(),
             joining: JoinBuffer::new(JOIN_BUFFER),
             last_seen: Instant::now(),
+            fragments: Fragments::default(),
             state,
         }
     }
@@ -73,6 +78,23 @@ impl Connection {
             description: Some(why.to_owned()),
         }));
         ctx.stop();
+    }
+
+    fn binary_refused(&self, ctx: &mut Ctx) {
+        let e = ErrorFrame::new(
+            ErrorCode::InvalidFrame,
+            "Only JSON text frames are understood.",
+        );
+        self.error(ctx, e);
+    }
+
+    fn frame_too_large(&self, ctx: &mut Ctx) {
+        let max = self.state.limits.max_frame_bytes;
+        let e = ErrorFrame::new(
+            ErrorCode::FrameTooLarge,
+            format!("Messages are at most {max} bytes."),
+        );
+        self.error(ctx, e);
     }
 
     /// Tells the registry this connection exists; closes it if the user has
@@ -153,13 +175,20 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
         self.last_seen = Instant::now();
         match item {
             Ok(ws::Message::Text(text)) => self.on_frame(&text, ctx),
-            Ok(ws::Message::Binary(_)) | Ok(ws::Message::Continuation(_)) => self.error(
-                ctx,
-                ErrorFrame::new(
-                    ErrorCode::InvalidFrame,
-                    "Only JSON text frames are understood.",
-                ),
-            ),
+            Ok(ws::Message::Binary(_)) => self.binary_refused(ctx),
+            Ok(ws::Message::Continuation(item)) => {
+                match self.fragments.push(item, self.state.limits.max_frame_bytes) {
+                    Ok(None) => {}
+                    Ok(Some(Whole::Text(text))) => self.on_frame(&text, ctx),
+                    Ok(Some(Whole::Binary)) => self.binary_refused(ctx),
+                    Err(Broken { code, why }) => {
+                        if code == ws::CloseCode::Size {
+                            self.frame_too_large(ctx);
+                        }
+                        Self::close(ctx, code, why);
+                    }
+                }
+            }
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Close(reason)) => {
@@ -167,12 +196,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                 ctx.stop();
             }
             Err(ws::ProtocolError::Overflow) => {
-                let max = self.state.limits.max_frame_bytes;
-                let e = ErrorFrame::new(
-                    ErrorCode::FrameTooLarge,
-                    format!("Frames are at most {max} bytes."),
-                );
-                self.error(ctx, e);
+                self.frame_too_large(ctx);
                 Self::close(ctx, ws::CloseCode::Size, "Frame too large.");
             }
             Err(e) => {

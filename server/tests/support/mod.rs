@@ -317,6 +317,19 @@ impl Ws {
             .unwrap();
     }
 
+    /// Sends any WebSocket message as it is (fragments, pings).
+    pub async fn send_raw(&mut self, message: ws::Message) {
+        self.framed.send(message).await.unwrap();
+    }
+
+    /// The next frame of any kind (pongs too), or None at the deadline.
+    pub async fn next_raw(&mut self, wait: Duration) -> Option<ws::Frame> {
+        match actix_rt::time::timeout(wait, self.framed.next()).await {
+            Ok(Some(Ok(frame))) => Some(frame),
+            _ => None,
+        }
+    }
+
     /// The next text frame as it came, or None at the deadline or on close.
     pub async fn next_text(&mut self, wait: Duration) -> Option<String> {
         let deadline = Instant::now() + wait;
