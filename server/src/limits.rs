@@ -35,10 +35,10 @@ pub struct Limits {
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
 
-    /// Frames a connection may have waiting before it counts as too slow
-    /// and is disconnected (close 1013).
-    #[arg(long, env = "CHAT_OUTBOX_FRAMES", default_value_t = 4096)]
-    pub outbox_frames: usize,
+    /// Bytes a connection may have waiting to be written before it counts as
+    /// too slow and is disconnected (close 1013).
+    #[arg(long, env = "CHAT_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
+    pub outbox_bytes: usize,
 
     /// Kernel send buffer of each connection, in bytes. With the outbox, it
     /// bounds what a client that stops reading can hold on the server.
@@ -76,6 +76,12 @@ impl Limits {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// Frames a connection's mailbox holds: enough for its outbox bound in
+    /// the smallest frames (the bound that matters is in bytes).
+    pub fn mailbox_frames(&self) -> usize {
+        (self.outbox_bytes / 32).max(1024)
     }
 
     pub fn heartbeat(&self) -> Duration {

@@ -182,7 +182,7 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
     let _alone = machine::alone();
     let env = [
         ("CHAT_RATE_COUNT", "100000"),
-        ("CHAT_OUTBOX_FRAMES", "256"),
+        ("CHAT_OUTBOX_BYTES", "524288"),
         ("CHAT_SOCKET_SEND_BUFFER", "65536"),
     ];
     let app = TestApp::spawn_with_env(&env).await;
@@ -222,5 +222,97 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
     assert!(
         log.contains("evicting a connection that fell behind"),
         "the server says so"
+    );
+}
+
+/// Sends `count` messages of 2,000 characters into #flood as fast as acks come.
+async fn flood_now(flooder: &Client, count: usize) {
+    let mut ws = flooder.ws().await;
+    ws.join("flood").await;
+    let big = "z".repeat(1990);
+    for i in 0..count {
+        ws.send(json!({"type": "send", "channel": "flood", "text": format!("{i} {big}"), "ref": i.to_string()}))
+            .await;
+        if i % 50 == 49 {
+            let last = i.to_string();
+            ws.expect("a batch acked", |f| f["type"] == "ack" && f["ref"] == last)
+                .await;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_hundred_stalled_readers_are_cut_off_at_their_byte_bound_and_memory_stays_bounded() {
+    let _alone = machine::alone();
+    const BOUND: u64 = 256 * 1024;
+    const STALLED: usize = 100;
+    const MESSAGES: usize = 400;
+    let env = [
+        ("CHAT_RATE_COUNT", "100000"),
+        ("CHAT_OUTBOX_BYTES", "262144"),
+        ("CHAT_SOCKET_SEND_BUFFER", "65536"),
+    ];
+    let app = TestApp::spawn_with_env(&env).await;
+    let mut flooder = app.user("flooder").await;
+    assert_eq!(flooder.create_channel("flood").await.0, 201);
+    let mut reader = app.user("reader").await.ws().await;
+    reader.join("flood").await;
+
+    let mut stalled = Vec::new();
+    for u in 0..STALLED / 20 {
+        let cookie = app.user(&format!("stuck{u}")).await.cookie.unwrap();
+        for _ in 0..20 {
+            stalled.push(stalled_client(&app.addr, &cookie).await);
+        }
+    }
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    let before = app.rss_bytes();
+
+    let rss_peak = Rc::new(RefCell::new(before));
+    let sampling = {
+        let (peak, pid_app_rss) = (rss_peak.clone(), app.rss_bytes_reader());
+        actix_rt::spawn(async move {
+            loop {
+                let now = pid_app_rss();
+                let mut p = peak.borrow_mut();
+                *p = (*p).max(now);
+                drop(p);
+                actix_rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let reading = actix_rt::spawn(async move {
+        let mut got = 0;
+        while got < MESSAGES {
+            let frame = reader
+                .expect("a flood message", |f| f["type"] == "message")
+                .await;
+            assert_eq!(frame["message"]["channel"], "flood");
+            got += 1;
+        }
+        got
+    });
+    flood_now(&flooder, MESSAGES).await;
+    assert_eq!(
+        reading.await.unwrap(),
+        MESSAGES,
+        "the reader got everything"
+    );
+    for (i, stream) in stalled.iter_mut().enumerate() {
+        assert_eq!(
+            read_until_close(stream).await,
+            Some(1013),
+            "stalled client {i}"
+        );
+    }
+    sampling.abort();
+    let grew = rss_peak.borrow().saturating_sub(before);
+    eprintln!("RSS before {before} B, peak growth {grew} B");
+    // Each stalled client may hold its bound; the rest (the flood's own
+    // frames and buffers) is the server's normal working size.
+    let normal = 48 * 1024 * 1024;
+    assert!(
+        grew <= STALLED as u64 * BOUND + normal,
+        "RSS grew by {grew} B, over {STALLED} × {BOUND} B + {normal} B"
     );
 }

@@ -97,6 +97,11 @@ impl TestProcess {
     }
 
     /// The whole log, earlier runs under the same name included.
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -21,6 +21,7 @@ use futures::stream;
 
 pub use messages::*;
 
+use super::outbox::Outbox;
 use super::presence::Presence;
 use super::{ChannelFrame, ConnId, FellBehind};
 use crate::publisher::{Outgoing, Publisher};
@@ -45,6 +46,7 @@ struct Member {
     user: Arc<str>,
     frames: Recipient<ChannelFrame>,
     fell_behind: Recipient<FellBehind>,
+    outbox: Arc<Outbox>,
 }
 
 pub struct ChannelActor {
@@ -77,7 +79,8 @@ impl ChannelActor {
     }
 
     /// Sends one serialized frame to every member but `except`. A member whose
-    /// mailbox is full is cut loose rather than allowed to stall the room.
+    /// outbox is full (in bytes) is cut loose rather than allowed to stall
+    /// the room or hold memory.
     fn fan_out(&mut self, frame: ByteString, id: Option<Arc<str>>, except: Option<ConnId>) {
         let frame = ChannelFrame {
             channel: self.shared_name.clone(),
@@ -89,9 +92,16 @@ impl ChannelActor {
             if Some(*conn) == except {
                 continue;
             }
+            let bytes = frame.frame.len();
+            if !member.outbox.reserve(bytes) {
+                member.fell_behind.do_send(FellBehind);
+                gone.push(*conn);
+                continue;
+            }
             match member.frames.try_send(frame.clone()) {
                 Ok(()) => {}
                 Err(SendError::Full(_)) => {
+                    member.outbox.release(bytes);
                     member.fell_behind.do_send(FellBehind);
                     gone.push(*conn);
                 }
@@ -254,6 +264,7 @@ impl Handler<Join> for ChannelActor {
             user: join.user.clone(),
             frames: join.frames,
             fell_behind: join.fell_behind,
+            outbox: join.outbox,
         };
         if self.members.insert(join.conn, member).is_some() {
             // The same connection joining again: it is counted once already.

@@ -20,6 +20,7 @@ use chat_shared::rate::RateWindow;
 use self::fragments::{Broken, Fragments, Whole};
 use super::channel::{ChannelActor, Leave};
 use super::join_buffer::{Held, JoinBuffer};
+use super::outbox::Outbox;
 use super::registry::{ConnectionClosed, ConnectionOpened};
 use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind};
 use crate::session::CurrentUser;
@@ -46,6 +47,8 @@ pub struct Connection {
     rate: RateWindow,
     /// A message arriving in fragments.
     fragments: Fragments,
+    /// Bytes channels have handed over and this connection has not yet written.
+    outbox: Arc<Outbox>,
 }
 
 impl Connection {
@@ -60,6 +63,7 @@ impl Connection {
             joining: JoinBuffer::new(JOIN_BUFFER),
             last_seen: Instant::now(),
             fragments: Fragments::default(),
+            outbox: Outbox::new(state.limits.outbox_bytes),
             state,
         }
     }
@@ -144,7 +148,7 @@ impl Actor for Connection {
     type Context = Ctx;
 
     fn started(&mut self, ctx: &mut Ctx) {
-        ctx.set_mailbox_capacity(self.state.limits.outbox_frames);
+        ctx.set_mailbox_capacity(self.state.limits.mailbox_frames());
         self.register(ctx);
         self.start_heartbeat(ctx);
         let left = self.session_expires_at - chrono::Utc::now().timestamp_millis();
@@ -211,6 +215,9 @@ impl Handler<ChannelFrame> for Connection {
     type Result = ();
 
     fn handle(&mut self, frame: ChannelFrame, ctx: &mut Ctx) {
+        // Out of the mailbox: written to the socket's buffers now, or held
+        // briefly (and bounded) while its channel's join completes.
+        self.outbox.release(frame.frame.len());
         match self.joining.hold(frame) {
             Held::No(frame) => ctx.text(frame.frame),
             Held::Yes => {}

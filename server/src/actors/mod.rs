@@ -6,6 +6,7 @@
 pub mod channel;
 pub mod connection;
 pub mod join_buffer;
+pub mod outbox;
 pub mod peers;
 pub mod presence;
 pub mod registry;

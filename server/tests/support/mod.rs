@@ -113,6 +113,29 @@ impl TestApp {
         self.start().await;
     }
 
+    /// The server's resident memory now, in bytes (Linux `/proc`).
+    pub fn rss_bytes(&self) -> u64 {
+        self.rss_bytes_reader()()
+    }
+
+    /// A function reading the server's resident memory, for sampling it.
+    pub fn rss_bytes_reader(&self) -> impl Fn() -> u64 + 'static {
+        let pid = self
+            .process
+            .as_ref()
+            .and_then(|p| p.pid())
+            .expect("running");
+        move || {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let kib: u64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0);
+            kib * 1024
+        }
+    }
+
     /// The server's log, from every start of this app.
     pub fn log(&self) -> String {
         self.process

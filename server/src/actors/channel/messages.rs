@@ -6,6 +6,7 @@ use actix::prelude::*;
 use chat_shared::frames::ErrorFrame;
 use chat_shared::names::{ChannelName, MessageText};
 
+use crate::actors::outbox::Outbox;
 use crate::actors::{ChannelFrame, ConnId, FellBehind};
 use crate::publisher::Outgoing;
 
@@ -19,6 +20,8 @@ pub struct Join {
     pub frames: Recipient<ChannelFrame>,
     /// Told when the connection falls too far behind.
     pub fell_behind: Recipient<FellBehind>,
+    /// The connection's outbox, where each frame's bytes are reserved.
+    pub outbox: Arc<Outbox>,
 }
 
 /// A connection leaves (or closes).

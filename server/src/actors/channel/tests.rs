@@ -79,6 +79,7 @@ async fn member(
             user: Arc::from(user),
             frames: probe.clone().recipient(),
             fell_behind: probe.recipient(),
+            outbox: Outbox::new(usize::MAX),
         })
         .await
         .unwrap();
