@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chat_server::actors::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, Post};
+use chat_server::actors::outbox::Outbox;
 use chat_server::actors::{ChannelFrame, FellBehind};
 use chat_server::publisher::Publisher;
 use chat_shared::bus::{Bus, LocalBus};
@@ -105,6 +106,7 @@ async fn room(members: usize) -> Room {
                 user: Arc::from(format!("user{session}")),
                 frames: member.clone().recipient(),
                 fell_behind: member.recipient(),
+                outbox: Outbox::new(usize::MAX),
             })
             .await
             .unwrap();
