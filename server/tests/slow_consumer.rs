@@ -274,9 +274,7 @@ async fn a_hundred_stalled_readers_are_cut_off_at_their_byte_bound_and_memory_st
         actix_rt::spawn(async move {
             loop {
                 let now = pid_app_rss();
-                let mut p = peak.borrow_mut();
-                *p = (*p).max(now);
-                drop(p);
+                peak.replace_with(|p| (*p).max(now));
                 actix_rt::time::sleep(Duration::from_millis(20)).await;
             }
         })
