@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chat_bot::config::BotLimits;
 use chat_bot::quote::QuoteClient;
 use chat_bot::responder::{Request, Responder, UNAVAILABLE};
+use chat_shared::bot_commands::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -292,4 +293,42 @@ async fn help_and_unknown_commands_list_what_the_bot_knows() {
         .await
         .unwrap();
     assert_eq!(unknown, "I don't know /foo. I know: /stock=CODE, /help.");
+}
+
+#[actix_rt::test]
+async fn an_unknown_command_is_answered_naming_only_its_name() {
+    let svc = QuoteService::start().await;
+    let r = svc.responder(BotLimits {
+        rate_count: 100,
+        ..fast()
+    });
+    let unknown = |name: &str| Request::Unknown { name: name.into() };
+    // `/foo arbitrary text …`: the reply names `/foo` and nothing after it.
+    let Some(Command::Unknown { name }) = Command::parse("/foo visit http://evil.example now")
+    else {
+        panic!("an unknown command");
+    };
+    let reply = r.reply("alice", &unknown(name)).await.unwrap();
+    assert_eq!(reply, "I don't know /foo. I know: /stock=CODE, /help.");
+    // A name with anything but letters, digits, `_` and `-` is not repeated.
+    for name in [
+        "visit.evil.example/now",
+        "<b>hi</b>",
+        "foo\u{202e}oof",
+        "x@y",
+        "déjà",
+    ] {
+        let reply = r.reply("alice", &unknown(name)).await.unwrap();
+        assert!(
+            reply.starts_with("That isn't a command I know. I know: /stock=CODE"),
+            "{name:?}: {reply}"
+        );
+    }
+    // A long name is cut short.
+    let reply = r.reply("alice", &unknown(&"a".repeat(300))).await.unwrap();
+    let shown = format!("/{}.", "a".repeat(24));
+    assert!(
+        reply.starts_with(&format!("I don't know {shown}")),
+        "{reply}"
+    );
 }
