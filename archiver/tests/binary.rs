@@ -1,6 +1,7 @@
 //! The `chat-archiver` binary against a real nats-server (started here with
 //! the project's nats.conf) and a fresh PostgreSQL database: what is published
-//! on `chat.msg.<channel>` is stored once, and history requests are answered.
+//! on `chat.msg.<channel>` is stored once, history requests are answered, and
+//! a consumer deleted under it is recreated.
 
 // Tests may unwrap (clippy.toml); that setting covers test functions only,
 // and here their helpers unwrap too.
@@ -14,8 +15,12 @@ use async_nats::HeaderMap;
 use chat_shared::message::Message;
 use chat_shared::names::{ChannelName, MessageText};
 use chat_shared::payloads::{HistoryReply, HistoryRequest};
+use chat_shared::store::{HistoryQuery, PgStore, Store};
 use chat_shared::subjects;
 use chat_shared::testing::{nats_password, NatsServer, TestProcess};
+
+/// The session key of the chat servers whose messages the archiver checks.
+const SESSION_KEY: &str = "test-session-key-test-session-key-test-session-key-test-session-key!";
 
 /// Starts the archiver on `nats` and `database_url`; returns once it archives.
 async fn start_archiver(dir: &Path, nats: &NatsServer, database_url: &str) -> TestProcess {
@@ -24,6 +29,7 @@ async fn start_archiver(dir: &Path, nats: &NatsServer, database_url: &str) -> Te
         .env("NATS_USER", "archiver")
         .env("NATS_PASSWORD", nats_password("archiver"))
         .env("DATABASE_URL", database_url)
+        .env("CHAT_SESSION_KEY", SESSION_KEY)
         .env("ARCHIVER_FLUSH_MS", "10");
     let archiver = TestProcess::spawn("archiver", dir, cmd);
     // The archiver creates the stream; messages published before that are
@@ -108,4 +114,77 @@ async fn archives_each_published_message_once_and_answers_history() {
         .unwrap();
     let reply: HistoryReply = serde_json::from_slice(&reply.payload).unwrap();
     assert!(matches!(reply, HistoryReply::Error { .. }), "{reply:?}");
+}
+
+/// Waits until the database holds `n` messages of #general (or 20 s passed).
+async fn stored(database_url: &str, n: usize) -> Vec<Message> {
+    let store = PgStore::connect(database_url, 1).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = store
+            .messages(&ChannelName::general(), &HistoryQuery::latest(100))
+            .await
+            .unwrap();
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_consumer_is_recreated_and_archiving_goes_on() {
+    let Some(database_url) = chat_shared::testing::fresh_pg_database("archiver_bin").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start("nats", dir.path()).await;
+    let ops = nats.connect_as("ops").await;
+    let mut archiver = start_archiver(dir.path(), &nats, &database_url).await;
+    publish(&ops, &message(0)).await;
+    assert_eq!(stored(&database_url, 1).await.len(), 1);
+
+    // An operator deletes the durable consumer through the JetStream API.
+    let js = async_nats::jetstream::new(nats.connect_as("archiver").await);
+    let stream = js.get_stream("CHAT").await.unwrap();
+    stream.delete_consumer("archiver").await.unwrap();
+
+    let sent: Vec<Message> = (1..=5).map(message).collect();
+    for m in &sent {
+        publish(&ops, m).await;
+    }
+    ops.flush().await.unwrap();
+    let texts: Vec<String> = stored(&database_url, 6)
+        .await
+        .iter()
+        .map(|m| m.text.to_string())
+        .collect();
+    let expected: Vec<String> = (0..=5).map(|n| format!("message {n}")).collect();
+    assert_eq!(texts, expected, "{}", archiver.log_text());
+    assert!(
+        archiver.is_running(),
+        "the archiver is still running: {}",
+        archiver.log_text()
+    );
+    assert!(
+        stream.consumer_info("archiver").await.is_ok(),
+        "the consumer is back"
+    );
+}
+
+#[tokio::test]
+async fn the_archiver_refuses_to_start_without_the_session_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-archiver"));
+    cmd.env("NATS_URL", "nats://127.0.0.1:1")
+        .env("DATABASE_URL", "postgres://chat@127.0.0.1:1/chat")
+        .env_remove("CHAT_SESSION_KEY");
+    let mut archiver = TestProcess::spawn("archiver", dir.path(), cmd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while archiver.is_running() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = archiver.log_text();
+    assert!(!archiver.is_running(), "it stopped at once: {log}");
+    assert!(log.contains("CHAT_SESSION_KEY is required"), "{log}");
 }

@@ -28,12 +28,14 @@ pub struct AppState {
 }
 
 /// What the server is made of, once connected: where it stores, how it
-/// talks to other processes, its actors' registry and its id among servers.
+/// talks to other processes, its actors' registry and its id among servers,
+/// and the count its channels keep of messages from the bus they refused.
 pub struct Parts {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
+    pub bus_rejected: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -48,7 +50,10 @@ impl AppState {
             limits,
             allowed_origins: config.allowed_origins.clone(),
             bcrypt_cost: config.bcrypt_cost,
-            metrics: Metrics::default(),
+            metrics: Metrics {
+                bus_rejected: parts.bus_rejected,
+                ..Metrics::default()
+            },
             next_conn: AtomicU64::new(1),
         }
     }
@@ -65,4 +70,6 @@ pub struct Metrics {
     pub messages_sent: AtomicU64,
     pub connections_opened: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// Messages from the bus dropped for breaking the rules (`bus::inbound`).
+    pub bus_rejected: Arc<AtomicU64>,
 }

@@ -8,6 +8,7 @@ use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
 use chat_shared::store::{HistoryQuery, PgStore, Store};
 use chat_shared::testing::nats_password;
+use chrono::{SecondsFormat, Utc};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -69,6 +70,11 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
                     f["type"] == "message" && f["message"]["user"] == "alice"
                 })
                 .await;
+            assert_eq!(
+                (&f["message"]["bot"], &f["message"]["kind"]),
+                (&json!(false), &Value::Null),
+                "signed by the server that took it: a person's post"
+            );
             got.push(f["message"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(got, sent, "every message once, in send order");
@@ -224,8 +230,16 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
     );
 }
 
-/// Publishes as `user` and reports whether NATS refused it (a permissions violation).
-async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
+/// Does `act` as `user` and reports whether NATS refused it (a permissions
+/// violation). What `act` returns (a subscription) is kept meanwhile.
+async fn violation<T, F>(
+    cluster: &Cluster,
+    user: &str,
+    act: impl FnOnce(async_nats::Client) -> F,
+) -> bool
+where
+    F: std::future::Future<Output = T>,
+{
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
     let client = async_nats::ConnectOptions::new()
         .user_and_password(user.to_owned(), nats_password(user).to_owned())
@@ -238,10 +252,7 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
         .connect(cluster.nats[0].url())
         .await
         .unwrap();
-    client
-        .publish(subject.to_owned(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
+    let _kept = act(client.clone()).await;
     client.flush().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(2);
     while let Ok(Some(event)) = actix_rt::time::timeout(
@@ -255,6 +266,28 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
         }
     }
     false
+}
+
+/// Publishes as `user` and reports whether NATS refused it.
+async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
+    let subject = subject.to_owned();
+    violation(cluster, user, |client| async move {
+        client
+            .publish(subject, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+    })
+    .await
+}
+
+/// Joins queue group `queue` on `subject` as `user` and reports whether NATS
+/// refused it.
+async fn refused_queue(cluster: &Cluster, user: &str, subject: &str, queue: &str) -> bool {
+    let (subject, queue) = (subject.to_owned(), queue.to_owned());
+    violation(cluster, user, |client| async move {
+        client.queue_subscribe(subject, queue).await.unwrap()
+    })
+    .await
 }
 
 #[actix_rt::test]
@@ -290,6 +323,189 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
         !refused(&cluster, "bot", "chat.msg.general").await,
         "the bot may reply"
     );
+}
+
+#[actix_rt::test]
+async fn no_one_but_the_bot_and_the_archiver_may_join_their_queue_groups() {
+    let Some(cluster) = Cluster::start(Shape {
+        bots: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    for (user, subject, queue) in [
+        ("ops", "chat.cmd.stock", "bot"),
+        ("ops", "chat.cmd.*", "bot"),
+        ("ops", "chat.>", "bot"),
+        ("ops", "chat.history.general", "archiver"),
+        ("ops", "chat.>", "archiver"),
+        ("server", "chat.cmd.*", "bot"),
+        ("server", "chat.history.*", "archiver"),
+    ] {
+        assert!(
+            refused_queue(&cluster, user, subject, queue).await,
+            "{user} may not join queue group {queue} on {subject}"
+        );
+    }
+    // An operator who tries anyway never receives a command, and the bot
+    // still answers every one.
+    let ops = cluster.nats[0].connect_as("ops").await;
+    let mut stolen = ops
+        .queue_subscribe("chat.cmd.stock", "bot".into())
+        .await
+        .unwrap();
+    ops.flush().await.unwrap();
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    a.join("general").await;
+    for _ in 0..4 {
+        a.say("general", "/stock=aapl.us").await;
+    }
+    for _ in 0..4 {
+        a.expect("a bot reply", |f| {
+            f["type"] == "message" && f["message"]["user"] == "stockbot"
+        })
+        .await;
+    }
+    let frames = a.drain(Duration::from_millis(500)).await;
+    assert!(
+        frames.iter().all(|f| f["type"] != "error"),
+        "no command went unanswered: {frames:?}"
+    );
+    let got = actix_rt::time::timeout(Duration::from_millis(200), stolen.next()).await;
+    assert!(got.is_err(), "the operator received a command: {got:?}");
+}
+
+/// A Message as an operator would publish it with `nats pub`: a fresh id and
+/// the time now.
+fn bus_message(user: &str, text: &str) -> Value {
+    json!({
+        "id": chat_shared::message::next_id().to_string(), "channel": "general", "user": user,
+        "text": text, "ts": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true), "bot": false
+    })
+}
+
+/// Publishes `message` on `chat.msg.general` as the operators' NATS user, with `headers`.
+async fn publish_as_ops(ops: &async_nats::Client, headers: &[(&str, &str)], message: &Value) {
+    let mut map = async_nats::HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(*name, *value);
+    }
+    ops.publish_with_headers("chat.msg.general", map, Bytes::from(message.to_string()))
+        .await
+        .unwrap();
+}
+
+#[actix_rt::test]
+async fn operator_and_system_posts_are_marked_and_a_forged_origin_makes_no_one_a_person() {
+    let Some(cluster) = Cluster::start(Shape::default()).await else {
+        return;
+    };
+    let mut alice = cluster.user(0, "alice").await.ws().await;
+    alice.join("general").await;
+    let ops = cluster.nats[0].connect_as("ops").await;
+    let forged = [("Chat-Origin", "srv-01JDZZZZZZZZZZZZZZZZZZZZZZ")];
+    let mut system = bus_message("system", "restarting at noon");
+    system["kind"] = json!("system");
+    let mut fake_bot = bus_message("stockbot", "a quote, supposedly");
+    fake_bot["bot"] = json!(true);
+    publish_as_ops(&ops, &[], &bus_message("ops", "maintenance at noon")).await;
+    publish_as_ops(&ops, &forged, &bus_message("bob", "I am bob, honestly")).await;
+    publish_as_ops(&ops, &forged, &system).await;
+    publish_as_ops(&ops, &[], &fake_bot).await;
+    ops.flush().await.unwrap();
+    let expected = [
+        ("maintenance at noon", "ops", json!("operator")),
+        ("I am bob, honestly", "bob", json!("operator")),
+        ("restarting at noon", "system", json!("system")),
+        ("a quote, supposedly", "stockbot", Value::Null),
+    ];
+    for (text, user, kind) in &expected {
+        let m = alice.expect_message("general", text).await;
+        assert_eq!(
+            (&m["user"], &m["bot"], &m["kind"]),
+            (&json!(user), &json!(true), kind),
+            "{m}"
+        );
+    }
+    // A person's post, signed by the server that took it, stays a person's.
+    alice.say("general", "a person speaking").await;
+    assert_eq!(archived(&cluster, "general", 5).await.len(), 5);
+    let mut carol = cluster.user(0, "carol").await.ws().await;
+    let history = carol.join("general").await["history"].clone();
+    let mut marks: Vec<Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!([m["text"], m["bot"], m["kind"]]))
+        .collect();
+    let mut archived_marks: Vec<Value> = expected
+        .iter()
+        .map(|(text, _, kind)| json!([text, true, kind]))
+        .collect();
+    archived_marks.push(json!(["a person speaking", false, null]));
+    let by_text = |v: &Value| v[0].as_str().unwrap().to_owned();
+    marks.sort_by_key(by_text);
+    archived_marks.sort_by_key(by_text);
+    assert_eq!(marks, archived_marks, "archived as marked: {history}");
+}
+
+#[actix_rt::test]
+async fn messages_on_the_bus_that_break_the_browser_rules_reach_no_one_and_are_not_stored() {
+    let Some(cluster) = Cluster::start(Shape::default()).await else {
+        return;
+    };
+    let mut alice = cluster.user(0, "alice").await.ws().await;
+    alice.join("general").await;
+    let ops = cluster.nats[0].connect_as("ops").await;
+    let in_an_hour = Utc::now() + chrono::Duration::hours(1);
+    let mut future_id = bus_message("ops", "from the future (id)");
+    future_id["id"] = json!(ulid::Ulid::from_datetime(in_an_hour.into()).to_string());
+    let mut future_ts = bus_message("ops", "from the future (ts)");
+    future_ts["ts"] = json!(in_an_hour.to_rfc3339_opts(SecondsFormat::Millis, true));
+    let bad_user = bus_message("not a user!", "bad user");
+    let long_text = bus_message("ops", &"x".repeat(2001));
+    let mut elsewhere = bus_message("ops", "for another channel");
+    elsewhere["channel"] = json!("random");
+    let bad = [future_id, future_ts, bad_user, long_text, elsewhere];
+    for m in &bad {
+        publish_as_ops(&ops, &[], m).await;
+    }
+    publish_as_ops(&ops, &[], &bus_message("ops", "the end")).await;
+    ops.flush().await.unwrap();
+
+    alice.expect_message("general", "the end").await;
+    alice
+        .expect_no_message(Duration::from_millis(300), "only the good message arrives")
+        .await;
+    assert_eq!(archived(&cluster, "general", 1).await.len(), 1);
+    // The archiver writes every batch it holds before answering.
+    let reply = ops
+        .request("chat.history.general", Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(pluck(&reply["messages"], "text"), ["the end"], "{reply}");
+    let (_, metrics) = metrics(&cluster).await;
+    assert!(
+        metrics.contains(&format!("chat_bus_messages_rejected_total {}", bad.len())),
+        "{metrics}"
+    );
+}
+
+/// The first server's `/metrics` text.
+async fn metrics(cluster: &Cluster) -> (u16, String) {
+    let mut response = awc::Client::default()
+        .get(format!("http://{}/metrics", cluster.servers[0].addr))
+        .send()
+        .await
+        .unwrap();
+    let body = response.body().await.unwrap();
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
 }
 
 #[actix_rt::test]

@@ -64,6 +64,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Refused login attempts.",
         m.logins_failed.load(Ordering::Relaxed),
     );
+    metric(
+        "chat_bus_messages_rejected_total",
+        "counter",
+        "Messages from the bus dropped for breaking the message rules.",
+        m.bus_rejected.load(Ordering::Relaxed),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)
