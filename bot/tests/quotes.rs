@@ -105,6 +105,14 @@ fn fast() -> BotLimits {
     }
 }
 
+/// `fast()`, with room for many commands from one user.
+fn generous() -> BotLimits {
+    BotLimits {
+        rate_count: 100,
+        ..fast()
+    }
+}
+
 fn stock(args: &str) -> Request {
     Request::Stock {
         args: args.to_owned(),
@@ -195,10 +203,7 @@ async fn a_slow_service_is_cut_off_and_answered_within_six_seconds() {
 #[actix_rt::test]
 async fn quotes_are_cached_per_code_and_failures_are_retried() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(BotLimits {
-        rate_count: 100,
-        ..fast()
-    });
+    let r = svc.responder(generous());
     for _ in 0..3 {
         r.reply("alice", &stock("aapl.us")).await.unwrap();
     }
@@ -264,10 +269,7 @@ async fn a_user_over_the_rate_limit_is_told_once_then_ignored() {
 #[actix_rt::test]
 async fn bad_or_missing_codes_get_the_usage() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(BotLimits {
-        rate_count: 100,
-        ..fast()
-    });
+    let r = svc.responder(generous());
     for args in ["", "bad code", "a,b,c,d,e,f", "<script>"] {
         let reply = r.reply("alice", &stock(args)).await.unwrap();
         assert!(reply.starts_with("Usage: /stock=CODE"), "{args:?}: {reply}");
@@ -298,10 +300,7 @@ async fn help_and_unknown_commands_list_what_the_bot_knows() {
 #[actix_rt::test]
 async fn an_unknown_command_is_answered_naming_only_its_name() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(BotLimits {
-        rate_count: 100,
-        ..fast()
-    });
+    let r = svc.responder(generous());
     let unknown = |name: &str| Request::Unknown { name: name.into() };
     // `/foo arbitrary text …`: the reply names `/foo` and nothing after it.
     let Some(Command::Unknown { name }) = Command::parse("/foo visit http://evil.example now")

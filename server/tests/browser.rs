@@ -56,8 +56,14 @@ fn bus_for_the_runner(dir: &Path) -> (Option<NatsServer>, Vec<(&'static str, Str
         let nats = NatsServer::start("nats", dir).await;
         let env = vec![
             ("CHAT_E2E_NATS_URL", nats.url()),
-            ("CHAT_E2E_NATS_SERVER_PASSWORD", nats_password("server").to_owned()),
-            ("CHAT_E2E_NATS_OPS_PASSWORD", nats_password("ops").to_owned()),
+            (
+                "CHAT_E2E_NATS_SERVER_PASSWORD",
+                nats_password("server").to_owned(),
+            ),
+            (
+                "CHAT_E2E_NATS_OPS_PASSWORD",
+                nats_password("ops").to_owned(),
+            ),
             ("CHAT_E2E_DATABASE_URL", database_url),
         ];
         (Some(nats), env)

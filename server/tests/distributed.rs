@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::support::cluster::{Cluster, Shape};
-use crate::support::pluck;
+use crate::support::{pluck, Ws};
 
 fn full() -> Shape {
     Shape {
@@ -397,14 +397,21 @@ async fn publish_as_ops(ops: &async_nats::Client, headers: &[(&str, &str)], mess
         .unwrap();
 }
 
-#[actix_rt::test]
-async fn operator_and_system_posts_are_marked_and_a_forged_origin_makes_no_one_a_person() {
-    let Some(cluster) = Cluster::start(Shape::default()).await else {
-        return;
-    };
+/// One server and an archiver, alice in #general there, and the operators'
+/// NATS connection.
+async fn alice_and_ops() -> Option<(Cluster, Ws, async_nats::Client)> {
+    let cluster = Cluster::start(Shape::default()).await?;
     let mut alice = cluster.user(0, "alice").await.ws().await;
     alice.join("general").await;
     let ops = cluster.nats[0].connect_as("ops").await;
+    Some((cluster, alice, ops))
+}
+
+#[actix_rt::test]
+async fn operator_and_system_posts_are_marked_and_a_forged_origin_makes_no_one_a_person() {
+    let Some((cluster, mut alice, ops)) = alice_and_ops().await else {
+        return;
+    };
     let forged = [("Chat-Origin", "srv-01JDZZZZZZZZZZZZZZZZZZZZZZ")];
     let mut system = bus_message("system", "restarting at noon");
     system["kind"] = json!("system");
@@ -453,12 +460,9 @@ async fn operator_and_system_posts_are_marked_and_a_forged_origin_makes_no_one_a
 
 #[actix_rt::test]
 async fn messages_on_the_bus_that_break_the_browser_rules_reach_no_one_and_are_not_stored() {
-    let Some(cluster) = Cluster::start(Shape::default()).await else {
+    let Some((cluster, mut alice, ops)) = alice_and_ops().await else {
         return;
     };
-    let mut alice = cluster.user(0, "alice").await.ws().await;
-    alice.join("general").await;
-    let ops = cluster.nats[0].connect_as("ops").await;
     let in_an_hour = Utc::now() + chrono::Duration::hours(1);
     let mut future_id = bus_message("ops", "from the future (id)");
     future_id["id"] = json!(ulid::Ulid::from_datetime(in_an_hour.into()).to_string());
