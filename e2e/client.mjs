@@ -3,6 +3,7 @@
 // checks phrased the way a person would use the chat.
 
 import { Guard } from './guard.mjs';
+import { publish, ulid } from './nats.mjs';
 
 export const PASSWORD = 'correct horse battery';
 export const DEADLINE_MS = 10000;
@@ -123,6 +124,20 @@ export class World {
     const ids = await page.evaluate(postOverSocket, { channel, texts, perSocket: 15 });
     await context.close();
     return ids;
+  }
+
+  /**
+   * Posts a Message on the bus as an operator would (`nats pub` as the `ops`
+   * user): a fresh id, the time now, `kind` only when given. Needs a test on
+   * the bus (`bus: true`).
+   */
+  async operatorPost(channel, { user = 'ops', text, kind }) {
+    const { bus } = this.server;
+    assert(bus, 'operator posts need a server on NATS: mark the test `bus: true`');
+    const message = { id: ulid(), channel, user, text, ts: new Date().toISOString(), bot: false };
+    if (kind) message.kind = kind;
+    const ops = { url: bus.natsUrl, user: 'ops', password: bus.opsPassword };
+    await publish(ops, `chat.msg.${channel}`, JSON.stringify(message));
   }
 
   /** Problems the guard saw, each a line. */

@@ -6,6 +6,11 @@
 //
 // CHAT_SERVER_BIN   the server binary (default: target/debug/chat-server)
 // CHROMIUM          the browser (default: /usr/bin/chromium)
+// CHAT_E2E_NATS_URL, CHAT_E2E_NATS_SERVER_PASSWORD, CHAT_E2E_NATS_OPS_PASSWORD,
+// CHAT_E2E_DATABASE_URL  a nats-server with the project's nats.conf and a
+//                   PostgreSQL database, for the tests on the bus (`bus: true`:
+//                   their server runs distributed); without them those tests
+//                   are skipped. They share the database: each uses its own names.
 // UPDATE_SCREENSHOTS=1  write the screenshots to docs/screenshots/ (otherwise
 //                   they go to e2e/test-results/, like failure screenshots)
 //
@@ -22,6 +27,7 @@ import { tests as chatTests } from './chat.test.mjs';
 import { tests as resilienceTests } from './resilience.test.mjs';
 import { tests as layoutTests } from './layout.test.mjs';
 import { tests as screenshotTests } from './screenshots.test.mjs';
+import { tests as busTests } from './bus.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -36,6 +42,14 @@ const config = {
   screenshots: process.env.UPDATE_SCREENSHOTS === '1'
     ? path.join(root, 'docs', 'screenshots')
     : path.join(here, 'test-results', 'screenshots'),
+  bus: process.env.CHAT_E2E_NATS_URL && process.env.CHAT_E2E_DATABASE_URL
+    ? {
+      natsUrl: process.env.CHAT_E2E_NATS_URL,
+      serverPassword: process.env.CHAT_E2E_NATS_SERVER_PASSWORD,
+      opsPassword: process.env.CHAT_E2E_NATS_OPS_PASSWORD,
+      databaseUrl: process.env.CHAT_E2E_DATABASE_URL,
+    }
+    : null,
 };
 
 const live = new Set(); // servers to kill if the runner itself is stopped
@@ -70,7 +84,7 @@ async function saveArtifacts(test, world) {
 }
 
 async function runOne(test, browser, quotes) {
-  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url });
+  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url, bus: test.bus ? config.bus : null });
   live.add(server);
   const started = Date.now();
   let world = null;
@@ -107,14 +121,20 @@ async function main() {
     }
   }
   const filter = process.argv[2] || '';
-  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...screenshotTests];
+  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...screenshotTests, ...busTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();
   const browser = await chromium.launch({ executablePath: config.chromium, args: CHROMIUM_ARGS });
   console.log(`browser tests: ${chosen.length} of ${all.length}, Chromium ${browser.version()}`);
   const failed = [];
+  let skipped = 0;
   for (const test of chosen) {
+    if (test.bus && !config.bus) {
+      skipped += 1;
+      console.log(`skip ${test.name} (no NATS and PostgreSQL given: CHAT_E2E_NATS_URL, CHAT_E2E_DATABASE_URL)`);
+      continue;
+    }
     const { failure, ms } = await runOne(test, browser, quotes);
     if (failure) {
       failed.push(test.name);
@@ -126,7 +146,8 @@ async function main() {
   await browser.close();
   await quotes.close();
   if (failed.length) console.log(`\nfailed:\n  ${failed.join('\n  ')}`);
-  console.log(`\n${chosen.length - failed.length} passed, ${failed.length} failed (${secs(Date.now() - started)})`);
+  const passed = chosen.length - failed.length - skipped;
+  console.log(`\n${passed} passed, ${failed.length} failed, ${skipped} skipped (${secs(Date.now() - started)})`);
   process.exitCode = failed.length || !chosen.length ? 1 : 0;
 }
 

@@ -1,8 +1,10 @@
 // The processes a test talks to: the real `chat-server` binary on a free
-// loopback port with a temp data dir, and a loopback HTTP server standing in
-// for the quote API (stooq's CSV format).
+// loopback port with a temp data dir (or, for a test on the bus, on NATS and
+// PostgreSQL), and a loopback HTTP server standing in for the quote API
+// (stooq's CSV format).
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -52,14 +54,19 @@ export async function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One `chat-server` in embedded mode. It keeps its port and data dir across
- * stop() and start(), so a restart is the same server coming back, and it
- * remembers when it was down (see wasDownAt).
+ * One `chat-server`, in embedded mode, or in distributed mode when given
+ * `bus` ({natsUrl, serverPassword, opsPassword, databaseUrl}: a nats-server
+ * with the project's nats.conf and a PostgreSQL database; no bot or archiver
+ * runs then). It keeps its port and data dir across stop() and start(), so a
+ * restart is the same server coming back, and it remembers when it was down
+ * (see wasDownAt).
  */
 export class ChatServer {
-  constructor({ bin, stockApiUrl }) {
+  constructor({ bin, stockApiUrl, bus = null }) {
     this.bin = bin;
     this.stockApiUrl = stockApiUrl;
+    this.bus = bus;
+    this.sessionKey = randomBytes(64).toString('hex');
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-'));
     this.port = 0;
     this.child = null;
@@ -86,6 +93,15 @@ export class ChatServer {
       RUST_LOG: env.RUST_LOG || 'info,actix_web::middleware::logger=warn',
       NO_COLOR: '1',
     });
+    if (this.bus) {
+      Object.assign(env, {
+        NATS_URL: this.bus.natsUrl,
+        NATS_USER: 'server',
+        NATS_PASSWORD: this.bus.serverPassword,
+        DATABASE_URL: this.bus.databaseUrl,
+        CHAT_SESSION_KEY: this.sessionKey,
+      });
+    }
     const log = fs.openSync(this.logPath, 'a');
     this.child = spawn(this.bin, [], { env, stdio: ['ignore', log, log] });
     fs.closeSync(log);

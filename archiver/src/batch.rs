@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_shared::bus::{inbound, BusKey};
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use tokio::task::JoinSet;
 
-use crate::decode;
 use crate::source::Delivery;
 
 /// Writes a batch, retrying while the database is unavailable, so nothing
@@ -45,8 +45,11 @@ impl Batch {
         self.messages.len()
     }
 
-    pub fn push(&mut self, d: Delivery) {
-        self.messages.extend(decode(&d.envelope));
+    /// Adds a delivery; its message is stored only if it passes the rules
+    /// of `inbound` (checked with `key`), and it is acknowledged either way.
+    pub fn push(&mut self, d: Delivery, key: &BusKey) {
+        self.messages
+            .extend(inbound::receive(&d.envelope, key).ok());
         self.deliveries.push(d);
     }
 

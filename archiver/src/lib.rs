@@ -1,5 +1,6 @@
-//! The archiver: stores every message published on `chat.msg.>` (in batches,
-//! idempotently) and answers history requests on `chat.history.<channel>`.
+//! The archiver: stores every message published on `chat.msg.>` that passes
+//! the rules of `chat_shared::bus::inbound` (in batches, idempotently) and
+//! answers history requests on `chat.history.<channel>`.
 
 mod batch;
 pub mod history;
@@ -10,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use batch::{Batch, Writes};
-use chat_shared::bus::{Bus, BusError, Envelope, Subscription};
-use chat_shared::message::Message;
+use chat_shared::bus::{Bus, BusError, BusKey, Subscription};
 use chat_shared::store::Store;
 use chat_shared::subjects;
 use futures::StreamExt;
@@ -46,21 +46,6 @@ impl Default for ArchiverConfig {
     }
 }
 
-/// Reads a message from the bus, or says why it is being dropped.
-pub fn decode(envelope: &Envelope) -> Option<Message> {
-    match serde_json::from_slice::<Message>(&envelope.payload) {
-        Ok(m) if subjects::channel_of(&envelope.subject).as_ref() == Some(&m.channel) => Some(m),
-        Ok(m) => {
-            tracing::warn!(subject = %envelope.subject, channel = %m.channel, "dropping message published on another channel's subject");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed message");
-            None
-        }
-    }
-}
-
 /// The archiver with its inputs in place: nothing published after it is
 /// built is missed.
 pub struct Archiver {
@@ -70,15 +55,19 @@ pub struct Archiver {
     incoming: Source,
     requests: Subscription,
     tail: Option<tail::StreamTail>,
+    /// Tells the chat servers' messages from anyone else's.
+    key: BusKey,
 }
 
 impl Archiver {
-    /// An archiver reading `source` and answering history requests.
+    /// An archiver reading `source` and answering history requests; `key`
+    /// checks which messages chat servers signed.
     pub async fn new(
         bus: Arc<dyn Bus>,
         store: Arc<dyn Store>,
         source: Source,
         config: ArchiverConfig,
+        key: BusKey,
     ) -> Result<Self, BusError> {
         let requests = bus
             .queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE)
@@ -95,6 +84,7 @@ impl Archiver {
             incoming: source,
             requests,
             tail: None,
+            key,
         })
     }
 
@@ -109,9 +99,10 @@ impl Archiver {
         bus: Arc<dyn Bus>,
         store: Arc<dyn Store>,
         config: ArchiverConfig,
+        key: BusKey,
     ) -> Result<Self, BusError> {
         let source = source::from_subscription(bus.subscribe(subjects::MSG_ALL).await?);
-        Self::new(bus, store, source, config).await
+        Self::new(bus, store, source, config, key).await
     }
 
     /// Runs until the source ends or `shutdown` fires. Each message is
@@ -132,7 +123,7 @@ impl Archiver {
             tokio::select! {
                 delivery = self.incoming.next() => match delivery {
                     Some(d) => {
-                        batch.push(d);
+                        batch.push(d, &self.key);
                         if batch.len() >= self.config.batch_size {
                             writes.start(&mut batch).await;
                         }
@@ -156,7 +147,7 @@ impl Archiver {
                 _ = tick.tick() => writes.start(&mut batch).await,
                 _ = &mut shutdown => {
                     while let Ok(Some(d)) = tokio::time::timeout(DRAIN_WAIT, self.incoming.next()).await {
-                        batch.push(d);
+                        batch.push(d, &self.key);
                     }
                     break;
                 }

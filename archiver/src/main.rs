@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chat_archiver::source::{self, StreamLimits};
 use chat_archiver::{Archiver, ArchiverConfig};
-use chat_shared::bus::{Bus, NatsBus};
+use chat_shared::bus::{Bus, BusKey, NatsBus};
 use chat_shared::config::{redact_url, NatsArgs};
 use chat_shared::store::{PgStore, Store};
 use clap::Parser;
@@ -18,6 +18,12 @@ use clap::Parser;
 struct Cli {
     #[command(flatten)]
     nats: NatsArgs,
+
+    /// The chat servers' session key (CHAT_SESSION_KEY, the same on every
+    /// server): used only to derive the key that tells the servers' messages
+    /// from anyone else's. Required.
+    #[arg(long, env = "CHAT_SESSION_KEY", hide_env_values = true)]
+    session_key: Option<String>,
 
     /// PostgreSQL URL, e.g. postgres://chat:secret@127.0.0.1:5432/chat.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -64,6 +70,13 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
+    let Some(given) = &cli.session_key else {
+        anyhow::bail!(
+            "CHAT_SESSION_KEY is required: the chat servers' session key, so that only what they \
+             signed is archived as a person's message"
+        );
+    };
+    let key = BusKey::from_session_key(given)?;
     let url = cli.nats.required_url()?.to_owned();
     tracing::info!(nats = %url, database = %redact_url(&cli.database_url), "chat-archiver starting");
 
@@ -87,8 +100,8 @@ async fn main() -> anyhow::Result<()> {
         readers: cli.readers,
     };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
-    let tail = chat_archiver::tail::StreamTail::new(nats.client().clone());
-    let archiver = Archiver::new(bus, store, incoming, config)
+    let tail = chat_archiver::tail::StreamTail::new(nats.client().clone(), key.clone());
+    let archiver = Archiver::new(bus, store, incoming, config, key)
         .await?
         .with_tail(tail);
     tracing::info!(

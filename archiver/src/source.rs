@@ -84,18 +84,28 @@ pub async fn ensure_stream(
 }
 
 /// Deliveries from the durable consumer `archiver` on `CHAT`, shared by every
-/// archiver process. Unacked messages come back after `ack_wait`.
+/// archiver process. Unacked messages come back after `ack_wait`. When the
+/// consumer or the stream goes away (an operator deleted it, the stream was
+/// recreated), both are made again and delivery goes on; a new consumer
+/// starts at the beginning of the stream, and the idempotent insert absorbs
+/// what is already stored.
 pub async fn from_jetstream(
     bus: &NatsBus,
     limits: &StreamLimits,
     ack_wait: Duration,
 ) -> Result<Source, SetupError> {
-    let js = jetstream::new(bus.client().clone());
-    // JetStream may still be electing a leader (a cluster just started): retry.
+    let mut consuming = Consuming {
+        js: jetstream::new(bus.client().clone()),
+        limits: limits.clone(),
+        ack_wait,
+        messages: None,
+    };
+    // JetStream may still be electing a leader (a cluster just started): retry
+    // a while, then give up, so a misconfigured archiver says so at start.
     let mut delay = Duration::from_millis(250);
-    let stream = loop {
-        match ensure_stream(&js, limits).await {
-            Ok(s) => break s,
+    let messages = loop {
+        match consuming.open().await {
+            Ok(m) => break m,
             Err(e) if delay < Duration::from_secs(16) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "JetStream not ready");
                 tokio::time::sleep(delay).await;
@@ -104,39 +114,103 @@ pub async fn from_jetstream(
             Err(e) => return Err(e),
         }
     };
-    let consumer: consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            CONSUMER,
-            consumer::pull::Config {
-                durable_name: Some(CONSUMER.to_owned()),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait,
-                max_ack_pending: 20_000,
-                deliver_policy: consumer::DeliverPolicy::All,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| SetupError(format!("could not create consumer {CONSUMER}: {e}")))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|e| SetupError(format!("could not consume {STREAM}: {e}")))?;
-    Ok(Box::pin(messages.filter_map(|item| async move {
-        match item {
-            Ok(m) => {
-                let (message, acker) = m.split();
-                Some(Delivery {
-                    envelope: NatsBus::envelope(message),
-                    acker: Some(acker),
-                })
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "consumer hiccup; continuing");
-                None
+    consuming.messages = Some(messages);
+    Ok(Box::pin(futures::stream::unfold(
+        consuming,
+        |mut consuming| async move {
+            let delivery = consuming.next().await;
+            Some((delivery, consuming))
+        },
+    )))
+}
+
+/// The durable consumer being read, and how to make it again.
+struct Consuming {
+    js: jetstream::Context,
+    limits: StreamLimits,
+    ack_wait: Duration,
+    messages: Option<consumer::pull::Stream>,
+}
+
+impl Consuming {
+    /// The stream and the consumer, created if missing, and its messages.
+    async fn open(&self) -> Result<consumer::pull::Stream, SetupError> {
+        let stream = ensure_stream(&self.js, &self.limits).await?;
+        let consumer: consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                CONSUMER,
+                consumer::pull::Config {
+                    durable_name: Some(CONSUMER.to_owned()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: self.ack_wait,
+                    max_ack_pending: 20_000,
+                    deliver_policy: consumer::DeliverPolicy::All,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| SetupError(format!("could not create consumer {CONSUMER}: {e}")))?;
+        consumer
+            .messages()
+            .await
+            .map_err(|e| SetupError(format!("could not consume {STREAM}: {e}")))
+    }
+
+    /// Opens the consumer again, retrying (backoff up to 5 s) until it works.
+    async fn reopen(&self) -> consumer::pull::Stream {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.open().await {
+                Ok(messages) => {
+                    tracing::info!(stream = STREAM, consumer = CONSUMER, "consuming again");
+                    return messages;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "could not reopen the consumer");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
             }
         }
-    })))
+    }
+
+    /// The next delivery, reopening the consumer whenever it is gone.
+    async fn next(&mut self) -> Delivery {
+        loop {
+            let messages = match &mut self.messages {
+                Some(messages) => messages,
+                None => self.messages.insert(self.reopen().await),
+            };
+            match messages.next().await {
+                Some(Ok(m)) => {
+                    let (message, acker) = m.split();
+                    return Delivery {
+                        envelope: NatsBus::envelope(message),
+                        acker: Some(acker),
+                    };
+                }
+                Some(Err(e)) if is_gone(e.kind()) => {
+                    tracing::warn!(error = %e, "the consumer is gone; recreating it");
+                    self.messages = None;
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "consumer hiccup; continuing"),
+                None => {
+                    tracing::warn!("the consumer's messages ended; reopening it");
+                    self.messages = None;
+                }
+            }
+        }
+    }
+}
+
+/// Whether an error of the consumer's messages means it must be made again:
+/// deleted, or silent past its heartbeats (its stream may have been deleted).
+fn is_gone(kind: consumer::pull::MessagesErrorKind) -> bool {
+    use consumer::pull::MessagesErrorKind as K;
+    matches!(
+        kind,
+        K::ConsumerDeleted | K::MissingHeartbeat | K::NoResponders
+    )
 }
 
 /// Setting up the stream or consumer failed.

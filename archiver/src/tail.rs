@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
+use chat_shared::bus::{inbound, BusKey, NatsBus};
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
 use chat_shared::subjects;
@@ -17,16 +18,19 @@ const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(30);
 /// How long one read of the stream may wait for messages.
 const FETCH_WAIT: Duration = Duration::from_millis(300);
 
-/// Reads recent messages of a channel from the `CHAT` stream.
+/// Reads recent messages of a channel from the `CHAT` stream, each checked
+/// as the archiver checks what it stores (`key` tells the servers' messages).
 #[derive(Clone)]
 pub struct StreamTail {
     js: jetstream::Context,
+    key: BusKey,
 }
 
 impl StreamTail {
-    pub fn new(client: async_nats::Client) -> Self {
+    pub fn new(client: async_nats::Client, key: BusKey) -> Self {
         Self {
             js: jetstream::new(client),
+            key,
         }
     }
 
@@ -78,7 +82,8 @@ impl StreamTail {
             while let Some(m) = batch.next().await {
                 let m = m.map_err(|e| e.to_string())?;
                 got += 1;
-                if let Ok(message) = serde_json::from_slice::<Message>(&m.payload) {
+                let envelope = NatsBus::envelope(m.message);
+                if let Ok(message) = inbound::receive(&envelope, &self.key) {
                     if message.id.as_str() > since && message.channel == *channel {
                         out.push(message);
                     }

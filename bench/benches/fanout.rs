@@ -17,7 +17,7 @@ use chat_server::actors::channel::{BusLink, ChannelActor, ChannelIdle, Join, Pee
 use chat_server::actors::outbox::Outbox;
 use chat_server::actors::{ChannelFrame, FellBehind};
 use chat_server::publisher::Publisher;
-use chat_shared::bus::{Bus, LocalBus};
+use chat_shared::bus::{Bus, BusKey, LocalBus};
 use chat_shared::names::{ChannelName, MessageText};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::sync::Notify;
@@ -81,6 +81,8 @@ async fn room(members: usize) -> Room {
         bus: bus.clone(),
         publisher: Publisher::start(bus),
         server_id: Arc::from("bench"),
+        key: BusKey::derive(&[0; 64]),
+        rejected: Arc::default(),
     };
     let registry = Registry.start();
     let channel = ChannelActor::new(

@@ -27,8 +27,7 @@ use incoming::{decode, Incoming};
 use quote::QuoteClient;
 use responder::Responder;
 
-/// The name the bot posts under.
-pub const BOT_USER: &str = "stockbot";
+pub use chat_shared::bot_commands::BOT_USER;
 
 /// The bot with its subscription in place.
 pub struct Bot {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use chat_shared::bot_commands::KNOWN;
+use chat_shared::bot_commands::{shown_name, KNOWN};
 use chat_shared::rate::RateWindow;
 
 use crate::cache::QuoteCache;
@@ -135,13 +135,12 @@ pub fn help() -> String {
     out
 }
 
-/// The reply to an unknown command.
+/// The reply to an unknown command: it repeats the command's name only, and
+/// only when short and plain (`shown_name`), never what followed it.
 pub fn unknown(name: &str) -> String {
-    let shown: String = name.chars().take(30).collect();
-    if shown.is_empty() {
-        format!("That isn't a command I know. I know: {}.", known_list())
-    } else {
-        format!("I don't know /{shown}. I know: {}.", known_list())
+    match shown_name(name) {
+        Some(shown) => format!("I don't know /{shown}. I know: {}.", known_list()),
+        None => format!("That isn't a command I know. I know: {}.", known_list()),
     }
 }
 
@@ -160,5 +159,6 @@ mod tests {
         );
         assert!(unknown("").starts_with("That isn't a command"));
         assert!(unknown(&"x".repeat(500)).len() < 200, "a long name is cut");
+        assert!(unknown("evil.example").starts_with("That isn't a command"));
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chat_bot::config::BotLimits;
 use chat_bot::quote::QuoteClient;
 use chat_bot::responder::{Request, Responder, UNAVAILABLE};
+use chat_shared::bot_commands::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -104,6 +105,14 @@ fn fast() -> BotLimits {
     }
 }
 
+/// `fast()`, with room for many commands from one user.
+fn generous() -> BotLimits {
+    BotLimits {
+        rate_count: 100,
+        ..fast()
+    }
+}
+
 fn stock(args: &str) -> Request {
     Request::Stock {
         args: args.to_owned(),
@@ -194,10 +203,7 @@ async fn a_slow_service_is_cut_off_and_answered_within_six_seconds() {
 #[actix_rt::test]
 async fn quotes_are_cached_per_code_and_failures_are_retried() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(BotLimits {
-        rate_count: 100,
-        ..fast()
-    });
+    let r = svc.responder(generous());
     for _ in 0..3 {
         r.reply("alice", &stock("aapl.us")).await.unwrap();
     }
@@ -263,10 +269,7 @@ async fn a_user_over_the_rate_limit_is_told_once_then_ignored() {
 #[actix_rt::test]
 async fn bad_or_missing_codes_get_the_usage() {
     let svc = QuoteService::start().await;
-    let r = svc.responder(BotLimits {
-        rate_count: 100,
-        ..fast()
-    });
+    let r = svc.responder(generous());
     for args in ["", "bad code", "a,b,c,d,e,f", "<script>"] {
         let reply = r.reply("alice", &stock(args)).await.unwrap();
         assert!(reply.starts_with("Usage: /stock=CODE"), "{args:?}: {reply}");
@@ -292,4 +295,39 @@ async fn help_and_unknown_commands_list_what_the_bot_knows() {
         .await
         .unwrap();
     assert_eq!(unknown, "I don't know /foo. I know: /stock=CODE, /help.");
+}
+
+#[actix_rt::test]
+async fn an_unknown_command_is_answered_naming_only_its_name() {
+    let svc = QuoteService::start().await;
+    let r = svc.responder(generous());
+    let unknown = |name: &str| Request::Unknown { name: name.into() };
+    // `/foo arbitrary text …`: the reply names `/foo` and nothing after it.
+    let Some(Command::Unknown { name }) = Command::parse("/foo visit http://evil.example now")
+    else {
+        panic!("an unknown command");
+    };
+    let reply = r.reply("alice", &unknown(name)).await.unwrap();
+    assert_eq!(reply, "I don't know /foo. I know: /stock=CODE, /help.");
+    // A name with anything but letters, digits, `_` and `-` is not repeated.
+    for name in [
+        "visit.evil.example/now",
+        "<b>hi</b>",
+        "foo\u{202e}oof",
+        "x@y",
+        "déjà",
+    ] {
+        let reply = r.reply("alice", &unknown(name)).await.unwrap();
+        assert!(
+            reply.starts_with("That isn't a command I know. I know: /stock=CODE"),
+            "{name:?}: {reply}"
+        );
+    }
+    // A long name is cut short.
+    let reply = r.reply("alice", &unknown(&"a".repeat(300))).await.unwrap();
+    let shown = format!("/{}.", "a".repeat(24));
+    assert!(
+        reply.starts_with(&format!("I don't know {shown}")),
+        "{reply}"
+    );
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chat_archiver::{Archiver, ArchiverConfig};
 use chat_bot::config::QuoteArgs;
 use chat_bot::Bot;
-use chat_shared::bus::Bus;
+use chat_shared::bus::{Bus, BusKey};
 use chat_shared::store::Store;
 
 /// How long a stop waits for the archiver to write what it holds.
@@ -19,14 +19,17 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Starts the archiver and the bot on `bus`.
+    /// Starts the archiver (checking messages with the server's `bus_key`)
+    /// and the bot on `bus`.
     pub async fn start(
         bus: &Arc<dyn Bus>,
         store: &Arc<dyn Store>,
         quotes: &QuoteArgs,
+        bus_key: &BusKey,
     ) -> anyhow::Result<Self> {
+        let config = ArchiverConfig::default();
         let archiver =
-            Archiver::in_process(bus.clone(), store.clone(), ArchiverConfig::default()).await?;
+            Archiver::in_process(bus.clone(), store.clone(), config, bus_key.clone()).await?;
         let (stop_archiver, stopped) = tokio::sync::oneshot::channel::<()>();
         let archiver = tokio::spawn(archiver.run(async move {
             let _ = stopped.await;

@@ -8,14 +8,14 @@ use std::path::Path;
 
 use actix_web::cookie::Key;
 use anyhow::{bail, Context};
+use chat_shared::bus::signature::session_key_bytes;
 
 /// Smallest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 64;
 
 /// Reads a key given as hex (128+ hex digits) or as raw text (64+ bytes).
 pub fn parse(given: &str) -> anyhow::Result<Key> {
-    let given = given.trim();
-    let bytes = hex::decode(given).unwrap_or_else(|_| given.as_bytes().to_vec());
+    let bytes = session_key_bytes(given);
     if bytes.len() < MIN_KEY_BYTES {
         bail!(
             "the session key must be at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -hex 64`)"
@@ -67,6 +67,23 @@ mod tests {
         );
         assert!(parse(&"ab".repeat(64)).is_ok());
         assert!(parse(&"k".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn the_archiver_derives_the_bus_key_the_servers_do() {
+        use chat_shared::bus::BusKey;
+        for given in [
+            "k".repeat(70),
+            "ab".repeat(64),
+            format!(" {}\n", "q".repeat(64)),
+        ] {
+            let key = parse(&given).unwrap();
+            assert_eq!(
+                BusKey::from_session_key(&given).unwrap(),
+                BusKey::derive(key.master()),
+                "{given:?}"
+            );
+        }
     }
 
     #[test]

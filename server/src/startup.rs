@@ -1,13 +1,14 @@
 //! Builds the server from its configuration, runs it, and stops it without
 //! losing a message.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use actix::Actor;
 use actix_web::cookie::Key;
 use actix_web::web;
 use anyhow::Context;
-use chat_shared::bus::{Bus, LocalBus, NatsBus};
+use chat_shared::bus::{Bus, BusKey, LocalBus, NatsBus};
 use chat_shared::store::{PgStore, SqliteStore, Store};
 
 use crate::actors::channel::BusLink;
@@ -70,16 +71,22 @@ async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?config.redacted(), "starting");
     let (store, bus, key) = connect(&config).await?;
+    // Every server of a deployment shares the session key, and so the key
+    // that tells their messages from anyone else's on the bus.
+    let bus_key = BusKey::derive(key.master());
     let in_process = match config.is_embedded() {
-        true => Some(InProcess::start(&bus, &store, &config.quotes).await?),
+        true => Some(InProcess::start(&bus, &store, &config.quotes, &bus_key).await?),
         false => None,
     };
     let server_id: Arc<str> = Arc::from(format!("srv-{}", chat_shared::message::next_id()));
     let publisher = Publisher::start(bus.clone());
+    let bus_rejected = Arc::new(AtomicU64::new(0));
     let link = BusLink {
         bus: bus.clone(),
         publisher: publisher.clone(),
         server_id: server_id.clone(),
+        key: bus_key,
+        rejected: bus_rejected.clone(),
     };
     let registry = Registry::new(link).start();
     let parts = Parts {
@@ -87,6 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bus,
         registry: registry.clone(),
         server_id: server_id.clone(),
+        bus_rejected,
     };
     let state = web::Data::new(AppState::new(parts, &config));
     let server = crate::app::serve(state.clone(), key, &config)?;

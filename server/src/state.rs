@@ -35,12 +35,14 @@ pub struct AppState {
 }
 
 /// What the server is made of, once connected: where it stores, how it
-/// talks to other processes, its actors' registry and its id among servers.
+/// talks to other processes, its actors' registry and its id among servers,
+/// and the count its channels keep of messages from the bus they refused.
 pub struct Parts {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
+    pub bus_rejected: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -56,7 +58,10 @@ impl AppState {
             origins: OriginPolicy::new(&config.allowed_origins, config.behind_tls),
             bcrypt_cost: config.bcrypt_cost,
             session_lifetime: Duration::from_secs(config.session_lifetime_secs),
-            metrics: Metrics::default(),
+            metrics: Metrics {
+                bus_rejected: parts.bus_rejected,
+                ..Metrics::default()
+            },
             metrics_access: MetricsAccess::new(
                 config.metrics_token.as_deref(),
                 config.metrics_bind.is_some(),
@@ -77,4 +82,6 @@ pub struct Metrics {
     pub messages_sent: AtomicU64,
     pub connections_opened: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// Messages from the bus dropped for breaking the rules (`bus::inbound`).
+    pub bus_rejected: Arc<AtomicU64>,
 }

@@ -1,11 +1,13 @@
 //! The browser UI end to end: runs `e2e/run.mjs` (headless Chromium driven by
-//! playwright-core) against this build's `chat-server` binary.
+//! playwright-core) against this build's `chat-server` binary, with a
+//! nats-server (the project's nats.conf) and a fresh PostgreSQL database for
+//! the tests on the bus.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chat_shared::testing::say_skipping;
+use chat_shared::testing::{fresh_pg_database, nats_password, say_skipping, NatsServer};
 
 use crate::support::machine;
 
@@ -40,6 +42,34 @@ fn missing_tools(root: &Path) -> Vec<String> {
     missing
 }
 
+/// NATS and PostgreSQL for the tests on the bus, and the runner's variables
+/// naming them (none without PostgreSQL outside CI: those tests skip).
+fn bus_for_the_runner(dir: &Path) -> (Option<NatsServer>, Vec<(&'static str, String)>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let Some(database_url) = fresh_pg_database("chat_e2e").await else {
+            return (None, Vec::new());
+        };
+        let nats = NatsServer::start("nats", dir).await;
+        let env = vec![
+            ("CHAT_E2E_NATS_URL", nats.url()),
+            (
+                "CHAT_E2E_NATS_SERVER_PASSWORD",
+                nats_password("server").to_owned(),
+            ),
+            (
+                "CHAT_E2E_NATS_OPS_PASSWORD",
+                nats_password("ops").to_owned(),
+            ),
+            ("CHAT_E2E_DATABASE_URL", database_url),
+        ];
+        (Some(nats), env)
+    })
+}
+
 #[test]
 fn the_browser_ui_passes_its_end_to_end_tests() {
     let root = repo_root();
@@ -57,6 +87,7 @@ fn the_browser_ui_passes_its_end_to_end_tests() {
     let _alone = machine::alone();
 
     let out_dir = tempfile::tempdir().expect("temp dir");
+    let (_nats, bus_env) = bus_for_the_runner(out_dir.path());
     let out_path = out_dir.path().join("e2e.log");
     let out = std::fs::File::create(&out_path).expect("runner log file");
     let mut child = Command::new("node")
@@ -64,6 +95,7 @@ fn the_browser_ui_passes_its_end_to_end_tests() {
         .current_dir(&root)
         .env("CHAT_SERVER_BIN", env!("CARGO_BIN_EXE_chat-server"))
         .env("CHROMIUM", CHROMIUM)
+        .envs(bus_env)
         .stdin(Stdio::null())
         .stdout(Stdio::from(out.try_clone().expect("runner log file")))
         .stderr(Stdio::from(out))

@@ -25,7 +25,7 @@ fn full() -> Shape {
 }
 
 /// Waits until the archive holds `n` messages of `channel`; returns them.
-async fn archived(cluster: &Cluster, channel: &str, n: usize) -> Vec<Message> {
+pub async fn archived(cluster: &Cluster, channel: &str, n: usize) -> Vec<Message> {
     let store = PgStore::connect(&cluster.db_url, 1).await.unwrap();
     let channel = ChannelName::parse(channel).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -69,6 +69,11 @@ async fn a_message_sent_on_one_server_reaches_clients_on_the_others_once_and_in_
                     f["type"] == "message" && f["message"]["user"] == "alice"
                 })
                 .await;
+            assert_eq!(
+                (&f["message"]["bot"], &f["message"]["kind"]),
+                (&json!(false), &Value::Null),
+                "signed by the server that took it: a person's post"
+            );
             got.push(f["message"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(got, sent, "every message once, in send order");
@@ -224,8 +229,16 @@ async fn an_operator_message_on_the_bus_reaches_every_server() {
     );
 }
 
-/// Publishes as `user` and reports whether NATS refused it (a permissions violation).
-async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
+/// Does `act` as `user` and reports whether NATS refused it (a permissions
+/// violation). What `act` returns (a subscription) is kept meanwhile.
+async fn violation<T, F>(
+    cluster: &Cluster,
+    user: &str,
+    act: impl FnOnce(async_nats::Client) -> F,
+) -> bool
+where
+    F: std::future::Future<Output = T>,
+{
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
     let client = async_nats::ConnectOptions::new()
         .user_and_password(user.to_owned(), nats_password(user).to_owned())
@@ -238,10 +251,7 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
         .connect(cluster.nats[0].url())
         .await
         .unwrap();
-    client
-        .publish(subject.to_owned(), Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
+    let _kept = act(client.clone()).await;
     client.flush().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(2);
     while let Ok(Some(event)) = actix_rt::time::timeout(
@@ -255,6 +265,28 @@ async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
         }
     }
     false
+}
+
+/// Publishes as `user` and reports whether NATS refused it.
+async fn refused(cluster: &Cluster, user: &str, subject: &str) -> bool {
+    let subject = subject.to_owned();
+    violation(cluster, user, |client| async move {
+        client
+            .publish(subject, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+    })
+    .await
+}
+
+/// Joins queue group `queue` on `subject` as `user` and reports whether NATS
+/// refused it.
+async fn refused_queue(cluster: &Cluster, user: &str, subject: &str, queue: &str) -> bool {
+    let (subject, queue) = (subject.to_owned(), queue.to_owned());
+    violation(cluster, user, |client| async move {
+        client.queue_subscribe(subject, queue).await.unwrap()
+    })
+    .await
 }
 
 #[actix_rt::test]
@@ -290,6 +322,58 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
         !refused(&cluster, "bot", "chat.msg.general").await,
         "the bot may reply"
     );
+}
+
+#[actix_rt::test]
+async fn no_one_but_the_bot_and_the_archiver_may_join_their_queue_groups() {
+    let Some(cluster) = Cluster::start(Shape {
+        bots: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    for (user, subject, queue) in [
+        ("ops", "chat.cmd.stock", "bot"),
+        ("ops", "chat.cmd.*", "bot"),
+        ("ops", "chat.>", "bot"),
+        ("ops", "chat.history.general", "archiver"),
+        ("ops", "chat.>", "archiver"),
+        ("server", "chat.cmd.*", "bot"),
+        ("server", "chat.history.*", "archiver"),
+    ] {
+        assert!(
+            refused_queue(&cluster, user, subject, queue).await,
+            "{user} may not join queue group {queue} on {subject}"
+        );
+    }
+    // An operator who tries anyway never receives a command, and the bot
+    // still answers every one.
+    let ops = cluster.nats[0].connect_as("ops").await;
+    let mut stolen = ops
+        .queue_subscribe("chat.cmd.stock", "bot".into())
+        .await
+        .unwrap();
+    ops.flush().await.unwrap();
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    a.join("general").await;
+    for _ in 0..4 {
+        a.say("general", "/stock=aapl.us").await;
+    }
+    for _ in 0..4 {
+        a.expect("a bot reply", |f| {
+            f["type"] == "message" && f["message"]["user"] == "stockbot"
+        })
+        .await;
+    }
+    let frames = a.drain(Duration::from_millis(500)).await;
+    assert!(
+        frames.iter().all(|f| f["type"] != "error"),
+        "no command went unanswered: {frames:?}"
+    );
+    let got = actix_rt::time::timeout(Duration::from_millis(200), stolen.next()).await;
+    assert!(got.is_err(), "the operator received a command: {got:?}");
 }
 
 #[actix_rt::test]

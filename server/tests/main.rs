@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod browser;
+mod bus;
 mod chat;
 mod distributed;
 mod faults;

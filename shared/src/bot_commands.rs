@@ -11,6 +11,24 @@ use crate::message::Message;
 use crate::names::ChannelName;
 use crate::subjects;
 
+/// The name the bot posts under (kept from sign-up by `names::RESERVED`).
+pub const BOT_USER: &str = "stockbot";
+
+/// Longest part of a command's name the bot repeats.
+pub const MAX_SHOWN_NAME: usize = 24;
+
+/// The part of a command's name the bot may repeat: its first
+/// [`MAX_SHOWN_NAME`] characters when it is made only of ASCII letters,
+/// digits, `_` and `-`; nothing otherwise (an empty name, or one carrying
+/// markup, links or look-alike characters).
+pub fn shown_name(name: &str) -> Option<&str> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if name.is_empty() || !name.chars().all(safe) {
+        return None;
+    }
+    name.get(..name.len().min(MAX_SHOWN_NAME))
+}
+
 /// A command found in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
@@ -171,6 +189,16 @@ mod tests {
             ("foo", "alice")
         );
         assert_eq!(Command::Help.to_bus(&m).0, subjects::CMD_HELP);
+    }
+
+    #[test]
+    fn only_a_short_safe_name_is_ever_shown() {
+        assert_eq!(shown_name("foo"), Some("foo"));
+        assert_eq!(shown_name("a_b-9"), Some("a_b-9"));
+        assert_eq!(shown_name(&"a".repeat(100)), Some(&*"a".repeat(24)));
+        for unsafe_name in ["", "a.b", "<b>", "x/y", "déjà", "a\u{202e}b", "a b"] {
+            assert_eq!(shown_name(unsafe_name), None, "{unsafe_name:?}");
+        }
     }
 
     #[test]

@@ -17,8 +17,40 @@ pub struct Message {
     pub text: MessageText,
     #[serde(with = "ts_millis")]
     pub ts: DateTime<Utc>,
+    /// Not from a person: the bot, an operator or the system.
     #[serde(default)]
     pub bot: bool,
+    /// An operator's or the system's post; absent for people and the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+}
+
+/// What a post that is neither a person's nor the bot's is, so that clients
+/// show it apart (`crate::bus::inbound` decides it for what arrives on the bus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Posted by an operator on the bus (e.g. with `nats pub`).
+    Operator,
+    /// Posted by the system itself.
+    System,
+}
+
+impl Kind {
+    /// The kind as it is written on the wire and in the archive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Operator => "operator",
+            Kind::System => "system",
+        }
+    }
+
+    /// The kind written as `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Kind::Operator, Kind::System]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 impl Message {
@@ -39,6 +71,7 @@ impl Message {
             text,
             ts,
             bot,
+            kind: None,
         }
     }
 
@@ -106,11 +139,33 @@ mod tests {
         assert_eq!(v["user"], "alice");
         assert_eq!(v["text"], "hello");
         assert_eq!(v["bot"], false);
+        assert!(v.get("kind").is_none(), "no kind for people and the bot");
         let ts = v["ts"].as_str().unwrap();
         assert!(ts.ends_with('Z') && ts.len() == 24, "{ts}");
         assert!(is_message_id(v["id"].as_str().unwrap()));
         let back: Message = serde_json::from_value(v).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn an_operator_or_system_post_says_so_and_v1_payloads_still_read() {
+        let mut m = Message::new(
+            ChannelName::general(),
+            "ops",
+            MessageText::parse("maintenance").unwrap(),
+            true,
+        );
+        m.kind = Some(Kind::Operator);
+        let v: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["kind"], "operator");
+        assert_eq!(serde_json::from_value::<Message>(v).unwrap(), m);
+        for kind in [Kind::Operator, Kind::System] {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("admin"), None);
+        let v1 = r#"{"id":"01JD0000000000000000000000","channel":"general","user":"a","text":"t","ts":"2026-11-28T18:00:00.123Z"}"#;
+        let read: Message = serde_json::from_str(v1).unwrap();
+        assert_eq!((read.bot, read.kind), (false, None));
     }
 
     #[test]

@@ -27,6 +27,7 @@ diesel::table! {
         text -> Text,
         bot -> Bool,
         ts -> BigInt,
+        kind -> Nullable<Text>,
     }
 }
 

@@ -5,8 +5,11 @@
 
 use crate::names::ChannelName;
 
-/// Header naming the process that published a message (to skip its own echo).
+/// Header naming the process that published a message (to skip its own echo;
+/// anyone may set it, so it proves nothing).
 pub const ORIGIN_HEADER: &str = "Chat-Origin";
+/// Header carrying a chat server's signature of a message (`crate::bus::signature`).
+pub const SIGNATURE_HEADER: &str = "Chat-Sig";
 /// Header by which JetStream de-duplicates a message (its id).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 

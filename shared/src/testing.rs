@@ -123,6 +123,13 @@ impl TestProcess {
         }
     }
 
+    /// Whether the process is still running (it has not exited, nor been stopped here).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// Kills the process at once (SIGKILL) and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chat_shared::message::Message;
+use chat_shared::message::{Kind, Message};
 use chat_shared::names::{ChannelName, MessageText, Username};
 use chat_shared::store::{HistoryQuery, LoginSession, PgStore, SqliteStore, Store, StoreError};
 
@@ -34,6 +34,7 @@ async fn suite(store: Arc<dyn Store>) {
     let batch = message_batches(store).await;
     history_pages(store, &batch).await;
     text_survives_byte_for_byte(store).await;
+    operator_and_system_posts_keep_their_kind(store).await;
     login_sessions(store).await;
     store.ping().await.unwrap();
 }
@@ -167,6 +168,23 @@ async fn text_survives_byte_for_byte(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(back, vec![odd]);
+}
+
+async fn operator_and_system_posts_keep_their_kind(store: &dyn Store) {
+    let marked: Vec<Message> = [Some(Kind::Operator), Some(Kind::System), None]
+        .into_iter()
+        .map(|kind| Message {
+            bot: true,
+            kind,
+            ..msg("general", "not a person")
+        })
+        .collect();
+    store.insert_messages(&marked).await.unwrap();
+    let back = store
+        .messages(&channel("general"), &HistoryQuery::latest(3))
+        .await
+        .unwrap();
+    assert_eq!(back, marked);
 }
 
 async fn login_sessions(store: &dyn Store) {

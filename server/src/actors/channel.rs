@@ -5,13 +5,14 @@
 mod messages;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
 use chat_shared::bot_commands::Command;
-use chat_shared::bus::{json_payload, Bus, Envelope};
+use chat_shared::bus::{inbound, json_payload, Bus, BusKey, Envelope};
 use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
@@ -27,12 +28,16 @@ use super::{ChannelFrame, ConnId, FellBehind};
 use crate::publisher::{Outgoing, Publisher};
 
 /// How the actors of this server reach the bus: the bus itself, the queue
-/// that publishes in order, and this server's id (to skip its own echoes).
+/// that publishes in order, this server's id (to skip its own echoes), the
+/// key its messages are signed with, and the count of messages from the bus
+/// refused (`/metrics`).
 #[derive(Clone)]
 pub struct BusLink {
     pub bus: Arc<dyn Bus>,
     pub publisher: Publisher,
     pub server_id: Arc<str>,
+    pub key: BusKey,
+    pub rejected: Arc<AtomicU64>,
 }
 
 impl BusLink {
@@ -148,20 +153,16 @@ impl ChannelActor {
         }
     }
 
-    /// Delivers a message that arrived from the bus (another server, the bot, an operator).
+    /// Delivers a message that arrived from the bus (another server, the bot,
+    /// an operator) once it passes the rules of `inbound`, marked by who could
+    /// have sent it.
     fn deliver_remote(&mut self, envelope: &Envelope) {
-        let message: Message = match serde_json::from_slice(&envelope.payload) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(subject = %envelope.subject, error = %e, "dropping malformed message from bus");
-                return;
+        match inbound::receive(envelope, &self.link.key) {
+            Ok(message) => self.fan_out_message(&message, &message.to_json()),
+            Err(_) => {
+                self.link.rejected.fetch_add(1, Ordering::Relaxed);
             }
-        };
-        if message.channel != self.name {
-            tracing::warn!(subject = %envelope.subject, "dropping message for another channel");
-            return;
         }
-        self.fan_out_message(&message, &message.to_json());
     }
 
     /// Sends a message, already serialized as `json`, to every member.
@@ -331,6 +332,8 @@ impl Handler<Post> for ChannelActor {
         headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
         // Serialized once: the same JSON is published and framed for the members.
         let json = message.to_json();
+        // Signed: what other servers and the archiver take as a person's post.
+        headers.push(self.link.key.header(json.as_bytes()));
         let publish = Outgoing {
             subject: subjects::msg(&self.name),
             headers,

@@ -128,6 +128,12 @@ async fn render_metrics(state: &AppState) -> HttpResponse {
         "Refused login attempts.",
         m.logins_failed.load(Ordering::Relaxed),
     );
+    metric(
+        "chat_bus_messages_rejected_total",
+        "counter",
+        "Messages from the bus dropped for breaking the message rules.",
+        m.bus_rejected.load(Ordering::Relaxed),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

@@ -184,6 +184,7 @@ impl Cluster {
         let node = self.archivers.len();
         let mut cmd = self.command("chat-archiver", "archiver", node);
         cmd.env("DATABASE_URL", &self.db_url)
+            .env("CHAT_SESSION_KEY", SESSION_KEY)
             .envs(self.archiver_env.iter().copied());
         let proc = TestProcess::spawn(&format!("archiver-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("archiving").await;

@@ -1,9 +1,11 @@
 //! The message bus: NATS semantics behind one trait, so the bot, the archiver
 //! and the servers are written once for both the in-process and the NATS bus.
 
+pub mod inbound;
 pub mod local;
 pub mod nats;
 pub mod pattern;
+pub mod signature;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,6 +17,7 @@ use futures::Stream;
 
 pub use local::LocalBus;
 pub use nats::{NatsBus, NatsOptions};
+pub use signature::BusKey;
 
 /// Message headers, in order; names compare case-sensitively as in NATS.
 pub type Headers = Vec<(String, String)>;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::{Channel, StoreError, User};
-use crate::message::Message;
+use crate::message::{Kind, Message};
 use crate::names::{ChannelName, MessageText, Username};
 use crate::schema::{channels, messages, users};
 
@@ -51,6 +51,7 @@ pub struct MessageRow {
     pub text: String,
     pub bot: bool,
     pub ts: i64,
+    pub kind: Option<String>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -92,6 +93,10 @@ impl TryFrom<MessageRow> for Message {
             text: MessageText::parse(&r.text).map_err(|e| corrupt("message text", e))?,
             ts: time(r.ts)?,
             bot: r.bot,
+            kind: r
+                .kind
+                .map(|k| Kind::parse(&k).ok_or_else(|| corrupt("message kind", k)))
+                .transpose()?,
         })
     }
 }
@@ -105,6 +110,7 @@ impl From<&Message> for MessageRow {
             text: m.text.to_string(),
             bot: m.bot,
             ts: m.ts_millis(),
+            kind: m.kind.map(|k| k.as_str().to_owned()),
         }
     }
 }

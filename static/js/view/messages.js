@@ -1,6 +1,7 @@
 // The message pane of the active channel: grouped messages with day
-// separators, pending/failed sends, scroll anchoring, the "New messages" pill
-// and loading older history when scrolled to the top.
+// separators, operator and system posts as notices, pending/failed sends,
+// scroll anchoring, the "New messages" pill and loading older history when
+// scrolled to the top.
 
 import { state, channel, isMe } from '../state.js';
 import { clock, fullDate, dayKey, dayLabel, parseTs } from '../time.js';
@@ -11,6 +12,11 @@ const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 150;
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+/** Posts that are neither a person's nor the bot's, by `kind`: their badge. */
+const NOTICES = { operator: 'OPERATOR', system: 'SYSTEM' };
+
+/** The notice kind of a message (`operator`, `system`), or null for people and the bot. */
+const noticeOf = (m) => (Object.hasOwn(NOTICES, m.kind) ? m.kind : null);
 
 /** Text with http(s) links made clickable; everything else stays text. */
 function richText(text) {
@@ -54,9 +60,11 @@ function rowsOf(c) {
       prev = null;
     }
     const grouped = !!prev && prev.m.user === m.user && !!prev.m.bot === !!m.bot
+      && !noticeOf(m) && !noticeOf(prev.m)
       && !prev.m.pending?.failed && d - prev.d >= 0 && d - prev.d < GROUP_WINDOW_MS;
     const p = m.pending;
-    const sig = [grouped, m.text, m.ts, !!m.bot, p ? (p.failed ? `x${p.error}` : 'p') : ''].join('\u0000');
+    const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '']
+      .join('\u0000');
     rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
     prev = { m, d };
   }
@@ -82,8 +90,23 @@ export function initMessages({ loadOlder, retry, discard }) {
     pill.hidden = true;
   }
 
+  /** An operator's or the system's post: a banner-like row with its badge, never grouped. */
+  function buildNotice(row, kind) {
+    const { m, d } = row;
+    return h('li', { class: `msg is-notice is-${kind}`, 'data-id': m.id, 'data-kind': kind },
+      h('div', { class: 'msg-gutter' }, h('span', { class: 'notice-icon', 'aria-hidden': 'true', text: kind === 'system' ? 'i' : '!' })),
+      h('div', { class: 'msg-main' },
+        h('div', { class: 'msg-head' },
+          h('span', { class: 'notice-badge', text: NOTICES[kind] }),
+          h('span', { class: 'msg-author', text: m.user }),
+          timeEl(d, m.ts)),
+        h('div', { class: 'msg-text' }, richText(m.text))));
+  }
+
   function buildMessage(row) {
     const { m, d, grouped } = row;
+    const kind = noticeOf(m);
+    if (kind) return buildNotice(row, kind);
     const p = m.pending;
     const classes = ['msg'];
     if (grouped) classes.push('is-grouped');

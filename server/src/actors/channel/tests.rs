@@ -6,6 +6,7 @@ use chat_shared::bot_commands::StockCommand;
 use chat_shared::bus::{LocalBus, Subscription};
 use chat_shared::names::MessageText;
 use futures::StreamExt;
+use serde_json::json;
 
 use super::*;
 
@@ -44,15 +45,25 @@ impl Handler<PeerSeen> for Idle {
 struct Room {
     bus: LocalBus,
     addr: Addr<ChannelActor>,
+    /// Messages from the bus the channel refused.
+    rejected: Arc<AtomicU64>,
+}
+
+/// The key every server of the test deployment signs with.
+fn key() -> BusKey {
+    BusKey::derive(&[7; 64])
 }
 
 fn room(server_id: &str) -> Room {
     let bus = LocalBus::new();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
+    let rejected = Arc::new(AtomicU64::new(0));
     let link = BusLink {
         bus: shared.clone(),
         publisher: Publisher::start(shared),
         server_id: Arc::from(server_id),
+        key: key(),
+        rejected: rejected.clone(),
     };
     let idle = Idle.start();
     let addr = ChannelActor::new(
@@ -62,7 +73,11 @@ fn room(server_id: &str) -> Room {
         idle.recipient(),
     )
     .start();
-    Room { bus, addr }
+    Room {
+        bus,
+        addr,
+        rejected,
+    }
 }
 
 async fn member(
@@ -139,6 +154,7 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
     }
     let published = next_envelope(&mut wire).await;
     assert_eq!(published.header(ORIGIN_HEADER), Some("srv-a"));
+    assert!(key().signed(&published), "signed as a chat server's");
     let m: Message = serde_json::from_slice(&published.payload).unwrap();
     assert_eq!((m.id, m.user.as_str()), (id, "alice"));
 }
@@ -183,6 +199,43 @@ async fn messages_from_elsewhere_are_delivered_and_its_own_echo_is_not() {
         next_json(&mut alice).await["message"]["text"],
         "quote",
         "garbage is dropped, the room lives on"
+    );
+}
+
+#[actix_rt::test]
+async fn a_message_from_elsewhere_is_a_persons_only_when_a_server_signed_it() {
+    let room = room("srv-a");
+    let (_, mut alice) = member(&room, 1, "alice").await;
+    let signed = |m: &Message| {
+        let payload = Bytes::from(m.to_json());
+        (vec![key().header(&payload)], payload)
+    };
+    let from_bob = Message::new(ChannelName::general(), "bob", text("hi"), false);
+    let later = Message::new(ChannelName::general(), "bob", text("later"), false);
+    for (headers, payload) in [
+        signed(&from_bob),
+        (Vec::new(), Bytes::from(from_bob.to_json())),
+        (Vec::new(), Bytes::from_static(b"{\"not\":\"a message\"}")),
+        signed(&later),
+    ] {
+        room.bus
+            .publish("chat.msg.general", headers, payload)
+            .await
+            .unwrap();
+    }
+    let person = next_json(&mut alice).await["message"].clone();
+    assert_eq!((&person["bot"], person.get("kind")), (&json!(false), None));
+    let unsigned = next_json(&mut alice).await["message"].clone();
+    assert_eq!(
+        (&unsigned["bot"], &unsigned["kind"]),
+        (&json!(true), &json!("operator")),
+        "without a signature: an operator's post"
+    );
+    assert_eq!(next_json(&mut alice).await["message"]["text"], "later");
+    assert_eq!(
+        room.rejected.load(Ordering::Relaxed),
+        1,
+        "the garbage is dropped and counted"
     );
 }
 

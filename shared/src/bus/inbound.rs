@@ -1,0 +1,131 @@
+//! A chat message as it arrives from the bus (from other servers, the bot or
+//! operators): checked as strictly as a browser's input before it is
+//! delivered or stored, and marked by who could have sent it. Only a message
+//! a chat server signed (`super::signature`) can be a person's.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{BusKey, Envelope};
+use crate::bot_commands::BOT_USER;
+use crate::message::{is_message_id, Kind, Message};
+use crate::names::{ChannelName, InvalidText, MessageText, Username};
+use crate::subjects;
+
+/// How far ahead of the receiver's clock a message's id or timestamp may be.
+pub const MAX_AHEAD: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Why a message from the bus was dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("not a JSON chat message")]
+    Malformed,
+    #[error("the id is not a message id")]
+    BadId,
+    #[error("the id's time is more than 60 s ahead")]
+    IdAhead,
+    #[error("the timestamp is not an RFC 3339 time")]
+    BadTs,
+    #[error("the timestamp is more than 60 s ahead")]
+    TsAhead,
+    #[error("the channel is not the subject's")]
+    WrongChannel,
+    #[error("the user is not a valid username")]
+    BadUser,
+    #[error("the text is refused: {0}")]
+    BadText(InvalidText),
+    #[error("a signed message of an unknown kind")]
+    BadKind,
+}
+
+/// The payload as published, before any check.
+#[derive(Deserialize)]
+struct Published {
+    id: String,
+    channel: String,
+    user: String,
+    text: String,
+    ts: String,
+    #[serde(default)]
+    bot: bool,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// The message `envelope` carries, if it passes every rule a browser's
+/// message must, with `now` as the receiver's clock; marked by who could have
+/// published it (see [`mark`]).
+pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<Message, Rejected> {
+    let published: Published =
+        serde_json::from_slice(&envelope.payload).map_err(|_| Rejected::Malformed)?;
+    let latest = now + MAX_AHEAD;
+    if !is_message_id(&published.id) {
+        return Err(Rejected::BadId);
+    }
+    let id_ms = ulid::Ulid::from_string(&published.id)
+        .map_err(|_| Rejected::BadId)?
+        .timestamp_ms();
+    if !i64::try_from(id_ms).is_ok_and(|ms| ms <= latest.timestamp_millis()) {
+        return Err(Rejected::IdAhead);
+    }
+    let ts = DateTime::parse_from_rfc3339(&published.ts)
+        .map_err(|_| Rejected::BadTs)?
+        .with_timezone(&Utc);
+    if ts > latest {
+        return Err(Rejected::TsAhead);
+    }
+    let channel = ChannelName::parse(&published.channel).map_err(|_| Rejected::WrongChannel)?;
+    if subjects::channel_of(&envelope.subject).as_ref() != Some(&channel) {
+        return Err(Rejected::WrongChannel);
+    }
+    Username::parse(&published.user).map_err(|_| Rejected::BadUser)?;
+    let text = MessageText::parse(&published.text).map_err(Rejected::BadText)?;
+    let message = Message {
+        id: published.id,
+        channel,
+        user: published.user,
+        text,
+        ts,
+        bot: published.bot,
+        kind: None,
+    };
+    mark(message, published.kind.as_deref(), key.signed(envelope))
+}
+
+/// Who a message is from. Signed by a chat server: as it says. Otherwise it
+/// is never a person's: `bot` is set, and it is the bot's own post when its
+/// user is the bot's name, else an operator's (or the system's, when it says
+/// `"kind":"system"`).
+fn mark(mut message: Message, kind: Option<&str>, signed: bool) -> Result<Message, Rejected> {
+    if signed {
+        message.kind = kind
+            .map(|k| Kind::parse(k).ok_or(Rejected::BadKind))
+            .transpose()?;
+        return Ok(message);
+    }
+    message.bot = true;
+    message.kind = if message.user == BOT_USER {
+        None
+    } else if kind == Some(Kind::System.as_str()) {
+        Some(Kind::System)
+    } else {
+        Some(Kind::Operator)
+    };
+    Ok(message)
+}
+
+/// [`accept`] at the present time; a message refused is logged with the
+/// reason (never its text).
+pub fn receive(envelope: &Envelope, key: &BusKey) -> Result<Message, Rejected> {
+    let accepted = accept(envelope, key, Utc::now());
+    if let Err(reason) = &accepted {
+        tracing::warn!(
+            subject = %envelope.subject, reason = %reason, bytes = envelope.payload.len(),
+            "dropping a message from the bus"
+        );
+    }
+    accepted
+}
+
+#[cfg(test)]
+mod tests;
