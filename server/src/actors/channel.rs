@@ -14,6 +14,7 @@ use bytestring::ByteString;
 use chat_shared::bot_commands::Command;
 use chat_shared::bus::{inbound, json_payload, Bus, BusKey, Envelope};
 use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
+use chat_shared::log_text::shown;
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
 use chat_shared::payloads::{NoteEvent, PresenceNote};
@@ -174,7 +175,7 @@ impl ChannelActor {
 
     fn note_remote(&mut self, envelope: &Envelope) {
         let Ok(note) = serde_json::from_slice::<PresenceNote>(&envelope.payload) else {
-            tracing::warn!(subject = %envelope.subject, "dropping malformed presence note");
+            tracing::warn!(subject = %shown(&envelope.subject), "dropping malformed presence note");
             return;
         };
         if !self.presence.learn_server(&note.server) {

@@ -120,7 +120,7 @@ pub fn receive(envelope: &Envelope, key: &BusKey) -> Result<Message, Rejected> {
     let accepted = accept(envelope, key, Utc::now());
     if let Err(reason) = &accepted {
         tracing::warn!(
-            subject = %envelope.subject, reason = %reason, bytes = envelope.payload.len(),
+            subject = %crate::log_text::shown(&envelope.subject), reason = %reason, bytes = envelope.payload.len(),
             "dropping a message from the bus"
         );
     }
