@@ -28,6 +28,7 @@ diesel::table! {
         bot -> Bool,
         ts -> BigInt,
         kind -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
     }
 }
 

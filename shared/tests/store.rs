@@ -36,6 +36,7 @@ async fn suite(store: Arc<dyn Store>) {
     text_survives_byte_for_byte(store).await;
     operator_and_system_posts_keep_their_kind(store).await;
     login_sessions(store).await;
+    retried_sends_are_stored_once(store).await;
     store.ping().await.unwrap();
 }
 
@@ -236,6 +237,40 @@ async fn login_sessions(store: &dyn Store) {
     let ended = store.end_sessions_of(&name("Alice"), None).await.unwrap();
     assert!(ended.contains(&"sid-1".to_owned()));
     assert_eq!(store.live_session("sid-1").await.unwrap(), None);
+}
+
+async fn retried_sends_are_stored_once(store: &dyn Store) {
+    let (first, second) = (msg("dedupe", "first"), msg("dedupe", "second"));
+    let stored = store
+        .insert_deduped(&[
+            (first.clone(), "alice/r-1".to_owned()),
+            (second.clone(), "alice/r-2".to_owned()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![None, None]);
+    let retry = msg("dedupe", "first");
+    assert_ne!(
+        retry.id, first.id,
+        "a retry on another server gets another id"
+    );
+    let again = store
+        .insert_deduped(&[
+            (retry, "alice/r-1".to_owned()),
+            (first.clone(), "alice/r-3".to_owned()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![Some(first.clone()), Some(first.clone())],
+        "a key or an id stored before names the earlier message"
+    );
+    let history = store
+        .messages(&channel("dedupe"), &HistoryQuery::latest(10))
+        .await
+        .unwrap();
+    assert_eq!(history, vec![first, second], "each once");
 }
 
 #[tokio::test]

@@ -158,6 +158,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores messages, skipping ids already stored; returns how many were new.
     async fn insert_messages(&self, messages: &[Message]) -> Result<usize, StoreError>;
 
+    /// Stores each message with its de-duplication key, in one transaction:
+    /// for each, `None` if it was stored now, or the message stored earlier
+    /// under the same key (or id), which it repeats.
+    async fn insert_deduped(
+        &self,
+        batch: &[(Message, String)],
+    ) -> Result<Vec<Option<Message>>, StoreError>;
+
     /// A slice of a channel's history, oldest first.
     async fn messages(
         &self,

@@ -159,6 +159,37 @@ impl Store for PgStore {
         Ok(inserted)
     }
 
+    async fn insert_deduped(
+        &self,
+        batch: &[(Message, String)],
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        // Each insert is atomic and the unique index decides: no transaction
+        // is needed for a key to be stored once.
+        let mut conn = self.conn().await?;
+        let mut found = Vec::with_capacity(batch.len());
+        for (message, key) in batch {
+            let row = MessageRow::from(message);
+            let stored = diesel::insert_into(messages::table)
+                .values((&row, messages::dedupe_key.eq(key)))
+                .on_conflict_do_nothing()
+                .execute(&mut conn)
+                .await
+                .map_err(map_err)?;
+            let earlier = match stored {
+                1 => None,
+                _ => messages::table
+                    .filter(messages::dedupe_key.eq(key).or(messages::id.eq(&row.id)))
+                    .select(MessageRow::as_select())
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err(map_err)?,
+            };
+            found.push(earlier.map(Message::try_from).transpose()?);
+        }
+        Ok(found)
+    }
+
     async fn messages(
         &self,
         channel: &ChannelName,

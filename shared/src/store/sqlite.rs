@@ -194,6 +194,43 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn insert_deduped(
+        &self,
+        batch: &[(Message, String)],
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let rows: Vec<(MessageRow, String)> = batch
+            .iter()
+            .map(|(m, key)| (MessageRow::from(m), key.clone()))
+            .collect();
+        let found = self
+            .with_conn(move |c| {
+                c.immediate_transaction(|c| {
+                    let mut found = Vec::with_capacity(rows.len());
+                    for (row, key) in &rows {
+                        let stored = diesel::insert_into(messages::table)
+                            .values((row, messages::dedupe_key.eq(key)))
+                            .on_conflict_do_nothing()
+                            .execute(c)?;
+                        found.push(match stored {
+                            1 => None,
+                            _ => messages::table
+                                .filter(messages::dedupe_key.eq(key).or(messages::id.eq(&row.id)))
+                                .select(MessageRow::as_select())
+                                .first(c)
+                                .optional()?,
+                        });
+                    }
+                    Ok(found)
+                })
+                .map_err(map_err)
+            })
+            .await?;
+        found
+            .into_iter()
+            .map(|row| row.map(Message::try_from).transpose())
+            .collect()
+    }
+
     async fn messages(
         &self,
         channel: &ChannelName,
