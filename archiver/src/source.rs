@@ -11,7 +11,7 @@ use chat_shared::subjects;
 use futures::{Stream, StreamExt};
 
 /// Name of the stream that keeps every chat message.
-pub const STREAM: &str = "CHAT";
+pub const STREAM: &str = subjects::MSG_STREAM;
 /// Name of the archivers' shared durable consumer.
 pub const CONSUMER: &str = "archiver";
 

@@ -17,6 +17,8 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 pub const MSG_PREFIX: &str = "chat.msg.";
 /// Every chat message, of every channel.
 pub const MSG_ALL: &str = "chat.msg.>";
+/// The JetStream stream that stores every message (`MSG_ALL`).
+pub const MSG_STREAM: &str = "CHAT";
 /// History requests to the archivers: `chat.history.<channel>`.
 pub const HISTORY_PREFIX: &str = "chat.history.";
 /// Every history request.

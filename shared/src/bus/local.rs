@@ -12,7 +12,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::pattern::{is_valid_pattern, is_valid_subject, matches};
-use super::{Bus, BusError, Envelope, Headers, Subscription};
+use super::{Bus, BusError, Envelope, Headers, StoredAt, Subscription};
 
 /// How many messages a subscriber may have waiting. A publisher to a full
 /// subscriber waits for room, so nothing is dropped in-process.
@@ -148,6 +148,23 @@ impl Bus for LocalBus {
             payload,
         };
         self.deliver(envelope).await.map(drop)
+    }
+
+    async fn publish_stored(
+        &self,
+        _subject: &str,
+        _headers: Headers,
+        _payload: Bytes,
+    ) -> Result<StoredAt, BusError> {
+        Err(BusError::Unavailable(
+            "the in-process bus keeps no stream".to_owned(),
+        ))
+    }
+
+    async fn stored(&self, _stream: &str, _sequence: u64) -> Result<Envelope, BusError> {
+        Err(BusError::Unavailable(
+            "the in-process bus keeps no stream".to_owned(),
+        ))
     }
 
     async fn publish_with_reply(

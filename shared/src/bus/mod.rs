@@ -53,6 +53,15 @@ pub enum BusError {
     Unavailable(String),
 }
 
+/// Where a stream stored a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredAt {
+    pub sequence: u64,
+    /// The publish repeated one stored before (same `Nats-Msg-Id`), which
+    /// `sequence` names; nothing new was stored.
+    pub duplicate: bool,
+}
+
 /// A live subscription: a stream of envelopes, unsubscribed when dropped.
 pub struct Subscription {
     inner: Pin<Box<dyn Stream<Item = Envelope> + Send>>,
@@ -84,6 +93,21 @@ pub trait Bus: Send + Sync + 'static {
         headers: Headers,
         payload: Bytes,
     ) -> Result<(), BusError>;
+
+    /// Publishes on a subject that a stream captures and waits until the
+    /// stream has stored it (JetStream's PubAck; with a replicated stream,
+    /// once the replicas agree). A publish whose `Nats-Msg-Id` the stream
+    /// stored before is not stored again: the answer says so and names the
+    /// earlier one's sequence. The in-process bus stores nothing: `Unavailable`.
+    async fn publish_stored(
+        &self,
+        subject: &str,
+        headers: Headers,
+        payload: Bytes,
+    ) -> Result<StoredAt, BusError>;
+
+    /// The message stored at `sequence` in `stream`.
+    async fn stored(&self, stream: &str, sequence: u64) -> Result<Envelope, BusError>;
 
     /// Publishes a request whose answer goes to `reply`.
     async fn publish_with_reply(

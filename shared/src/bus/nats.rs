@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::{Bus, BusError, Envelope, Headers, Subscription};
+use super::{Bus, BusError, Envelope, Headers, StoredAt, Subscription};
 
 /// How to reach NATS.
 #[derive(Clone, Default)]
@@ -36,6 +36,7 @@ impl std::fmt::Debug for NatsOptions {
 #[derive(Clone)]
 pub struct NatsBus {
     client: Client,
+    jetstream: async_nats::jetstream::Context,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -65,7 +66,8 @@ impl NatsBus {
             .connect(options.url.as_str())
             .await
             .map_err(unavailable)?;
-        Ok(Self { client })
+        let jetstream = async_nats::jetstream::new(client.clone());
+        Ok(Self { client, jetstream })
     }
 
     /// Writes out a subscription that is only queued so far, so that it is
@@ -132,6 +134,51 @@ impl Bus for NatsBus {
                 .await
                 .map_err(unavailable)
         }
+    }
+
+    async fn publish_stored(
+        &self,
+        subject: &str,
+        headers: Headers,
+        payload: Bytes,
+    ) -> Result<StoredAt, BusError> {
+        let ack = self
+            .jetstream
+            .publish_with_headers(subject.to_owned(), header_map(&headers), payload)
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        Ok(StoredAt {
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    async fn stored(&self, stream: &str, sequence: u64) -> Result<Envelope, BusError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(stream)
+            .await
+            .map_err(unavailable)?;
+        let raw = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(unavailable)?;
+        let headers = raw
+            .headers
+            .iter()
+            .flat_map(|(k, vs)| {
+                vs.iter()
+                    .map(move |v| (k.to_string(), v.as_str().to_owned()))
+            })
+            .collect();
+        Ok(Envelope {
+            subject: raw.subject.to_string(),
+            reply: None,
+            headers,
+            payload: raw.payload,
+        })
     }
 
     async fn publish_with_reply(
