@@ -10,6 +10,8 @@ use anyhow::Context;
 use chat_shared::bus::{Bus, LocalBus, NatsBus};
 use chat_shared::store::{PgStore, SqliteStore, Store};
 
+use crate::abuse::kv::KvCounters;
+use crate::abuse::{Abuse, Counters};
 use crate::actors::channel::BusLink;
 use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
@@ -17,9 +19,18 @@ use crate::in_process::InProcess;
 use crate::publisher::Publisher;
 use crate::state::{AppState, Parts};
 
+/// What a mode connects to: the store, the bus, the cookie key and where the
+/// abuse counters live.
+struct Connected {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    key: Key,
+    counters: Counters,
+}
+
 /// Embedded mode: SQLite in the data dir, the in-process bus, a session key
-/// kept next to the data.
-async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// kept next to the data, abuse counters in memory.
+async fn embedded(config: &Config) -> anyhow::Result<Connected> {
     let db_path = config.database_path();
     crate::data_dir::prepare(&config.data_dir, &db_path)?;
     let open_path = db_path.clone();
@@ -30,11 +41,17 @@ async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bu
         Some(k) => crate::session_key::parse(k)?,
         None => crate::session_key::load_or_create(&config.data_dir)?,
     };
-    Ok((Arc::new(store), Arc::new(LocalBus::new()), key))
+    Ok(Connected {
+        store: Arc::new(store),
+        bus: Arc::new(LocalBus::new()),
+        key,
+        counters: Counters::in_memory(),
+    })
 }
 
-/// Distributed mode: NATS and PostgreSQL, and a session key shared by all servers.
-async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// Distributed mode: NATS and PostgreSQL, a session key shared by all
+/// servers, and abuse counters in a JetStream bucket they share.
+async fn distributed(config: &Config) -> anyhow::Result<Connected> {
     let (Some(nats_url), Some(db_url)) = (&config.nats.nats_url, &config.database_url) else {
         anyhow::bail!(
             "distributed mode needs both --nats-url (NATS_URL) and --database-url (DATABASE_URL)"
@@ -54,11 +71,17 @@ async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn
     let store = PgStore::connect(db_url, 16)
         .await
         .context("could not open the database")?;
-    Ok((Arc::new(store), Arc::new(bus), key))
+    let kv = KvCounters::new(bus.client().clone(), Abuse::longest_window(&config.limits));
+    Ok(Connected {
+        store: Arc::new(store),
+        bus: Arc::new(bus),
+        key,
+        counters: Counters::shared(kv),
+    })
 }
 
-/// The store, the bus and the cookie key of the configured mode.
-async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// What the configured mode connects to.
+async fn connect(config: &Config) -> anyhow::Result<Connected> {
     if config.is_embedded() {
         embedded(config).await
     } else {
@@ -69,7 +92,12 @@ async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus
 /// Runs the server until it is stopped.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?config.redacted(), "starting");
-    let (store, bus, key) = connect(&config).await?;
+    let Connected {
+        store,
+        bus,
+        key,
+        counters,
+    } = connect(&config).await?;
     let in_process = match config.is_embedded() {
         true => Some(InProcess::start(&bus, &store, &config.quotes).await?),
         false => None,
@@ -81,14 +109,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         publisher: publisher.clone(),
         server_id: server_id.clone(),
     };
-    let registry = Registry::new(link).start();
+    let registry = Registry::new(link)
+        .typing_interval(config.limits.typing_interval())
+        .start();
     let parts = Parts {
         store,
         bus,
         registry: registry.clone(),
         server_id: server_id.clone(),
+        counters,
     };
     let state = web::Data::new(AppState::new(parts, &config));
+    state.abuse.prepare().await;
     let server = crate::app::serve(state, key, &config)?;
     say_listening(&config, &server_id);
     let handle = server.handle();

@@ -7,11 +7,13 @@ use actix::Addr;
 use chat_shared::bus::Bus;
 use chat_shared::store::Store;
 
+use crate::abuse::{Abuse, Counters};
 use crate::actors::registry::Registry;
 use crate::actors::ConnId;
+use crate::client_addr::TrustedProxy;
 use crate::config::Config;
+use crate::hash_gate::HashGate;
 use crate::limits::Limits;
-use crate::login_limiter::LoginLimiter;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -21,33 +23,44 @@ pub struct AppState {
     pub limits: Limits,
     /// Origins allowed to open WebSockets besides the server's own.
     pub allowed_origins: Vec<String>,
-    pub login_limiter: LoginLimiter,
-    pub bcrypt_cost: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (`crate::client_addr`).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed logins, sign-ups and new channels, per address and per account.
+    pub abuse: Abuse,
+    /// bcrypt, a bounded number at a time.
+    pub hashing: HashGate,
     pub metrics: Metrics,
     next_conn: AtomicU64,
 }
 
 /// What the server is made of, once connected: where it stores, how it
-/// talks to other processes, its actors' registry and its id among servers.
+/// talks to other processes, its actors' registry, its id among servers and
+/// where its abuse counters live.
 pub struct Parts {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
+    pub counters: Counters,
 }
 
 impl AppState {
     pub fn new(parts: Parts, config: &Config) -> Self {
         let limits = config.limits.clone();
         Self {
-            login_limiter: LoginLimiter::new(limits.login_attempts, limits.login_window()),
+            abuse: Abuse::new(parts.counters, &limits),
+            hashing: HashGate::new(
+                config.bcrypt_cost,
+                limits.hash_concurrency,
+                limits.hash_queue,
+            ),
             store: parts.store,
             bus: parts.bus,
             registry: parts.registry,
             server_id: parts.server_id,
             limits,
             allowed_origins: config.allowed_origins.clone(),
-            bcrypt_cost: config.bcrypt_cost,
+            trusted_proxies: config.trusted_proxies.clone(),
             metrics: Metrics::default(),
             next_conn: AtomicU64::new(1),
         }

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod abuse;
 mod bad_input;
 mod browser;
 mod chat;
@@ -15,4 +16,5 @@ mod distributed;
 mod faults;
 mod http_api;
 mod security;
+mod shared_limits;
 mod slow_consumer;

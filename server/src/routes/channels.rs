@@ -1,4 +1,5 @@
-//! Channels: list, create (announced live on `chat.channels`), and paged history.
+//! Channels: the list (in pages), create (limited per account and address,
+//! announced live on `chat.channels`), and paged history.
 
 use actix_web::{web, HttpResponse};
 use chat_shared::bus::json_payload;
@@ -9,19 +10,49 @@ use chat_shared::subjects;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
 
-pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let channels: Vec<_> = state
-        .store
-        .channels()
-        .await?
-        .iter()
-        .map(|c| c.info())
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "channels": channels })))
+/// Channels in a page when the client does not say.
+const DEFAULT_CHANNEL_PAGE: u32 = 100;
+/// The most channels one page returns.
+const MAX_CHANNEL_PAGE: u32 = 500;
+
+#[derive(Deserialize)]
+pub struct ChannelsPage {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A page of channels by name, after `after`; `next` is the `after` of the
+/// following page, `null` on the last.
+pub async fn list(
+    _: CurrentUser,
+    state: web::Data<AppState>,
+    page: web::Query<ChannelsPage>,
+) -> Result<HttpResponse, AppError> {
+    let limit = page.limit.unwrap_or(DEFAULT_CHANNEL_PAGE);
+    if !(1..=MAX_CHANNEL_PAGE).contains(&limit) {
+        return Err(AppError::Invalid(format!(
+            "limit must be between 1 and {MAX_CHANNEL_PAGE}."
+        )));
+    }
+    let after = match page.after.as_deref() {
+        Some(name) => Some(
+            ChannelName::parse(name)
+                .map_err(|_| AppError::Invalid("after must be a channel name.".into()))?,
+        ),
+        None => None,
+    };
+    // One more than asked for tells whether another page follows.
+    let mut channels = state.store.channels(after.as_ref(), limit + 1).await?;
+    let more = channels.len() > limit as usize;
+    channels.truncate(limit as usize);
+    let next = more.then(|| channels.last().map(|c| c.name.to_string()));
+    let channels: Vec<_> = channels.iter().map(|c| c.info()).collect();
+    Ok(HttpResponse::Ok().json(json!({ "channels": channels, "next": next.flatten() })))
 }
 
 #[derive(Deserialize)]
@@ -29,18 +60,24 @@ pub struct NewChannel {
     name: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %user.name, channel = %body.name))]
+#[tracing::instrument(skip_all, fields(user = %user.name, channel = %body.name, client = %client))]
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
+    client: ClientAddr,
     body: web::Json<NewChannel>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    if let Err(wait) = state.abuse.channel_allowed(&user.name, client.0).await {
+        tracing::info!("channel refused: too many new channels");
+        return Err(AppError::TooManyNewChannels(wait.secs()));
+    }
     let channel = match state.store.create_channel(&name, &user.name).await {
         Ok(c) => c,
         Err(StoreError::Conflict) => return Err(AppError::ChannelExists),
         Err(e) => return Err(e.into()),
     };
+    state.abuse.channel_created(&user.name, client.0).await;
     let info = channel.info();
     if let Err(e) = state
         .bus

@@ -64,6 +64,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "Refused login attempts.",
         m.logins_failed.load(Ordering::Relaxed),
     );
+    metric(
+        "chat_password_hashes_in_flight",
+        "gauge",
+        "Passwords being hashed or checked right now.",
+        state.hashing.running() as u64,
+    );
+    metric(
+        "chat_password_hashes_in_flight_peak",
+        "gauge",
+        "The most passwords ever hashed or checked at once.",
+        state.hashing.peak() as u64,
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

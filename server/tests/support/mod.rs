@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod machine;
+pub mod metrics;
 pub mod pg;
 pub mod quotes;
 
@@ -20,6 +21,12 @@ pub const PASSWORD: &str = "correct horse battery";
 const DEADLINE: Duration = Duration::from_secs(10);
 /// A quote API that is never there (the discard port).
 const NO_QUOTES: &str = "http://127.0.0.1:9/q?s={code}";
+/// Every test signs up and creates channels from 127.0.0.1: the per-hour
+/// limits on both are lifted unless a test sets them (its own env comes after).
+pub const LIFTED_LIMITS: [(&str, &str); 2] = [
+    ("CHAT_SIGNUPS_PER_HOUR", "100000"),
+    ("CHAT_CHANNELS_PER_HOUR", "100000"),
+];
 
 /// A running server process; killed when dropped.
 pub struct TestApp {
@@ -76,6 +83,7 @@ impl TestApp {
             .env("STOCK_API_URL", &self.stock_api_url)
             .env("CHAT_BCRYPT_COST", "10")
             .env("RUST_LOG", "info")
+            .envs(LIFTED_LIMITS)
             .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let name = format!("server-{port}");
         self.process = Some(TestProcess::spawn(&name, self.data_dir.path(), cmd));
@@ -160,13 +168,41 @@ fn http() -> awc::Client {
         .finish()
 }
 
+impl Answer {
+    /// Asserts a refusal with `status` and the documented error `code` that
+    /// says when to come back (`Retry-After`); returns those seconds.
+    #[track_caller]
+    pub fn expect_retry_later(&self, status: u16, code: &str) -> u64 {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["error"]["code"], code, "{self:?}");
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "a human message: {self:?}"
+        );
+        self.retry_after
+            .unwrap_or_else(|| panic!("a Retry-After header: {self:?}"))
+    }
+}
+
 /// An HTTP client carrying one session cookie.
 #[derive(Clone)]
 pub struct Client {
     base: String,
     ws_base: String,
     pub cookie: Option<String>,
+    /// Sent as `X-Forwarded-For` with every HTTP request, when set.
+    forwarded_for: Option<String>,
     http: awc::Client,
+}
+
+/// An HTTP answer: status, `Retry-After` (seconds) and JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: Value,
 }
 
 impl Client {
@@ -176,7 +212,17 @@ impl Client {
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
             cookie: None,
+            forwarded_for: None,
             http: http(),
+        }
+    }
+
+    /// The same client, its requests saying `X-Forwarded-For: <chain>` (as
+    /// a proxy in front of the server would).
+    pub fn forwarded_for(&self, chain: &str) -> Self {
+        Client {
+            forwarded_for: Some(chain.to_owned()),
+            ..self.clone()
         }
     }
 
@@ -200,11 +246,20 @@ impl Client {
 
     /// Sends a request and returns status and JSON body (Null when empty).
     pub async fn request(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let answer = self.exchange(method, path, body).await;
+        (answer.status, answer.body)
+    }
+
+    /// Sends a request and returns the whole answer.
+    pub async fn exchange(&mut self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {
             req = req.insert_header(("Cookie", c.clone()));
+        }
+        if let Some(chain) = &self.forwarded_for {
+            req = req.insert_header(("X-Forwarded-For", chain.clone()));
         }
         let mut response = match body {
             Some(b) => req.send_json(&b).await,
@@ -212,13 +267,22 @@ impl Client {
         }
         .expect("request completes");
         self.remember_cookie(&response);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let bytes = response.body().limit(1 << 22).await.unwrap();
-        let value = if bytes.is_empty() {
+        let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        (response.status().as_u16(), value)
+        Answer {
+            status: response.status().as_u16(),
+            retry_after,
+            body,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> (u16, Value) {
@@ -432,6 +496,23 @@ impl Ws {
             })
             .await;
         f["message"].clone()
+    }
+
+    /// Sends `n` typing frames for `channel` at once.
+    pub async fn typing_burst(&mut self, channel: &str, n: usize) {
+        for _ in 0..n {
+            self.send(json!({"type": "typing", "channel": channel}))
+                .await;
+        }
+    }
+
+    /// How many typing frames from `user` are waiting or arrive within `wait`.
+    pub async fn typing_frames_from(&mut self, user: &str, wait: Duration) -> usize {
+        self.drain(wait)
+            .await
+            .iter()
+            .filter(|f| f["type"] == "typing" && f["user"] == user)
+            .count()
     }
 
     /// Waits for an error frame and returns it.
