@@ -21,6 +21,7 @@ import { ChatServer, startQuoteServer } from './servers.mjs';
 import { tests as chatTests } from './chat.test.mjs';
 import { tests as resilienceTests } from './resilience.test.mjs';
 import { tests as layoutTests } from './layout.test.mjs';
+import { tests as limitsTests } from './limits.test.mjs';
 import { tests as screenshotTests } from './screenshots.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -70,7 +71,7 @@ async function saveArtifacts(test, world) {
 }
 
 async function runOne(test, browser, quotes) {
-  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url });
+  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url, env: test.env });
   live.add(server);
   const started = Date.now();
   let world = null;
@@ -107,7 +108,7 @@ async function main() {
     }
   }
   const filter = process.argv[2] || '';
-  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...screenshotTests];
+  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

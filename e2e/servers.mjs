@@ -57,9 +57,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * remembers when it was down (see wasDownAt).
  */
 export class ChatServer {
-  constructor({ bin, stockApiUrl }) {
+  /** `env`: more environment for the server, e.g. a limit a test is about. */
+  constructor({ bin, stockApiUrl, env = {} }) {
     this.bin = bin;
     this.stockApiUrl = stockApiUrl;
+    this.env = env;
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-e2e-'));
     this.port = 0;
     this.child = null;
@@ -85,7 +87,11 @@ export class ChatServer {
       CHAT_BCRYPT_COST: '10',
       RUST_LOG: env.RUST_LOG || 'info,actix_web::middleware::logger=warn',
       NO_COLOR: '1',
-    });
+      // Every visitor signs up and creates channels from 127.0.0.1: the
+      // hourly limits on both are lifted unless a test sets them.
+      CHAT_SIGNUPS_PER_HOUR: '100000',
+      CHAT_CHANNELS_PER_HOUR: '100000',
+    }, this.env);
     const log = fs.openSync(this.logPath, 'a');
     this.child = spawn(this.bin, [], { env, stdio: ['ignore', log, log] });
     fs.closeSync(log);
