@@ -94,7 +94,7 @@ impl HashGate {
             Err(_) => {
                 if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting {
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
-                    tracing::warn!("password hashing is saturated; refusing a request");
+                    tracing::debug!("password hashing is saturated; refusing a request");
                     return Err(AppError::Busy(COME_BACK_SECS));
                 }
                 let acquired = self.turns.clone().acquire_owned().await;

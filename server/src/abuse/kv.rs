@@ -9,7 +9,7 @@ use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKin
 use async_nats::jetstream::stream;
 use tokio::sync::OnceCell;
 
-use super::window::{Key, Op, RetryAfter, Rule, Step, Window};
+use super::window::{self, Key, Op, RetryAfter, Rule, Step, Window};
 
 /// The bucket (its stream is `KV_chat_limits`; nats.conf lets servers use it).
 pub const BUCKET: &str = "chat_limits";
@@ -120,13 +120,20 @@ impl KvCounters {
             .map_err(|_| failed("update", "timed out"))?
     }
 
-    /// Forgets the counter at `key`.
+    /// Forgets the counter at `key`, if there is one (a deletion is a write:
+    /// most successful logins have nothing to forget).
     pub async fn clear(&self, key: &Key) -> Result<(), KvError> {
         let store = self.store().await?;
-        tokio::time::timeout(TIMEOUT, store.delete(key.as_str()))
+        let forget = async {
+            let entry = store.entry(key.as_str()).await.map_err(|e| failed("read", e))?;
+            if entry.is_some_and(|e| e.operation == Operation::Put) {
+                store.delete(key.as_str()).await.map_err(|e| failed("delete", e))?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(TIMEOUT * 2, forget)
             .await
             .map_err(|_| failed("delete", "timed out"))?
-            .map_err(|e| failed("delete", e))
     }
 }
 
@@ -181,5 +188,5 @@ async fn compare_and_set(
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, window::millis)
 }

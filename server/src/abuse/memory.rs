@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::window::{Key, Op, RetryAfter, Rule, Step, Window};
+use super::window::{self, Key, Op, RetryAfter, Rule, Step, Window};
 
 /// Counters past which those of ended windows are dropped.
 const PRUNE_ABOVE: usize = 100_000;
@@ -29,7 +29,7 @@ impl Default for MemoryCounters {
 
 impl MemoryCounters {
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        window::millis(self.epoch.elapsed())
     }
 
     pub fn apply(&self, key: &Key, rule: &Rule, op: Op) -> Result<(), RetryAfter> {

@@ -28,9 +28,11 @@ impl Rule {
         Key(format!("{}.{}", self.name, &hex[..32]))
     }
 
-    fn window_ms(&self) -> u64 {
-        u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX)
-    }
+}
+
+/// A duration in whole milliseconds, the unit windows are kept in.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Where one counter lives: `<rule>.<32 hex digits>`.
@@ -86,7 +88,7 @@ impl Window {
     /// What `op` does to the `stored` counter at `now_ms`: a window that has
     /// ended counts as a fresh one.
     pub fn step(stored: Option<Window>, op: Op, rule: &Rule, now_ms: u64) -> Step {
-        let window_ms = rule.window_ms();
+        let window_ms = millis(rule.window);
         let current = stored
             .filter(|w| now_ms.saturating_sub(w.start_ms) < window_ms)
             .unwrap_or(Window {
@@ -125,8 +127,7 @@ impl Window {
 
     /// Whether the window is over at `now_ms` (its counter can be forgotten).
     pub fn ended(&self, rule_window: Duration, now_ms: u64) -> bool {
-        let window_ms = u64::try_from(rule_window.as_millis()).unwrap_or(u64::MAX);
-        now_ms.saturating_sub(self.start_ms) >= window_ms
+        now_ms.saturating_sub(self.start_ms) >= millis(rule_window)
     }
 }
 

@@ -48,11 +48,15 @@ pub async fn list(
     };
     // One more than asked for tells whether another page follows.
     let mut channels = state.store.channels(after.as_ref(), limit + 1).await?;
-    let more = channels.len() > limit as usize;
-    channels.truncate(limit as usize);
-    let next = more.then(|| channels.last().map(|c| c.name.to_string()));
+    let next = match channels.len() > limit as usize {
+        true => {
+            channels.truncate(limit as usize);
+            channels.last().map(|c| c.name.to_string())
+        }
+        false => None,
+    };
     let channels: Vec<_> = channels.iter().map(|c| c.info()).collect();
-    Ok(HttpResponse::Ok().json(json!({ "channels": channels, "next": next.flatten() })))
+    Ok(HttpResponse::Ok().json(json!({ "channels": channels, "next": next })))
 }
 
 #[derive(Deserialize)]
