@@ -56,7 +56,11 @@ async fn post(
 }
 
 /// Registers `name`, or logs in when it already exists (409).
-pub async fn sign_in(client: &reqwest::Client, base: &str, name: String) -> anyhow::Result<Account> {
+pub async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    name: String,
+) -> anyhow::Result<Account> {
     let body = json!({ "username": name, "password": PASSWORD });
     let mut response = post(client, base, "/api/register", body.clone()).await?;
     if response.status() == StatusCode::CONFLICT {

@@ -566,7 +566,8 @@ async fn ws_from_the_servers_own_origin_opens() {
 // Login limits
 
 #[actix_rt::test]
-async fn ten_failed_logins_for_an_account_from_one_address_make_the_eleventh_429_with_retry_after() {
+async fn ten_failed_logins_for_an_account_from_one_address_make_the_eleventh_429_with_retry_after()
+{
     let app = TestApp::spawn().await;
     app.user("alice").await;
     for attempt in 1..=10 {

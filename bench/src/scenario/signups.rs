@@ -70,7 +70,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         every: Duration::from_millis(args.probe_every_ms.max(1)),
     };
     let warm_up = Histogram::default();
-    probe.until(&warm_up, tokio::time::sleep(Duration::from_millis(500))).await?;
+    probe
+        .until(&warm_up, tokio::time::sleep(Duration::from_millis(500)))
+        .await?;
     let alone = Histogram::default();
     let quiet = tokio::time::sleep(Duration::from_secs(args.alone_secs));
     probe.until(&alone, quiet).await?;
@@ -81,7 +83,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     for round in 0..args.rounds {
         let names = (0..args.burst).map(|i| format!("burst{run}r{round}n{i}"));
         let started = Instant::now();
-        probe.until(&during, burst(&probe, names, &signup)).await??;
+        probe
+            .until(&during, burst(&probe, names, &signup))
+            .await??;
         bursts.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     let (_, server_cores) = cpu.cores();
@@ -158,7 +162,11 @@ async fn get_me(client: &reqwest::Client, base: &str, me: &Account) -> anyhow::R
         .timeout(Duration::from_secs(30))
         .send()
         .await?;
-    ensure!(response.status().is_success(), "/api/me: {}", response.status());
+    ensure!(
+        response.status().is_success(),
+        "/api/me: {}",
+        response.status()
+    );
     response.bytes().await?;
     Ok(started.elapsed().as_micros() as u64)
 }

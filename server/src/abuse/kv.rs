@@ -125,9 +125,15 @@ impl KvCounters {
     pub async fn clear(&self, key: &Key) -> Result<(), KvError> {
         let store = self.store().await?;
         let forget = async {
-            let entry = store.entry(key.as_str()).await.map_err(|e| failed("read", e))?;
+            let entry = store
+                .entry(key.as_str())
+                .await
+                .map_err(|e| failed("read", e))?;
             if entry.is_some_and(|e| e.operation == Operation::Put) {
-                store.delete(key.as_str()).await.map_err(|e| failed("delete", e))?;
+                store
+                    .delete(key.as_str())
+                    .await
+                    .map_err(|e| failed("delete", e))?;
             }
             Ok(())
         };

@@ -27,7 +27,6 @@ impl Rule {
         let hex = hex::encode(digest.finalize());
         Key(format!("{}.{}", self.name, &hex[..32]))
     }
-
 }
 
 /// A duration in whole milliseconds, the unit windows are kept in.
