@@ -58,39 +58,30 @@ impl Abuse {
     /// Whether `account` may try to log in from `from`. Never keyed by the
     /// account alone: a stranger's failures cannot lock its owner out.
     pub async fn login_allowed(&self, account: &str, from: IpAddr) -> Result<(), RetryAfter> {
-        let (pair, address) = self.login_keys(account, from);
-        self.both(
-            Op::Check,
-            (&self.login, &pair),
-            (&self.login_address, &address),
-        )
-        .await
+        self.both(Op::Check, self.login_counters(account, from))
+            .await
     }
 
     pub async fn login_failed(&self, account: &str, from: IpAddr) {
-        let (pair, address) = self.login_keys(account, from);
         // Recording never refuses.
         let _ = self
-            .both(
-                Op::Record,
-                (&self.login, &pair),
-                (&self.login_address, &address),
-            )
+            .both(Op::Record, self.login_counters(account, from))
             .await;
     }
 
     /// Forgets the failures of `account` from `from` (not those of the address).
     pub async fn login_succeeded(&self, account: &str, from: IpAddr) {
-        let (pair, _) = self.login_keys(account, from);
+        let [(_, pair), _] = self.login_counters(account, from);
         self.counters.clear(&pair).await;
     }
 
-    fn login_keys(&self, account: &str, from: IpAddr) -> (Key, Key) {
+    /// Failed logins of the (account, address) pair, and of the address.
+    fn login_counters(&self, account: &str, from: IpAddr) -> [(&Rule, Key); 2] {
         let (account, from) = (account.to_lowercase(), from.to_string());
-        (
-            self.login.key(&[&account, &from]),
-            self.login_address.key(&[&from]),
-        )
+        [
+            (&self.login, self.login.key(&[&account, &from])),
+            (&self.login_address, self.login_address.key(&[&from])),
+        ]
     }
 
     /// Counts a sign-up from `from`, unless that address has had its share.
@@ -103,39 +94,36 @@ impl Abuse {
 
     /// Whether `account` may create a channel from `from`.
     pub async fn channel_allowed(&self, account: &str, from: IpAddr) -> Result<(), RetryAfter> {
-        let (by_account, by_address) = self.channel_keys(account, from);
-        self.both(
-            Op::Check,
-            (&self.channel_account, &by_account),
-            (&self.channel_address, &by_address),
-        )
-        .await
+        self.both(Op::Check, self.channel_counters(account, from))
+            .await
     }
 
     pub async fn channel_created(&self, account: &str, from: IpAddr) {
-        let (by_account, by_address) = self.channel_keys(account, from);
         // Recording never refuses.
         let _ = self
-            .both(
-                Op::Record,
-                (&self.channel_account, &by_account),
-                (&self.channel_address, &by_address),
-            )
+            .both(Op::Record, self.channel_counters(account, from))
             .await;
     }
 
-    fn channel_keys(&self, account: &str, from: IpAddr) -> (Key, Key) {
-        (
-            self.channel_account.key(&[&account.to_lowercase()]),
-            self.channel_address.key(&[&from.to_string()]),
-        )
+    /// New channels of the account, and of the address.
+    fn channel_counters(&self, account: &str, from: IpAddr) -> [(&Rule, Key); 2] {
+        [
+            (
+                &self.channel_account,
+                self.channel_account.key(&[&account.to_lowercase()]),
+            ),
+            (
+                &self.channel_address,
+                self.channel_address.key(&[&from.to_string()]),
+            ),
+        ]
     }
 
     /// `op` on two counters at once; refused if either refuses (the longer wait).
-    async fn both(&self, op: Op, a: (&Rule, &Key), b: (&Rule, &Key)) -> Result<(), RetryAfter> {
+    async fn both(&self, op: Op, [(a, x), (b, y)]: [(&Rule, Key); 2]) -> Result<(), RetryAfter> {
         let (x, y) = futures::join!(
-            self.counters.apply(a.0, a.1, op),
-            self.counters.apply(b.0, b.1, op)
+            self.counters.apply(a, &x, op),
+            self.counters.apply(b, &y, op)
         );
         match (x, y) {
             (Ok(()), Ok(())) => Ok(()),

@@ -33,12 +33,7 @@ pub async fn list(
     state: web::Data<AppState>,
     page: web::Query<ChannelsPage>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = page.limit.unwrap_or(DEFAULT_CHANNEL_PAGE);
-    if !(1..=MAX_CHANNEL_PAGE).contains(&limit) {
-        return Err(AppError::Invalid(format!(
-            "limit must be between 1 and {MAX_CHANNEL_PAGE}."
-        )));
-    }
+    let limit = page_limit(page.limit, DEFAULT_CHANNEL_PAGE, MAX_CHANNEL_PAGE)?;
     let after = match page.after.as_deref() {
         Some(name) => Some(
             ChannelName::parse(name)
@@ -107,15 +102,11 @@ pub async fn messages(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
-    let (limit, max) = (
-        page.limit.unwrap_or(HistoryQuery::DEFAULT_PAGE),
+    let limit = page_limit(
+        page.limit,
+        HistoryQuery::DEFAULT_PAGE,
         HistoryQuery::MAX_PAGE,
-    );
-    if !(1..=max).contains(&limit) {
-        return Err(AppError::Invalid(format!(
-            "limit must be between 1 and {max}."
-        )));
-    }
+    )?;
     if page.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));
     }
@@ -129,4 +120,15 @@ pub async fn messages(
     };
     let messages = state.store.messages(&name, &query).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
+}
+
+/// A page's length: `given`, or `default` when not given; 1 to `max`.
+fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+    let limit = given.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::Invalid(format!(
+            "limit must be between 1 and {max}."
+        )));
+    }
+    Ok(limit)
 }

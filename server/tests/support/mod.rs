@@ -515,6 +515,27 @@ impl Ws {
             .count()
     }
 
+    /// Sends a burst of 10 typing frames for #general, twice, the second a
+    /// little after the typing window (3 s) of the first; asserts that each
+    /// of `others` sees one typing frame from `user` per burst.
+    pub async fn typing_bursts_reach_once_per_window(
+        &mut self,
+        user: &str,
+        others: &mut [&mut Ws],
+    ) {
+        for round in 1..=2 {
+            let started = Instant::now();
+            self.typing_burst("general", 10).await;
+            for ws in others.iter_mut() {
+                let seen = ws
+                    .typing_frames_from(user, Duration::from_millis(1500))
+                    .await;
+                assert_eq!(seen, 1, "round {round}: one typing frame per member");
+            }
+            actix_rt::time::sleep_until((started + Duration::from_millis(3300)).into()).await;
+        }
+    }
+
     /// Waits for an error frame and returns it.
     pub async fn expect_error(&mut self, code: &str) -> Value {
         self.expect(&format!("error {code}"), |f| {
