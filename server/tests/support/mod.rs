@@ -2,11 +2,13 @@
 //! dir, a loopback HTTP server standing in for the quote API, and typed HTTP
 //! and WebSocket clients.
 
+mod answer;
 pub mod cluster;
 pub mod machine;
 pub mod metrics;
 pub mod pg;
 pub mod quotes;
+mod typing;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -16,6 +18,8 @@ use awc::ws;
 use chat_shared::testing::{free_port, TestProcess};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+
+pub use answer::Answer;
 
 pub const PASSWORD: &str = "correct horse battery";
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -168,24 +172,6 @@ fn http() -> awc::Client {
         .finish()
 }
 
-impl Answer {
-    /// Asserts a refusal with `status` and the documented error `code` that
-    /// says when to come back (`Retry-After`); returns those seconds.
-    #[track_caller]
-    pub fn expect_retry_later(&self, status: u16, code: &str) -> u64 {
-        assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.body["error"]["code"], code, "{self:?}");
-        assert!(
-            self.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "a human message: {self:?}"
-        );
-        self.retry_after
-            .unwrap_or_else(|| panic!("a Retry-After header: {self:?}"))
-    }
-}
-
 /// An HTTP client carrying one session cookie.
 #[derive(Clone)]
 pub struct Client {
@@ -195,14 +181,6 @@ pub struct Client {
     /// Sent as `X-Forwarded-For` with every HTTP request, when set.
     forwarded_for: Option<String>,
     http: awc::Client,
-}
-
-/// An HTTP answer: status, `Retry-After` (seconds) and JSON body (Null when empty).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub retry_after: Option<u64>,
-    pub body: Value,
 }
 
 impl Client {
@@ -496,44 +474,6 @@ impl Ws {
             })
             .await;
         f["message"].clone()
-    }
-
-    /// Sends `n` typing frames for `channel` at once.
-    pub async fn typing_burst(&mut self, channel: &str, n: usize) {
-        for _ in 0..n {
-            self.send(json!({"type": "typing", "channel": channel}))
-                .await;
-        }
-    }
-
-    /// How many typing frames from `user` are waiting or arrive within `wait`.
-    pub async fn typing_frames_from(&mut self, user: &str, wait: Duration) -> usize {
-        self.drain(wait)
-            .await
-            .iter()
-            .filter(|f| f["type"] == "typing" && f["user"] == user)
-            .count()
-    }
-
-    /// Sends a burst of 10 typing frames for #general, twice, the second a
-    /// little after the typing window (3 s) of the first; asserts that each
-    /// of `others` sees one typing frame from `user` per burst.
-    pub async fn typing_bursts_reach_once_per_window(
-        &mut self,
-        user: &str,
-        others: &mut [&mut Ws],
-    ) {
-        for round in 1..=2 {
-            let started = Instant::now();
-            self.typing_burst("general", 10).await;
-            for ws in others.iter_mut() {
-                let seen = ws
-                    .typing_frames_from(user, Duration::from_millis(1500))
-                    .await;
-                assert_eq!(seen, 1, "round {round}: one typing frame per member");
-            }
-            actix_rt::time::sleep_until((started + Duration::from_millis(3300)).into()).await;
-        }
     }
 
     /// Waits for an error frame and returns it.
