@@ -26,6 +26,7 @@ import { ChatServer, startQuoteServer } from './servers.mjs';
 import { tests as chatTests } from './chat.test.mjs';
 import { tests as resilienceTests } from './resilience.test.mjs';
 import { tests as layoutTests } from './layout.test.mjs';
+import { tests as limitsTests } from './limits.test.mjs';
 import { tests as screenshotTests } from './screenshots.test.mjs';
 import { tests as busTests } from './bus.test.mjs';
 
@@ -84,7 +85,7 @@ async function saveArtifacts(test, world) {
 }
 
 async function runOne(test, browser, quotes) {
-  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url, bus: test.bus ? config.bus : null });
+  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url, bus: test.bus ? config.bus : null, env: test.env });
   live.add(server);
   const started = Date.now();
   let world = null;
@@ -121,7 +122,7 @@ async function main() {
     }
   }
   const filter = process.argv[2] || '';
-  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...screenshotTests, ...busTests];
+  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

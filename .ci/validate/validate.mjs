@@ -76,6 +76,15 @@ if (/\b(cookie|stick|balance\s+source)\b/.test(haproxy)) fail("haproxy.cfg: no s
 for (const name of ["server1", "server2"]) {
   if (!haproxy.includes(`${name}:8080`)) fail(`haproxy.cfg: ${name} is not a backend`);
 }
+// --- the real client address: HAProxy sends it, the servers trust HAProxy alone
+if (!/^\s*option\s+forwardfor\b/m.test(haproxy)) fail("haproxy.cfg: needs `option forwardfor` (per-address limits)");
+const lbAddress = services.lb?.networks?.default?.ipv4_address;
+for (const name of ["server1", "server2"]) {
+  const trusted = String(services[name]?.environment?.CHAT_TRUSTED_PROXIES ?? "");
+  if (!lbAddress || !trusted.split(",").includes(lbAddress)) {
+    fail(`compose.yaml: ${name} must trust the load balancer's fixed address (CHAT_TRUSTED_PROXIES)`);
+  }
+}
 
 // --- Dockerfile: lint, and the three binaries
 const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
@@ -96,4 +105,4 @@ if (problems.length) {
   console.error(problems.map((p) => `✗ ${p}`).join("\n"));
   process.exit(1);
 }
-console.log(`✓ compose.yaml valid (${Object.keys(services).length} services), haproxy.cfg round-robin, Dockerfile lint clean`);
+console.log(`✓ compose.yaml valid (${Object.keys(services).length} services), haproxy.cfg round-robin with X-Forwarded-For, Dockerfile lint clean`);

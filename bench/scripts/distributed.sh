@@ -38,7 +38,9 @@ pids=()
 for p in "$port" "$((port + 1))"; do
   NATS_USER=server NATS_PASSWORD=$NATS_SERVER_PASSWORD "$bin/chat-server" --bind "127.0.0.1:$p" \
     --bcrypt-cost 10 --rate-count 1000000 --rate-window-secs 1 \
-    --max-connections-per-user 100000 --login-attempts 100000 >"$dir/server-$p.log" 2>&1 &
+    --max-connections-per-user 100000 --login-attempts 100000 \
+    --login-attempts-per-address 100000 --signups-per-hour 1000000 --channels-per-hour 1000000 \
+    >"$dir/server-$p.log" 2>&1 &
   pids+=($!)
   wait_for "chat-server on $p" curl -fs "http://127.0.0.1:$p/readyz"
 done

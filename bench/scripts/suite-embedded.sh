@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The embedded-mode benchmarks of docs/benchmarks.md, each run 3 times on a
 # fresh server: 10,000 idle connections, the fan-out ramp (plot included),
-# and fixed-rate fan-out at half the ramp's maximum and at 100,000
-# deliveries/s. JSON reports go to OUT (default /tmp/chat-bench-results).
+# fixed-rate fan-out at half the ramp's maximum and at 100,000
+# deliveries/s, and /api/me during bursts of 16 sign-ups (with the default
+# cap on password hashing and with it lifted to 16). JSON reports go to OUT
+# (default /tmp/chat-bench-results).
 # Usage: bench/scripts/suite-embedded.sh [OUT]
 # Binaries from `cargo build --profile dist -p chat-bench -p chat-server -p chat-archiver -p chat-bot`
 # (BENCH_BIN: another directory).
@@ -15,7 +17,7 @@ port=18080
 url=127.0.0.1:$port
 ulimit -n "$(ulimit -Hn)"
 
-server() { read -r pid dir < <("$root/bench/scripts/embedded.sh" "$port"); }
+server() { read -r pid dir < <("$root/bench/scripts/embedded.sh" "$port" "$@"); }
 stop() { kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; rm -rf "$dir"; }
 fanout() { "$bin/chat-bench" fanout --url "$url" -n 1000 --rooms 10 --senders 10 \
   --server-pid "$pid" --archive-sqlite "$dir/chat.db" "$@"; }
@@ -41,5 +43,12 @@ for i in 1 2 3; do
   fanout --rate "$half" --duration 20 --json "$out/half-$i.json" >/dev/null
   fanout --rate 1000 --duration 20 --json "$out/fixed100k-$i.json" >/dev/null
   stop
+done
+for i in 1 2 3; do
+  for cap in default 16; do
+    if [ "$cap" = default ]; then server; else server --hash-concurrency "$cap"; fi
+    "$bin/chat-bench" signups --url "$url" --server-pid "$pid" --json "$out/signups-$cap-$i.json" >/dev/null
+    stop
+  done
 done
 echo "results in $out"

@@ -22,7 +22,7 @@ pub fn username(i: usize) -> String {
     format!("bench{i:04}")
 }
 
-fn http() -> reqwest::Client {
+pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(64)
@@ -56,7 +56,11 @@ async fn post(
 }
 
 /// Registers `name`, or logs in when it already exists (409).
-async fn sign_in(client: &reqwest::Client, base: &str, name: String) -> anyhow::Result<Account> {
+pub async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    name: String,
+) -> anyhow::Result<Account> {
     let body = json!({ "username": name, "password": PASSWORD });
     let mut response = post(client, base, "/api/register", body.clone()).await?;
     if response.status() == StatusCode::CONFLICT {

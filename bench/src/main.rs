@@ -22,7 +22,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use scenario::{archiver, connections, fanout, join};
+use scenario::{archiver, connections, fanout, join, signups};
 
 /// Load generator and benchmarks for chat-server.
 #[derive(Debug, Parser)]
@@ -48,6 +48,8 @@ enum Scenario {
     Join(join::Args),
     /// Publish to NATS at a rate; archive throughput and lag in PostgreSQL.
     Archiver(archiver::Args),
+    /// `/api/me` latency alone and during bursts of sign-ups (bcrypt).
+    Signups(signups::Args),
     /// Plot several ramp reports (JSON from `fanout --ramp --json`) as medians.
     Plot {
         /// Output SVG.
@@ -98,6 +100,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Archiver(args) => {
             let json = args.json.clone();
             emit(&archiver::run(args).await?, json)
+        }
+        Scenario::Signups(args) => {
+            let json = args.json.clone();
+            emit(&signups::run(args).await?, json)
         }
         Scenario::Plot {
             out,

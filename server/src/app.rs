@@ -10,6 +10,7 @@ use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::client_addr::{self, TrustedProxy};
 use crate::config::Config;
 use crate::routes;
 use crate::session;
@@ -53,11 +54,7 @@ pub fn serve(
                     .build(),
             )
             .wrap(security_headers())
-            .wrap(
-                Logger::new("%a \"%r\" %s %b %Dms")
-                    .exclude("/healthz")
-                    .exclude("/readyz"),
-            )
+            .wrap(access_log(state.trusted_proxies.clone()))
             .configure(routes::config)
     })
     .on_connect(move |conn, _| tune_socket(conn, send_buffer))
@@ -106,6 +103,16 @@ fn tune_socket(conn: &dyn std::any::Any, bytes: usize) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     }
+}
+
+/// One line per request, naming the real client (`crate::client_addr`).
+fn access_log(trusted: Vec<TrustedProxy>) -> Logger {
+    Logger::new("%{client}xi \"%r\" %s %b %Dms")
+        .custom_request_replace("client", move |req| {
+            client_addr::resolve(req.peer_addr(), req.headers(), &trusted).to_string()
+        })
+        .exclude("/healthz")
+        .exclude("/readyz")
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -42,6 +42,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Proxies (IP addresses or CIDR ranges, comma-separated) whose
+    /// `X-Forwarded-For` names the real client. From anyone else the header
+    /// is ignored and the TCP peer is the client.
+    #[arg(long, env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::client_addr::TrustedProxy>,
+
     /// Mark cookies Secure (set when served over TLS, e.g. behind a proxy).
     #[arg(long, env = "CHAT_BEHIND_TLS")]
     pub behind_tls: bool,
@@ -109,5 +115,19 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         let c = Config::parse_from(["chat-server", "--nats-url", "nats://x:4222"]);
         assert!(!c.is_embedded());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = Config::parse_from([
+            "chat-server",
+            "--trusted-proxies",
+            "10.0.0.1,192.168.0.0/16",
+        ]);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(Config::try_parse_from(["chat-server", "--trusted-proxies", "nope"]).is_err());
+        assert!(Config::parse_from(["chat-server"])
+            .trusted_proxies
+            .is_empty());
     }
 }

@@ -28,6 +28,10 @@ pub enum AppError {
     NotFound,
     #[error("Too many attempts; try again in {0} seconds.")]
     TooManyAttempts(u64),
+    #[error("Too many new accounts from your address; try again in {0} seconds.")]
+    TooManySignups(u64),
+    #[error("Too many new channels; try again in {0} seconds.")]
+    TooManyNewChannels(u64),
     #[error("Too many connections for this account.")]
     TooManyConnections,
     #[error("The request body is too large.")]
@@ -36,6 +40,8 @@ pub enum AppError {
     RequestTimeout,
     #[error("The service is temporarily unavailable; try again shortly.")]
     Unavailable,
+    #[error("The server is busy; try again in {0} seconds.")]
+    Busy(u64),
     #[error("Something went wrong on our side.")]
     Internal,
 }
@@ -53,11 +59,24 @@ impl AppError {
             AppError::NoSuchChannel => "no_such_channel",
             AppError::NotFound => "not_found",
             AppError::TooManyAttempts(_) => "too_many_attempts",
+            AppError::TooManySignups(_) | AppError::TooManyNewChannels(_) => "rate_limited",
             AppError::TooManyConnections => "too_many_connections",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::RequestTimeout => "request_timeout",
             AppError::Unavailable => "unavailable",
+            AppError::Busy(_) => "busy",
             AppError::Internal => "internal",
+        }
+    }
+
+    /// Seconds to wait before trying again, for the answers that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts(secs)
+            | AppError::TooManySignups(secs)
+            | AppError::TooManyNewChannels(secs)
+            | AppError::Busy(secs) => Some(*secs),
+            _ => None,
         }
     }
 }
@@ -72,19 +91,20 @@ impl ResponseError for AppError {
             AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::ForeignOrigin => StatusCode::FORBIDDEN,
             AppError::NoSuchChannel | AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::TooManyAttempts(_) | AppError::TooManyConnections => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AppError::TooManyAttempts(_)
+            | AppError::TooManySignups(_)
+            | AppError::TooManyNewChannels(_)
+            | AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if let AppError::TooManyAttempts(secs) = self {
+        if let Some(secs) = self.retry_after() {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if let AppError::RequestTimeout = self {

@@ -1,15 +1,17 @@
 //! The chat server: HTTP API, sessions, the embedded UI, and the actors that
 //! carry live messages.
 
+pub mod abuse;
 pub mod actors;
 pub mod app;
+pub mod client_addr;
 pub mod config;
 pub mod data_dir;
 pub mod error;
+pub mod hash_gate;
 pub mod history;
 pub mod in_process;
 pub mod limits;
-pub mod login_limiter;
 pub mod origin;
 pub mod passwords;
 pub mod publisher;

@@ -1,6 +1,7 @@
 //! The configurable limits that keep one client from hurting others, as
 //! flags: frame and body sizes, message rate, channels and connections,
-//! login attempts, how far a client may fall behind, heartbeats.
+//! login attempts, sign-ups, new channels, typing, password hashing, how far
+//! a client may fall behind, heartbeats.
 
 use std::time::Duration;
 
@@ -27,9 +28,35 @@ pub struct Limits {
     #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
     pub max_connections_per_user: usize,
 
-    /// Failed logins allowed per username and per address per minute.
+    /// Failed logins allowed per minute for one account from one address.
     #[arg(long, env = "CHAT_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,
+
+    /// Failed logins allowed per minute from one address, whatever the accounts.
+    #[arg(long, env = "CHAT_LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 50)]
+    pub login_attempts_per_address: u32,
+
+    /// Sign-ups allowed per hour from one address.
+    #[arg(long, env = "CHAT_SIGNUPS_PER_HOUR", default_value_t = 5)]
+    pub signups_per_hour: u32,
+
+    /// Channels one account, and one address, may create per hour.
+    #[arg(long, env = "CHAT_CHANNELS_PER_HOUR", default_value_t = 10)]
+    pub channels_per_hour: u32,
+
+    /// Seconds within which a user's further typing frames in a channel are
+    /// merged into the first (one typing event per user per channel).
+    #[arg(long, env = "CHAT_TYPING_INTERVAL_SECS", default_value_t = 3)]
+    pub typing_interval_secs: u64,
+
+    /// Passwords hashed or checked at once (bcrypt); default half the cores, at least 1.
+    #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = half_the_cores())]
+    pub hash_concurrency: usize,
+
+    /// Sign-ups and logins that may wait for a hashing slot; past that they
+    /// are answered 503 `busy`.
+    #[arg(long, env = "CHAT_HASH_QUEUE", default_value_t = 64)]
+    pub hash_queue: usize,
 
     /// Largest HTTP request body, in bytes (larger: 413).
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
@@ -64,9 +91,18 @@ impl Limits {
         Duration::from_secs(self.rate_window_secs)
     }
 
-    /// The window of `login_attempts`.
+    /// The window of `login_attempts` and `login_attempts_per_address`.
     pub fn login_window(&self) -> Duration {
         Duration::from_secs(60)
+    }
+
+    /// The window of `signups_per_hour` and `channels_per_hour`.
+    pub fn hourly_window(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    pub fn typing_interval(&self) -> Duration {
+        Duration::from_secs(self.typing_interval_secs)
     }
 
     /// How long a join waits for history from an archiver.
@@ -93,6 +129,11 @@ impl Limits {
     }
 }
 
+/// Half the machine's cores, at least one: bcrypt may use the other half.
+fn half_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 impl Default for Limits {
     fn default() -> Self {
         use clap::Parser;
@@ -102,5 +143,21 @@ impl Default for Limits {
             limits: Limits,
         }
         Defaults::parse_from(["defaults"]).limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_abuse_limits_default_to_small_numbers() {
+        let l = Limits::default();
+        assert_eq!((l.signups_per_hour, l.channels_per_hour), (5, 10));
+        assert_eq!((l.login_attempts, l.login_attempts_per_address), (10, 50));
+        assert_eq!(l.typing_interval(), Duration::from_secs(3));
+        assert_eq!(l.hash_concurrency, half_the_cores());
+        assert!(l.hash_concurrency >= 1);
+        assert_eq!(l.hash_queue, 64);
     }
 }

@@ -11,6 +11,8 @@ use anyhow::Context;
 use chat_shared::bus::{Bus, BusKey, LocalBus, NatsBus};
 use chat_shared::store::{PgStore, SqliteStore, Store};
 
+use crate::abuse::kv::KvCounters;
+use crate::abuse::{Abuse, Counters};
 use crate::actors::channel::BusLink;
 use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
@@ -18,9 +20,18 @@ use crate::in_process::InProcess;
 use crate::publisher::Publisher;
 use crate::state::{AppState, Parts};
 
+/// What a mode connects to: the store, the bus, the cookie key and where the
+/// abuse counters live.
+struct Connected {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    key: Key,
+    counters: Counters,
+}
+
 /// Embedded mode: SQLite in the data dir, the in-process bus, a session key
-/// kept next to the data.
-async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// kept next to the data, abuse counters in memory.
+async fn embedded(config: &Config) -> anyhow::Result<Connected> {
     let db_path = config.database_path();
     crate::data_dir::prepare(&config.data_dir, &db_path)?;
     let open_path = db_path.clone();
@@ -31,11 +42,17 @@ async fn embedded(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bu
         Some(k) => crate::session_key::parse(k)?,
         None => crate::session_key::load_or_create(&config.data_dir)?,
     };
-    Ok((Arc::new(store), Arc::new(LocalBus::new()), key))
+    Ok(Connected {
+        store: Arc::new(store),
+        bus: Arc::new(LocalBus::new()),
+        key,
+        counters: Counters::in_memory(),
+    })
 }
 
-/// Distributed mode: NATS and PostgreSQL, and a session key shared by all servers.
-async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// Distributed mode: NATS and PostgreSQL, a session key shared by all
+/// servers, and abuse counters in a JetStream bucket they share.
+async fn distributed(config: &Config) -> anyhow::Result<Connected> {
     let (Some(nats_url), Some(db_url)) = (&config.nats.nats_url, &config.database_url) else {
         anyhow::bail!(
             "distributed mode needs both --nats-url (NATS_URL) and --database-url (DATABASE_URL)"
@@ -55,11 +72,17 @@ async fn distributed(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn
     let store = PgStore::connect(db_url, 16)
         .await
         .context("could not open the database")?;
-    Ok((Arc::new(store), Arc::new(bus), key))
+    let kv = KvCounters::new(bus.client().clone(), Abuse::longest_window(&config.limits));
+    Ok(Connected {
+        store: Arc::new(store),
+        bus: Arc::new(bus),
+        key,
+        counters: Counters::shared(kv),
+    })
 }
 
-/// The store, the bus and the cookie key of the configured mode.
-async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus>, Key)> {
+/// What the configured mode connects to.
+async fn connect(config: &Config) -> anyhow::Result<Connected> {
     if config.is_embedded() {
         embedded(config).await
     } else {
@@ -70,7 +93,12 @@ async fn connect(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Bus
 /// Runs the server until it is stopped.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?config.redacted(), "starting");
-    let (store, bus, key) = connect(&config).await?;
+    let Connected {
+        store,
+        bus,
+        key,
+        counters,
+    } = connect(&config).await?;
     // Every server of a deployment shares the session key, and so the key
     // that tells their messages from anyone else's on the bus.
     let bus_key = BusKey::derive(key.master());
@@ -88,28 +116,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         key: bus_key,
         rejected: bus_rejected.clone(),
     };
-    let registry = Registry::new(link).start();
+    let registry = Registry::new(link)
+        .typing_interval(config.limits.typing_interval())
+        .start();
     let parts = Parts {
         store,
         bus,
         registry: registry.clone(),
         server_id: server_id.clone(),
         bus_rejected,
+        counters,
     };
     let state = web::Data::new(AppState::new(parts, &config));
-    let server = crate::app::serve(state.clone(), key, &config)?;
-    let metrics_server = match config.metrics_bind {
-        Some(bind) => Some(crate::app::serve_metrics(state, bind)?),
-        None => None,
-    };
+    state.abuse.prepare().await;
+    let listeners = Listeners::start(state, key, &config)?;
     say_listening(&config, &server_id);
-    let handle = server.handle();
-    let running = actix_rt::spawn(server);
-    let metrics_handle = metrics_server.map(|m| {
-        let handle = m.handle();
-        actix_rt::spawn(m);
-        handle
-    });
     chat_shared::process::shutdown_signal().await;
 
     // Shut down without losing a message: send clients elsewhere, stop taking
@@ -117,17 +138,49 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // in-process archiver store what it has.
     let closed = registry.send(CloseAll).await.unwrap_or(0);
     tracing::info!(connections = closed, "shutting down");
-    handle.stop(true).await;
-    let _ = running.await;
-    if let Some(metrics) = metrics_handle {
-        metrics.stop(true).await;
-    }
+    listeners.stop().await;
     publisher.flush().await;
     if let Some(services) = in_process {
         services.stop().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The running HTTP servers: the main one, and the metrics listener if asked for.
+struct Listeners {
+    main: actix_web::dev::ServerHandle,
+    running: actix_rt::task::JoinHandle<std::io::Result<()>>,
+    metrics: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Listeners {
+    fn start(state: web::Data<AppState>, key: Key, config: &Config) -> anyhow::Result<Self> {
+        let server = crate::app::serve(state.clone(), key, config)?;
+        let metrics = match config.metrics_bind {
+            Some(bind) => {
+                let m = crate::app::serve_metrics(state, bind)?;
+                let handle = m.handle();
+                actix_rt::spawn(m);
+                Some(handle)
+            }
+            None => None,
+        };
+        Ok(Self {
+            main: server.handle(),
+            running: actix_rt::spawn(server),
+            metrics,
+        })
+    }
+
+    /// Stops taking requests and waits for those in flight.
+    async fn stop(self) {
+        self.main.stop(true).await;
+        let _ = self.running.await;
+        if let Some(metrics) = self.metrics {
+            metrics.stop(true).await;
+        }
+    }
 }
 
 fn say_listening(config: &Config, server_id: &str) {

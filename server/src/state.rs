@@ -8,11 +8,13 @@ use actix::Addr;
 use chat_shared::bus::Bus;
 use chat_shared::store::Store;
 
+use crate::abuse::{Abuse, Counters};
 use crate::actors::registry::Registry;
 use crate::actors::ConnId;
+use crate::client_addr::TrustedProxy;
 use crate::config::Config;
+use crate::hash_gate::HashGate;
 use crate::limits::Limits;
-use crate::login_limiter::LoginLimiter;
 use crate::origin::OriginPolicy;
 use crate::routes::health::MetricsAccess;
 
@@ -24,8 +26,12 @@ pub struct AppState {
     pub limits: Limits,
     /// Which pages may open WebSockets and change state with a visitor's cookie.
     pub origins: OriginPolicy,
-    pub login_limiter: LoginLimiter,
-    pub bcrypt_cost: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (`crate::client_addr`).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed logins, sign-ups and new channels, per address and per account.
+    pub abuse: Abuse,
+    /// bcrypt, a bounded number at a time.
+    pub hashing: HashGate,
     /// How long a login session lasts from its start.
     pub session_lifetime: Duration,
     pub metrics: Metrics,
@@ -35,28 +41,35 @@ pub struct AppState {
 }
 
 /// What the server is made of, once connected: where it stores, how it
-/// talks to other processes, its actors' registry and its id among servers,
-/// and the count its channels keep of messages from the bus they refused.
+/// talks to other processes, its actors' registry, its id among servers,
+/// where its abuse counters live, and the count its channels keep of
+/// messages from the bus they refused.
 pub struct Parts {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
     pub bus_rejected: Arc<AtomicU64>,
+    pub counters: Counters,
 }
 
 impl AppState {
     pub fn new(parts: Parts, config: &Config) -> Self {
         let limits = config.limits.clone();
         Self {
-            login_limiter: LoginLimiter::new(limits.login_attempts, limits.login_window()),
+            abuse: Abuse::new(parts.counters, &limits),
+            hashing: HashGate::new(
+                config.bcrypt_cost,
+                limits.hash_concurrency,
+                limits.hash_queue,
+            ),
             store: parts.store,
             bus: parts.bus,
             registry: parts.registry,
             server_id: parts.server_id,
             limits,
             origins: OriginPolicy::new(&config.allowed_origins, config.behind_tls),
-            bcrypt_cost: config.bcrypt_cost,
+            trusted_proxies: config.trusted_proxies.clone(),
             session_lifetime: Duration::from_secs(config.session_lifetime_secs),
             metrics: Metrics {
                 bus_rejected: parts.bus_rejected,

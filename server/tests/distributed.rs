@@ -322,6 +322,13 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
         !refused(&cluster, "bot", "chat.msg.general").await,
         "the bot may reply"
     );
+    assert!(
+        !refused(&cluster, "server", "$KV.chat_limits.probe").await,
+        "servers keep their abuse counters in the chat_limits bucket"
+    );
+    assert!(refused(&cluster, "server", "$KV.other.probe").await);
+    assert!(refused(&cluster, "server", "$JS.API.STREAM.DELETE.KV_chat_limits").await);
+    assert!(refused(&cluster, "ops", "$KV.chat_limits.probe").await);
 }
 
 #[actix_rt::test]

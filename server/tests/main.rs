@@ -8,6 +8,7 @@
 
 mod support;
 
+mod abuse;
 mod bad_input;
 mod browser;
 mod bus;
@@ -17,4 +18,5 @@ mod faults;
 mod http_api;
 mod security;
 mod sessions;
+mod shared_limits;
 mod slow_consumer;

@@ -54,15 +54,24 @@ async fn accounts(store: &dyn Store) {
     assert!(store.user(&name("nobody")).await.unwrap().is_none());
 }
 
-async fn channels(store: &dyn Store) {
-    let listed: Vec<_> = store
-        .channels()
+/// The names of a page of channels.
+async fn channel_page(store: &dyn Store, after: Option<&str>, limit: u32) -> Vec<String> {
+    let after = after.map(channel);
+    store
+        .channels(after.as_ref(), limit)
         .await
         .unwrap()
         .into_iter()
         .map(|c| c.name.to_string())
-        .collect();
-    assert_eq!(listed, vec!["general"], "general always exists");
+        .collect()
+}
+
+async fn channels(store: &dyn Store) {
+    assert_eq!(
+        channel_page(store, None, 100).await,
+        vec!["general"],
+        "general always exists"
+    );
     let created = store
         .create_channel(&channel("random"), "Alice")
         .await
@@ -77,6 +86,15 @@ async fn channels(store: &dyn Store) {
         Some(created)
     );
     assert!(store.channel(&channel("missing")).await.unwrap().is_none());
+    for name in ["alpha", "zeta"] {
+        store.create_channel(&channel(name), "Alice").await.unwrap();
+    }
+    assert_eq!(channel_page(store, None, 2).await, ["alpha", "general"]);
+    assert_eq!(
+        channel_page(store, Some("general"), 2).await,
+        ["random", "zeta"]
+    );
+    assert!(channel_page(store, Some("zeta"), 2).await.is_empty());
 }
 
 /// Stores 120 messages in #general, in overlapping batches, and one in
@@ -298,7 +316,7 @@ async fn sqlite_store_keeps_data_across_reopen_and_migrates_once() {
             .unwrap(),
         vec![m]
     );
-    assert_eq!(reopened.channels().await.unwrap().len(), 1);
+    assert_eq!(reopened.channels(None, 100).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -310,7 +328,7 @@ async fn postgres_store_behaves_as_specified() {
     suite(Arc::new(store)).await;
     // connecting again finds the schema in place
     let again = PgStore::connect(&url, 2).await.unwrap();
-    assert_eq!(again.channels().await.unwrap().len(), 2);
+    assert_eq!(again.channels(None, 100).await.unwrap().len(), 4);
 }
 
 #[tokio::test]
@@ -321,6 +339,6 @@ async fn postgres_migrations_are_safe_when_processes_start_together() {
     let starts = (0..4).map(|_| PgStore::connect(&url, 1));
     for result in futures::future::join_all(starts).await {
         let store = result.expect("every process starts");
-        assert_eq!(store.channels().await.unwrap().len(), 1);
+        assert_eq!(store.channels(None, 100).await.unwrap().len(), 1);
     }
 }

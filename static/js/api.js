@@ -58,9 +58,18 @@ export const logout = (everywhere = false) =>
 
 export const me = () => request('GET', '/api/me');
 
+/** Every channel: the list comes in pages, each naming the next (`after`). */
 export async function channels() {
-  const data = await request('GET', '/api/channels');
-  return Array.isArray(data && data.channels) ? data.channels : [];
+  const all = [];
+  let after = null;
+  for (;;) {
+    const path = after ? `/api/channels?after=${encodeURIComponent(after)}` : '/api/channels';
+    const data = await request('GET', path);
+    if (data && Array.isArray(data.channels)) all.push(...data.channels);
+    const next = data && typeof data.next === 'string' ? data.next : null;
+    if (!next || next === after) return all;
+    after = next;
+  }
 }
 
 export const createChannel = (name) => request('POST', '/api/channels', { name });

@@ -3,10 +3,12 @@
 //! and while it has members listens there for messages from elsewhere.
 
 mod messages;
+mod typing;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
@@ -22,6 +24,8 @@ use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::stream;
 
 pub use messages::*;
+use typing::TypingGate;
+pub use typing::DEFAULT_INTERVAL as DEFAULT_TYPING_INTERVAL;
 
 use super::outbox::Outbox;
 use super::presence::Presence;
@@ -64,6 +68,7 @@ pub struct ChannelActor {
     peer_seen: Recipient<PeerSeen>,
     members: HashMap<ConnId, Member>,
     presence: Presence,
+    typing: TypingGate,
 }
 
 impl ChannelActor {
@@ -81,7 +86,14 @@ impl ChannelActor {
             peer_seen,
             members: HashMap::new(),
             presence: Presence::default(),
+            typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
         }
+    }
+
+    /// Merges each user's typing events within `interval` into one.
+    pub fn typing_interval(mut self, interval: Duration) -> Self {
+        self.typing = TypingGate::new(interval);
+        self
     }
 
     /// Sends one serialized frame to every member but `except`. A member whose
@@ -198,6 +210,9 @@ impl ChannelActor {
                 }
             }
             NoteEvent::Typing => {
+                if !self.typing.admit(&note.user, Instant::now()) {
+                    return;
+                }
                 let frame = ServerFrame::Typing {
                     channel: self.name.clone(),
                     user: note.user,
@@ -289,7 +304,7 @@ impl Handler<Leave> for ChannelActor {
     fn handle(&mut self, leave: Leave, ctx: &mut Self::Context) {
         self.remove(leave.conn);
         if self.members.is_empty() {
-            ctx.notify_later(CheckIdle, std::time::Duration::from_secs(5));
+            ctx.notify_later(CheckIdle, Duration::from_secs(5));
         }
     }
 }
@@ -371,6 +386,10 @@ impl Handler<Typing> for ChannelActor {
         let Some(user) = self.members.get(&typing.conn).map(|m| m.user.clone()) else {
             return;
         };
+        // Merged before anything is sent: here and to the other servers.
+        if !self.typing.admit(&user, Instant::now()) {
+            return;
+        }
         let frame = ServerFrame::Typing {
             channel: self.name.clone(),
             user: user.to_string(),

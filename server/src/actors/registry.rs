@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -14,7 +14,10 @@ use chat_shared::names::ChannelName;
 use chat_shared::payloads::{ServerBeat, SessionRevoked};
 use chat_shared::subjects;
 
-use super::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty};
+use super::channel::{
+    BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
+    DEFAULT_TYPING_INTERVAL,
+};
 use super::peers::{Peers, BEAT};
 use super::{ConnId, DirectFrame, EndConnection};
 use crate::publisher::Outgoing;
@@ -26,6 +29,8 @@ pub struct Registry {
     peers: Peers,
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
     connections: HashMap<ConnId, ConnectionEntry>,
+    /// Given to every channel actor it starts.
+    typing_interval: Duration,
 }
 
 struct ConnectionEntry {
@@ -42,7 +47,14 @@ impl Registry {
             peers: Peers::default(),
             channels: HashMap::new(),
             connections: HashMap::new(),
+            typing_interval: DEFAULT_TYPING_INTERVAL,
         }
+    }
+
+    /// Each user's typing events within `interval` count as one, in every channel.
+    pub fn typing_interval(mut self, interval: Duration) -> Self {
+        self.typing_interval = interval;
+        self
     }
 }
 
@@ -179,11 +191,12 @@ impl Handler<JoinChannel> for Registry {
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
         let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
-        let link = self.link.clone();
-        let addr = self
-            .channels
-            .entry(msg.channel.clone())
-            .or_insert_with(|| ChannelActor::new(msg.channel, link, idle, peer_seen).start());
+        let (link, typing) = (self.link.clone(), self.typing_interval);
+        let addr = self.channels.entry(msg.channel.clone()).or_insert_with(|| {
+            ChannelActor::new(msg.channel, link, idle, peer_seen)
+                .typing_interval(typing)
+                .start()
+        });
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
         let addr = addr.clone();

@@ -1,14 +1,17 @@
 //! Accounts: register, log in, log out, who am I. Passwords are bcrypt-hashed
-//! on a blocking thread; the login session is an encrypted cookie (`crate::session`).
+//! a bounded number at a time (`crate::hash_gate`); sign-ups and failed logins
+//! are limited per address and account (`crate::abuse`); the login session is
+//! an encrypted cookie (`crate::session`).
 
 use std::sync::atomic::Ordering;
 
 use actix_session::Session;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chat_shared::names::{Password, Username};
 use chat_shared::store::StoreError;
 use serde::{Deserialize, Serialize};
 
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::session::{self, CurrentUser};
 use crate::state::AppState;
@@ -36,16 +39,11 @@ struct Me<'a> {
     username: &'a str,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    web::block(f).await.map_err(|_| AppError::Internal)
-}
-
-#[tracing::instrument(skip_all, fields(username = %shown(&body.username)))]
+#[tracing::instrument(skip_all, fields(username = %shown(&body.username), client = %client))]
 pub async fn register(
     state: web::Data<AppState>,
     session: Session,
+    client: ClientAddr,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
     let username = Username::parse(&body.username).map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -53,10 +51,11 @@ pub async fn register(
     if username.is_reserved() {
         return Err(AppError::UsernameReserved);
     }
-    let cost = state.bcrypt_cost;
-    let hash = blocking(move || crate::passwords::hash(password.expose(), cost))
-        .await?
-        .map_err(|_| AppError::Internal)?;
+    if let Err(wait) = state.abuse.sign_up(client.0).await {
+        tracing::info!("sign-up refused: too many from this address");
+        return Err(AppError::TooManySignups(wait.secs()));
+    }
+    let hash = state.hashing.hash(password).await?;
     match state.store.create_user(&username, &hash).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(AppError::UsernameTaken),
@@ -69,39 +68,29 @@ pub async fn register(
     }))
 }
 
-#[tracing::instrument(skip_all, fields(username = %shown(&body.username)))]
+#[tracing::instrument(skip_all, fields(username = %shown(&body.username), client = %client))]
 pub async fn login(
-    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
+    client: ClientAddr,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let name_key = format!("user:{}", body.username.to_ascii_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let keys = [name_key.as_str(), ip_key.as_str()];
-    if let Some(wait) = state.login_limiter.retry_after(&keys) {
-        return Err(AppError::TooManyAttempts(wait));
+    let account = body.username.as_str();
+    if let Err(wait) = state.abuse.login_allowed(account, client.0).await {
+        tracing::info!("login refused: too many failures");
+        return Err(AppError::TooManyAttempts(wait.secs()));
     }
-    let user = match Username::parse(&body.username) {
+    let user = match Username::parse(account) {
         Ok(name) => state.store.user(&name).await?,
         Err(_) => None,
     };
-    // Verify against a real hash even for unknown users, so timing does not
-    // reveal which usernames exist.
+    // Verified against a real hash even for unknown users, so timing does
+    // not reveal which usernames exist.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let (password, cost) = (body.password.clone(), state.bcrypt_cost);
-    let valid = blocking(move || {
-        let hash = hash.unwrap_or_else(|| crate::passwords::dummy_hash(cost).to_owned());
-        crate::passwords::verify(&password, &hash)
-    })
-    .await?;
+    let valid = state.hashing.verify(body.password.clone(), hash).await?;
     match user {
         Some(user) if valid => {
-            state.login_limiter.succeeded(&name_key);
+            state.abuse.login_succeeded(account, client.0).await;
             let kept = session::start(&state, &session, &user.username).await?;
             if body.end_other_sessions {
                 let ended = state
@@ -117,7 +106,7 @@ pub async fn login(
             }))
         }
         _ => {
-            state.login_limiter.failed(&keys);
+            state.abuse.login_failed(account, client.0).await;
             state.metrics.logins_failed.fetch_add(1, Ordering::Relaxed);
             tracing::info!("login refused");
             Err(AppError::BadCredentials)

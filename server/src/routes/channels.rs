@@ -1,4 +1,5 @@
-//! Channels: list, create (announced live on `chat.channels`), and paged history.
+//! Channels: the list (in pages), create (limited per account and address,
+//! announced live on `chat.channels`), and paged history.
 
 use actix_web::{web, HttpResponse};
 use chat_shared::bus::json_payload;
@@ -9,20 +10,49 @@ use chat_shared::subjects;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
 use chat_shared::log_text::shown;
 
-pub async fn list(_: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let channels: Vec<_> = state
-        .store
-        .channels()
-        .await?
-        .iter()
-        .map(|c| c.info())
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "channels": channels })))
+/// Channels in a page when the client does not say.
+const DEFAULT_CHANNEL_PAGE: u32 = 100;
+/// The most channels one page returns.
+const MAX_CHANNEL_PAGE: u32 = 500;
+
+#[derive(Deserialize)]
+pub struct ChannelsPage {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A page of channels by name, after `after`; `next` is the `after` of the
+/// following page, `null` on the last.
+pub async fn list(
+    _: CurrentUser,
+    state: web::Data<AppState>,
+    page: web::Query<ChannelsPage>,
+) -> Result<HttpResponse, AppError> {
+    let limit = page_limit(page.limit, DEFAULT_CHANNEL_PAGE, MAX_CHANNEL_PAGE)?;
+    let after = match page.after.as_deref() {
+        Some(name) => Some(
+            ChannelName::parse(name)
+                .map_err(|_| AppError::Invalid("after must be a channel name.".into()))?,
+        ),
+        None => None,
+    };
+    // One more than asked for tells whether another page follows.
+    let mut channels = state.store.channels(after.as_ref(), limit + 1).await?;
+    let next = match channels.len() > limit as usize {
+        true => {
+            channels.truncate(limit as usize);
+            channels.last().map(|c| c.name.to_string())
+        }
+        false => None,
+    };
+    let channels: Vec<_> = channels.iter().map(|c| c.info()).collect();
+    Ok(HttpResponse::Ok().json(json!({ "channels": channels, "next": next })))
 }
 
 #[derive(Deserialize)]
@@ -30,18 +60,24 @@ pub struct NewChannel {
     name: String,
 }
 
-#[tracing::instrument(skip_all, fields(user = %user.name, channel = %shown(&body.name)))]
+#[tracing::instrument(skip_all, fields(user = %user.name, channel = %shown(&body.name), client = %client))]
 pub async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
+    client: ClientAddr,
     body: web::Json<NewChannel>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    if let Err(wait) = state.abuse.channel_allowed(&user.name, client.0).await {
+        tracing::info!("channel refused: too many new channels");
+        return Err(AppError::TooManyNewChannels(wait.secs()));
+    }
     let channel = match state.store.create_channel(&name, &user.name).await {
         Ok(c) => c,
         Err(StoreError::Conflict) => return Err(AppError::ChannelExists),
         Err(e) => return Err(e.into()),
     };
+    state.abuse.channel_created(&user.name, client.0).await;
     let info = channel.info();
     if let Err(e) = state
         .bus
@@ -67,15 +103,11 @@ pub async fn messages(
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
     let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
-    let (limit, max) = (
-        page.limit.unwrap_or(HistoryQuery::DEFAULT_PAGE),
+    let limit = page_limit(
+        page.limit,
+        HistoryQuery::DEFAULT_PAGE,
         HistoryQuery::MAX_PAGE,
-    );
-    if !(1..=max).contains(&limit) {
-        return Err(AppError::Invalid(format!(
-            "limit must be between 1 and {max}."
-        )));
-    }
+    )?;
     if page.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));
     }
@@ -89,4 +121,15 @@ pub async fn messages(
     };
     let messages = state.store.messages(&name, &query).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
+}
+
+/// A page's length: `given`, or `default` when not given; 1 to `max`.
+fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+    let limit = given.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::Invalid(format!(
+            "limit must be between 1 and {max}."
+        )));
+    }
+    Ok(limit)
 }

@@ -88,52 +88,67 @@ async fn guarded_metrics(req: &HttpRequest, state: &AppState, on_own: bool) -> H
     render_metrics(state).await
 }
 
+/// Every metric on `/metrics`: name, type and help, in the order
+/// `render_metrics` gives their values.
+const METRICS: [(&str, &str, &str); 8] = [
+    ("chat_connections", "gauge", "Open WebSocket connections."),
+    (
+        "chat_channels_active",
+        "gauge",
+        "Channels with members on this server.",
+    ),
+    (
+        "chat_connections_opened_total",
+        "counter",
+        "WebSocket connections accepted.",
+    ),
+    (
+        "chat_messages_sent_total",
+        "counter",
+        "Messages accepted from clients.",
+    ),
+    (
+        "chat_logins_failed_total",
+        "counter",
+        "Refused login attempts.",
+    ),
+    (
+        "chat_bus_messages_rejected_total",
+        "counter",
+        "Messages from the bus dropped for breaking the message rules.",
+    ),
+    (
+        "chat_password_hashes_in_flight",
+        "gauge",
+        "Passwords being hashed or checked right now.",
+    ),
+    (
+        "chat_password_hashes_in_flight_peak",
+        "gauge",
+        "The most passwords ever hashed or checked at once.",
+    ),
+];
+
 async fn render_metrics(state: &AppState) -> HttpResponse {
     let (sessions, channels) = state.registry.send(Counts).await.unwrap_or((0, 0));
     let m = &state.metrics;
+    let values = [
+        sessions as u64,
+        channels as u64,
+        m.connections_opened.load(Ordering::Relaxed),
+        m.messages_sent.load(Ordering::Relaxed),
+        m.logins_failed.load(Ordering::Relaxed),
+        m.bus_rejected.load(Ordering::Relaxed),
+        state.hashing.running() as u64,
+        state.hashing.peak() as u64,
+    ];
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    for ((name, kind, help), value) in METRICS.iter().zip(values) {
         let _ = write!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         );
-    };
-    metric(
-        "chat_connections",
-        "gauge",
-        "Open WebSocket connections.",
-        sessions as u64,
-    );
-    metric(
-        "chat_channels_active",
-        "gauge",
-        "Channels with members on this server.",
-        channels as u64,
-    );
-    metric(
-        "chat_connections_opened_total",
-        "counter",
-        "WebSocket connections accepted.",
-        m.connections_opened.load(Ordering::Relaxed),
-    );
-    metric(
-        "chat_messages_sent_total",
-        "counter",
-        "Messages accepted from clients.",
-        m.messages_sent.load(Ordering::Relaxed),
-    );
-    metric(
-        "chat_logins_failed_total",
-        "counter",
-        "Refused login attempts.",
-        m.logins_failed.load(Ordering::Relaxed),
-    );
-    metric(
-        "chat_bus_messages_rejected_total",
-        "counter",
-        "Messages from the bus dropped for breaking the message rules.",
-        m.bus_rejected.load(Ordering::Relaxed),
-    );
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

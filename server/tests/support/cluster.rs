@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chat_shared::testing::{free_port, nats_password, NatsServer, TestProcess};
 
-use super::{machine, Client, PASSWORD};
+use super::{machine, Client, LIFTED_LIMITS, PASSWORD};
 
 pub const SESSION_KEY: &str =
     "test-session-key-test-session-key-test-session-key-test-session-key!";
@@ -72,6 +72,7 @@ pub struct Cluster {
     pub db_url: String,
     quotes: String,
     pub archiver_env: Vec<(&'static str, &'static str)>,
+    pub server_env: Vec<(&'static str, &'static str)>,
     /// Dropped after the processes that log into it.
     dir: tempfile::TempDir,
     _turn: machine::Turn,
@@ -87,6 +88,8 @@ pub struct Shape {
     pub archiver_env: Vec<(&'static str, &'static str)>,
     /// A database to use instead of a fresh one on the shared server.
     pub db_url: Option<String>,
+    /// Extra environment for the chat servers (after `LIFTED_LIMITS`).
+    pub server_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Shape {
@@ -98,6 +101,7 @@ impl Default for Shape {
             archivers: 1,
             archiver_env: Vec::new(),
             db_url: None,
+            server_env: Vec::new(),
         }
     }
 }
@@ -130,6 +134,7 @@ impl Cluster {
             db_url,
             quotes: super::quotes::start(),
             archiver_env: shape.archiver_env,
+            server_env: shape.server_env,
             dir,
             _turn: turn,
         };
@@ -163,7 +168,9 @@ impl Cluster {
         cmd.env("CHAT_BIND", &addr)
             .env("DATABASE_URL", &self.db_url)
             .env("CHAT_SESSION_KEY", SESSION_KEY)
-            .env("CHAT_BCRYPT_COST", "10");
+            .env("CHAT_BCRYPT_COST", "10")
+            .envs(LIFTED_LIMITS)
+            .envs(self.server_env.iter().copied());
         let name = format!("server-{}", self.servers.len());
         let proc = TestProcess::spawn(&name, self.dir.path(), cmd);
         proc.wait_for_log("chat server listening").await;

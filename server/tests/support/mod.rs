@@ -2,10 +2,13 @@
 //! dir, a loopback HTTP server standing in for the quote API, and typed HTTP
 //! and WebSocket clients.
 
+mod answer;
 pub mod cluster;
 pub mod machine;
+pub mod metrics;
 pub mod pg;
 pub mod quotes;
+mod typing;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -16,10 +19,18 @@ use chat_shared::testing::{free_port, TestProcess};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
+pub use answer::Answer;
+
 pub const PASSWORD: &str = "correct horse battery";
 const DEADLINE: Duration = Duration::from_secs(10);
 /// A quote API that is never there (the discard port).
 const NO_QUOTES: &str = "http://127.0.0.1:9/q?s={code}";
+/// Every test signs up and creates channels from 127.0.0.1: the per-hour
+/// limits on both are lifted unless a test sets them (its own env comes after).
+pub const LIFTED_LIMITS: [(&str, &str); 2] = [
+    ("CHAT_SIGNUPS_PER_HOUR", "100000"),
+    ("CHAT_CHANNELS_PER_HOUR", "100000"),
+];
 
 /// A running server process; killed when dropped.
 pub struct TestApp {
@@ -76,6 +87,7 @@ impl TestApp {
             .env("STOCK_API_URL", &self.stock_api_url)
             .env("CHAT_BCRYPT_COST", "10")
             .env("RUST_LOG", "info")
+            .envs(LIFTED_LIMITS)
             .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let name = format!("server-{port}");
         self.process = Some(TestProcess::spawn(&name, self.data_dir.path(), cmd));
@@ -189,6 +201,8 @@ pub struct Client {
     base: String,
     ws_base: String,
     pub cookie: Option<String>,
+    /// Sent as `X-Forwarded-For` with every HTTP request, when set.
+    forwarded_for: Option<String>,
     http: awc::Client,
 }
 
@@ -199,7 +213,17 @@ impl Client {
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
             cookie: None,
+            forwarded_for: None,
             http: http(),
+        }
+    }
+
+    /// The same client, its requests saying `X-Forwarded-For: <chain>` (as
+    /// a proxy in front of the server would).
+    pub fn forwarded_for(&self, chain: &str) -> Self {
+        Client {
+            forwarded_for: Some(chain.to_owned()),
+            ..self.clone()
         }
     }
 
@@ -234,6 +258,23 @@ impl Client {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (u16, Value) {
+        let answer = self.exchange_with(method, path, body, headers).await;
+        (answer.status, answer.body)
+    }
+
+    /// Sends a request and returns the whole answer.
+    pub async fn exchange(&mut self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        self.exchange_with(method, path, body, &[]).await
+    }
+
+    /// `exchange` with extra headers.
+    pub async fn exchange_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -243,19 +284,31 @@ impl Client {
         if let Some(c) = &self.cookie {
             req = req.insert_header(("Cookie", c.clone()));
         }
+        if let Some(chain) = &self.forwarded_for {
+            req = req.insert_header(("X-Forwarded-For", chain.clone()));
+        }
         let mut response = match body {
             Some(b) => req.send_json(&b).await,
             None => req.send().await,
         }
         .expect("request completes");
         self.remember_cookie(&response);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let bytes = response.body().limit(1 << 22).await.unwrap();
-        let value = if bytes.is_empty() {
+        let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        (response.status().as_u16(), value)
+        Answer {
+            status: response.status().as_u16(),
+            retry_after,
+            body,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> (u16, Value) {

@@ -143,8 +143,13 @@ pub trait Store: Send + Sync + 'static {
     /// Finds a user by name, case-insensitively.
     async fn user(&self, username: &Username) -> Result<Option<User>, StoreError>;
 
-    /// All channels, by name.
-    async fn channels(&self) -> Result<Vec<Channel>, StoreError>;
+    /// Channels by name: the first `limit` of those after `after` (all from
+    /// the first when `None`).
+    async fn channels(
+        &self,
+        after: Option<&ChannelName>,
+        limit: u32,
+    ) -> Result<Vec<Channel>, StoreError>;
 
     async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError>;
 

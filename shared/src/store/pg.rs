@@ -108,9 +108,16 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
+    async fn channels(
+        &self,
+        after: Option<&ChannelName>,
+        limit: u32,
+    ) -> Result<Vec<Channel>, StoreError> {
+        let after = after.map_or("", ChannelName::as_str);
         let rows = channels::table
+            .filter(channels::name.gt(after))
             .order(channels::name.asc())
+            .limit(i64::from(limit))
             .select(ChannelRow::as_select())
             .load(&mut self.conn().await?)
             .await

@@ -131,10 +131,17 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
-        self.with_conn(|c| {
+    async fn channels(
+        &self,
+        after: Option<&ChannelName>,
+        limit: u32,
+    ) -> Result<Vec<Channel>, StoreError> {
+        let after = after.map_or_else(String::new, ToString::to_string);
+        self.with_conn(move |c| {
             channels::table
+                .filter(channels::name.gt(after))
                 .order(channels::name.asc())
+                .limit(i64::from(limit))
                 .select(ChannelRow::as_select())
                 .load(c)
                 .map_err(map_err)?
