@@ -16,9 +16,11 @@ use actix::prelude::*;
 use chat_server::actors::channel::{BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, Post};
 use chat_server::actors::outbox::Outbox;
 use chat_server::actors::{ChannelFrame, FellBehind};
+use chat_server::durable::{Committer, Durability};
 use chat_server::publisher::Publisher;
 use chat_shared::bus::{Bus, BusKey, LocalBus};
 use chat_shared::names::{ChannelName, MessageText};
+use chat_shared::store::{SqliteStore, Store};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::sync::Notify;
 
@@ -73,16 +75,22 @@ struct Room {
     all_in: Arc<Notify>,
     text: MessageText,
     _members: Arbiter,
+    /// Where posts are committed before they are delivered, as in embedded mode.
+    _db: tempfile::TempDir,
 }
 
 async fn room(members: usize) -> Room {
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let db = tempfile::tempdir().expect("a temp dir");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&db.path().join("chat.db")).expect("a database"));
     let link = BusLink {
         bus: bus.clone(),
-        publisher: Publisher::start(bus),
+        publisher: Publisher::start(bus.clone()),
         server_id: Arc::from("bench"),
         key: BusKey::derive(&[0; 64]),
         rejected: Arc::default(),
+        durability: Durability::Database(Committer::start(store), bus),
     };
     let registry = Registry.start();
     let channel = ChannelActor::new(
@@ -122,6 +130,7 @@ async fn room(members: usize) -> Room {
         )
         .unwrap(),
         _members: arbiter,
+        _db: db,
     }
 }
 
@@ -133,6 +142,7 @@ impl Room {
             .send(Post {
                 conn: 0,
                 text: self.text.clone(),
+                reference: None,
             })
             .await
             .unwrap()

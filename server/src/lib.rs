@@ -7,6 +7,7 @@ pub mod app;
 pub mod client_addr;
 pub mod config;
 pub mod data_dir;
+pub mod durable;
 pub mod error;
 pub mod hash_gate;
 pub mod history;

@@ -16,6 +16,7 @@ use crate::abuse::{Abuse, Counters};
 use crate::actors::channel::BusLink;
 use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
+use crate::durable::{Committer, Durability};
 use crate::in_process::InProcess;
 use crate::publisher::Publisher;
 use crate::state::{AppState, Parts};
@@ -115,6 +116,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server_id: server_id.clone(),
         key: bus_key,
         rejected: bus_rejected.clone(),
+        durability: match config.is_embedded() {
+            true => Durability::Database(Committer::start(store.clone()), bus.clone()),
+            false => Durability::Stream(bus.clone()),
+        },
     };
     let registry = Registry::new(link)
         .typing_interval(config.limits.typing_interval())

@@ -54,6 +54,21 @@ fn bus_for_the_runner(dir: &Path) -> (Option<NatsServer>, Vec<(&'static str, Str
             return (None, Vec::new());
         };
         let nats = NatsServer::start("nats", dir).await;
+        // The stream that stores messages, as the archiver makes it: a
+        // server acknowledges a message once the stream has stored it.
+        let archiver = async_nats::ConnectOptions::with_user_and_password(
+            "archiver".to_owned(),
+            nats_password("archiver").to_owned(),
+        )
+        .connect(nats.url())
+        .await
+        .expect("the archiver user connects");
+        chat_archiver::source::ensure_stream(
+            &async_nats::jetstream::new(archiver),
+            &chat_archiver::source::StreamLimits::default(),
+        )
+        .await
+        .expect("the message stream");
         let env = vec![
             ("CHAT_E2E_NATS_URL", nats.url()),
             (

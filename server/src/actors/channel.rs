@@ -2,7 +2,10 @@
 //! out to local connections, publishes local messages on `chat.msg.<channel>`,
 //! and while it has members listens there for messages from elsewhere.
 
+mod in_flight;
 mod messages;
+mod posting;
+mod recent;
 mod typing;
 
 use std::collections::HashMap;
@@ -11,11 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytes::Bytes;
 use bytestring::ByteString;
-use chat_shared::bot_commands::Command;
 use chat_shared::bus::{inbound, json_payload, Bus, BusKey, Envelope};
-use chat_shared::frames::{ErrorCode, ErrorFrame, PresenceEvent, ServerFrame};
+use chat_shared::frames::{PresenceEvent, ServerFrame};
 use chat_shared::log_text::shown;
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
@@ -27,9 +28,12 @@ pub use messages::*;
 use typing::TypingGate;
 pub use typing::DEFAULT_INTERVAL as DEFAULT_TYPING_INTERVAL;
 
+use recent::Recent;
+
 use super::outbox::Outbox;
 use super::presence::Presence;
 use super::{ChannelFrame, ConnId, FellBehind};
+use crate::durable::Durability;
 use crate::publisher::{Outgoing, Publisher};
 
 /// How the actors of this server reach the bus: the bus itself, the queue
@@ -43,6 +47,8 @@ pub struct BusLink {
     pub server_id: Arc<str>,
     pub key: BusKey,
     pub rejected: Arc<AtomicU64>,
+    /// Where a member's message becomes durable before it is delivered.
+    pub durability: Durability,
 }
 
 impl BusLink {
@@ -69,6 +75,10 @@ pub struct ChannelActor {
     members: HashMap<ConnId, Member>,
     presence: Presence,
     typing: TypingGate,
+    /// Members' posts on their way to durable storage.
+    in_flight: posting::InFlightPosts,
+    /// What was delivered lately, so nothing is delivered twice.
+    recent: Recent,
 }
 
 impl ChannelActor {
@@ -87,6 +97,8 @@ impl ChannelActor {
             members: HashMap::new(),
             presence: Presence::default(),
             typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
+            in_flight: Default::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -171,7 +183,16 @@ impl ChannelActor {
     /// have sent it.
     fn deliver_remote(&mut self, envelope: &Envelope) {
         match inbound::receive(envelope, &self.link.key) {
-            Ok(message) => self.fan_out_message(&message, &message.to_json()),
+            Ok(message) => {
+                // A retry stored once may still be published twice: the
+                // de-duplication key tells.
+                let key = envelope
+                    .header(subjects::MSG_ID_HEADER)
+                    .unwrap_or(&message.id);
+                if self.recent.first_time(key) {
+                    self.fan_out_message(&message, &message.to_json());
+                }
+            }
             Err(_) => {
                 self.link.rejected.fetch_add(1, Ordering::Relaxed);
             }
@@ -322,60 +343,6 @@ impl Handler<CheckIdle> for ChannelActor {
         if self.members.is_empty() {
             self.idle.do_send(ChannelIdle(self.name.clone()));
         }
-    }
-}
-
-impl Handler<Post> for ChannelActor {
-    type Result = Result<Posted, ErrorFrame>;
-
-    fn handle(&mut self, post: Post, _: &mut Self::Context) -> Self::Result {
-        let Some(member) = self.members.get(&post.conn) else {
-            return Err(ErrorFrame::new(
-                ErrorCode::NotJoined,
-                "Join the channel first.",
-            ));
-        };
-        if !self.link.bus.is_connected() {
-            // Refused rather than kept where no other server would see it.
-            return Err(ErrorFrame::new(
-                ErrorCode::Unavailable,
-                "The chat is reconnecting to its message bus; please send again in a moment.",
-            ));
-        }
-        let message = Message::new(self.name.clone(), member.user.to_string(), post.text, false);
-        let mut headers = self.link.origin();
-        // JetStream drops a duplicate publish of the same id (e.g. a retry).
-        headers.push((subjects::MSG_ID_HEADER.to_owned(), message.id.clone()));
-        // Serialized once: the same JSON is published and framed for the members.
-        let json = message.to_json();
-        // Signed: what other servers and the archiver take as a person's post.
-        headers.push(self.link.key.header(json.as_bytes()));
-        let publish = Outgoing {
-            subject: subjects::msg(&self.name),
-            headers,
-            payload: Bytes::from(json.clone()),
-        };
-        // Refuse before delivering anything, so a message is either everywhere or nowhere.
-        self.link.publisher.send_all(vec![publish]).map_err(|_| {
-            ErrorFrame::new(
-                ErrorCode::Unavailable,
-                "The server is overloaded; try again in a moment.",
-            )
-        })?;
-        self.fan_out_message(&message, &json);
-        let command = Command::parse(message.text.as_str()).map(|c| {
-            let (subject, payload) = c.to_bus(&message);
-            let headers = self.link.origin();
-            Outgoing {
-                subject: subject.to_owned(),
-                headers,
-                payload,
-            }
-        });
-        Ok(Posted {
-            id: message.id,
-            command,
-        })
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Leave {
 pub struct Post {
     pub conn: ConnId,
     pub text: MessageText,
+    /// The client's id for this send: a retry with the same one is stored
+    /// and delivered once.
+    pub reference: Option<String>,
 }
 
 /// A message accepted by the channel.

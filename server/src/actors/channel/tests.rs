@@ -9,6 +9,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::*;
+use chat_shared::frames::{ErrorCode, ErrorFrame};
 
 /// A stand-in connection that records the frames it is sent.
 struct Probe(tokio::sync::mpsc::UnboundedSender<String>);
@@ -47,6 +48,8 @@ struct Room {
     addr: Addr<ChannelActor>,
     /// Messages from the bus the channel refused.
     rejected: Arc<AtomicU64>,
+    /// Where posts are committed (kept while the room lives).
+    _db: tempfile::TempDir,
 }
 
 /// The key every server of the test deployment signs with.
@@ -58,12 +61,16 @@ fn room(server_id: &str) -> Room {
     let bus = LocalBus::new();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
     let rejected = Arc::new(AtomicU64::new(0));
+    let db = tempfile::tempdir().unwrap();
+    let store: Arc<dyn chat_shared::store::Store> =
+        Arc::new(chat_shared::store::SqliteStore::open(&db.path().join("chat.db")).unwrap());
     let link = BusLink {
         bus: shared.clone(),
-        publisher: Publisher::start(shared),
+        publisher: Publisher::start(shared.clone()),
         server_id: Arc::from(server_id),
         key: key(),
         rejected: rejected.clone(),
+        durability: Durability::Database(crate::durable::Committer::start(store), shared),
     };
     let idle = Idle.start();
     let addr = ChannelActor::new(
@@ -77,6 +84,7 @@ fn room(server_id: &str) -> Room {
         bus,
         addr,
         rejected,
+        _db: db,
     }
 }
 
@@ -122,6 +130,7 @@ async fn post(room: &Room, conn: ConnId, body: &str) -> Result<Posted, ErrorFram
         .send(Post {
             conn,
             text: text(body),
+            reference: None,
         })
         .await
         .unwrap()
@@ -195,10 +204,12 @@ async fn messages_from_elsewhere_are_delivered_and_its_own_echo_is_not() {
         .await
         .unwrap();
     publish(&from_bot, "bot-1").await;
+    let next = Message::new(ChannelName::general(), "stockbot", text("quote 2"), true);
+    publish(&next, "bot-1").await;
     assert_eq!(
         next_json(&mut alice).await["message"]["text"],
-        "quote",
-        "garbage is dropped, the room lives on"
+        "quote 2",
+        "garbage is dropped, a message seen before is not delivered again, the room lives on"
     );
 }
 
@@ -211,10 +222,11 @@ async fn a_message_from_elsewhere_is_a_persons_only_when_a_server_signed_it() {
         (vec![key().header(&payload)], payload)
     };
     let from_bob = Message::new(ChannelName::general(), "bob", text("hi"), false);
+    let unsigned_bob = Message::new(ChannelName::general(), "bob", text("hi"), false);
     let later = Message::new(ChannelName::general(), "bob", text("later"), false);
     for (headers, payload) in [
         signed(&from_bob),
-        (Vec::new(), Bytes::from(from_bob.to_json())),
+        (Vec::new(), Bytes::from(unsigned_bob.to_json())),
         (Vec::new(), Bytes::from_static(b"{\"not\":\"a message\"}")),
         signed(&later),
     ] {

@@ -184,6 +184,7 @@ impl Connection {
         let request = addr.send(Post {
             conn: self.id,
             text,
+            reference: reference.clone(),
         });
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             let frame = match result {
