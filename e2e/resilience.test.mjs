@@ -1,6 +1,6 @@
 // Losing the server and coming back, and reading back through history.
 
-import { assert, until } from './client.mjs';
+import { assert, until, ChatPage } from './client.mjs';
 
 /** Seconds until the next reconnect attempt, as the banner says, or null. */
 async function retryInSecs(chat) {
@@ -59,6 +59,64 @@ export const tests = [
         assert(count === 1, `alice sees ${JSON.stringify(text)} ${count} times after reconnecting`);
       }
       assert(!(await alice.page.locator('#message-list .is-failed').count()), 'no message is marked as failed');
+    },
+  },
+  {
+    name: 'a send whose ack is lost with the connection is sent again on reconnecting and shows once everywhere',
+    async run(world) {
+      const erin = await world.user('erin');
+      const bob = await world.user('bob');
+      // A second tab of erin's whose WebSocket goes through a relay that can
+      // lose the server's next ack together with the connection.
+      const text = 'stored once, acked after a retry';
+      let loseNextAck = false;
+      let sockets = 0;
+      const sentRefs = [];
+      await erin.context.routeWebSocket(/\/ws$/, (page) => {
+        sockets += 1;
+        const server = page.connectToServer();
+        page.onMessage((m) => {
+          const frame = typeof m === 'string' ? JSON.parse(m) : {};
+          if (frame.type === 'send' && frame.text === text) sentRefs.push(frame.ref);
+          server.send(m);
+        });
+        server.onMessage((m) => {
+          const frame = typeof m === 'string' ? JSON.parse(m) : {};
+          if (loseNextAck && frame.type === 'message' && frame.message.text === text) return;
+          if (loseNextAck && frame.type === 'ack') {
+            // Stored, but the tab hears neither its echo nor its ack.
+            loseNextAck = false;
+            page.close({ code: 4000, reason: 'lost' });
+            server.close();
+            return;
+          }
+          page.send(m);
+        });
+      });
+      const tab = new ChatPage(world, erin.context, await world.newPage(erin.context, 'erin (relayed)'), 'erin');
+      await tab.page.goto('/');
+      await tab.ready();
+
+      loseNextAck = true;
+      await tab.send(text);
+      await until('the relay to have reconnected', async () => sockets >= 2);
+      for (const who of [tab, bob, erin]) {
+        await who.expectMessage(text, { from: 'erin' });
+      }
+      await bob.send('and the room goes on');
+      await tab.expectMessage('and the room goes on', { from: 'bob' });
+      for (const who of [tab, bob, erin]) {
+        const count = await who.messages(text).count();
+        assert(count === 1, `${who.name} sees the message ${count} times`);
+      }
+      assert(!(await tab.page.locator('#message-list .is-failed').count()), 'nothing is marked as failed');
+      assert(sentRefs.length === 2 && sentRefs[0] === sentRefs[1],
+        `the tab sent it again with the same ref: ${JSON.stringify(sentRefs)}`);
+      await bob.page.reload();
+      await bob.ready();
+      await bob.expectMessage(text, { from: 'erin' });
+      const stored = await bob.messages(text).count();
+      assert(stored === 1, `history holds it ${stored} times`);
     },
   },
   {

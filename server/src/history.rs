@@ -22,6 +22,24 @@ pub async fn for_join(
     timeout: Duration,
 ) -> Result<Vec<Message>, ErrorFrame> {
     let query = HistoryQuery::for_join(since);
+    match from_archivers(bus, channel, &query, timeout).await {
+        Err(Unanswered) => from_store(store, channel, &query).await,
+        Ok(answer) => answer,
+    }
+}
+
+/// No archiver answered a history request.
+#[derive(Debug)]
+pub struct Unanswered;
+
+/// `query` asked of the archivers (who also read the stream for messages not
+/// yet stored); their answer, or `Unanswered`.
+pub async fn from_archivers(
+    bus: &dyn Bus,
+    channel: &ChannelName,
+    query: &HistoryQuery,
+    timeout: Duration,
+) -> Result<Result<Vec<Message>, ErrorFrame>, Unanswered> {
     let payload = json_payload(&query.to_request());
     let reply = match bus
         .request(&subjects::history(channel), payload, timeout)
@@ -29,24 +47,26 @@ pub async fn for_join(
     {
         Ok(reply) => reply,
         Err(e) => {
-            tracing::warn!(channel = %channel, error = %e, "history request failed; reading the store");
-            return from_store(store, channel, &query).await;
+            tracing::warn!(channel = %channel, error = %e, "history request failed");
+            return Err(Unanswered);
         }
     };
-    match serde_json::from_slice::<HistoryReply>(&reply.payload) {
-        Ok(HistoryReply::Messages { messages }) => Ok(messages),
-        Ok(HistoryReply::Error { error }) => {
-            tracing::warn!(channel = %channel, code = ?error.code, "history request refused");
-            Err(ErrorFrame::new(ErrorCode::Unavailable, error.message))
-        }
-        Err(e) => {
-            tracing::warn!(channel = %channel, error = %e, "unreadable history reply");
-            Err(ErrorFrame::new(
-                ErrorCode::Unavailable,
-                "That is unavailable right now; try again shortly.",
-            ))
-        }
-    }
+    Ok(
+        match serde_json::from_slice::<HistoryReply>(&reply.payload) {
+            Ok(HistoryReply::Messages { messages }) => Ok(messages),
+            Ok(HistoryReply::Error { error }) => {
+                tracing::warn!(channel = %channel, code = ?error.code, "history request refused");
+                Err(ErrorFrame::new(ErrorCode::Unavailable, error.message))
+            }
+            Err(e) => {
+                tracing::warn!(channel = %channel, error = %e, "unreadable history reply");
+                Err(ErrorFrame::new(
+                    ErrorCode::Unavailable,
+                    "That is unavailable right now; try again shortly.",
+                ))
+            }
+        },
+    )
 }
 
 async fn from_store(

@@ -321,3 +321,77 @@ async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
         .await;
     assert_eq!(left["channel"], "general");
 }
+
+/// Sends `text` until it is acknowledged, always with the same `ref` (as the
+/// UI retries): refusals while the cluster settles are tried again.
+async fn say_until_stored(ws: &mut Ws, text: &str, reference: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        ws.send(json!({"type": "send", "channel": "general", "text": text, "ref": reference}))
+            .await;
+        let answer = ws
+            .expect("an answer", |f| {
+                (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference
+            })
+            .await;
+        if answer["type"] == "ack" {
+            return answer["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "never stored: {answer}");
+        actix_rt::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_server_that_reconnects_to_nats_catches_its_clients_up_without_a_rejoin() {
+    // Server 0 talks to NATS node 0, server 1 to node 1; the stream is
+    // replicated on the three nodes, so it lives on without one.
+    let Some(mut cluster) = Cluster::start(Shape {
+        nats_nodes: 3,
+        servers: 2,
+        archiver_env: vec![("CHAT_STREAM_REPLICAS", "3")],
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    let mut b = cluster.user(1, "bob").await.ws().await;
+    a.join("general").await;
+    b.join("general").await;
+    a.say("general", "before").await;
+    b.expect_message("general", "before").await;
+
+    // Bob's server loses its NATS node (and knows no other) while alice
+    // goes on talking; then the node comes back.
+    cluster.nats[1].stop().await;
+    let texts: Vec<String> = (0..20)
+        .map(|i| format!("while bob's server was away {i}"))
+        .collect();
+    for (i, text) in texts.iter().enumerate() {
+        say_until_stored(&mut a, text, &format!("c-away-{i:04}")).await;
+    }
+    cluster.nats[1].restart().await;
+    let mut got = std::collections::HashSet::new();
+    while got.len() < texts.len() {
+        let f = b
+            .expect_within(Duration::from_secs(30), "alice's messages", |f| {
+                f["type"] == "message" && f["message"]["user"] == "alice"
+            })
+            .await;
+        let text = f["message"]["text"].as_str().unwrap().to_owned();
+        assert!(got.insert(text.clone()), "{text:?} arrived twice");
+    }
+    assert_eq!(
+        got,
+        texts.iter().cloned().collect(),
+        "every message, live, no rejoin"
+    );
+    b.expect_no_message(Duration::from_secs(1), "and nothing twice")
+        .await;
+    assert!(
+        cluster.logs().contains("caught up after a reconnection"),
+        "bob's server caught up by itself"
+    );
+}

@@ -14,6 +14,7 @@ mod browser;
 mod bus;
 mod chat;
 mod distributed;
+mod durability;
 mod faults;
 mod http_api;
 mod security;

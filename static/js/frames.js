@@ -4,6 +4,7 @@
 import * as store from './state.js';
 
 /**
+ * handlers.joined(channel): a channel was (re)joined.
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
  * handlers.problem(message): any other `error` frame.
  */
@@ -12,6 +13,7 @@ export function applyFrame(frame, handlers) {
     case 'joined':
       if (typeof frame.channel === 'string') {
         store.applyJoined(frame.channel, frame.history, frame.members);
+        handlers.joined(frame.channel);
       }
       break;
     case 'message':

@@ -23,11 +23,10 @@ const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
 const OLDER_RETRY_MS = 5000;
 const SESSION_ENDED = 'Your session has ended. Please log in again.';
 
-let refCount = 0;
 const olderBlockedUntil = new Map();
 
 const socket = createSocket({
-  onFrame: (frame) => applyFrame(frame, { sendFailed, problem: toast }),
+  onFrame: (frame) => applyFrame(frame, { joined: resendHeld, sendFailed, problem: toast }),
   onStatus: onSocketStatus,
   preflight: async () => {
     try {
@@ -45,7 +44,7 @@ function onSocketStatus({ status, retryAt }) {
     return;
   }
   if (status === 'waiting' && state.connection.status === 'open') {
-    store.failAllPending('connection lost');
+    store.holdAllPending();
   }
   store.setConnection(status, retryAt);
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
@@ -109,11 +108,23 @@ async function createChannel(name) {
   }
 }
 
+/** A fresh id for a send: random, so that a retry of it is recognized as one. */
+function newRef() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 function sendText(channel, text) {
-  refCount += 1;
-  const ref = `c-${refCount}`;
+  const ref = newRef();
   store.addPending(channel, { ref, text, ts: new Date().toISOString() });
-  if (!socket.send({ type: 'send', channel, text, ref })) store.failPending(ref, 'not connected');
+  if (!socket.send({ type: 'send', channel, text, ref })) store.holdAllPending();
+}
+
+/** Sends again, with their first ref, the sends a dropped connection left unanswered. */
+function resendHeld(channel) {
+  for (const p of store.takeHeld(channel)) {
+    socket.send({ type: 'send', channel, text: p.text, ref: p.ref });
+  }
 }
 
 function sendFailed(entry, code, message) {

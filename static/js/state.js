@@ -6,7 +6,6 @@
 // (composer.js), they arrive every 4 s, so a notice lasts a little longer.
 export const TYPING_TTL_MS = 5000;
 export const PAGE_SIZE = 50;
-const CLOCK_SKEW_MS = 60000;
 
 export const state = {
   me: null,
@@ -146,7 +145,6 @@ export function applyJoined(name, history, members) {
     if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   }
   c.loaded = true;
-  settlePending(c);
   c.members = new Set(Array.isArray(members) ? members.filter((u) => typeof u === 'string') : []);
   changed('messages', 'members', 'unread');
 }
@@ -162,7 +160,6 @@ export function addMessage(m) {
     // at once, so the text is never shown twice.
     const i = c.pending.findIndex((p) => !p.failed && p.text === m.text);
     if (i >= 0) c.pending.splice(i, 1);
-    settlePending(c);
   }
   const unseen = m.channel !== state.active || document.hidden;
   if (added && unseen && !isMe(m.user)) {
@@ -256,20 +253,23 @@ export function removePending(ref) {
   return found.entry;
 }
 
-/** After the socket drops, unacknowledged sends are reported as failed. */
-export function failAllPending(error) {
+/**
+ * After the socket drops, unacknowledged sends wait (still "Sending…") to be
+ * sent again with the same ref once their channel is joined again: the
+ * server stores and shows a send once however often it arrives.
+ */
+export function holdAllPending() {
   for (const c of state.chans.values()) {
-    c.pending.forEach((p) => { if (!p.failed) Object.assign(p, { failed: true, error, lost: true }); });
+    c.pending.forEach((p) => { if (!p.failed) p.held = true; });
   }
   changed('messages');
 }
 
-/** Drops sends lost with the connection that the server did store after all. */
-function settlePending(c) {
-  const mine = c.messages.filter((m) => isMe(m.user));
-  const stored = (p) => mine.some((m) => m.text === p.text
-    && Date.parse(m.ts) >= Date.parse(p.ts) - CLOCK_SKEW_MS);
-  c.pending = c.pending.filter((p) => !(p.lost && stored(p)));
+/** The held sends of a channel, to send again now; they are no longer held. */
+export function takeHeld(name) {
+  const held = channel(name).pending.filter((p) => p.held && !p.failed);
+  held.forEach((p) => { p.held = false; });
+  return held;
 }
 
 export function setConnection(status, retryAt = 0) {

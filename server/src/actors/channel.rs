@@ -2,6 +2,7 @@
 //! out to local connections, publishes local messages on `chat.msg.<channel>`,
 //! and while it has members listens there for messages from elsewhere.
 
+mod catch_up;
 mod in_flight;
 mod messages;
 mod posting;
@@ -79,6 +80,8 @@ pub struct ChannelActor {
     in_flight: posting::InFlightPosts,
     /// What was delivered lately, so nothing is delivered twice.
     recent: Recent,
+    /// The newest message delivered here: where a catch-up starts.
+    last_id: Option<Arc<str>>,
 }
 
 impl ChannelActor {
@@ -99,6 +102,7 @@ impl ChannelActor {
             typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
             in_flight: Default::default(),
             recent: Recent::default(),
+            last_id: None,
         }
     }
 
@@ -186,17 +190,33 @@ impl ChannelActor {
             Ok(message) => {
                 // A retry stored once may still be published twice: the
                 // de-duplication key tells.
-                let key = envelope
-                    .header(subjects::MSG_ID_HEADER)
-                    .unwrap_or(&message.id);
-                if self.recent.first_time(key) {
-                    self.fan_out_message(&message, &message.to_json());
-                }
+                let key = envelope.header(subjects::MSG_ID_HEADER);
+                self.deliver_once(&message, &message.to_json(), key);
             }
             Err(_) => {
                 self.link.rejected.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Delivers a message unless this channel delivered it (by id, or by its
+    /// de-duplication key) lately; whether it did now.
+    fn deliver_once(&mut self, message: &Message, json: &str, key: Option<&str>) -> bool {
+        let key = key.filter(|k| *k != message.id);
+        let new_key = key.is_none_or(|k| self.recent.first_time(k));
+        let new_id = self.recent.first_time(&message.id);
+        if !(new_key && new_id) {
+            return false;
+        }
+        if self
+            .last_id
+            .as_deref()
+            .is_none_or(|last| *message.id > *last)
+        {
+            self.last_id = Some(Arc::from(message.id.as_str()));
+        }
+        self.fan_out_message(message, json);
+        true
     }
 
     /// Sends a message, already serialized as `json`, to every member.

@@ -20,7 +20,7 @@ use chat_shared::rate::RateWindow;
 use self::fragments::{Broken, Fragments, Whole};
 use super::channel::{ChannelActor, Leave};
 use super::join_buffer::{Held, JoinBuffer};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Releaser};
 use super::registry::{ConnectionClosed, ConnectionOpened};
 use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind};
 use crate::session::CurrentUser;
@@ -48,7 +48,7 @@ pub struct Connection {
     /// A message arriving in fragments.
     fragments: Fragments,
     /// Bytes channels have handed over and this connection has not yet written.
-    outbox: Arc<Outbox>,
+    outbox: Releaser,
 }
 
 impl Connection {
@@ -63,7 +63,7 @@ impl Connection {
             joining: JoinBuffer::new(JOIN_BUFFER),
             last_seen: Instant::now(),
             fragments: Fragments::default(),
-            outbox: Outbox::new(state.limits.outbox_bytes),
+            outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes)),
             state,
         }
     }
@@ -217,7 +217,7 @@ impl Handler<ChannelFrame> for Connection {
     fn handle(&mut self, frame: ChannelFrame, ctx: &mut Ctx) {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
-        self.outbox.release(frame.frame.len());
+        self.outbox.written(frame.frame.len());
         match self.joining.hold(frame) {
             Held::No(frame) => ctx.text(frame.frame),
             Held::Yes => {}

@@ -43,6 +43,39 @@ impl Outbox {
     }
 }
 
+/// Bytes a connection writes before it gives their room back, at most.
+pub const RELEASE_BATCH: usize = 16 * 1024;
+
+/// The connection's side of its outbox: written frames give their room back
+/// in batches, so that the counter the channels update on every frame is not
+/// also written by another thread on every frame. The outbox may count up to
+/// `RELEASE_BATCH` bytes too many: a slow reader is cut that much earlier.
+#[derive(Debug)]
+pub struct Releaser {
+    outbox: Arc<Outbox>,
+    written: usize,
+}
+
+impl Releaser {
+    pub fn new(outbox: Arc<Outbox>) -> Self {
+        Self { outbox, written: 0 }
+    }
+
+    /// The outbox itself, for channels to reserve in.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// A frame of `bytes` was written.
+    pub fn written(&mut self, bytes: usize) {
+        self.written += bytes;
+        if self.written >= RELEASE_BATCH {
+            self.outbox.release(self.written);
+            self.written = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +90,25 @@ mod tests {
         outbox.release(600);
         assert!(outbox.reserve(500));
         assert_eq!(outbox.pending(), 900);
+    }
+
+    #[test]
+    fn written_frames_give_their_room_back_in_batches() {
+        let outbox = Outbox::new(1 << 20);
+        let mut releaser = Releaser::new(outbox.clone());
+        for _ in 0..3 {
+            assert!(outbox.reserve(RELEASE_BATCH / 4));
+        }
+        for _ in 0..3 {
+            releaser.written(RELEASE_BATCH / 4);
+        }
+        assert_eq!(
+            outbox.pending(),
+            3 * RELEASE_BATCH / 4,
+            "not yet given back"
+        );
+        assert!(outbox.reserve(RELEASE_BATCH / 4));
+        releaser.written(RELEASE_BATCH / 4);
+        assert_eq!(outbox.pending(), 0, "a whole batch is given back at once");
     }
 }

@@ -36,7 +36,8 @@ async fn start_nats(nodes: usize, dir: &Path) -> Vec<NatsServer> {
 }
 
 /// The arguments that make node `i` one of a cluster routed over `route_ports`
-/// (none for a single node).
+/// (none for a single node). Nodes do not tell clients of the others, so a
+/// process stays on the node it was given: a test decides who fails over.
 fn cluster_args(i: usize, route_ports: &[u16]) -> Vec<String> {
     if route_ports.len() < 2 {
         return Vec::new();
@@ -54,6 +55,7 @@ fn cluster_args(i: usize, route_ports: &[u16]) -> Vec<String> {
         format!("nats://127.0.0.1:{}", route_ports[i]),
         "--routes".to_owned(),
         routes.join(","),
+        "--no_advertise".to_owned(),
     ]
 }
 

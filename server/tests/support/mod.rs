@@ -125,6 +125,11 @@ impl TestApp {
         self.start().await;
     }
 
+    /// The embedded database file.
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self.data_dir.path().join("chat.db")
+    }
+
     /// The server's resident memory now, in bytes (Linux `/proc`).
     pub fn rss_bytes(&self) -> u64 {
         self.rss_bytes_reader()()

@@ -136,6 +136,13 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Waits until everything published so far has left this process.
     async fn flush(&self) -> Result<(), BusError>;
+
+    /// Counts the connections to the bus made so far, changing at each
+    /// reconnection: whoever may have missed messages meanwhile watches it.
+    /// None for a bus that never disconnects.
+    fn connections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// A value as a bus payload: its JSON bytes. Every payload type is plain

@@ -37,6 +37,7 @@ impl std::fmt::Debug for NatsOptions {
 pub struct NatsBus {
     client: Client,
     jetstream: async_nats::jetstream::Context,
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -46,17 +47,25 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
 impl NatsBus {
     /// Connects, retrying until NATS answers.
     pub async fn connect(options: &NatsOptions) -> Result<Self, BusError> {
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
+        let connected = std::sync::Arc::new(connected);
         let mut connect = ConnectOptions::new()
             .name(&options.name)
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!("disconnected from NATS; reconnecting")
+            .event_callback(move |event| {
+                let connected = connected.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            connected.send_modify(|n| *n += 1);
+                            tracing::info!("connected to NATS")
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("disconnected from NATS; reconnecting")
+                        }
+                        other => tracing::warn!(event = %other, "NATS event"),
                     }
-                    other => tracing::warn!(event = %other, "NATS event"),
                 }
             });
         if let (Some(user), Some(password)) = (&options.user, &options.password) {
@@ -67,7 +76,11 @@ impl NatsBus {
             .await
             .map_err(unavailable)?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        Ok(Self { client, jetstream })
+        Ok(Self {
+            client,
+            jetstream,
+            connections,
+        })
     }
 
     /// Writes out a subscription that is only queued so far, so that it is
@@ -233,6 +246,10 @@ impl Bus for NatsBus {
 
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    fn connections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.connections.clone())
     }
 
     async fn flush(&self) -> Result<(), BusError> {

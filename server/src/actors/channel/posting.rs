@@ -71,8 +71,7 @@ impl ChannelActor {
         for (waiting, outcome) in self.in_flight.settle(seq, outcome) {
             let answer = match outcome {
                 Ok(Persisted::New) => {
-                    self.recent.first_time(&waiting.key);
-                    self.fan_out_message(&waiting.message, &waiting.json);
+                    self.deliver_once(&waiting.message, &waiting.json, Some(&waiting.key));
                     Ok(Posted {
                         id: waiting.message.id,
                         command: waiting.command,
@@ -81,9 +80,7 @@ impl ChannelActor {
                 Ok(Persisted::Repeat(earlier)) => {
                     // Members here may not have it yet (its first try's
                     // answer was lost with its server): they get it once.
-                    if self.recent.first_time(&waiting.key) {
-                        self.fan_out_message(&earlier, &earlier.to_json());
-                    }
+                    self.deliver_once(&earlier, &earlier.to_json(), Some(&waiting.key));
                     Ok(Posted {
                         id: earlier.id,
                         command: None,

@@ -84,7 +84,7 @@ impl Connection {
             user: self.user.clone(),
             frames: ctx.address().recipient(),
             fell_behind: ctx.address().recipient(),
-            outbox: self.outbox.clone(),
+            outbox: self.outbox.outbox().clone(),
         };
         let work = enter(self.state.clone(), name, since, join);
         ctx.spawn(
