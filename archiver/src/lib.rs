@@ -94,14 +94,20 @@ impl Archiver {
         self
     }
 
-    /// The in-process archiver: a plain subscription to `chat.msg.>`.
+    /// The in-process archiver: a plain subscription to `chat.msg.>`. The
+    /// embedded server commits its members' messages itself before it
+    /// publishes them (signed), so this archiver stores only the others':
+    /// the bot's replies and anything else published in the process.
     pub async fn in_process(
         bus: Arc<dyn Bus>,
         store: Arc<dyn Store>,
         config: ArchiverConfig,
         key: BusKey,
     ) -> Result<Self, BusError> {
-        let source = source::from_subscription(bus.subscribe(subjects::MSG_ALL).await?);
+        let sub = bus.subscribe(subjects::MSG_ALL).await?;
+        let servers = key.clone();
+        let unstored = sub.filter(move |envelope| std::future::ready(!servers.signed(envelope)));
+        let source = source::from_subscription(Subscription::new(unstored));
         Self::new(bus, store, source, config, key).await
     }
 

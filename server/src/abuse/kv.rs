@@ -128,18 +128,18 @@ impl KvCounters {
             let entry = store
                 .entry(key.as_str())
                 .await
-                .map_err(|e| failed("read", e))?;
+                .map_err(|e| failed("reading a counter", e))?;
             if entry.is_some_and(|e| e.operation == Operation::Put) {
                 store
                     .delete(key.as_str())
                     .await
-                    .map_err(|e| failed("delete", e))?;
+                    .map_err(|e| failed("forgetting a counter", e))?;
             }
             Ok(())
         };
         tokio::time::timeout(TIMEOUT * 2, forget)
             .await
-            .map_err(|_| failed("delete", "timed out"))?
+            .map_err(|_| failed("forgetting a counter", "timed out"))?
     }
 }
 
@@ -155,7 +155,7 @@ async fn compare_and_set(
         let entry = store
             .entry(key.as_str())
             .await
-            .map_err(|e| failed("read", e))?;
+            .map_err(|e| failed("reading a counter", e))?;
         let (stored, revision) = match entry {
             Some(e) if e.operation == Operation::Put => {
                 (Window::decode(&e.value), Some(e.revision))
