@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chat_shared::bot_commands::HANDLED;
 use chat_shared::bus::{json_payload, respond, Bus, BusError, Subscription};
+use chat_shared::counters::Counters;
 use chat_shared::message::Message;
 use chat_shared::names::MessageText;
 use chat_shared::subjects::{self, ORIGIN_HEADER};
@@ -33,12 +34,19 @@ pub use chat_shared::bot_commands::BOT_USER;
 pub struct Bot {
     bus: Arc<dyn Bus>,
     config: BotConfig,
+    /// Where each user's commands are counted.
+    counters: Counters,
     commands: Subscription,
 }
 
 impl Bot {
-    /// Joins the `bot` queue group on `chat.cmd.*`.
-    pub async fn subscribe(bus: Arc<dyn Bus>, config: BotConfig) -> Result<Self, BusError> {
+    /// Joins the `bot` queue group on `chat.cmd.*`; users' commands are
+    /// counted in `counters` (shared by every bot in distributed mode).
+    pub async fn subscribe(
+        bus: Arc<dyn Bus>,
+        config: BotConfig,
+        counters: Counters,
+    ) -> Result<Self, BusError> {
         let commands = bus
             .queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE)
             .await?;
@@ -50,6 +58,7 @@ impl Bot {
         Ok(Self {
             bus,
             config,
+            counters,
             commands,
         })
     }
@@ -60,7 +69,7 @@ impl Bot {
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         let limits = self.config.limits.clone();
         let client = QuoteClient::new(&self.config.stock_api_url, limits.timeout);
-        let responder = Rc::new(Responder::new(client, limits.clone()));
+        let responder = Rc::new(Responder::new(client, limits.clone(), self.counters));
         let origin = format!("bot-{}", chat_shared::message::next_id());
         let in_flight = Rc::new(Cell::new(0usize));
         tokio::pin!(shutdown);

@@ -8,6 +8,8 @@ use chat_bot::config::{QuoteArgs, RATE_COUNT, RATE_WINDOW_SECS};
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, NatsBus};
 use chat_shared::config::NatsArgs;
+use chat_shared::counters::kv::KvCounters;
+use chat_shared::counters::Counters;
 use clap::Parser;
 
 /// The stock bot.
@@ -40,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
     let mut config = cli.quotes.bot_config();
     config.limits.rate_count = cli.rate_count;
     config.limits.rate_window = Duration::from_secs(cli.rate_window_secs);
-    let bot = Bot::subscribe(bus, config).await?;
+    // The servers create the bucket; every bot counts in it.
+    let counters = Counters::shared(KvCounters::existing(nats.client().clone()));
+    counters.prepare().await;
+    let bot = Bot::subscribe(bus, config, counters).await?;
     bot.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;
     Ok(())

@@ -2,11 +2,10 @@
 //! unknown commands, and a polite word to users who go too fast.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Instant;
 
 use chat_shared::bot_commands::{shown_name, KNOWN};
-use chat_shared::rate::RateWindow;
+use chat_shared::counters::{Counters, Op, Rule};
 
 use crate::cache::QuoteCache;
 use crate::config::BotLimits;
@@ -30,24 +29,31 @@ pub enum Request {
     },
 }
 
-struct UserRate {
-    window: RateWindow,
-    warned: bool,
-}
-
 /// Answers commands. Lives on one actix thread (the HTTP client is not `Send`).
 pub struct Responder {
     client: QuoteClient,
     limits: BotLimits,
     cache: RefCell<QuoteCache>,
-    users: RefCell<HashMap<String, UserRate>>,
+    /// Each user's commands (shared by every bot in distributed mode).
+    counters: Counters,
+    /// At most `rate_count` commands per user per window.
+    commands: Rule,
+    /// One polite word per user per window when over the limit.
+    warnings: Rule,
 }
 
 impl Responder {
-    pub fn new(client: QuoteClient, limits: BotLimits) -> Self {
+    pub fn new(client: QuoteClient, limits: BotLimits, counters: Counters) -> Self {
+        let rule = |name, limit| Rule {
+            name,
+            limit,
+            window: limits.rate_window,
+        };
         Self {
             cache: RefCell::new(QuoteCache::new(limits.cache_ttl)),
-            users: RefCell::new(HashMap::new()),
+            commands: rule("bot_cmd", limits.rate_count),
+            warnings: rule("bot_warn", 1),
+            counters,
             client,
             limits,
         }
@@ -56,7 +62,7 @@ impl Responder {
     /// The reply to `request` from `user`, or `None` to stay quiet (a user
     /// over the rate limit hears about it once per window).
     pub async fn reply(&self, user: &str, request: &Request) -> Option<String> {
-        if let Some(refusal) = self.over_limit(user) {
+        if let Some(refusal) = self.over_limit(user).await {
             return refusal;
         }
         Some(match request {
@@ -67,21 +73,21 @@ impl Responder {
     }
 
     /// `Some(reply)` when `user` is over the limit: a polite word the first
-    /// time in a window, silence after.
-    fn over_limit(&self, user: &str) -> Option<Option<String>> {
-        let mut users = self.users.borrow_mut();
-        if users.len() > 100_000 {
-            users.clear();
-        }
-        let rate = users.entry(user.to_owned()).or_insert_with(|| UserRate {
-            window: RateWindow::new(self.limits.rate_count, self.limits.rate_window),
-            warned: false,
-        });
-        if rate.window.allow() {
-            rate.warned = false;
-            return None;
-        }
-        if std::mem::replace(&mut rate.warned, true) {
+    /// time in a window, silence after. Counted across every bot.
+    async fn over_limit(&self, user: &str) -> Option<Option<String>> {
+        let account = user.to_lowercase();
+        let key = self.commands.key(&[&account]);
+        self.counters
+            .apply(&self.commands, &key, Op::Hit)
+            .await
+            .err()?;
+        let key = self.warnings.key(&[&account]);
+        if self
+            .counters
+            .apply(&self.warnings, &key, Op::Hit)
+            .await
+            .is_err()
+        {
             return Some(None);
         }
         Some(Some(format!(

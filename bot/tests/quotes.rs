@@ -12,6 +12,7 @@ use chat_bot::config::BotLimits;
 use chat_bot::quote::QuoteClient;
 use chat_bot::responder::{Request, Responder, UNAVAILABLE};
 use chat_shared::bot_commands::Command;
+use chat_shared::counters::Counters;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -94,7 +95,11 @@ impl QuoteService {
     }
 
     fn responder(&self, limits: BotLimits) -> Responder {
-        Responder::new(QuoteClient::new(&self.url, limits.timeout), limits)
+        Responder::new(
+            QuoteClient::new(&self.url, limits.timeout),
+            limits,
+            Counters::in_memory(),
+        )
     }
 }
 
@@ -176,6 +181,7 @@ async fn every_kind_of_service_failure_gets_the_unavailable_reply() {
     let refused = Responder::new(
         QuoteClient::new("http://127.0.0.1:9/q?s={code}", Duration::from_secs(1)),
         fast(),
+        Counters::in_memory(),
     );
     assert_eq!(
         refused.reply("alice", &stock("aapl.us")).await.unwrap(),

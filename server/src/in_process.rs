@@ -8,6 +8,7 @@ use chat_archiver::{Archiver, ArchiverConfig};
 use chat_bot::config::QuoteArgs;
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, BusKey};
+use chat_shared::counters::Counters;
 use chat_shared::store::Store;
 
 /// How long a stop waits for the archiver to write what it holds.
@@ -34,7 +35,7 @@ impl InProcess {
         let archiver = tokio::spawn(archiver.run(async move {
             let _ = stopped.await;
         }));
-        let bot = Bot::subscribe(bus.clone(), quotes.bot_config()).await?;
+        let bot = Bot::subscribe(bus.clone(), quotes.bot_config(), Counters::in_memory()).await?;
         actix_rt::spawn(bot.run(std::future::pending()));
         Ok(Self {
             stop_archiver,

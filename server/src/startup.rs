@@ -11,7 +11,6 @@ use anyhow::Context;
 use chat_shared::bus::{Bus, BusKey, LocalBus, NatsBus};
 use chat_shared::store::{PgStore, SqliteStore, Store};
 
-use crate::abuse::kv::KvCounters;
 use crate::abuse::{Abuse, Counters};
 use crate::actors::channel::BusLink;
 use crate::actors::registry::{CloseAll, Registry};
@@ -20,6 +19,7 @@ use crate::durable::{Committer, Durability};
 use crate::in_process::InProcess;
 use crate::publisher::Publisher;
 use crate::state::{AppState, Parts};
+use chat_shared::counters::kv::KvCounters;
 
 /// What a mode connects to: the store, the bus, the cookie key and where the
 /// abuse counters live.

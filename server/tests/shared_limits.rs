@@ -1,6 +1,7 @@
-//! Limits that hold across servers: abuse counters in the JetStream
-//! key-value bucket `chat_limits` (with the project's nats.conf), typing
-//! merged on every server, and what happens when the bucket is unreachable.
+//! Limits that hold across servers and bots: abuse counters and the bot's
+//! per-user command limit in the JetStream key-value bucket `chat_limits`
+//! (with the project's nats.conf), typing merged on every server, and what
+//! happens when the bucket is unreachable.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::support::cluster::{Cluster, Shape};
-use crate::support::PASSWORD;
+use crate::support::{Ws, PASSWORD};
 
 /// Logs into server `i` as alice with a wrong password; the status.
 async fn wrong_password_on(cluster: &Cluster, i: usize) -> u16 {
@@ -132,7 +133,66 @@ async fn with_nats_down_logins_still_answer_and_the_limits_fail_open_with_a_warn
     );
     let log = cluster.servers[0].proc.log_text();
     assert!(
-        log.contains("abuse limits unavailable"),
+        log.contains("shared limits unavailable"),
         "a warning is logged: {log}"
     );
+}
+
+/// Sends `/stock=aapl.us` to `general`; the bot's reply, if any within `wait`.
+async fn ask_the_bot(ws: &mut Ws, wait: Duration) -> Option<String> {
+    ws.send(json!({"type": "send", "channel": "general", "text": "/stock=aapl.us"}))
+        .await;
+    let deadline = Instant::now() + wait;
+    while let Some(frame) = ws
+        .next_frame(deadline.saturating_duration_since(Instant::now()))
+        .await
+    {
+        if frame["type"] == "message" && frame["message"]["user"] == "stockbot" {
+            return frame["message"]["text"].as_str().map(str::to_owned);
+        }
+    }
+    None
+}
+
+#[actix_rt::test]
+async fn the_bots_per_user_command_limit_holds_across_bots() {
+    let shape = Shape {
+        bots: 1,
+        bot_env: vec![("BOT_RATE_COUNT", "3"), ("BOT_RATE_WINDOW_SECS", "120")],
+        ..Shape::default()
+    };
+    let Some(mut cluster) = Cluster::start(shape).await else {
+        return;
+    };
+    let mut alice = cluster.user(0, "alice").await.ws().await;
+    alice.join("general").await;
+    let long = Duration::from_secs(10);
+    for i in 0..2 {
+        let reply = ask_the_bot(&mut alice, long).await;
+        assert_eq!(
+            reply.as_deref(),
+            Some("AAPL.US quote is $93.42 per share"),
+            "command {i}; logs:{}",
+            cluster.logs()
+        );
+    }
+    // A second bot takes over: it knows of the first one's count.
+    cluster.bots[0].terminate().await;
+    cluster.start_bot().await;
+    let third = ask_the_bot(&mut alice, long).await;
+    assert_eq!(third.as_deref(), Some("AAPL.US quote is $93.42 per share"));
+    let fourth = ask_the_bot(&mut alice, long).await.unwrap_or_default();
+    assert!(
+        fourth.starts_with("Easy, alice: at most 3 commands every 120 seconds"),
+        "the limit is shared, the new bot refuses: {fourth:?}; logs:{}",
+        cluster.logs()
+    );
+    let fifth = ask_the_bot(&mut alice, Duration::from_secs(2)).await;
+    assert_eq!(fifth, None, "one polite word per window, then silence");
+    let log = cluster.bots[1].log_text();
+    assert!(
+        log.contains("command ignored") && !log.to_ascii_lowercase().contains("unavailable"),
+        "the second bot counted in the shared bucket: {log}"
+    );
+    assert!(!cluster.logs().to_ascii_lowercase().contains("violation"));
 }

@@ -4,6 +4,7 @@
 pub mod bot_commands;
 pub mod bus;
 pub mod config;
+pub mod counters;
 pub mod frames;
 pub mod log_text;
 pub mod message;

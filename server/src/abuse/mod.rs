@@ -2,17 +2,11 @@
 //! account: failed logins, sign-ups, new channels. Counted in `Counters`
 //! (memory, or a JetStream bucket shared by every server).
 
-mod counters;
-pub mod kv;
-mod memory;
-mod window;
-
 use std::net::IpAddr;
 use std::time::Duration;
 
-pub use counters::Counters;
-pub use window::RetryAfter;
-use window::{Key, Op, Rule};
+pub use chat_shared::counters::{Counters, RetryAfter};
+use chat_shared::counters::{Key, Op, Rule};
 
 use crate::limits::Limits;
 

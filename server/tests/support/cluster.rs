@@ -75,6 +75,7 @@ pub struct Cluster {
     quotes: String,
     pub archiver_env: Vec<(&'static str, &'static str)>,
     pub server_env: Vec<(&'static str, &'static str)>,
+    pub bot_env: Vec<(&'static str, &'static str)>,
     /// Dropped after the processes that log into it.
     dir: tempfile::TempDir,
     _turn: machine::Turn,
@@ -92,6 +93,8 @@ pub struct Shape {
     pub db_url: Option<String>,
     /// Extra environment for the chat servers (after `LIFTED_LIMITS`).
     pub server_env: Vec<(&'static str, &'static str)>,
+    /// Extra environment for the bots.
+    pub bot_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Shape {
@@ -104,6 +107,7 @@ impl Default for Shape {
             archiver_env: Vec::new(),
             db_url: None,
             server_env: Vec::new(),
+            bot_env: Vec::new(),
         }
     }
 }
@@ -137,6 +141,7 @@ impl Cluster {
             quotes: super::quotes::start(),
             archiver_env: shape.archiver_env,
             server_env: shape.server_env,
+            bot_env: shape.bot_env,
             dir,
             _turn: turn,
         };
@@ -183,7 +188,8 @@ impl Cluster {
         let node = self.bots.len();
         let mut cmd = self.command("chat-bot", "bot", node);
         cmd.env("STOCK_API_URL", &self.quotes)
-            .env("STOCK_TIMEOUT_SECS", "2");
+            .env("STOCK_TIMEOUT_SECS", "2")
+            .envs(self.bot_env.iter().copied());
         let proc = TestProcess::spawn(&format!("bot-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("bot listening").await;
         self.bots.push(proc);

@@ -1,6 +1,6 @@
-//! Counters every server shares: a JetStream key-value bucket (`chat_limits`),
-//! each counter updated with compare-and-set on its revision so that two
-//! servers counting at once never lose an event.
+//! Counters every server and bot shares: a JetStream key-value bucket
+//! (`chat_limits`), each counter updated with compare-and-set on its revision
+//! so that two processes counting at once never lose an event.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,11 +11,11 @@ use tokio::sync::OnceCell;
 
 use super::window::{self, Key, Op, RetryAfter, Rule, Step, Window};
 
-/// The bucket (its stream is `KV_chat_limits`; nats.conf lets servers use it).
+/// The bucket (its stream is `KV_chat_limits`; nats.conf lets servers and bots use it).
 pub const BUCKET: &str = "chat_limits";
 /// How long one operation on the bucket may take before it counts as down.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// Attempts at one update when other servers keep updating the same counter.
+/// Attempts at one update when other processes keep updating the same counter.
 const RACES: usize = 8;
 /// The bucket's size bound; counters last at most an hour.
 const MAX_BYTES: i64 = 128 * 1024 * 1024;
@@ -34,8 +34,9 @@ fn failed(what: &str, e: impl std::fmt::Display) -> KvError {
 
 pub struct KvCounters {
     client: async_nats::Client,
-    /// How long the bucket keeps a counter: the longest window of any rule.
-    max_age: Duration,
+    /// How long the bucket keeps a counter (the longest window of any rule),
+    /// when this process creates the bucket; `None` only opens it.
+    max_age: Option<Duration>,
     /// Opened on first use, and again after a failure.
     store: OnceCell<kv::Store>,
     /// When opening it last failed.
@@ -43,7 +44,20 @@ pub struct KvCounters {
 }
 
 impl KvCounters {
+    /// Counters in the bucket, which this process creates if it is missing,
+    /// keeping each counter for `max_age` (the servers do this).
     pub fn new(client: async_nats::Client, max_age: Duration) -> Self {
+        Self::with(client, Some(max_age))
+    }
+
+    /// Counters in the bucket the servers create; until it exists, nothing
+    /// is counted (the bots do this: their windows are the shortest, so
+    /// they must not decide how long the servers' counters last).
+    pub fn existing(client: async_nats::Client) -> Self {
+        Self::with(client, None)
+    }
+
+    fn with(client: async_nats::Client, max_age: Option<Duration>) -> Self {
         Self {
             client,
             max_age,
@@ -52,7 +66,18 @@ impl KvCounters {
         }
     }
 
-    /// The bucket, created if missing.
+    /// Waits up to `TIMEOUT` for the client to be connected.
+    pub async fn await_connection(&self) {
+        let connected = async {
+            while self.client.connection_state() != async_nats::connection::State::Connected {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(TIMEOUT, connected).await;
+    }
+
+    /// The bucket, opened on first use (and created if missing, if this
+    /// process creates it).
     pub async fn store(&self) -> Result<&kv::Store, KvError> {
         if self.client.connection_state() != async_nats::connection::State::Connected {
             return Err(failed("bucket", "not connected to NATS"));
@@ -76,31 +101,12 @@ impl KvCounters {
         opened
     }
 
-    /// Creates the bucket's stream as a key-value bucket is made (one value
-    /// per key, rollups, direct reads) and opens it. The stream is made
-    /// directly rather than with `create_key_value`, which first asks for the
-    /// account's JetStream details, a reply older NATS servers shape differently.
+    /// Opens the bucket, creating it first if this process may.
     async fn open(&self) -> Result<kv::Store, KvError> {
         let mut js = async_nats::jetstream::new(self.client.clone());
         js.set_timeout(TIMEOUT);
-        let config = stream::Config {
-            name: format!("KV_{BUCKET}"),
-            description: Some("chat-server abuse counters".to_owned()),
-            subjects: vec![format!("$KV.{BUCKET}.>")],
-            max_messages_per_subject: 1,
-            max_age: self.max_age,
-            max_bytes: MAX_BYTES,
-            storage: stream::StorageType::Memory,
-            discard: stream::DiscardPolicy::New,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            ..stream::Config::default()
-        };
-        // An existing bucket made with other settings (another version) is
-        // used as it is.
-        if let Err(e) = js.create_stream(config).await {
-            tracing::debug!(error = %e, bucket = BUCKET, "bucket not created");
+        if let Some(max_age) = self.max_age {
+            create(&js, max_age).await;
         }
         js.get_key_value(BUCKET)
             .await
@@ -140,6 +146,31 @@ impl KvCounters {
         tokio::time::timeout(TIMEOUT * 2, forget)
             .await
             .map_err(|_| failed("forgetting a counter", "timed out"))?
+    }
+}
+
+/// Creates the bucket's stream as a key-value bucket is made (one value per
+/// key, rollups, direct reads). The stream is made directly rather than with
+/// `create_key_value`, which first asks for the account's JetStream details,
+/// a reply older NATS servers shape differently. An existing bucket made with
+/// other settings (another version) is used as it is.
+async fn create(js: &async_nats::jetstream::Context, max_age: Duration) {
+    let config = stream::Config {
+        name: format!("KV_{BUCKET}"),
+        description: Some("chat limits: rate counters".to_owned()),
+        subjects: vec![format!("$KV.{BUCKET}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        max_bytes: MAX_BYTES,
+        storage: stream::StorageType::Memory,
+        discard: stream::DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        ..stream::Config::default()
+    };
+    if let Err(e) = js.create_stream(config).await {
+        tracing::debug!(error = %e, bucket = BUCKET, "bucket not created");
     }
 }
 
@@ -190,7 +221,7 @@ async fn compare_and_set(
     ))
 }
 
-/// The servers' shared clock: the wall clock, in milliseconds.
+/// The shared clock: the wall clock, in milliseconds.
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

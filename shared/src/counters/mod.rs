@@ -1,14 +1,22 @@
+//! Rate counters in fixed windows, for limits that must hold across every
+//! process of a deployment: the servers' abuse limits (failed logins,
+//! sign-ups, new channels) and the bot's per-user command limit.
+//!
 //! Where the counters live: this process's memory (embedded mode) or the
-//! JetStream bucket every server shares (distributed mode). A bucket that does
-//! not answer lets everything through, with a warning: a NATS hiccup must not
-//! make logging in impossible.
+//! JetStream bucket every server and bot shares (distributed mode). A bucket
+//! that does not answer lets everything through, with a warning: a NATS
+//! hiccup must not make logging in impossible.
+
+pub mod kv;
+mod memory;
+mod window;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::kv::{KvCounters, KvError};
-use super::memory::MemoryCounters;
-use super::window::{Key, Op, RetryAfter, Rule};
+use kv::{KvCounters, KvError};
+use memory::MemoryCounters;
+pub use window::{Key, Op, RetryAfter, Rule};
 
 /// At most one warning this often while the bucket is unreachable.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -40,11 +48,13 @@ impl Counters {
     }
 
     /// Opens the shared bucket now rather than on first use, so a problem
-    /// shows at start (it is only a warning: the server runs without it).
+    /// shows at start (it is only a warning: the process runs without it).
+    /// Gives a connection still being made a moment to come up first.
     pub async fn prepare(&self) {
         if let Backend::Shared(kv) = &self.backend {
+            kv.await_connection().await;
             match kv.store().await {
-                Ok(_) => tracing::info!(bucket = super::kv::BUCKET, "abuse limits shared"),
+                Ok(_) => tracing::info!(bucket = kv::BUCKET, "limits shared"),
                 Err(e) => self.warn(&e),
             }
         }
@@ -80,7 +90,7 @@ impl Counters {
             .unwrap_or_else(PoisonError::into_inner);
         if last.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
             *last = Some(Instant::now());
-            tracing::warn!(error = %e, "abuse limits unavailable; letting requests through");
+            tracing::warn!(error = %e, "shared limits unavailable; letting requests through");
         }
     }
 }
