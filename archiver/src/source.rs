@@ -62,25 +62,46 @@ impl Default for StreamLimits {
     }
 }
 
-/// Creates the `CHAT` stream on `chat.msg.>` if missing.
+/// Creates the `CHAT` stream on `chat.msg.>` and `chat.post.>` if missing,
+/// and adds `chat.post.>` to a stream made by an older version.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     limits: &StreamLimits,
 ) -> Result<stream::Stream, SetupError> {
-    js.get_or_create_stream(stream::Config {
-        name: STREAM.to_owned(),
-        subjects: vec![subjects::MSG_ALL.to_owned()],
-        storage: stream::StorageType::File,
-        retention: stream::RetentionPolicy::Limits,
-        discard: stream::DiscardPolicy::Old,
-        max_age: limits.max_age,
-        max_bytes: limits.max_bytes,
-        num_replicas: limits.replicas,
-        duplicate_window: Duration::from_secs(120),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| SetupError(format!("could not create stream {STREAM}: {e}")))
+    let mut stream = js
+        .get_or_create_stream(stream::Config {
+            name: STREAM.to_owned(),
+            subjects: subjects::STORED.map(str::to_owned).to_vec(),
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            discard: stream::DiscardPolicy::Old,
+            max_age: limits.max_age,
+            max_bytes: limits.max_bytes,
+            num_replicas: limits.replicas,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| SetupError(format!("could not create stream {STREAM}: {e}")))?;
+    let mut config = stream
+        .info()
+        .await
+        .map_err(|e| SetupError(format!("could not read stream {STREAM}: {e}")))?
+        .config
+        .clone();
+    let missing: Vec<String> = subjects::STORED
+        .iter()
+        .filter(|s| !config.subjects.iter().any(|have| have == *s))
+        .map(|s| (*s).to_owned())
+        .collect();
+    if !missing.is_empty() {
+        tracing::info!(stream = STREAM, subjects = ?missing, "adding subjects to the stream");
+        config.subjects.extend(missing);
+        js.update_stream(config)
+            .await
+            .map_err(|e| SetupError(format!("could not update stream {STREAM}: {e}")))?;
+    }
+    Ok(stream)
 }
 
 /// Deliveries from the durable consumer `archiver` on `CHAT`, shared by every

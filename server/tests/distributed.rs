@@ -322,6 +322,21 @@ async fn nats_refuses_what_nats_conf_does_not_allow() {
         !refused(&cluster, "bot", "chat.msg.general").await,
         "the bot may reply"
     );
+    for subject in ["chat.post.general", "chat.live.general"] {
+        assert!(
+            refused(&cluster, "ops", subject).await && refused(&cluster, "bot", subject).await,
+            "only servers store and show members' messages: {subject}"
+        );
+        assert!(!refused(&cluster, "server", subject).await, "{subject}");
+    }
+    assert!(
+        refused(&cluster, "server", "chat.msg.general").await,
+        "servers post members' messages through the stream only"
+    );
+    assert!(
+        !refused(&cluster, "bot", "$KV.chat_limits.probe").await,
+        "bots count commands in the chat_limits bucket"
+    );
     assert!(
         !refused(&cluster, "server", "$KV.chat_limits.probe").await,
         "servers keep their abuse counters in the chat_limits bucket"

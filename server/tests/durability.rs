@@ -22,12 +22,12 @@ async fn send(ws: &mut Ws, text: &str, reference: &str) -> Value {
 }
 
 #[actix_rt::test]
-async fn in_distributed_mode_a_message_is_acked_only_once_the_stream_has_stored_it() {
+async fn in_distributed_mode_a_message_is_acked_and_shown_anywhere_only_once_the_stream_has_stored_it(
+) {
     // No archiver yet: the stream that stores messages does not exist.
-    // (Members of other servers may see such a message as NATS routes it:
-    // docs/reliability.md, "Not guaranteed".)
     let shape = Shape {
         archivers: 0,
+        servers: 2,
         ..Shape::default()
     };
     let Some(mut cluster) = Cluster::start(shape).await else {
@@ -35,20 +35,30 @@ async fn in_distributed_mode_a_message_is_acked_only_once_the_stream_has_stored_
     };
     let mut alice = cluster.user(0, "alice").await.ws().await;
     let mut bob = cluster.user(0, "bob").await.ws().await;
-    alice.join("general").await;
-    bob.join("general").await;
+    let mut carol = cluster.user(1, "carol").await.ws().await;
+    for ws in [&mut alice, &mut bob, &mut carol] {
+        ws.join("general").await;
+    }
 
     let refused = send(&mut alice, "nowhere to keep this", "c-0000000000000001").await;
     assert_eq!(refused["type"], "error", "not stored, not acked: {refused}");
     assert_eq!(refused["code"], "unavailable");
     bob.expect_no_message(Duration::from_secs(1), "an unstored message reaches no one")
         .await;
+    carol
+        .expect_no_message(
+            Duration::from_millis(200),
+            "nor anyone on another server, where NATS routes what it is given",
+        )
+        .await;
 
     cluster.start_archiver().await;
     let acked = send(&mut alice, "nowhere to keep this", "c-0000000000000001").await;
     assert_eq!(acked["type"], "ack", "stored now: {acked}");
-    let got = bob.expect_message("general", "nowhere to keep this").await;
-    assert_eq!(got["id"], acked["id"]);
+    for ws in [&mut bob, &mut carol] {
+        let got = ws.expect_message("general", "nowhere to keep this").await;
+        assert_eq!(got["id"], acked["id"], "one message, one id everywhere");
+    }
     let stored = archived(&cluster, "general", 1).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].id, acked["id"].as_str().unwrap());

@@ -13,12 +13,25 @@ pub const SIGNATURE_HEADER: &str = "Chat-Sig";
 /// Header by which JetStream de-duplicates a message (its id).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 
-/// Chat messages: `chat.msg.<channel>`.
+/// Chat messages posted straight to the bus (the bot, operators):
+/// `chat.msg.<channel>`. Stored by the stream and seen live by the servers.
 pub const MSG_PREFIX: &str = "chat.msg.";
-/// Every chat message, of every channel.
+/// Every chat message posted straight to the bus, of every channel.
 pub const MSG_ALL: &str = "chat.msg.>";
-/// The JetStream stream that stores every message (`MSG_ALL`).
+/// Members' messages on their way into the stream: `chat.post.<channel>`.
+/// Only the stream takes them; servers show a member's message once the
+/// stream has stored it, from `chat.live.<channel>`.
+pub const POST_PREFIX: &str = "chat.post.";
+/// Every member's message on its way into the stream.
+pub const POST_ALL: &str = "chat.post.>";
+/// Members' messages the stream has stored (or, embedded, the database has
+/// committed), for the other servers to show: `chat.live.<channel>`. Not
+/// stored again.
+pub const LIVE_PREFIX: &str = "chat.live.";
+/// The JetStream stream that stores every message (`MSG_ALL` and `POST_ALL`).
 pub const MSG_STREAM: &str = "CHAT";
+/// The subjects the stream stores.
+pub const STORED: [&str; 2] = [MSG_ALL, POST_ALL];
 /// History requests to the archivers: `chat.history.<channel>`.
 pub const HISTORY_PREFIX: &str = "chat.history.";
 /// Every history request.
@@ -51,6 +64,14 @@ pub const ARCHIVER_QUEUE: &str = "archiver";
 
 pub fn msg(channel: &ChannelName) -> String {
     format!("{MSG_PREFIX}{channel}")
+}
+
+pub fn post(channel: &ChannelName) -> String {
+    format!("{POST_PREFIX}{channel}")
+}
+
+pub fn live(channel: &ChannelName) -> String {
+    format!("{LIVE_PREFIX}{channel}")
 }
 
 pub fn history(channel: &ChannelName) -> String {
@@ -91,7 +112,10 @@ mod tests {
     fn each_wildcard_covers_the_subjects_built_from_its_prefix() {
         let c = ChannelName::general();
         assert!(matches(MSG_ALL, &msg(&c)));
+        assert!(matches(POST_ALL, &post(&c)));
         assert!(matches(HISTORY_ALL, &history(&c)));
+        // The stream holds what is posted, never the live copies.
+        assert!(!STORED.iter().any(|all| matches(all, &live(&c))));
         for cmd in [CMD_STOCK, CMD_HELP, CMD_UNKNOWN] {
             assert!(
                 cmd.starts_with(CMD_PREFIX) && matches(CMD_ALL, cmd),

@@ -269,14 +269,19 @@ impl Actor for ChannelActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let bus = self.link.bus.clone();
-        let (msg_subject, presence_subject) =
-            (subjects::msg(&self.name), subjects::presence(&self.name));
+        let [posted, live, presence] = [
+            subjects::msg(&self.name),
+            subjects::live(&self.name),
+            subjects::presence(&self.name),
+        ];
         // Members are only accepted once the subscriptions are live, so no
         // message from elsewhere can slip between a join and the first delivery.
         ctx.wait(
             async move {
-                let messages = bus.subscribe(&msg_subject).await?;
-                let presence = bus.subscribe(&presence_subject).await?;
+                let posted = bus.subscribe(&posted).await?;
+                let live = bus.subscribe(&live).await?;
+                let presence = bus.subscribe(&presence).await?;
+                let messages = stream::select(posted, live);
                 Ok::<_, chat_shared::bus::BusError>(stream::select(messages, presence))
             }
             .into_actor(self)

@@ -50,7 +50,7 @@ impl ChannelActor {
         // Signed: what other servers and the archiver take as a person's post.
         headers.push(self.link.key.header(json.as_bytes()));
         let publish = Outgoing {
-            subject: subjects::msg(&self.name),
+            subject: subjects::post(&self.name),
             headers,
             payload: Bytes::from(json.clone()),
         };
@@ -124,8 +124,8 @@ impl Handler<Post> for ChannelActor {
         let (reply, answer) = oneshot::channel();
         let durability = self.link.durability.clone();
         let stored = {
-            let (message, key) = (message.clone(), key.clone());
-            async move { durability.persist(&message, publish, key).await }
+            let (message, key, live) = (message.clone(), key.clone(), subjects::live(&self.name));
+            async move { durability.persist(&message, publish, key, live).await }
         };
         let seq = self.in_flight.push(Waiting {
             message,
