@@ -93,7 +93,8 @@ async fn archived(pg: &Arc<PrivatePg>, acked: Vec<String>) -> Vec<Row> {
     loop {
         let reader = Arc::clone(pg);
         let rows = actix_rt::task::spawn_blocking(move || {
-            let sql = "SELECT id, username, text FROM messages WHERE channel = 'general' ORDER BY id";
+            let sql =
+                "SELECT id, username, text FROM messages WHERE channel = 'general' ORDER BY id";
             reader.query("postgres", sql)
         })
         .await
@@ -127,7 +128,8 @@ async fn settle(cluster: &mut Cluster, ctl: &Control, kills: &Kills) {
 fn summary(report: &Report, kills: &Kills, secs: u64, took: Duration, seed: u64) -> String {
     format!(
         "chaos: sent {}, acked {}, never acked {}, stored {} ({} of them never acked), \
-         duplicates {}, lost {}, bot replies {}; kills: {} servers, {} NATS nodes, \
+         duplicates {}, lost {}; acked but missing from a view {}, shown twice in a view {}, \
+         out of order {}; bot replies {}; kills: {} servers, {} NATS nodes, \
          {} archivers, {} bots; {} PostgreSQL restart; {secs} s of chaos, {:.0} s in all; \
          seed {seed}",
         report.sent,
@@ -137,6 +139,9 @@ fn summary(report: &Report, kills: &Kills, secs: u64, took: Duration, seed: u64)
         report.stored_unacked,
         report.duplicates,
         report.lost,
+        report.unseen,
+        report.seen_twice,
+        report.out_of_order,
         report.bot_replies,
         kills.servers,
         kills.nats,
@@ -158,7 +163,9 @@ async fn under_chaos_every_acked_message_is_stored_and_shown_once_in_order() {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.expect("the clock is past 1970").as_nanos() as u64
     });
-    say(&format!("chaos: seed {seed} (CHAT_CHAOS_SEED={seed} replays its choices), {secs} s"));
+    say(&format!(
+        "chaos: seed {seed} (CHAT_CHAOS_SEED={seed} replays its choices), {secs} s"
+    ));
     let mut rng = Rng::new(seed);
     let Some(mut cluster) = Cluster::start(shape(pg.url("postgres"))).await else {
         return;

@@ -120,7 +120,16 @@ impl PrivatePg {
     pub fn query(&self, db: &str, sql: &str) -> Option<Vec<Vec<String>>> {
         let output = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-F", "\u{1f}", "-R", "\u{1e}", "-h", "127.0.0.1", "-U", "postgres"])
+            .args([
+                "-F",
+                "\u{1f}",
+                "-R",
+                "\u{1e}",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
             .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
             .output()
             .ok()?;

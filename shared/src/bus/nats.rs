@@ -79,10 +79,7 @@ impl NatsBus {
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .collect();
-        let client = connect
-            .connect(urls)
-            .await
-            .map_err(unavailable)?;
+        let client = connect.connect(urls).await.map_err(unavailable)?;
         let jetstream = async_nats::jetstream::new(client.clone());
         Ok(Self {
             client,

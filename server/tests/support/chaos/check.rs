@@ -37,6 +37,12 @@ pub struct Report {
     /// Acked messages missing from the archive.
     pub lost: usize,
     pub bot_replies: usize,
+    /// Acked messages missing from at least one final view, and shown
+    /// more than once (under another id) in at least one.
+    pub unseen: usize,
+    pub seen_twice: usize,
+    /// Pairs of a sender's acked messages whose ids are out of send order.
+    pub out_of_order: usize,
     pub problems: Vec<String>,
 }
 
@@ -44,6 +50,16 @@ pub struct Report {
 fn some(examples: &[String]) -> String {
     let shown: Vec<&str> = examples.iter().take(5).map(String::as_str).collect();
     format!("{} (e.g. {})", examples.len(), shown.join("; "))
+}
+
+/// The first `since` a client rejoined with that was past `id`: the join
+/// that could not bring it back.
+fn rejoined_past(rejoins: &[String], id: &str) -> String {
+    rejoins
+        .iter()
+        .find(|since| since.as_str() > id)
+        .cloned()
+        .unwrap_or_else(|| "(never past it)".into())
 }
 
 impl Report {
@@ -56,7 +72,8 @@ impl Report {
         report.never_acked = report.sent - report.acked;
         report.bot_replies = rows.iter().filter(|r| r.user == "stockbot").count();
         report.archive(clients, rows);
-        report.views(clients);
+        let stored: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        report.views(clients, &stored);
         report.order(clients);
         if report.bot_replies == 0 {
             report.problems.push("the bots answered no command".into());
@@ -103,7 +120,8 @@ impl Report {
     }
 
     /// Every acked message is in every client's final view exactly once.
-    fn views(&mut self, clients: &[ChaosClient]) {
+    fn views(&mut self, clients: &[ChaosClient], stored: &HashSet<&str>) {
+        let (mut unseen, mut seen_twice) = (HashSet::new(), HashSet::new());
         for viewer in clients {
             if !viewer.stats.final_join {
                 let what = format!("{} could not reconnect and rejoin at the end", viewer.name);
@@ -116,18 +134,46 @@ impl Report {
                     let Some(id) = &s.id else { continue };
                     match viewer.view.get(id) {
                         Some(v) if v.text == s.text => {}
-                        _ => missing.push(format!("{} {:?} (id {id})", c.name, s.text)),
+                        _ => missing.push(format!(
+                            "{} {:?} (id {id}; {} rejoined since {})",
+                            c.name,
+                            s.text,
+                            viewer.name,
+                            rejoined_past(&viewer.stats.rejoins, id)
+                        )),
                     }
                     let n = counts.get(&(c.name.as_str(), s.text.as_str()));
+                    if viewer.view.get(id).is_none_or(|v| v.text != s.text) {
+                        unseen.insert(id);
+                    }
                     if n.copied().unwrap_or(0) > 1 {
-                        twice.push(format!("{} {:?}", c.name, s.text));
+                        seen_twice.insert(id);
+                        let ids: Vec<String> = viewer
+                            .view
+                            .iter()
+                            .filter(|(_, v)| v.user == c.name && v.text == s.text)
+                            .map(|(id, _)| {
+                                let kept = if stored.contains(id.as_str()) {
+                                    "stored"
+                                } else {
+                                    "not stored"
+                                };
+                                format!("{id} {kept}")
+                            })
+                            .collect();
+                        twice.push(format!("{} {:?} as {}", c.name, s.text, ids.join(", ")));
                     }
                 }
             }
             let whose = format!("in the final view of {}", viewer.name);
             self.problem(&missing, &format!("acked messages are missing {whose}"));
-            self.problem(&twice, &format!("acked messages show more than once {whose}"));
+            self.problem(
+                &twice,
+                &format!("acked messages show more than once {whose}"),
+            );
         }
+        self.unseen = unseen.len();
+        self.seen_twice = seen_twice.len();
     }
 
     /// Each sender's acked messages have ids in the order they were sent, so
@@ -149,6 +195,7 @@ impl Report {
                 }
             }
         }
+        self.out_of_order = out_of_order.len();
         self.problem(&out_of_order, "a sender's messages are out of order");
     }
 

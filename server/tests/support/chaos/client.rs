@@ -119,6 +119,8 @@ pub struct Stats {
     pub resends: u32,
     /// Whether the last reconnection and `since` join worked.
     pub final_join: bool,
+    /// The `since` of every join after the first, in order.
+    pub rejoins: Vec<String>,
 }
 
 /// How a connection ended.
@@ -320,7 +322,8 @@ impl ChaosClient {
             return true;
         }
         let sent = &self.sends[self.unacked];
-        let frame = json!({"type": "send", "channel": "general", "text": sent.text, "ref": sent.reference});
+        let frame =
+            json!({"type": "send", "channel": "general", "text": sent.text, "ref": sent.reference});
         *in_flight = Some((self.unacked, Instant::now()));
         socket
             .send(ws::Message::Text(frame.to_string().into()))
@@ -435,6 +438,7 @@ impl ChaosClient {
                 Some(id) => json!({"type": "join", "channel": "general", "since": id}),
                 None => json!({"type": "join", "channel": "general"}),
             };
+            self.stats.rejoins.extend(since.clone());
             let sent = socket.send(ws::Message::Text(frame.to_string().into()));
             if sent.await.is_err() {
                 return false;
