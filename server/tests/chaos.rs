@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::chaos::check::{Report, Row};
-use crate::support::chaos::client::{ChaosClient, Control};
+use crate::support::chaos::client::ChaosClient;
+use crate::support::chaos::control::Control;
 use crate::support::chaos::monkey::{self, Kills};
 use crate::support::chaos::Rng;
 use crate::support::cluster::{Cluster, Shape};

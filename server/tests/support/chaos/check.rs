@@ -3,7 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::client::{texts, ChaosClient};
+use super::client::ChaosClient;
+use super::control::texts;
 
 /// A row of the archive's `messages` table.
 pub struct Row {

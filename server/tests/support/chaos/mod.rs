@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod client;
+pub mod control;
 pub mod monkey;
 
 use std::time::Duration;
