@@ -55,7 +55,7 @@ async fn read(
                 tracing::error!(error = %e, channel = %channel, "reading the stream failed");
                 HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE)
             })?;
-            Ok(merge(stored, recent, query.limit as usize))
+            Ok(merge(stored, recent, since, query.limit as usize))
         }
         _ => Ok(stored),
     }
@@ -94,13 +94,16 @@ fn parse(envelope: &Envelope) -> Result<(ChannelName, HistoryQuery), HistoryRepl
 }
 
 /// Stored and still-streaming messages, each once, oldest first, at most `limit`.
-fn merge(stored: Vec<Message>, recent: Vec<Message>, limit: usize) -> Vec<Message> {
+fn merge(stored: Vec<Message>, recent: Vec<Message>, since: &str, limit: usize) -> Vec<Message> {
     let merged: BTreeMap<String, Message> = stored
         .into_iter()
         .chain(recent)
         .map(|m| (m.id.clone(), m))
         .collect();
-    merged.into_values().take(limit).collect()
+    // Those stored late with an earlier id come first and do not count
+    // against the limit, which is for the messages after `since`.
+    let late = merged.range(..since.to_owned()).count();
+    merged.into_values().take(late + limit).collect()
 }
 
 /// Answers one history request on the bus.
@@ -159,14 +162,22 @@ mod tests {
     }
 
     #[test]
-    fn merging_keeps_each_message_once_oldest_first_up_to_the_limit() {
+    fn merging_keeps_each_message_once_oldest_first_up_to_the_limit_after_since() {
         let text = MessageText::parse("m").unwrap();
-        let m: Vec<Message> = (0..4)
+        let m: Vec<Message> = (0..5)
             .map(|_| Message::new(ChannelName::general(), "a", text.clone(), false))
             .collect();
-        let stored = vec![m[0].clone(), m[1].clone()];
-        let recent = vec![m[3].clone(), m[1].clone(), m[2].clone()];
-        assert_eq!(merge(stored.clone(), recent.clone(), 10), m);
-        assert_eq!(merge(stored, recent, 3), m[..3].to_vec());
+        // Since m[1]: the archive has what came after it, the stream also
+        // m[0], stored late.
+        let since = m[1].id.clone();
+        let stored = vec![m[2].clone(), m[3].clone()];
+        let recent = vec![m[4].clone(), m[0].clone(), m[3].clone(), m[2].clone()];
+        let all = vec![m[0].clone(), m[2].clone(), m[3].clone(), m[4].clone()];
+        assert_eq!(merge(stored.clone(), recent.clone(), &since, 10), all);
+        assert_eq!(
+            merge(stored, recent, &since, 2),
+            all[..3].to_vec(),
+            "the late one does not count against the limit"
+        );
     }
 }

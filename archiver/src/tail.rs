@@ -17,7 +17,7 @@ use crate::source::STREAM;
 const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(30);
 /// A message is shown on every server within this long of being stored
 /// (the servers' live publication after the stream's acknowledgement).
-const SHOWN_WITHIN: chrono::Duration = chrono::Duration::seconds(2);
+const SHOWN_WITHIN: chrono::Duration = chrono::Duration::seconds(10);
 /// Messages read beyond a reply's limit, for those stored before `since`.
 const READ_MORE: usize = 10_000;
 /// How long one read of the stream may wait for messages.
@@ -40,7 +40,8 @@ impl StreamTail {
     }
 
     /// Messages of `channel` a client holding `since` (its newest id) may
-    /// lack, oldest first, at most `limit`: those with a later id, and those
+    /// lack, in the stream's order (at most `limit` plus `READ_MORE` read):
+    /// those with a later id, and those
     /// stored after `since` whatever their id. Ids are given when a server
     /// accepts a message, but the stream stores messages in the order they
     /// arrive from every server, so a message accepted just before `since`
@@ -76,7 +77,6 @@ impl StreamTail {
             .into_iter()
             .filter(|(m, at)| m.id.as_str() > since || (m.id.as_str() < since && *at >= from))
             .map(|(m, _)| m)
-            .take(limit)
             .collect())
     }
 

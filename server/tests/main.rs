@@ -12,6 +12,7 @@ mod abuse;
 mod bad_input;
 mod browser;
 mod bus;
+mod chaos;
 mod chat;
 mod distributed;
 mod durability;

@@ -258,6 +258,16 @@ impl NatsServer {
         &self.process
     }
 
+    /// The process, to see whether it runs.
+    pub fn process_mut(&mut self) -> &mut TestProcess {
+        &mut self.process
+    }
+
+    /// Kills the server at once (SIGKILL); `restart` starts it again.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
     /// Stops the server (SIGTERM) and returns when it has exited.
     pub async fn stop(&mut self) {
         self.process.terminate().await;

@@ -135,7 +135,9 @@ export function applyJoined(name, history, members) {
   const list = Array.isArray(history) ? history.filter(isMessage) : [];
   const since = c.joinSince;
   c.joinSince = null;
-  if (since && list.length >= PAGE_SIZE) {
+  // Messages stored late with an earlier id may come too; only the newer
+  // ones tell whether the page was full.
+  if (since && list.filter((m) => m.id > since).length >= PAGE_SIZE) {
     // There may be a gap before this page: start over from it.
     c.messages = list.slice().sort(byId);
     c.historyDone = false;

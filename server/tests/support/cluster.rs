@@ -76,6 +76,7 @@ pub struct Cluster {
     pub archiver_env: Vec<(&'static str, &'static str)>,
     pub server_env: Vec<(&'static str, &'static str)>,
     pub bot_env: Vec<(&'static str, &'static str)>,
+    nats_failover: bool,
     /// Dropped after the processes that log into it.
     dir: tempfile::TempDir,
     _turn: machine::Turn,
@@ -95,6 +96,9 @@ pub struct Shape {
     pub server_env: Vec<(&'static str, &'static str)>,
     /// Extra environment for the bots.
     pub bot_env: Vec<(&'static str, &'static str)>,
+    /// Give every process every NATS node's URL (comma separated), so that
+    /// it fails over when its node goes; by default each knows one node.
+    pub nats_failover: bool,
 }
 
 impl Default for Shape {
@@ -108,6 +112,7 @@ impl Default for Shape {
             db_url: None,
             server_env: Vec::new(),
             bot_env: Vec::new(),
+            nats_failover: false,
         }
     }
 }
@@ -142,6 +147,7 @@ impl Cluster {
             archiver_env: shape.archiver_env,
             server_env: shape.server_env,
             bot_env: shape.bot_env,
+            nats_failover: shape.nats_failover,
             dir,
             _turn: turn,
         };
@@ -162,7 +168,13 @@ impl Cluster {
         for var in ["CHAT_ALLOWED_ORIGINS", "CHAT_DATA_DIR"] {
             cmd.env_remove(var);
         }
-        cmd.env("NATS_URL", self.nats[node % self.nats.len()].url())
+        let url = if self.nats_failover {
+            let urls: Vec<String> = self.nats.iter().map(NatsServer::url).collect();
+            urls.join(",")
+        } else {
+            self.nats[node % self.nats.len()].url()
+        };
+        cmd.env("NATS_URL", url)
             .env("NATS_USER", user)
             .env("NATS_PASSWORD", nats_password(user))
             .env("RUST_LOG", "info");
@@ -171,39 +183,86 @@ impl Cluster {
 
     pub async fn start_server(&mut self, node: usize) {
         let addr = format!("127.0.0.1:{}", free_port());
+        let proc = self.spawn_server(self.servers.len(), &addr, node).await;
+        self.servers.push(Server { addr, proc });
+    }
+
+    async fn spawn_server(&self, i: usize, addr: &str, node: usize) -> TestProcess {
         let mut cmd = self.command("chat-server", "server", node);
-        cmd.env("CHAT_BIND", &addr)
+        cmd.env("CHAT_BIND", addr)
             .env("DATABASE_URL", &self.db_url)
             .env("CHAT_SESSION_KEY", SESSION_KEY)
             .env("CHAT_BCRYPT_COST", "10")
             .envs(LIFTED_LIMITS)
             .envs(self.server_env.iter().copied());
-        let name = format!("server-{}", self.servers.len());
-        let proc = TestProcess::spawn(&name, self.dir.path(), cmd);
+        let proc = TestProcess::spawn(&format!("server-{i}"), self.dir.path(), cmd);
         proc.wait_for_log("chat server listening").await;
-        self.servers.push(Server { addr, proc });
+        proc
     }
 
     pub async fn start_bot(&mut self) {
-        let node = self.bots.len();
+        let proc = self.spawn_bot(self.bots.len()).await;
+        self.bots.push(proc);
+    }
+
+    async fn spawn_bot(&self, node: usize) -> TestProcess {
         let mut cmd = self.command("chat-bot", "bot", node);
         cmd.env("STOCK_API_URL", &self.quotes)
             .env("STOCK_TIMEOUT_SECS", "2")
             .envs(self.bot_env.iter().copied());
         let proc = TestProcess::spawn(&format!("bot-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("bot listening").await;
-        self.bots.push(proc);
+        proc
     }
 
     pub async fn start_archiver(&mut self) {
-        let node = self.archivers.len();
+        let proc = self.spawn_archiver(self.archivers.len()).await;
+        self.archivers.push(proc);
+    }
+
+    async fn spawn_archiver(&self, node: usize) -> TestProcess {
         let mut cmd = self.command("chat-archiver", "archiver", node);
         cmd.env("DATABASE_URL", &self.db_url)
             .env("CHAT_SESSION_KEY", SESSION_KEY)
             .envs(self.archiver_env.iter().copied());
         let proc = TestProcess::spawn(&format!("archiver-{node}"), self.dir.path(), cmd);
         proc.wait_for_log("archiving").await;
-        self.archivers.push(proc);
+        proc
+    }
+
+    /// Starts server `i` again, as before (same address, same node); returns
+    /// once it listens. A server still running is killed first.
+    pub async fn restart_server(&mut self, i: usize) {
+        self.servers[i].proc.kill();
+        let addr = self.servers[i].addr.clone();
+        self.servers[i].proc = self.spawn_server(i, &addr, i).await;
+    }
+
+    /// Starts bot `i` again, as before; returns once it listens.
+    pub async fn restart_bot(&mut self, i: usize) {
+        self.bots[i].kill();
+        self.bots[i] = self.spawn_bot(i).await;
+    }
+
+    /// Starts archiver `i` again, as before; returns once it archives.
+    pub async fn restart_archiver(&mut self, i: usize) {
+        self.archivers[i].kill();
+        self.archivers[i] = self.spawn_archiver(i).await;
+    }
+
+    /// The names of the processes that are not running (exited by themselves,
+    /// or killed and not started again).
+    pub fn not_running(&mut self) -> Vec<String> {
+        let procs = self
+            .nats
+            .iter_mut()
+            .map(NatsServer::process_mut)
+            .chain(self.servers.iter_mut().map(|s| &mut s.proc))
+            .chain(&mut self.bots)
+            .chain(&mut self.archivers);
+        procs
+            .filter_map(|p| (!p.is_running()).then(|| p.name.clone()))
+            .collect()
     }
 
     /// An anonymous client of server `i`.

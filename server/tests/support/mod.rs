@@ -3,6 +3,7 @@
 //! and WebSocket clients.
 
 mod answer;
+pub mod chaos;
 pub mod cluster;
 pub mod machine;
 pub mod metrics;

@@ -115,6 +115,37 @@ impl PrivatePg {
         );
     }
 
+    /// The rows `sql` returns from database `db`, each a list of fields
+    /// (NULL as empty); `None` when the query fails (e.g. the server is down).
+    pub fn query(&self, db: &str, sql: &str) -> Option<Vec<Vec<String>>> {
+        let output = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .args([
+                "-F",
+                "\u{1f}",
+                "-R",
+                "\u{1e}",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
+            .output()
+            .ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        let text = String::from_utf8(output.stdout).ok()?;
+        let rows = text
+            .trim_end_matches('\n')
+            .split('\u{1e}')
+            .filter(|row| !row.is_empty())
+            .map(|row| row.split('\u{1f}').map(str::to_owned).collect())
+            .collect();
+        Some(rows)
+    }
+
     /// Stops at once (fast shutdown: connections are cut).
     pub fn stop(&self) {
         let data = self.data().to_string_lossy().into_owned();

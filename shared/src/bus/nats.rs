@@ -71,10 +71,15 @@ impl NatsBus {
         if let (Some(user), Some(password)) = (&options.user, &options.password) {
             connect = connect.user_and_password(user.clone(), password.clone());
         }
-        let client = connect
-            .connect(options.url.as_str())
-            .await
-            .map_err(unavailable)?;
+        // Several nodes of a cluster may be given, comma separated (as
+        // NATS_URL documents); async-nats takes them as a list.
+        let urls: Vec<&str> = options
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        let client = connect.connect(urls).await.map_err(unavailable)?;
         let jetstream = async_nats::jetstream::new(client.clone());
         Ok(Self {
             client,
