@@ -40,12 +40,11 @@ impl StreamTail {
     }
 
     /// Messages of `channel` a client holding `since` (its newest id) may
-    /// lack, in the stream's order (at most `limit` plus `READ_MORE` read):
-    /// those with a later id, and those
-    /// stored after `since` whatever their id. Ids are given when a server
-    /// accepts a message, but the stream stores messages in the order they
-    /// arrive from every server, so a message accepted just before `since`
-    /// on another server may be stored (and shown live) after it.
+    /// lack, in the stream's order: those with a later id, and those stored
+    /// after `since` (less `SHOWN_WITHIN`) whatever their id. Ids are given
+    /// when a server accepts a message, but the stream stores messages in the
+    /// order they arrive from every server, so a message accepted just before
+    /// `since` on another server may be stored (and shown live) after it.
     pub async fn after(
         &self,
         channel: &ChannelName,
