@@ -83,10 +83,14 @@ export class World {
     await context.close();
   }
 
-  /** Registers `name` over HTTP and opens the chat as that user. */
-  async user(name, options) {
+  /**
+   * Registers `name` over HTTP and opens the chat as that user; `cable`, a
+   * `Cable`, is put between the page and the server's WebSocket.
+   */
+  async user(name, { cable, ...options } = {}) {
     const context = await this.context(options);
     await registerOver(context, name);
+    if (cable) await cable.attach(context);
     const page = await this.newPage(context, name);
     const chat = new ChatPage(this, context, page, name);
     await page.goto('/');
@@ -191,6 +195,39 @@ async function postOverSocket({ channel, texts, perSocket }) {
     await closed;
   }
   return ids;
+}
+
+/**
+ * The page's WebSocket to the server, through Playwright, so that a test can
+ * cut it (the page sees the connection drop, and its attempts to reconnect
+ * fail) and mend it.
+ */
+export class Cable {
+  constructor() {
+    this.cut = false;
+    this.open = new Set();
+  }
+
+  async attach(context) {
+    await context.routeWebSocket(/\/ws$/, (ws) => {
+      if (this.cut) {
+        ws.close({ code: 4000, reason: 'unplugged' });
+        return;
+      }
+      ws.connectToServer();
+      this.open.add(ws);
+    });
+  }
+
+  unplug() {
+    this.cut = true;
+    for (const ws of this.open) ws.close({ code: 4000, reason: 'unplugged' });
+    this.open.clear();
+  }
+
+  plug() {
+    this.cut = false;
+  }
 }
 
 /** One person's tab. */

@@ -1,6 +1,6 @@
 // Losing the server and coming back, and reading back through history.
 
-import { assert, until, ChatPage } from './client.mjs';
+import { assert, until, Cable, ChatPage } from './client.mjs';
 
 /** Seconds until the next reconnect attempt, as the banner says, or null. */
 async function retryInSecs(chat) {
@@ -156,6 +156,36 @@ export const tests = [
         (await bob.page.textContent('#history-status')) === 'This is the start of #general.');
       const shown = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
       assert(JSON.stringify(shown) === JSON.stringify(texts), 'all 70 messages show once, in order');
+    },
+  },
+  {
+    name: 'a page away for more than a thousand messages gets every one of them, once and in order, when it is back',
+    async run(world) {
+      const cable = new Cable();
+      const bob = await world.user('bob', { cable });
+      await world.post('dave', 'general', ['before bob left']);
+      await bob.expectMessage('before bob left', { from: 'dave' });
+
+      cable.unplug();
+      await bob.page.locator('#banner').waitFor();
+      // More than a `since` join returns at once (1,000): the page reads on.
+      const texts = Array.from({ length: 1100 }, (_, i) => `while away ${String(i + 1).padStart(4, '0')}`);
+      await world.post('dave', 'general', texts, { register: false });
+      assert(await bob.page.locator('#banner').isVisible(), 'bob is still offline when the last one is stored');
+      const before = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
+      assert(!before.some((t) => t.startsWith('while away')), 'bob got none of them while away');
+      cable.plug();
+      await until('bob to be back online', async () => {
+        const retry = bob.page.locator('#banner-retry');
+        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
+        return bob.page.locator('#composer-input').isEnabled();
+      }, 30000);
+      await bob.expectMessage('while away 1100', { from: 'dave' });
+      const shown = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
+      const away = shown.filter((t) => t.startsWith('while away'));
+      assert(away.length === texts.length, `bob sees ${away.length} of the ${texts.length} messages sent while he was away`);
+      assert(JSON.stringify(away) === JSON.stringify(texts), 'each once, in order');
+      assert(shown.includes('before bob left'), 'what bob had before stays');
     },
   },
 ];

@@ -15,13 +15,13 @@ use crate::source::STREAM;
 /// How far before the `since` id's time the stream is read, to allow for
 /// clocks that differ between servers and NATS.
 const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(30);
-/// A message is shown on every server within this long of being stored
-/// (the servers' live publication after the stream's acknowledgement).
-const SHOWN_WITHIN: chrono::Duration = chrono::Duration::seconds(10);
 /// Messages read beyond a reply's limit, for those stored before `since`.
 const READ_MORE: usize = 10_000;
 /// How long one read of the stream may wait for messages.
 const FETCH_WAIT: Duration = Duration::from_millis(300);
+/// How long reading the whole tail may take before it is given up (an error,
+/// never a part of it).
+const READ_WITHIN: Duration = Duration::from_secs(5);
 
 /// Reads recent messages of a channel from the `CHAT` stream, each checked
 /// as the archiver checks what it stores (`key` tells the servers' messages).
@@ -39,12 +39,12 @@ impl StreamTail {
         }
     }
 
-    /// Messages of `channel` a client holding `since` (its newest id) may
-    /// lack, in the stream's order: those with a later id, and those stored
-    /// after `since` (less `SHOWN_WITHIN`) whatever their id. Ids are given
-    /// when a server accepts a message, but the stream stores messages in the
-    /// order they arrive from every server, so a message accepted just before
-    /// `since` on another server may be stored (and shown live) after it.
+    /// Messages of `channel` a client that received `since` may lack, in
+    /// the stream's order: every one stored after it, whatever its id, and
+    /// any with a later id. Servers deliver in the stream's order, so a
+    /// client that got `since` got everything stored before it; ids are
+    /// given when a server accepts a message, so one accepted a moment
+    /// before `since` on another server may have been stored after it.
     pub async fn after(
         &self,
         channel: &ChannelName,
@@ -57,31 +57,27 @@ impl StreamTail {
         let since_time =
             chrono::DateTime::from_timestamp_millis(since_ms as i64).unwrap_or_default();
         let start = since_time - CLOCK_SLACK;
-        // Members' messages and those posted straight to the bus, read apart
-        // (a filter with a wildcard in the middle is refused by older NATS).
-        let (members, posted) = futures::try_join!(
-            self.read_from(subjects::post(channel), channel, start, limit),
-            self.read_from(subjects::msg(channel), channel, start, limit),
-        )?;
-        let read: Vec<_> = members.into_iter().chain(posted).collect();
-        // Stored after `since` (on the stream's clock, less a little for the
-        // time a message takes from being stored to being shown); if `since`
-        // is not in the stream, after its id's time.
-        let from = read
-            .iter()
-            .find(|(m, _)| m.id == since)
-            .map_or(since_time, |(_, at)| *at)
-            - SHOWN_WITHIN;
+        let read = self
+            .read_from(subjects::msg(channel), channel, start, limit)
+            .await?;
+        // Stored after `since`; if `since` is not in the stream (it was
+        // stored before the stream's oldest message), after its id's time.
+        let position = read.iter().position(|(m, _)| m.id == since);
         Ok(read
             .into_iter()
-            .filter(|(m, at)| m.id.as_str() > since || (m.id.as_str() < since && *at >= from))
-            .map(|(m, _)| m)
+            .enumerate()
+            .filter(|(i, (m, at))| match position {
+                Some(p) => *i > p || m.id.as_str() > since,
+                None => m.id.as_str() > since || *at >= since_time,
+            })
+            .map(|(_, (m, _))| m)
             .collect())
     }
 
     /// The channel's messages on `subject` stored since `start`, in the
-    /// stream's order, each with the time it was stored; at most `limit`
-    /// plus `READ_MORE`.
+    /// stream's order, each with the time it was stored; all of them up to
+    /// the stream's end (or at least `limit` plus `READ_MORE`), or an error:
+    /// never a part that looks whole.
     async fn read_from(
         &self,
         subject: String,
@@ -112,20 +108,39 @@ impl StreamTail {
             })
             .await
             .map_err(|e| e.to_string())?;
+        // As the stream stood when the reader was made.
+        let pending = reader.cached_info().num_pending;
+        let read = self.read_all(&reader, channel, pending, limit).await;
+        let _ = stream.delete_consumer(&name).await;
+        read
+    }
+
+    /// Reads `reader` until nothing is pending (as each delivery says).
+    async fn read_all(
+        &self,
+        reader: &consumer::PullConsumer,
+        channel: &ChannelName,
+        mut pending: u64,
+        limit: usize,
+    ) -> Result<Vec<(Message, chrono::DateTime<chrono::Utc>)>, String> {
+        let deadline = tokio::time::Instant::now() + READ_WITHIN;
         let mut out = Vec::new();
-        loop {
+        while pending > 0 && out.len() < limit + READ_MORE {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("the stream still had {pending} messages to give"));
+            }
             let mut batch = reader
                 .fetch()
-                .max_messages(500)
+                .max_messages(pending.min(500) as usize)
                 .expires(FETCH_WAIT)
                 .messages()
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut got = 0;
             while let Some(m) = batch.next().await {
                 let m = m.map_err(|e| e.to_string())?;
-                got += 1;
-                let at = m.info().map_err(|e| e.to_string())?.published.to_utc();
+                let info = m.info().map_err(|e| e.to_string())?;
+                pending = info.pending;
+                let at = info.published.to_utc();
                 let envelope = NatsBus::envelope(m.message);
                 if let Ok(message) = inbound::receive(&envelope, &self.key) {
                     if message.channel == *channel {
@@ -133,11 +148,7 @@ impl StreamTail {
                     }
                 }
             }
-            if got < 500 || out.len() >= limit + READ_MORE {
-                break;
-            }
         }
-        let _ = stream.delete_consumer(&name).await;
         Ok(out)
     }
 }

@@ -1,15 +1,15 @@
 //! Making an accepted message durable before anyone is told it exists: in
 //! distributed mode JetStream stores it (its PubAck, after the replicas
 //! agree), in embedded mode a SQLite transaction commits it (many messages
-//! per transaction). Only then is it delivered, on this server and (told on
-//! `chat.live.<channel>`) on the others, and acknowledged. A client's
-//! retry of the same send (same sender and `ref`) is recognized here and
-//! answered with the message stored the first time.
+//! per transaction). Only then is it delivered, on every server (which
+//! deliver what the stream stored, in its order; embedded, what the
+//! committer publishes in-process), and acknowledged. A client's retry of
+//! the same send (same sender and `ref`) is recognized here and answered
+//! with the message stored the first time.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use chat_shared::bus::{Bus, BusError, Envelope, Headers};
+use chat_shared::bus::{Bus, BusError};
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use chat_shared::subjects;
@@ -66,67 +66,49 @@ pub fn dedupe_key(message: &Message, reference: Option<&str>) -> String {
 }
 
 impl Durability {
-    /// Stores `message` (published as `out` on its `chat.post.` subject,
+    /// Stores `message` (published as `out` on its `chat.msg.` subject,
     /// whose headers carry `key` as `Nats-Msg-Id`) and says whether it is new
-    /// or a repeat; once stored, other servers are told on `live`.
+    /// or a repeat. In distributed mode every server delivers it from the
+    /// stream; embedded, the bot and the in-process archiver hear of it once
+    /// it is committed.
     pub async fn persist(
         &self,
         message: &Message,
         out: Outgoing,
         key: String,
-        live: String,
     ) -> Result<Persisted, NotDurable> {
         match self {
             Durability::Stream(bus) => {
-                let headers = out.headers.clone();
                 let at = bus
-                    .publish_stored(&out.subject, out.headers, out.payload.clone())
+                    .publish_stored(&out.subject, out.headers, out.payload)
                     .await?;
                 if !at.duplicate {
-                    show_elsewhere(bus.as_ref(), &live, headers, out.payload).await;
                     return Ok(Persisted::New);
                 }
+                // Stored by a first try whose answer was lost: the servers
+                // delivered it then, from the stream.
                 let earlier = bus.stored(subjects::MSG_STREAM, at.sequence).await?;
                 let repeat = serde_json::from_slice(&earlier.payload)
                     .map_err(|e| NotDurable(format!("the stored message is unreadable: {e}")))?;
-                // Its first try's server may have died before telling the
-                // others: they are told now (they show a message once).
-                let headers = retold(headers, &earlier);
-                show_elsewhere(bus.as_ref(), &live, headers, earlier.payload).await;
                 Ok(Persisted::Repeat(repeat))
             }
             Durability::Database(committer, bus) => {
                 if let Some(earlier) = committer.commit(message.clone(), key).await? {
                     return Ok(Persisted::Repeat(earlier));
                 }
-                // Stored: now the bot and the in-process archiver may hear of it.
-                bus.publish(&live, out.headers, out.payload).await?;
+                // Committed: now the bot and the in-process archiver hear of it.
+                bus.publish(&out.subject, out.headers, out.payload).await?;
                 Ok(Persisted::New)
             }
         }
     }
-}
 
-/// Publishes a stored message for the other servers. Not fatal when it
-/// fails: the message is stored, and servers that miss it live catch up
-/// from the stream when their connection comes back.
-async fn show_elsewhere(bus: &dyn Bus, live: &str, headers: Headers, payload: Bytes) {
-    if let Err(e) = bus.publish(live, headers, payload).await {
-        tracing::warn!(subject = live, error = %e, "a stored message could not be shown on other servers");
+    /// Whether members here get even this server's messages from the
+    /// stream (in its order, the one every server delivers); else (one
+    /// embedded server) the channel delivers them as they commit.
+    pub fn delivers_from_stream(&self) -> bool {
+        matches!(self, Durability::Stream(_))
     }
-}
-
-/// This server's headers for a stored message found again: its own origin,
-/// the stored message's signature (of the stored payload).
-fn retold(mine: Headers, stored: &Envelope) -> Headers {
-    let mut headers: Headers = mine
-        .into_iter()
-        .filter(|(name, _)| name != subjects::SIGNATURE_HEADER)
-        .collect();
-    if let Some(sig) = stored.header(subjects::SIGNATURE_HEADER) {
-        headers.push((subjects::SIGNATURE_HEADER.to_owned(), sig.to_owned()));
-    }
-    headers
 }
 
 struct Job {

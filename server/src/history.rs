@@ -1,6 +1,7 @@
 //! The history a join starts with: asked of the archivers on
 //! `chat.history.<channel>` (they also see messages not yet stored), read
-//! from the store directly when no archiver answers.
+//! from the store directly when no archiver answers, unless that could leave
+//! a gap: a catch-up (`since`) where the archive may lag behind the stream.
 
 use std::time::Duration;
 
@@ -23,6 +24,14 @@ pub async fn for_join(
 ) -> Result<Vec<Message>, ErrorFrame> {
     let query = HistoryQuery::for_join(since);
     match from_archivers(bus, channel, &query, timeout).await {
+        Err(Unanswered) if query.since.is_some() && bus.archive_may_lag() => {
+            // The archive alone may lack what the stream stored lately: an
+            // answer from it could look whole and miss messages.
+            Err(ErrorFrame::new(
+                ErrorCode::Unavailable,
+                "History is unavailable right now; try again shortly.",
+            ))
+        }
         Err(Unanswered) => from_store(store, channel, &query).await,
         Ok(answer) => answer,
     }

@@ -138,6 +138,9 @@ pub struct ErrorFrame {
     pub message: String,
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none", default)]
     pub reference: Option<String>,
+    /// The channel a failed join was for (the client may join again).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub channel: Option<String>,
 }
 
 impl ErrorFrame {
@@ -146,7 +149,14 @@ impl ErrorFrame {
             code,
             message: message.into(),
             reference: None,
+            channel: None,
         }
+    }
+
+    /// Names the channel whose join failed.
+    pub fn for_channel(mut self, channel: &str) -> Self {
+        self.channel = Some(channel.to_owned());
+        self
     }
 
     pub fn with_ref(mut self, reference: Option<&str>) -> Self {

@@ -13,25 +13,17 @@ pub const SIGNATURE_HEADER: &str = "Chat-Sig";
 /// Header by which JetStream de-duplicates a message (its id).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 
-/// Chat messages posted straight to the bus (the bot, operators):
-/// `chat.msg.<channel>`. Stored by the stream and seen live by the servers.
+/// Chat messages: `chat.msg.<channel>`. Members' messages (published by
+/// their server, signed, and acknowledged once the stream has stored them),
+/// the bot's replies and operators' notices. Only the stream receives them:
+/// servers deliver what it stored, in its order (`Bus::subscribe_stored`).
 pub const MSG_PREFIX: &str = "chat.msg.";
-/// Every chat message posted straight to the bus, of every channel.
+/// Every chat message, of every channel.
 pub const MSG_ALL: &str = "chat.msg.>";
-/// Members' messages on their way into the stream: `chat.post.<channel>`.
-/// Only the stream takes them; servers show a member's message once the
-/// stream has stored it, from `chat.live.<channel>`.
-pub const POST_PREFIX: &str = "chat.post.";
-/// Every member's message on its way into the stream.
-pub const POST_ALL: &str = "chat.post.>";
-/// Members' messages the stream has stored (or, embedded, the database has
-/// committed), for the other servers to show: `chat.live.<channel>`. Not
-/// stored again.
-pub const LIVE_PREFIX: &str = "chat.live.";
-/// The JetStream stream that stores every message (`MSG_ALL` and `POST_ALL`).
+/// The JetStream stream that stores every message.
 pub const MSG_STREAM: &str = "CHAT";
 /// The subjects the stream stores.
-pub const STORED: [&str; 2] = [MSG_ALL, POST_ALL];
+pub const STORED: [&str; 1] = [MSG_ALL];
 /// History requests to the archivers: `chat.history.<channel>`.
 pub const HISTORY_PREFIX: &str = "chat.history.";
 /// Every history request.
@@ -64,14 +56,6 @@ pub const ARCHIVER_QUEUE: &str = "archiver";
 
 pub fn msg(channel: &ChannelName) -> String {
     format!("{MSG_PREFIX}{channel}")
-}
-
-pub fn post(channel: &ChannelName) -> String {
-    format!("{POST_PREFIX}{channel}")
-}
-
-pub fn live(channel: &ChannelName) -> String {
-    format!("{LIVE_PREFIX}{channel}")
 }
 
 pub fn history(channel: &ChannelName) -> String {
@@ -112,10 +96,10 @@ mod tests {
     fn each_wildcard_covers_the_subjects_built_from_its_prefix() {
         let c = ChannelName::general();
         assert!(matches(MSG_ALL, &msg(&c)));
-        assert!(matches(POST_ALL, &post(&c)));
         assert!(matches(HISTORY_ALL, &history(&c)));
-        // The stream holds what is posted, never the live copies.
-        assert!(!STORED.iter().any(|all| matches(all, &live(&c))));
+        // The stream holds messages, never requests or presence.
+        assert!(STORED.iter().any(|all| matches(all, &msg(&c))));
+        assert!(!STORED.iter().any(|all| matches(all, &history(&c))));
         for cmd in [CMD_STOCK, CMD_HELP, CMD_UNKNOWN] {
             assert!(
                 cmd.starts_with(CMD_PREFIX) && matches(CMD_ALL, cmd),

@@ -12,7 +12,8 @@ export function applyFrame(frame, handlers) {
   switch (frame.type) {
     case 'joined':
       if (typeof frame.channel === 'string') {
-        store.applyJoined(frame.channel, frame.history, frame.members);
+        const more = store.applyJoined(frame.channel, frame.history, frame.members);
+        if (more) handlers.readOn(frame.channel, more);
         handlers.joined(frame.channel);
       }
       break;
@@ -50,4 +51,8 @@ function onError(frame, handlers) {
   const entry = typeof frame.ref === 'string' ? store.failPending(frame.ref, message) : null;
   if (entry) handlers.sendFailed(entry, frame.code, message);
   else handlers.problem(message);
+  // A join that could not be answered now (history unavailable): again soon.
+  if (typeof frame.channel === 'string' && frame.code === 'unavailable') {
+    handlers.joinFailed(frame.channel);
+  }
 }

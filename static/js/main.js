@@ -21,12 +21,15 @@ const { state } = store;
 const HOME = 'general';
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
 const OLDER_RETRY_MS = 5000;
+const JOIN_RETRY_MS = 2000;
 const SESSION_ENDED = 'Your session has ended. Please log in again.';
 
 const olderBlockedUntil = new Map();
 
 const socket = createSocket({
-  onFrame: (frame) => applyFrame(frame, { joined: resendHeld, sendFailed, problem: toast }),
+  onFrame: (frame) => applyFrame(frame, {
+    joined: resendHeld, readOn, joinFailed, sendFailed, problem: toast,
+  }),
   onStatus: onSocketStatus,
   preflight: async () => {
     try {
@@ -54,6 +57,19 @@ function sendJoin(name) {
   const since = store.lastId(name);
   store.markJoining(name, since);
   socket.send(since ? { type: 'join', channel: name, since } : { type: 'join', channel: name });
+}
+
+/** Joins again, from the cursor, a channel whose join failed for now. */
+function joinFailed(name) {
+  setTimeout(() => {
+    if (socket.isOpen() && state.joined.has(name)) sendJoin(name);
+  }, JOIN_RETRY_MS);
+}
+
+/** A rejoin's page was full: the next page, from its newest message. */
+function readOn(name, since) {
+  store.markJoining(name, since, false);
+  socket.send({ type: 'join', channel: name, since });
 }
 
 function sessionCheck(err) {

@@ -6,6 +6,8 @@
 // (composer.js), they arrive every 4 s, so a notice lasts a little longer.
 export const TYPING_TTL_MS = 5000;
 export const PAGE_SIZE = 50;
+/** The most messages a `since` join returns; a full one has more after it. */
+export const CATCH_UP = 1000;
 
 export const state = {
   me: null,
@@ -62,6 +64,13 @@ export function channel(name) {
       historyDone: false,
       loaded: false, // a `joined` frame has arrived at least once
       joinSince: null, // `since` of the join in flight
+      // The newest id the server sent (in a message or a join's history; not
+      // our own acks): servers send in the order messages were stored, so
+      // everything stored before it has arrived, and a rejoin resumes there.
+      cursor: null,
+      // While a rejoin reads on page after page, the newest id that arrived
+      // live meanwhile: the cursor moves there only once every page is in.
+      paging: null,
     };
     state.chans.set(name, c);
   }
@@ -119,36 +128,53 @@ export function markRead(name) {
   changed('unread');
 }
 
-/** Records that this tab is (re)joining a channel with the given `since`. */
-export function markJoining(name, since) {
+/**
+ * Records that this tab is (re)joining a channel with the given `since`; a
+ * new connection's join (`fresh`) forgets any unfinished reading on.
+ */
+export function markJoining(name, since, fresh = true) {
   state.joined.add(name);
-  channel(name).joinSince = since || null;
+  const c = channel(name);
+  c.joinSince = since || null;
+  if (fresh) c.paging = null;
 }
 
+/** Where a rejoin of `name` resumes: the `since` to send. */
 export function lastId(name) {
-  const msgs = channel(name).messages;
-  return msgs.length ? msgs[msgs.length - 1].id : null;
+  return channel(name).cursor;
 }
 
+/** Moves the channel's cursor past messages the server sent. */
+function advance(c, list) {
+  for (const m of list) if (!c.cursor || m.id > c.cursor) c.cursor = m.id;
+}
+
+/**
+ * Applies a `joined` frame. Returns the `since` to read on from when a
+ * rejoin's page was full (more came after it), else null.
+ */
 export function applyJoined(name, history, members) {
   const c = channel(name);
   const list = Array.isArray(history) ? history.filter(isMessage) : [];
   const since = c.joinSince;
   c.joinSince = null;
-  // Messages stored late with an earlier id may come too; only the newer
-  // ones tell whether the page was full.
-  if (since && list.filter((m) => m.id > since).length >= PAGE_SIZE) {
-    // There may be a gap before this page: start over from it.
-    c.messages = list.slice().sort(byId);
-    c.historyDone = false;
-  } else {
-    const added = merge(c, list);
-    if (since && name !== state.active) c.unread += added.filter((m) => !isMe(m.user)).length;
-    if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
-  }
+  const added = merge(c, list);
+  if (since && name !== state.active) c.unread += added.filter((m) => !isMe(m.user)).length;
+  if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   c.loaded = true;
   c.members = new Set(Array.isArray(members) ? members.filter((u) => typeof u === 'string') : []);
   changed('messages', 'members', 'unread');
+  // Messages stored late with an earlier id may come too; only the newer
+  // ones tell whether the page was full.
+  const newer = since ? list.filter((m) => m.id > since) : [];
+  if (newer.length >= CATCH_UP) {
+    if (c.paging === null) c.paging = '';
+    return newer.reduce((a, m) => (m.id > a ? m.id : a), since);
+  }
+  advance(c, list);
+  if (c.paging) advance(c, [{ id: c.paging }]);
+  c.paging = null;
+  return null;
 }
 
 /** A live message; returns true when it was new. */
@@ -156,6 +182,8 @@ export function addMessage(m) {
   if (!isMessage(m)) return false;
   const c = channel(m.channel);
   const added = merge(c, [m]).length > 0;
+  if (c.paging === null) advance(c, [m]);
+  else if (m.id > c.paging) c.paging = m.id;
   if (c.typing.delete(m.user)) changed('typing');
   if (added && isMe(m.user) && c.pending.length) {
     // Our own message comes back before its ack: it replaces its pending row

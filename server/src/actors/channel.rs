@@ -1,8 +1,8 @@
-//! `ChannelActor`: one per channel with members on this server. Fans messages
-//! out to local connections, publishes local messages on `chat.msg.<channel>`,
-//! and while it has members listens there for messages from elsewhere.
+//! `ChannelActor`: one per channel with members on this server. Stores its
+//! members' messages (on `chat.msg.<channel>`, `posting`), and while it has
+//! members delivers what the stream stores there, in the stream's order,
+//! whoever posted it (this server, others, the bot, an operator).
 
-mod catch_up;
 mod in_flight;
 mod messages;
 mod posting;
@@ -80,8 +80,6 @@ pub struct ChannelActor {
     in_flight: posting::InFlightPosts,
     /// What was delivered lately, so nothing is delivered twice.
     recent: Recent,
-    /// The newest message delivered here: where a catch-up starts.
-    last_id: Option<Arc<str>>,
 }
 
 impl ChannelActor {
@@ -102,7 +100,6 @@ impl ChannelActor {
             typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
             in_flight: Default::default(),
             recent: Recent::default(),
-            last_id: None,
         }
     }
 
@@ -182,8 +179,8 @@ impl ChannelActor {
         }
     }
 
-    /// Delivers a message that arrived from the bus (another server, the bot,
-    /// an operator) once it passes the rules of `inbound`, marked by who could
+    /// Delivers a message that arrived from the bus (a server, the bot, an
+    /// operator) once it passes the rules of `inbound`, marked by who could
     /// have sent it.
     fn deliver_remote(&mut self, envelope: &Envelope) {
         match inbound::receive(envelope, &self.link.key) {
@@ -207,13 +204,6 @@ impl ChannelActor {
         let new_id = self.recent.first_time(&message.id);
         if !(new_key && new_id) {
             return false;
-        }
-        if self
-            .last_id
-            .as_deref()
-            .is_none_or(|last| *message.id > *last)
-        {
-            self.last_id = Some(Arc::from(message.id.as_str()));
         }
         self.fan_out_message(message, json);
         true
@@ -269,19 +259,13 @@ impl Actor for ChannelActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let bus = self.link.bus.clone();
-        let [posted, live, presence] = [
-            subjects::msg(&self.name),
-            subjects::live(&self.name),
-            subjects::presence(&self.name),
-        ];
+        let [messages, presence] = [subjects::msg(&self.name), subjects::presence(&self.name)];
         // Members are only accepted once the subscriptions are live, so no
-        // message from elsewhere can slip between a join and the first delivery.
+        // message can slip between a join and the first delivery.
         ctx.wait(
             async move {
-                let posted = bus.subscribe(&posted).await?;
-                let live = bus.subscribe(&live).await?;
+                let messages = bus.subscribe_stored(subjects::MSG_STREAM, &messages).await?;
                 let presence = bus.subscribe(&presence).await?;
-                let messages = stream::select(posted, live);
                 Ok::<_, chat_shared::bus::BusError>(stream::select(messages, presence))
             }
             .into_actor(self)
@@ -304,10 +288,15 @@ impl Actor for ChannelActor {
 
 impl StreamHandler<Envelope> for ChannelActor {
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
-        if envelope.header(ORIGIN_HEADER) == Some(&*self.link.server_id) {
+        let presence = subjects::is_presence(&envelope.subject);
+        // This server's own messages come back from the stream and are
+        // delivered from there (its order is everyone's); embedded, they
+        // were delivered as they committed.
+        let echo = presence || !self.link.durability.delivers_from_stream();
+        if echo && envelope.header(ORIGIN_HEADER) == Some(&*self.link.server_id) {
             return;
         }
-        if subjects::is_presence(&envelope.subject) {
+        if presence {
             self.note_remote(&envelope);
         } else {
             self.deliver_remote(&envelope);

@@ -15,7 +15,7 @@ use chat_shared::payloads::{ServerBeat, SessionRevoked};
 use chat_shared::subjects;
 
 use super::channel::{
-    BusLink, CatchUp, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
+    BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
     DEFAULT_TYPING_INTERVAL,
 };
 use super::peers::{Peers, BEAT};
@@ -123,33 +123,7 @@ impl Actor for Registry {
         );
         self.beat();
         ctx.run_interval(BEAT, |act, _| act.beat());
-        if let Some(mut connections) = self.link.bus.connections() {
-            connections.borrow_and_update();
-            let reconnected = futures::stream::unfold(connections, |mut c| async move {
-                c.changed().await.ok()?;
-                Some((Reconnected, c))
-            });
-            ctx.add_stream(reconnected);
-        }
     }
-}
-
-/// The bus connection came back after a loss.
-struct Reconnected;
-
-impl StreamHandler<Reconnected> for Registry {
-    /// Every channel here catches its members up on what it may have missed.
-    fn handle(&mut self, _: Reconnected, _: &mut Self::Context) {
-        tracing::info!(
-            channels = self.channels.len(),
-            "reconnected to the bus; catching channels up"
-        );
-        for channel in self.channels.values() {
-            channel.do_send(CatchUp);
-        }
-    }
-
-    fn finished(&mut self, _: &mut Self::Context) {}
 }
 
 impl Registry {

@@ -187,6 +187,18 @@ impl Cluster {
         self.servers.push(Server { addr, proc });
     }
 
+    /// Copies every process's log to `to` (for a failed run to be read).
+    pub fn keep_logs(&self, to: &Path) {
+        let _ = std::fs::create_dir_all(to);
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
+        }
+    }
+
     async fn spawn_server(&self, i: usize, addr: &str, node: usize) -> TestProcess {
         let mut cmd = self.command("chat-server", "server", node);
         cmd.env("CHAT_BIND", addr)

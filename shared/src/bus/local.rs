@@ -186,6 +186,14 @@ impl Bus for LocalBus {
         self.add(pattern, None)
     }
 
+    async fn subscribe_stored(
+        &self,
+        _stream: &str,
+        subject: &str,
+    ) -> Result<Subscription, BusError> {
+        self.add(subject, None)
+    }
+
     async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError> {
         self.add(pattern, Some(queue))
     }

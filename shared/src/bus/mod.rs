@@ -1,6 +1,7 @@
 //! The message bus: NATS semantics behind one trait, so the bot, the archiver
 //! and the servers are written once for both the in-process and the NATS bus.
 
+pub mod follow;
 pub mod inbound;
 pub mod local;
 pub mod nats;
@@ -120,6 +121,13 @@ pub trait Bus: Send + Sync + 'static {
     /// Every message on subjects matching `pattern`.
     async fn subscribe(&self, pattern: &str) -> Result<Subscription, BusError>;
 
+    /// Every message `stream` stores on `subject` from now on, each once and
+    /// in the stream's order, including those stored while this process was
+    /// cut off from the bus (read back from the stream when it returns).
+    /// The in-process bus stores nothing: there it is `subscribe`.
+    async fn subscribe_stored(&self, stream: &str, subject: &str)
+        -> Result<Subscription, BusError>;
+
     /// Each matching message goes to one member of the group `queue`.
     async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError>;
 
@@ -131,18 +139,19 @@ pub trait Bus: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<Envelope, BusError>;
 
+    /// Whether the archive can lag behind what this bus delivers (a stream
+    /// stores messages first, archivers copy them later): then only an
+    /// archiver, which reads the stream too, can say what came after a
+    /// message. The in-process bus delivers what is already committed.
+    fn archive_may_lag(&self) -> bool {
+        false
+    }
+
     /// Whether the bus is usable right now (for readiness).
     fn is_connected(&self) -> bool;
 
     /// Waits until everything published so far has left this process.
     async fn flush(&self) -> Result<(), BusError>;
-
-    /// Counts the connections to the bus made so far, changing at each
-    /// reconnection: whoever may have missed messages meanwhile watches it.
-    /// None for a bus that never disconnects.
-    fn connections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        None
-    }
 }
 
 /// A value as a bus payload: its JSON bytes. Every payload type is plain

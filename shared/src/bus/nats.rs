@@ -37,7 +37,6 @@ impl std::fmt::Debug for NatsOptions {
 pub struct NatsBus {
     client: Client,
     jetstream: async_nats::jetstream::Context,
-    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -47,25 +46,17 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
 impl NatsBus {
     /// Connects, retrying until NATS answers.
     pub async fn connect(options: &NatsOptions) -> Result<Self, BusError> {
-        let (connected, connections) = tokio::sync::watch::channel(0u64);
-        let connected = std::sync::Arc::new(connected);
         let mut connect = ConnectOptions::new()
             .name(&options.name)
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback(move |event| {
-                let connected = connected.clone();
-                async move {
-                    match event {
-                        async_nats::Event::Connected => {
-                            connected.send_modify(|n| *n += 1);
-                            tracing::info!("connected to NATS")
-                        }
-                        async_nats::Event::Disconnected => {
-                            tracing::warn!("disconnected from NATS; reconnecting")
-                        }
-                        other => tracing::warn!(event = %other, "NATS event"),
+            .event_callback(move |event| async move {
+                match event {
+                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("disconnected from NATS; reconnecting")
                     }
+                    other => tracing::warn!(event = %other, "NATS event"),
                 }
             });
         if let (Some(user), Some(password)) = (&options.user, &options.password) {
@@ -81,11 +72,7 @@ impl NatsBus {
             .collect();
         let client = connect.connect(urls).await.map_err(unavailable)?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        Ok(Self {
-            client,
-            jetstream,
-            connections,
-        })
+        Ok(Self { client, jetstream })
     }
 
     /// Writes out a subscription that is only queued so far, so that it is
@@ -220,6 +207,14 @@ impl Bus for NatsBus {
         self.in_effect(sub).await
     }
 
+    async fn subscribe_stored(
+        &self,
+        stream: &str,
+        subject: &str,
+    ) -> Result<Subscription, BusError> {
+        Ok(super::follow::follow(self, stream, subject).await)
+    }
+
     async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError> {
         let sub = self
             .client
@@ -249,12 +244,12 @@ impl Bus for NatsBus {
         }
     }
 
-    fn is_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
+    fn archive_may_lag(&self) -> bool {
+        true
     }
 
-    fn connections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        Some(self.connections.clone())
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     async fn flush(&self) -> Result<(), BusError> {

@@ -72,12 +72,6 @@ pub struct ServerGone(pub String);
 #[rtype(result = "()")]
 pub struct PeerSeen(pub String);
 
-/// The server reconnected to the bus: live messages may have been missed
-/// meanwhile; the channel reads them back and delivers those it did not.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CatchUp;
-
 /// Told to the registry when the last member left.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -50,7 +50,7 @@ impl ChannelActor {
         // Signed: what other servers and the archiver take as a person's post.
         headers.push(self.link.key.header(json.as_bytes()));
         let publish = Outgoing {
-            subject: subjects::post(&self.name),
+            subject: subjects::msg(&self.name),
             headers,
             payload: Bytes::from(json.clone()),
         };
@@ -65,22 +65,28 @@ impl ChannelActor {
         (message, json, key, publish, command)
     }
 
-    /// Answers every post that is ready, in order: delivered and acked when
-    /// stored, refused when it could not be.
+    /// Answers every post that is ready, in order: acked when stored (and,
+    /// unless the stream delivers it, delivered here), refused when it could
+    /// not be.
     fn settle(&mut self, seq: u64, outcome: Result<Persisted, NotDurable>) {
+        let deliver = !self.link.durability.delivers_from_stream();
         for (waiting, outcome) in self.in_flight.settle(seq, outcome) {
             let answer = match outcome {
                 Ok(Persisted::New) => {
-                    self.deliver_once(&waiting.message, &waiting.json, Some(&waiting.key));
+                    if deliver {
+                        self.deliver_once(&waiting.message, &waiting.json, Some(&waiting.key));
+                    }
                     Ok(Posted {
                         id: waiting.message.id,
                         command: waiting.command,
                     })
                 }
                 Ok(Persisted::Repeat(earlier)) => {
-                    // Members here may not have it yet (its first try's
-                    // answer was lost with its server): they get it once.
-                    self.deliver_once(&earlier, &earlier.to_json(), Some(&waiting.key));
+                    if deliver {
+                        // Members may not have it yet (its first try's answer
+                        // was lost): they get it once.
+                        self.deliver_once(&earlier, &earlier.to_json(), Some(&waiting.key));
+                    }
                     Ok(Posted {
                         id: earlier.id,
                         command: None,
@@ -124,8 +130,8 @@ impl Handler<Post> for ChannelActor {
         let (reply, answer) = oneshot::channel();
         let durability = self.link.durability.clone();
         let stored = {
-            let (message, key, live) = (message.clone(), key.clone(), subjects::live(&self.name));
-            async move { durability.persist(&message, publish, key, live).await }
+            let (message, key) = (message.clone(), key.clone());
+            async move { durability.persist(&message, publish, key).await }
         };
         let seq = self.in_flight.push(Waiting {
             message,

@@ -144,7 +144,7 @@ fn text(s: &str) -> MessageText {
 async fn a_post_reaches_every_member_and_the_bus_once() {
     let room = room("srv-a");
     // Embedded: once committed, it is published for other listeners.
-    let mut wire = room.bus.subscribe("chat.live.general").await.unwrap();
+    let mut wire = room.bus.subscribe("chat.msg.general").await.unwrap();
     let (_, mut alice) = member(&room, 1, "alice").await;
     let (members, mut bob) = member(&room, 2, "bob").await;
     assert_eq!(members, vec!["alice", "bob"]);

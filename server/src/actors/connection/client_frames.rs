@@ -132,12 +132,18 @@ impl Connection {
                 }
             }
             Err((addr, e)) => {
-                self.joining.finish(channel_key, &[]);
+                let held = self.joining.finish(channel_key, &[]);
+                if self.joined.keys().any(|n| n.as_str() == channel_key) {
+                    // An earlier join still stands: its live frames go on.
+                    for frame in held {
+                        ctx.text(frame.frame);
+                    }
+                }
                 // Leave only if no earlier join of this channel still stands.
                 if let Some(addr) = addr.filter(|a| !self.joined.values().any(|j| j == a)) {
                     addr.do_send(Leave { conn: self.id });
                 }
-                self.error(ctx, e);
+                self.error(ctx, e.for_channel(channel_key));
             }
         }
     }

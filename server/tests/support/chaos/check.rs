@@ -45,9 +45,6 @@ pub struct Report {
     /// Pairs of a sender's acked messages whose ids are out of send order.
     pub out_of_order: usize,
     pub problems: Vec<String>,
-    /// Acked messages missing from a final view, in words: checked only with
-    /// `CHAT_CHAOS_STRICT_VIEWS` set (docs/reliability.md, "Chaos test").
-    pub view_gaps: Vec<String>,
 }
 
 /// Up to 5 examples of a problem, and how many there were.
@@ -172,7 +169,11 @@ impl Report {
             let whose = format!("in the final view of {}", viewer.name);
             if !missing.is_empty() {
                 let what = format!("acked messages are missing {whose}");
-                self.view_gaps.push(format!("{what}: {}", some(&missing)));
+                let trail = viewer.stats.trail.join("\n  ");
+                self.problems.push(format!(
+                    "{what}: {}\n  its connections:\n  {trail}",
+                    some(&missing)
+                ));
             }
             self.problem(
                 &twice,

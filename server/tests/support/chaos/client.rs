@@ -1,7 +1,7 @@
 //! A chat client that behaves like the UI (static/js): one WebSocket to one
 //! server, moved to another server when it drops (as a load balancer would),
 //! reconnecting with backoff, rejoining `general` with `since` (the newest id
-//! it holds), and sending again every unacknowledged send with its first
+//! the server sent it, its own acks aside), and sending again every unacknowledged send with its first
 //! `ref`. Its view is the channel's messages by id, as the UI keeps them.
 //! It sends one message at a time (the next once the last is acknowledged),
 //! so its messages are stored in the order it sent them.
@@ -57,6 +57,11 @@ pub struct ChaosClient {
     has_joined: bool,
     has_drained: bool,
     pub view: BTreeMap<String, Viewed>,
+    /// The newest id the server sent (not an ack's): where a rejoin resumes.
+    cursor: Option<String>,
+    /// The newest id the server sent, whether or not the cursor is there yet.
+    received: Option<String>,
+    began: Instant,
     pub stats: Stats,
 }
 
@@ -80,6 +85,9 @@ impl ChaosClient {
             has_joined: false,
             has_drained: false,
             view: BTreeMap::new(),
+            cursor: None,
+            received: None,
+            began: Instant::now(),
             stats: Stats::default(),
         }
     }
@@ -98,6 +106,7 @@ impl ChaosClient {
                 Ended::Final => break,
                 Ended::Dropped { joined } => {
                     self.stats.drops += 1;
+                    self.note(format!("dropped (joined: {joined})"));
                     self.mark_drained(&ctl);
                     if ctl.phase() == Phase::Final {
                         break;
@@ -112,6 +121,19 @@ impl ChaosClient {
         }
         self.final_rejoin().await;
         self
+    }
+
+    /// Moves the cursor to `id` if it is newer.
+    fn advance(&mut self, id: Option<&str>) {
+        if let Some(id) = id.filter(|id| self.cursor.as_deref().is_none_or(|c| *id > c)) {
+            self.cursor = Some(id.to_owned());
+        }
+    }
+
+    /// Adds to the trail, with the time since the client began.
+    fn note(&mut self, what: String) {
+        let at = self.began.elapsed().as_secs_f64();
+        self.stats.trail.push(format!("{at:7.2}s {what}"));
     }
 
     /// To another server, after a backoff with jitter, as the UI waits.
@@ -162,6 +184,7 @@ impl ChaosClient {
         match request.connect().await {
             Ok((_, socket)) => {
                 self.stats.connections += 1;
+                self.note(format!("connected to server {}", self.at));
                 Some(socket)
             }
             Err(awc::error::WsClientError::InvalidResponseStatus(s)) => {
@@ -279,9 +302,13 @@ impl ChaosClient {
 
     fn on_frame(&mut self, frame: &Value, in_flight: &mut Option<(usize, Instant)>) {
         match frame["type"].as_str() {
-            Some("message") => self.see(&frame["message"]),
+            Some("message") => {
+                self.see(&frame["message"]);
+                self.advance(self.received.clone().as_deref());
+            }
             Some("joined") => {
                 self.see_history(frame, None);
+                self.note("joined again without since".to_owned());
             }
             Some("ack") => {
                 let Some((i, _)) = *in_flight else { return };
@@ -323,7 +350,11 @@ impl ChaosClient {
         if message["channel"] != "general" {
             return;
         }
-        self.view.entry(field("id")).or_insert(Viewed {
+        let id = field("id");
+        if self.received.as_ref().is_none_or(|r| id > *r) {
+            self.received = Some(id.clone());
+        }
+        self.view.entry(id).or_insert(Viewed {
             user: field("user"),
             text: field("text"),
         });
@@ -346,15 +377,17 @@ impl ChaosClient {
         (newer.len(), newest)
     }
 
-    /// Joins `general` with `since` = the newest id held (none at first),
+    /// Joins `general` with `since` = the cursor (none at first),
+    /// reading on from a full page's newest (the cursor moves only once every
+    /// page is in: live messages meanwhile are newer than what is unread),
     /// again from the newest while a page comes back full; false when the
     /// connection dropped or the join did not succeed in time. Resends
     /// then follow, as the UI resends its held sends once joined.
     async fn join(&mut self, socket: &mut Socket) -> bool {
         let deadline = Instant::now() + JOIN_WITHIN;
-        // From the newest id held when the join began: live messages that
-        // come in while a join fails must not move it past what it missed.
-        let mut since = self.view.keys().next_back().cloned();
+        // From the cursor when the join began: live messages that come in
+        // while a join fails must not move it past what it missed.
+        let mut since = self.cursor.clone();
         while Instant::now() < deadline {
             let frame = match &since {
                 Some(id) => json!({"type": "join", "channel": "general", "since": id}),
@@ -368,6 +401,7 @@ impl ChaosClient {
             match self.joined(socket, since.as_deref(), deadline).await {
                 Some((newer, last)) if since.is_some() && newer >= SINCE_PAGE => since = last,
                 Some(_) => {
+                    self.advance(self.received.clone().as_deref());
                     if self.unacked < self.sends.len() {
                         self.stats.resends += 1;
                     }
@@ -400,7 +434,14 @@ impl ChaosClient {
             };
             let frame: Value = serde_json::from_slice(&frame).expect("frames are JSON");
             match frame["type"].as_str() {
-                Some("joined") => return Some(self.see_history(&frame, since)),
+                Some("joined") => {
+                    let (newer, last) = self.see_history(&frame, since);
+                    let n = frame["history"].as_array().map_or(0, Vec::len);
+                    self.note(format!(
+                        "joined since {since:?}: {n} messages, {newer} newer, newest {last:?}"
+                    ));
+                    return Some((newer, last));
+                }
                 Some("message") => self.see(&frame["message"]),
                 Some("error") => {
                     let code = frame["code"].as_str().unwrap_or("?").to_owned();

@@ -92,6 +92,9 @@ pub struct Stats {
     pub final_join: bool,
     /// The `since` of every join after the first, in order.
     pub rejoins: Vec<String>,
+    /// What happened to its connections, in order (shown when its view
+    /// misses something).
+    pub trail: Vec<String>,
 }
 
 /// The `k`th quote command of a client: `/stock=aapl.us` written one of 128
