@@ -62,8 +62,8 @@ impl Default for StreamLimits {
     }
 }
 
-/// Creates the `CHAT` stream on `chat.msg.>` and `chat.post.>` if missing,
-/// and adds `chat.post.>` to a stream made by an older version.
+/// Creates the `CHAT` stream on `chat.msg.>` if missing, and adds the
+/// subject to a stream that lacks it.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     limits: &StreamLimits,

@@ -398,7 +398,7 @@ async fn a_server_that_reconnects_to_nats_catches_its_clients_up_without_a_rejoi
     b.expect_no_message(Duration::from_secs(1), "and nothing twice")
         .await;
     assert!(
-        cluster.logs().contains("caught up after a reconnection"),
-        "bob's server caught up by itself"
+        cluster.logs().contains("following the stream again"),
+        "bob's server followed the stream again by itself"
     );
 }

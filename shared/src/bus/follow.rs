@@ -160,6 +160,7 @@ impl Follower {
                 }
                 match self.open().await {
                     Ok(r) => {
+                        tracing::info!(subject = %self.subject, from = ?self.from, "following the stream again");
                         attempt = 0;
                         reading = Some(r);
                     }
