@@ -61,6 +61,9 @@ struct Follower {
     subject: String,
     from: From,
     tx: mpsc::Sender<Envelope>,
+    /// Changes when the NATS connection comes back: deliveries may have been
+    /// lost in transit, and a quiet channel would not show the gap.
+    reconnections: tokio::sync::watch::Receiver<u64>,
 }
 
 /// One consumer being read: its name (to delete it) and its deliveries.
@@ -81,7 +84,9 @@ pub async fn follow(bus: &NatsBus, stream: &str, subject: &str) -> Subscription 
         subject: subject.to_owned(),
         from: From::Time(called - CLOCK_SLACK),
         tx,
+        reconnections: bus.reconnections(),
     };
+    follower.reconnections.borrow_and_update();
     let first = tokio::time::timeout(FIRST_WITHIN, follower.start_here()).await;
     let reading = match first {
         Ok(Ok(reading)) => Some(reading),
@@ -187,6 +192,10 @@ impl Follower {
             let next = tokio::select! {
                 next = reading.messages.next() => next,
                 () = self.tx.closed() => return true,
+                Ok(()) = self.reconnections.changed() => {
+                    tracing::info!(subject = %self.subject, "reconnected to NATS; following the stream anew");
+                    return false;
+                }
             };
             let message = match next {
                 Some(Ok(message)) => message,

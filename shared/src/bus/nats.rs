@@ -37,6 +37,8 @@ impl std::fmt::Debug for NatsOptions {
 pub struct NatsBus {
     client: Client,
     jetstream: async_nats::jetstream::Context,
+    /// Counts the connections made so far: it changes at each reconnection.
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -46,17 +48,25 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
 impl NatsBus {
     /// Connects, retrying until NATS answers.
     pub async fn connect(options: &NatsOptions) -> Result<Self, BusError> {
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
+        let connected = std::sync::Arc::new(connected);
         let mut connect = ConnectOptions::new()
             .name(&options.name)
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback(move |event| async move {
-                match event {
-                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!("disconnected from NATS; reconnecting")
+            .event_callback(move |event| {
+                let connected = connected.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            connected.send_modify(|n| *n += 1);
+                            tracing::info!("connected to NATS")
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("disconnected from NATS; reconnecting")
+                        }
+                        other => tracing::warn!(event = %other, "NATS event"),
                     }
-                    other => tracing::warn!(event = %other, "NATS event"),
                 }
             });
         if let (Some(user), Some(password)) = (&options.user, &options.password) {
@@ -72,7 +82,11 @@ impl NatsBus {
             .collect();
         let client = connect.connect(urls).await.map_err(unavailable)?;
         let jetstream = async_nats::jetstream::new(client.clone());
-        Ok(Self { client, jetstream })
+        Ok(Self {
+            client,
+            jetstream,
+            connections,
+        })
     }
 
     /// Writes out a subscription that is only queued so far, so that it is
@@ -80,6 +94,11 @@ impl NatsBus {
     async fn in_effect(&self, sub: async_nats::Subscriber) -> Result<Subscription, BusError> {
         self.client.flush().await.map_err(unavailable)?;
         Ok(Subscription::new(sub.map(Self::envelope)))
+    }
+
+    /// Changes each time the connection comes back after a loss.
+    pub fn reconnections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.clone()
     }
 
     /// The underlying client, for JetStream.
