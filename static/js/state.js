@@ -69,7 +69,8 @@ export function channel(name) {
       // everything stored before it has arrived, and a rejoin resumes there.
       cursor: null,
       // While a rejoin reads on page after page, the newest id that arrived
-      // live meanwhile: the cursor moves there only once every page is in.
+      // live meanwhile: the cursor moves to each full page's newest, and
+      // there only once every page is in.
       paging: null,
     };
     state.chans.set(name, c);
@@ -168,8 +169,11 @@ export function applyJoined(name, history, members) {
   // ones tell whether the page was full.
   const newer = since ? list.filter((m) => m.id > since) : [];
   if (newer.length >= CATCH_UP) {
+    // Everything up to this page's newest is here: a reconnect resumes there.
     if (c.paging === null) c.paging = '';
-    return newer.reduce((a, m) => (m.id > a ? m.id : a), since);
+    const next = newer.reduce((a, m) => (m.id > a ? m.id : a), since);
+    advance(c, [{ id: next }]);
+    return next;
   }
   advance(c, list);
   if (c.paging) advance(c, [{ id: c.paging }]);

@@ -377,14 +377,15 @@ impl ChaosClient {
         (newer.len(), newest)
     }
 
-    /// Joins `general` with `since` = the cursor (none at first),
-    /// reading on from a full page's newest (the cursor moves only once every
-    /// page is in: live messages meanwhile are newer than what is unread),
-    /// again from the newest while a page comes back full; false when the
-    /// connection dropped or the join did not succeed in time. Resends
+    /// Joins `general` with `since` = the cursor (none at first), reading
+    /// on from a full page's newest while a page comes back full: the
+    /// cursor moves to each full page's newest (it holds everything up to
+    /// there), and past the live messages received meanwhile only once a
+    /// page comes back short (those are newer than what is unread). False
+    /// when the connection dropped or a page did not come in time. Resends
     /// then follow, as the UI resends its held sends once joined.
     async fn join(&mut self, socket: &mut Socket) -> bool {
-        let deadline = Instant::now() + JOIN_WITHIN;
+        let mut deadline = Instant::now() + JOIN_WITHIN;
         // From the cursor when the join began: live messages that come in
         // while a join fails must not move it past what it missed.
         let mut since = self.cursor.clone();
@@ -399,7 +400,11 @@ impl ChaosClient {
                 return false;
             }
             match self.joined(socket, since.as_deref(), deadline).await {
-                Some((newer, last)) if since.is_some() && newer >= SINCE_PAGE => since = last,
+                Some((newer, last)) if since.is_some() && newer >= SINCE_PAGE => {
+                    self.advance(last.as_deref());
+                    since = last;
+                    deadline = Instant::now() + JOIN_WITHIN;
+                }
                 Some(_) => {
                     self.advance(self.received.clone().as_deref());
                     if self.unacked < self.sends.len() {
