@@ -39,11 +39,11 @@ pub async fn for_join(
 
 /// No archiver answered a history request.
 #[derive(Debug)]
-pub struct Unanswered;
+struct Unanswered;
 
 /// `query` asked of the archivers (who also read the stream for messages not
 /// yet stored); their answer, or `Unanswered`.
-pub async fn from_archivers(
+async fn from_archivers(
     bus: &dyn Bus,
     channel: &ChannelName,
     query: &HistoryQuery,

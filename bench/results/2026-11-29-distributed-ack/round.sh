@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$1; label=$2; i=$3
 bin=$root/target/dist
-out=/work/bench-dist/$label; mkdir -p "$out"
+out=${BENCH_OUT:-/work/bench-dist}/$label; mkdir -p "$out"
 ulimit -n "$(ulimit -Hn)"
 eval "$(BENCH_BIN=$bin "$root/bench/scripts/distributed.sh" 18081)"
 trap '"$root/bench/scripts/stop.sh" "$SERVER_PIDS" "$ARCHIVER_PID" "$NATS_PID"' EXIT

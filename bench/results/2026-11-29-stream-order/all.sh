@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # all.sh BEFORE_ROOT AFTER_ROOT: the rounds of docs/benchmarks.md "Stream
 # order": each root a checkout with its `dist` build; builds alternate round by
-# round: 3 distributed rounds (round.sh), then 5 embedded ones
-# (round-embedded.sh). Reports go to $BENCH_OUT (default /work/bench-dist).
+# round: 3 distributed rounds (../2026-11-29-distributed-ack/round.sh, the
+# same rounds as that comparison), then 5 embedded ones (round-embedded.sh). Reports go to $BENCH_OUT (default /work/bench-dist).
 set -u
 R=$(cd "$(dirname "$0")" && pwd)
 before=$1; after=$2
@@ -15,5 +15,5 @@ rounds() { # SCRIPT KIND COUNT
     done
   done
 }
-rounds round.sh distributed 3
+rounds ../2026-11-29-distributed-ack/round.sh distributed 3
 rounds round-embedded.sh embedded 5

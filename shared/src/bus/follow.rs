@@ -13,11 +13,11 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::nats::NatsBus;
+use super::nats::{unavailable, NatsBus};
 use super::{BusError, Envelope, Subscription};
 
-/// How often an idle consumer says it is alive; three missed in a row and
-/// it is recreated.
+/// How often an idle consumer says it is alive; two periods without a word
+/// and it is recreated.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// A consumer nobody reads (its process died) is removed after this.
 const INACTIVE: Duration = Duration::from_secs(30);
@@ -77,7 +77,7 @@ struct Reading {
 /// Starts following `subject` of `stream` from the next message it stores.
 pub async fn follow(bus: &NatsBus, stream: &str, subject: &str) -> Subscription {
     let called = Utc::now();
-    let (tx, rx) = mpsc::channel(QUEUE);
+    let (tx, mut rx) = mpsc::channel(QUEUE);
     let mut follower = Follower {
         js: jetstream::new(bus.client().clone()),
         stream: stream.to_owned(),
@@ -104,7 +104,6 @@ pub async fn follow(bus: &NatsBus, stream: &str, subject: &str) -> Subscription 
         }
     };
     tokio::spawn(follower.run(reading));
-    let mut rx = rx;
     Subscription::new(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
@@ -244,8 +243,4 @@ fn is_missing(e: &jetstream::context::GetStreamError) -> bool {
         jetstream::context::GetStreamErrorKind::JetStream(j)
             if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
     )
-}
-
-fn unavailable(e: impl std::fmt::Display) -> BusError {
-    BusError::Unavailable(e.to_string())
 }

@@ -41,7 +41,7 @@ pub struct NatsBus {
     connections: tokio::sync::watch::Receiver<u64>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> BusError {
+pub(super) fn unavailable(e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(e.to_string())
 }
 
