@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chat_shared::bus::{json_payload, respond, Bus, Envelope};
+use chat_shared::bus::{json_payload, respond, Bus, BusKey, Envelope};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::ChannelName;
 use chat_shared::payloads::{HistoryReply, HistoryRequest, ReplyCode};
@@ -14,25 +14,28 @@ use chat_shared::log_text::shown;
 
 const UNAVAILABLE: &str = "History is unavailable right now.";
 
-/// The reply to one history request. With a `since`, messages still on
-/// their way to the archive are read from the stream (`tail`) and merged in.
-pub async fn reply(
-    store: &dyn Store,
-    tail: Option<&StreamTail>,
-    envelope: &Envelope,
-) -> HistoryReply {
-    match read(store, tail, envelope).await {
+/// Where answers come from: the archive, the stream's unarchived messages
+/// (through the bus, checked with `key`), and for a `since`, the stream's
+/// tail (distributed mode).
+pub struct Sources<'a> {
+    pub bus: &'a dyn Bus,
+    pub store: &'a dyn Store,
+    pub tail: Option<&'a StreamTail>,
+    pub key: &'a BusKey,
+}
+
+/// The reply to one history request. Messages still on their way to the
+/// archive are read from the stream and merged in.
+pub async fn reply(sources: &Sources<'_>, envelope: &Envelope) -> HistoryReply {
+    match read(sources, envelope).await {
         Ok(messages) => HistoryReply::Messages { messages },
         Err(error) => error,
     }
 }
 
-async fn read(
-    store: &dyn Store,
-    tail: Option<&StreamTail>,
-    envelope: &Envelope,
-) -> Result<Vec<Message>, HistoryReply> {
+async fn read(sources: &Sources<'_>, envelope: &Envelope) -> Result<Vec<Message>, HistoryReply> {
     let (channel, query) = parse(envelope)?;
+    let store = sources.store;
     match store.channel(&channel).await {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -44,20 +47,26 @@ async fn read(
             return Err(HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE));
         }
     }
-    let stored = store.messages(&channel, &query).await.map_err(|e| {
+    let failed = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, channel = %channel, "history query failed");
         HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE)
-    })?;
-    match (tail, &query.since) {
-        (Some(tail), Some(since)) => {
+    };
+    let Some(since) = &query.since else {
+        let (bus, key) = (sources.bus, sources.key);
+        let page = chat_shared::history::page(bus, store, key, &channel, &query).await;
+        return page.map_err(|e| failed(&e));
+    };
+    let stored = store
+        .messages(&channel, &query)
+        .await
+        .map_err(|e| failed(&e))?;
+    match sources.tail {
+        Some(tail) => {
             let recent = tail.after(&channel, since, query.limit as usize).await;
-            let recent = recent.map_err(|e| {
-                tracing::error!(error = %e, channel = %channel, "reading the stream failed");
-                HistoryReply::error(ReplyCode::Unavailable, UNAVAILABLE)
-            })?;
+            let recent = recent.map_err(|e| failed(&format!("reading the stream: {e}")))?;
             Ok(merge(stored, recent, since, query.limit as usize))
         }
-        _ => Ok(stored),
+        None => Ok(stored),
     }
 }
 
@@ -107,14 +116,9 @@ fn merge(stored: Vec<Message>, recent: Vec<Message>, since: &str, limit: usize) 
 }
 
 /// Answers one history request on the bus.
-pub async fn answer(
-    bus: &dyn Bus,
-    store: &dyn Store,
-    tail: Option<&StreamTail>,
-    envelope: &Envelope,
-) {
-    let body = reply(store, tail, envelope).await;
-    if let Err(e) = respond(bus, envelope, json_payload(&body)).await {
+pub async fn answer(sources: &Sources<'_>, envelope: &Envelope) {
+    let body = reply(sources, envelope).await;
+    if let Err(e) = respond(sources.bus, envelope, json_payload(&body)).await {
         tracing::warn!(error = %e, subject = %shown(&envelope.subject), "could not answer history request");
     }
 }

@@ -142,8 +142,10 @@ impl Archiver {
                         writes.finish().await;
                         let permit = readers.clone().acquire_owned().await.expect("never closed");
                         let (bus, store, tail) = (self.bus.clone(), self.store.clone(), self.tail.clone());
+                        let key = self.key.clone();
                         answers.spawn(async move {
-                            history::answer(bus.as_ref(), store.as_ref(), tail.as_ref(), &r).await;
+                            let sources = history::Sources { bus: bus.as_ref(), store: store.as_ref(), tail: tail.as_ref(), key: &key };
+                            history::answer(&sources, &r).await;
                             drop(permit);
                         });
                     }

@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         readers: cli.readers,
     };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
-    let tail = chat_archiver::tail::StreamTail::new(nats.client().clone(), key.clone());
+    let tail = chat_archiver::tail::StreamTail::new(nats.clone(), key.clone());
     let archiver = Archiver::new(bus, store, incoming, config, key)
         .await?
         .with_tail(tail);

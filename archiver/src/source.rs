@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 /// Name of the stream that keeps every chat message.
 pub const STREAM: &str = subjects::MSG_STREAM;
 /// Name of the archivers' shared durable consumer.
-pub const CONSUMER: &str = "archiver";
+pub const CONSUMER: &str = subjects::ARCHIVE_CONSUMER;
 
 /// One message to store, with what confirms it once stored.
 pub struct Delivery {

@@ -64,15 +64,7 @@ async fn publish(ops: &async_nats::Client, m: &Message) {
 }
 
 async fn history(ops: &async_nats::Client) -> Vec<Message> {
-    let request = serde_json::to_vec(&HistoryRequest::default()).unwrap();
-    let reply = ops
-        .request("chat.history.general", request.into())
-        .await
-        .expect("history request answered");
-    match serde_json::from_slice(&reply.payload).expect("history reply is JSON") {
-        HistoryReply::Messages { messages } => messages,
-        HistoryReply::Error { error } => panic!("history error: {error:?}"),
-    }
+    history_with(ops, &HistoryRequest::default()).await
 }
 
 /// Looks (`look`) until there are `n` messages or 20 s passed; the last look.
@@ -241,4 +233,74 @@ async fn the_archiver_refuses_to_start_without_the_session_key() {
     let log = archiver.log_text();
     assert!(!archiver.is_running(), "it stopped at once: {log}");
     assert!(log.contains("CHAT_SESSION_KEY is required"), "{log}");
+}
+
+/// Asks for #general's history with `request`.
+async fn history_with(ops: &async_nats::Client, request: &HistoryRequest) -> Vec<Message> {
+    let request = serde_json::to_vec(request).unwrap();
+    let reply = ops
+        .request("chat.history.general", request.into())
+        .await
+        .expect("history request answered");
+    match serde_json::from_slice(&reply.payload).expect("history reply is JSON") {
+        HistoryReply::Messages { messages } => messages,
+        HistoryReply::Error { error } => panic!("history error: {error:?}"),
+    }
+}
+
+#[tokio::test]
+async fn history_pages_include_what_another_archiver_took_but_has_not_stored() {
+    let Some(mut setup) = Archiving::start().await else {
+        return;
+    };
+    let (ops, database_url) = (setup.ops.clone(), setup.database_url.clone());
+    let sent: Vec<Message> = (0..8).map(message).collect();
+    for m in &sent[..3] {
+        publish(&ops, m).await;
+    }
+    assert_eq!(stored(&database_url, 3).await.len(), 3);
+    setup.archiver.terminate().await;
+    for m in &sent[3..] {
+        publish(&ops, m).await;
+    }
+    ops.flush().await.unwrap();
+    // A second archiver takes the rest from the shared consumer and stalls
+    // before storing them: they stay unacknowledged (for the ack wait, 30 s).
+    let js = async_nats::jetstream::new(setup.nats.connect_as("archiver").await);
+    let consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream("CHAT")
+        .await
+        .unwrap()
+        .get_consumer("archiver")
+        .await
+        .unwrap();
+    let mut taken = consumer
+        .fetch()
+        .max_messages(5)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    while let Some(m) = futures::StreamExt::next(&mut taken).await {
+        held.push(m.unwrap());
+    }
+    assert_eq!(held.len(), 5, "the stalled archiver holds the last five");
+    setup.archiver = start_archiver(setup._dir.path(), &setup.nats, &database_url).await;
+
+    let ids = |ms: &[Message]| ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    let last_page = history_with(&ops, &HistoryRequest::default()).await;
+    assert_eq!(ids(&last_page), ids(&sent), "the last page misses nothing");
+    let before = HistoryRequest {
+        before: Some(sent[6].id.clone()),
+        limit: Some(4),
+        ..HistoryRequest::default()
+    };
+    let older = history_with(&ops, &before).await;
+    assert_eq!(ids(&older), ids(&sent[2..6]), "paging back misses nothing");
+    let store = PgStore::connect(&database_url, 1).await.unwrap();
+    let (general, latest) = (ChannelName::general(), HistoryQuery::latest(100));
+    let archive = store.messages(&general, &latest).await.unwrap();
+    assert_eq!(archive.len(), 3, "still only three archived");
+    drop(held);
 }

@@ -1,11 +1,13 @@
 //! The history a join starts with: asked of the archivers on
-//! `chat.history.<channel>` (they also see messages not yet stored), read
-//! from the store directly when no archiver answers, unless that could leave
-//! a gap: a catch-up (`since`) where the archive may lag behind the stream.
+//! `chat.history.<channel>` (they also see messages not yet archived). When
+//! no archiver answers, the last page is read from the archive and the
+//! stream's unarchived messages (`chat_shared::history::page`); a catch-up
+//! (`since`) is refused where the archive may lag, since only an archiver
+//! reads the stream's tail for it.
 
 use std::time::Duration;
 
-use chat_shared::bus::{json_payload, Bus};
+use chat_shared::bus::{json_payload, Bus, BusKey};
 use chat_shared::frames::{ErrorCode, ErrorFrame};
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
@@ -14,16 +16,18 @@ use chat_shared::store::{HistoryQuery, Store};
 use chat_shared::subjects;
 
 /// The last page of `channel`, or everything after `since` (up to a catch-up's
-/// worth), oldest first.
+/// worth), oldest first. `key` checks messages read back from the stream.
 pub async fn for_join(
     bus: &dyn Bus,
     store: &dyn Store,
+    key: &BusKey,
     channel: &ChannelName,
     since: Option<String>,
     timeout: Duration,
 ) -> Result<Vec<Message>, ErrorFrame> {
     let query = HistoryQuery::for_join(since);
     match from_archivers(bus, channel, &query, timeout).await {
+        Ok(answer) => answer,
         Err(Unanswered) if query.since.is_some() && bus.archive_may_lag() => {
             // The archive alone may lack what the stream stored lately: an
             // answer from it could look whole and miss messages.
@@ -32,8 +36,15 @@ pub async fn for_join(
                 "History is unavailable right now; try again shortly.",
             ))
         }
-        Err(Unanswered) => from_store(store, channel, &query).await,
-        Ok(answer) => answer,
+        Err(Unanswered) => chat_shared::history::page(bus, store, key, channel, &query)
+            .await
+            .map_err(|e| {
+                tracing::warn!(channel = %channel, error = %e, "history unavailable");
+                ErrorFrame::new(
+                    ErrorCode::Unavailable,
+                    "History is unavailable right now; try joining again shortly.",
+                )
+            }),
     }
 }
 
@@ -78,20 +89,6 @@ async fn from_archivers(
     )
 }
 
-async fn from_store(
-    store: &dyn Store,
-    channel: &ChannelName,
-    query: &HistoryQuery,
-) -> Result<Vec<Message>, ErrorFrame> {
-    store.messages(channel, query).await.map_err(|e| {
-        tracing::warn!(channel = %channel, error = %e, "history unavailable");
-        ErrorFrame::new(
-            ErrorCode::Unavailable,
-            "History is unavailable right now; try joining again shortly.",
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -105,6 +102,10 @@ mod tests {
     use super::*;
 
     const WAIT: Duration = Duration::from_secs(2);
+
+    fn key() -> BusKey {
+        BusKey::derive(&[7; 64])
+    }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -141,7 +142,7 @@ mod tests {
         let sent: Vec<Message> = (0..60).map(|i| message(&format!("m{i}"))).collect();
         store.insert_messages(&sent).await.unwrap();
         let bus = LocalBus::new();
-        let got = for_join(&bus, &store, &ChannelName::general(), None, WAIT)
+        let got = for_join(&bus, &store, &key(), &ChannelName::general(), None, WAIT)
             .await
             .unwrap();
         assert_eq!(got.len(), HistoryQuery::DEFAULT_PAGE as usize);
@@ -158,7 +159,15 @@ mod tests {
         });
         let mut requests = archiver(&bus, reply).await;
         let since = Some(message("older").id);
-        let got = for_join(&bus, &store, &ChannelName::general(), since.clone(), WAIT).await;
+        let got = for_join(
+            &bus,
+            &store,
+            &key(),
+            &ChannelName::general(),
+            since.clone(),
+            WAIT,
+        )
+        .await;
         assert_eq!(got.unwrap(), answer);
         let asked = requests.recv().await.unwrap();
         assert_eq!(asked.since, since);
@@ -181,7 +190,7 @@ mod tests {
         ] {
             let bus = LocalBus::new();
             let _requests = archiver(&bus, reply).await;
-            let e = for_join(&bus, &store, &general, None, WAIT)
+            let e = for_join(&bus, &store, &key(), &general, None, WAIT)
                 .await
                 .unwrap_err();
             assert_eq!(

@@ -114,7 +114,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bus: bus.clone(),
         publisher: publisher.clone(),
         server_id: server_id.clone(),
-        key: bus_key,
+        key: bus_key.clone(),
         rejected: bus_rejected.clone(),
         durability: match config.is_embedded() {
             true => Durability::Database(Committer::start(store.clone()), bus.clone()),
@@ -129,6 +129,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bus,
         registry: registry.clone(),
         server_id: server_id.clone(),
+        bus_key,
         bus_rejected,
         counters,
     };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use chat_shared::bus::Bus;
+use chat_shared::bus::{Bus, BusKey};
 use chat_shared::store::Store;
 
 use crate::abuse::{Abuse, Counters};
@@ -23,6 +23,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
+    /// Checks messages read back from the bus (`chat_shared::bus::inbound`).
+    pub bus_key: BusKey,
     pub limits: Limits,
     /// Which pages may open WebSockets and change state with a visitor's cookie.
     pub origins: OriginPolicy,
@@ -49,6 +51,7 @@ pub struct Parts {
     pub bus: Arc<dyn Bus>,
     pub registry: Addr<Registry>,
     pub server_id: Arc<str>,
+    pub bus_key: BusKey,
     pub bus_rejected: Arc<AtomicU64>,
     pub counters: Counters,
 }
@@ -67,6 +70,7 @@ impl AppState {
             bus: parts.bus,
             registry: parts.registry,
             server_id: parts.server_id,
+            bus_key: parts.bus_key,
             limits,
             origins: OriginPolicy::new(&config.allowed_origins, config.behind_tls),
             trusted_proxies: config.trusted_proxies.clone(),

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod counters;
 pub mod frames;
+pub mod history;
 pub mod log_text;
 pub mod message;
 pub mod names;

@@ -53,6 +53,9 @@ pub const SERVERS: &str = "chat.servers";
 pub const BOT_QUEUE: &str = "bot";
 /// Queue group of the archivers.
 pub const ARCHIVER_QUEUE: &str = "archiver";
+/// The archivers' shared durable consumer on the stream: what it has
+/// acknowledged is archived.
+pub const ARCHIVE_CONSUMER: &str = "archiver";
 
 pub fn msg(channel: &ChannelName) -> String {
     format!("{MSG_PREFIX}{channel}")

@@ -119,7 +119,8 @@ pub async fn messages(
         since: None,
         limit,
     };
-    let messages = state.store.messages(&name, &query).await?;
+    let (bus, store) = (state.bus.as_ref(), state.store.as_ref());
+    let messages = chat_shared::history::page(bus, store, &state.bus_key, &name, &query).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }
 

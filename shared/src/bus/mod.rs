@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod local;
 pub mod nats;
 pub mod pattern;
+pub mod read_back;
 pub mod signature;
 
 use std::pin::Pin;
@@ -145,6 +146,20 @@ pub trait Bus: Send + Sync + 'static {
     /// message. The in-process bus delivers what is already committed.
     fn archive_may_lag(&self) -> bool {
         false
+    }
+
+    /// Hands `take` each message the stream stored on `subject` that the
+    /// archivers have not acknowledged yet (so may not be archived), in the
+    /// stream's order; past `within`, an error. The in-process bus has none:
+    /// what it delivers is already committed.
+    async fn read_unarchived(
+        &self,
+        subject: &str,
+        within: Duration,
+        take: &mut (dyn FnMut(Envelope, chrono::DateTime<chrono::Utc>) -> read_back::Then + Send),
+    ) -> Result<(), BusError> {
+        let _ = (subject, within, take);
+        Ok(())
     }
 
     /// Whether the bus is usable right now (for readiness).

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::{Bus, BusError, Envelope, Headers, StoredAt, Subscription};
+use crate::subjects;
 
 /// How to reach NATS.
 #[derive(Clone, Default)]
@@ -36,7 +37,7 @@ impl std::fmt::Debug for NatsOptions {
 #[derive(Clone)]
 pub struct NatsBus {
     client: Client,
-    jetstream: async_nats::jetstream::Context,
+    pub(super) jetstream: async_nats::jetstream::Context,
     /// Counts the connections made so far: it changes at each reconnection.
     connections: tokio::sync::watch::Receiver<u64>,
 }
@@ -265,6 +266,18 @@ impl Bus for NatsBus {
 
     fn archive_may_lag(&self) -> bool {
         true
+    }
+
+    async fn read_unarchived(
+        &self,
+        subject: &str,
+        within: Duration,
+        take: &mut (dyn FnMut(Envelope, chrono::DateTime<chrono::Utc>) -> super::read_back::Then
+                  + Send),
+    ) -> Result<(), BusError> {
+        let (stream, consumer) = (subjects::MSG_STREAM, subjects::ARCHIVE_CONSUMER);
+        self.read_unacknowledged(stream, consumer, subject, within, take)
+            .await
     }
 
     fn is_connected(&self) -> bool {

@@ -282,9 +282,9 @@ async fn enter(
         .await
         .map_err(|_| (None, unavailable()))?
         .map_err(|_| (None, unavailable()))?;
-    let (bus, store) = (state.bus.as_ref(), state.store.as_ref());
+    let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
     let timeout = state.limits.history_timeout();
-    match crate::history::for_join(bus, store, &name, since, timeout).await {
+    match crate::history::for_join(bus, store, key, &name, since, timeout).await {
         Ok(history) => Ok(Entered {
             name,
             addr,

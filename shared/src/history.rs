@@ -1,0 +1,95 @@
+//! A page of a channel's history (paging back, or the last page a join
+//! starts with) that misses nothing while the archive lags: what the archive
+//! holds, and what the stream stored that the archivers have not yet
+//! acknowledged as archived.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::bus::read_back::Then;
+use crate::bus::{inbound, Bus, BusKey};
+use crate::message::Message;
+use crate::names::ChannelName;
+use crate::store::{HistoryQuery, Store, StoreError};
+use crate::subjects;
+
+/// How long reading the unarchived messages may take before the page is
+/// refused (an error, never a page with a hole).
+const UNARCHIVED_WITHIN: Duration = Duration::from_secs(5);
+
+/// The page `query` (which has no `since`) asks for, oldest first: the
+/// newest `limit` messages before `query.before` (or of all), from the
+/// archive and from the stream's unarchived messages (each checked as bus
+/// input is, with `key`), each once.
+pub async fn page(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    key: &BusKey,
+    channel: &ChannelName,
+    query: &HistoryQuery,
+) -> Result<Vec<Message>, StoreError> {
+    debug_assert!(query.since.is_none(), "a catch-up is not a page");
+    let limit = query.limit as usize;
+    let mut newest = BTreeMap::new();
+    // The stream first: the archive read after it then holds everything up
+    // to where the archivers' acknowledgements stood when it was read.
+    let mut take = |envelope, _| {
+        let Ok(m) = inbound::receive(&envelope, key) else {
+            return Then::More;
+        };
+        let wanted = m.channel == *channel && query.before.as_ref().is_none_or(|b| m.id < *b);
+        if wanted {
+            newest.insert(m.id.clone(), m);
+            if newest.len() > limit {
+                newest.pop_first();
+            }
+        }
+        Then::More
+    };
+    bus.read_unarchived(&subjects::msg(channel), UNARCHIVED_WITHIN, &mut take)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("unarchived messages: {e}")))?;
+    let stored = store.messages(channel, query).await?;
+    Ok(newest_of(stored, newest, limit))
+}
+
+/// The newest `limit` of both, each once, oldest first.
+fn newest_of(
+    stored: Vec<Message>,
+    mut unarchived: BTreeMap<String, Message>,
+    limit: usize,
+) -> Vec<Message> {
+    if unarchived.is_empty() {
+        return stored;
+    }
+    unarchived.extend(stored.into_iter().map(|m| (m.id.clone(), m)));
+    let skip = unarchived.len().saturating_sub(limit);
+    unarchived.into_values().skip(skip).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::MessageText;
+
+    fn messages(n: usize) -> Vec<Message> {
+        (0..n)
+            .map(|i| {
+                let text = MessageText::parse(&format!("m{i}")).unwrap();
+                Message::new(ChannelName::general(), "alice", text, false)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_newest_of_archived_and_unarchived_each_once_oldest_first() {
+        let all = messages(8);
+        let stored = all[..5].to_vec();
+        // The archive's newest two are also still unacknowledged.
+        let unarchived: BTreeMap<_, _> =
+            all[3..].iter().map(|m| (m.id.clone(), m.clone())).collect();
+        assert_eq!(newest_of(stored.clone(), unarchived.clone(), 4), all[4..]);
+        assert_eq!(newest_of(stored.clone(), unarchived, 50), all);
+        assert_eq!(newest_of(stored.clone(), BTreeMap::new(), 4), stored);
+    }
+}
