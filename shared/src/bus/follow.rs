@@ -237,7 +237,7 @@ impl Follower {
 
 /// Whether the stream does not exist (yet): then everything it will store
 /// comes after now.
-pub(super) fn is_missing(e: &jetstream::context::GetStreamError) -> bool {
+fn is_missing(e: &jetstream::context::GetStreamError) -> bool {
     matches!(
         e.kind(),
         jetstream::context::GetStreamErrorKind::JetStream(j)

@@ -39,8 +39,7 @@ impl NatsBus {
     /// Hands `take` each message `stream` stored on `subject` from `from` on,
     /// in the stream's order, with the time it was stored, until nothing is
     /// left (as the stream stood when reading began) or `take` says stop.
-    /// Past `within` it gives up with an error. A missing stream has stored
-    /// nothing.
+    /// Past `within` it gives up with an error.
     pub async fn read_back(
         &self,
         stream: &str,
@@ -49,9 +48,7 @@ impl NatsBus {
         within: Duration,
         take: &mut (dyn FnMut(Envelope, DateTime<Utc>) -> Then + Send),
     ) -> Result<(), BusError> {
-        let Some(stream) = self.stream(stream).await? else {
-            return Ok(());
-        };
+        let stream = self.stream(stream).await?;
         let reader = Reader::create(&stream, subject, from).await?;
         let read = reader.read(within, take).await;
         let _ = stream.delete_consumer(&reader.name).await;
@@ -61,8 +58,8 @@ impl NatsBus {
     /// Hands `take` what `stream` stored on `subject` that the durable
     /// consumer `consumer` has not acknowledged yet (nor anything before it):
     /// for an archive fed by that consumer, the messages still on their way
-    /// to it. Nothing when the consumer has everything acknowledged; every
-    /// message when there is no such consumer yet.
+    /// to it. Nothing when the consumer has everything acknowledged (or
+    /// there is no stream); every message when there is no such consumer yet.
     pub async fn read_unacknowledged(
         &self,
         stream: &str,
@@ -71,13 +68,13 @@ impl NatsBus {
         within: Duration,
         take: &mut (dyn FnMut(Envelope, DateTime<Utc>) -> Then + Send),
     ) -> Result<(), BusError> {
-        let Some(handle) = self.stream(stream).await? else {
-            return Ok(());
-        };
+        let handle = self.stream(stream).await?;
         let floor = match handle.consumer_info(consumer).await {
             Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => return Ok(()),
             Ok(info) => info.ack_floor.stream_sequence,
             Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => 0,
+            // Nothing was ever stored.
+            Err(e) if e.kind() == ConsumerInfoErrorKind::StreamNotFound => return Ok(()),
             Err(e) => return Err(unavailable(e)),
         };
         let reader = Reader::create(&handle, subject, From::After(floor)).await?;
@@ -86,12 +83,12 @@ impl NatsBus {
         read
     }
 
-    async fn stream(&self, name: &str) -> Result<Option<stream::Stream>, BusError> {
-        match self.jetstream.get_stream(name).await {
-            Ok(stream) => Ok(Some(stream)),
-            Err(e) if super::follow::is_missing(&e) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
+    /// A handle on the stream, without asking NATS about it.
+    async fn stream(&self, name: &str) -> Result<stream::Stream<()>, BusError> {
+        self.jetstream
+            .get_stream_no_info(name)
+            .await
+            .map_err(unavailable)
     }
 }
 
@@ -104,7 +101,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn create(stream: &stream::Stream, subject: &str, from: From) -> Result<Self, BusError> {
+    async fn create(stream: &stream::Stream<()>, subject: &str, from: From) -> Result<Self, BusError> {
         let name = format!(
             "read-{}",
             crate::message::next_id().to_string().to_ascii_lowercase()
