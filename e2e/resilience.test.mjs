@@ -17,6 +17,42 @@ function placeInScroller(row) {
   return visible ? { top: box.top - view.top, bottom: box.bottom - view.top } : null;
 }
 
+/**
+ * Routes the WebSockets of `context` through a relay that notes the refs of
+ * sends of `text`. With `loseNextAck` set, the next ack (and the echo of
+ * `text`) is lost together with the connection; with `refuse` set, new
+ * connections are closed at once.
+ */
+async function lossyRelay(context, text) {
+  const relay = { loseNextAck: false, refuse: false, sockets: 0, sentRefs: [] };
+  await context.routeWebSocket(/\/ws$/, (page) => {
+    relay.sockets += 1;
+    if (relay.refuse) {
+      page.close({ code: 4000, reason: 'refused' });
+      return;
+    }
+    const server = page.connectToServer();
+    page.onMessage((m) => {
+      const frame = typeof m === 'string' ? JSON.parse(m) : {};
+      if (frame.type === 'send' && frame.text === text) relay.sentRefs.push(frame.ref);
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      const frame = typeof m === 'string' ? JSON.parse(m) : {};
+      if (relay.loseNextAck && frame.type === 'message' && frame.message.text === text) return;
+      if (relay.loseNextAck && frame.type === 'ack') {
+        // Stored, but the tab hears neither its echo nor its ack.
+        relay.loseNextAck = false;
+        page.close({ code: 4000, reason: 'lost' });
+        server.close();
+        return;
+      }
+      page.send(m);
+    });
+  });
+  return relay;
+}
+
 export const tests = [
   {
     name: 'after a server restart the page reconnects by itself and shows a message sent meanwhile exactly once',
@@ -69,37 +105,14 @@ export const tests = [
       // A second tab of erin's whose WebSocket goes through a relay that can
       // lose the server's next ack together with the connection.
       const text = 'stored once, acked after a retry';
-      let loseNextAck = false;
-      let sockets = 0;
-      const sentRefs = [];
-      await erin.context.routeWebSocket(/\/ws$/, (page) => {
-        sockets += 1;
-        const server = page.connectToServer();
-        page.onMessage((m) => {
-          const frame = typeof m === 'string' ? JSON.parse(m) : {};
-          if (frame.type === 'send' && frame.text === text) sentRefs.push(frame.ref);
-          server.send(m);
-        });
-        server.onMessage((m) => {
-          const frame = typeof m === 'string' ? JSON.parse(m) : {};
-          if (loseNextAck && frame.type === 'message' && frame.message.text === text) return;
-          if (loseNextAck && frame.type === 'ack') {
-            // Stored, but the tab hears neither its echo nor its ack.
-            loseNextAck = false;
-            page.close({ code: 4000, reason: 'lost' });
-            server.close();
-            return;
-          }
-          page.send(m);
-        });
-      });
+      const relay = await lossyRelay(erin.context, text);
       const tab = new ChatPage(world, erin.context, await world.newPage(erin.context, 'erin (relayed)'), 'erin');
       await tab.page.goto('/');
       await tab.ready();
 
-      loseNextAck = true;
+      relay.loseNextAck = true;
       await tab.send(text);
-      await until('the relay to have reconnected', async () => sockets >= 2);
+      await until('the relay to have reconnected', async () => relay.sockets >= 2);
       for (const who of [tab, bob, erin]) {
         await who.expectMessage(text, { from: 'erin' });
       }
@@ -110,13 +123,51 @@ export const tests = [
         assert(count === 1, `${who.name} sees the message ${count} times`);
       }
       assert(!(await tab.page.locator('#message-list .is-failed').count()), 'nothing is marked as failed');
-      assert(sentRefs.length === 2 && sentRefs[0] === sentRefs[1],
-        `the tab sent it again with the same ref: ${JSON.stringify(sentRefs)}`);
+      const refs = relay.sentRefs;
+      assert(refs.length === 2 && refs[0] === refs[1], `the tab sent it again with the same ref: ${JSON.stringify(refs)}`);
       await bob.page.reload();
       await bob.ready();
       await bob.expectMessage(text, { from: 'erin' });
       const stored = await bob.messages(text).count();
       assert(stored === 1, `history holds it ${stored} times`);
+    },
+  },
+  {
+    name: 'a send unconfirmed for longer than the server recognizes a retry is not sent again but marked for the user to check',
+    async run(world) {
+      const erin = await world.user('erin');
+      const bob = await world.user('bob');
+      const text = 'unconfirmed for three minutes';
+      const relay = await lossyRelay(erin.context, text);
+      await erin.context.clock.install();
+      const tab = new ChatPage(world, erin.context, await world.newPage(erin.context, 'erin (relayed)'), 'erin');
+      await tab.page.goto('/');
+      await tab.ready();
+
+      relay.refuse = true;
+      relay.loseNextAck = true;
+      await tab.send(text);
+      await bob.expectMessage(text, { from: 'erin' });
+      await tab.page.locator('#banner').waitFor();
+      // The laptop sleeps for three minutes, then finds the network again.
+      await erin.context.clock.fastForward('03:00');
+      relay.refuse = false;
+      await until('the tab to be back online', async () => {
+        const retry = tab.page.locator('#banner-retry');
+        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
+        return tab.page.locator('#composer-input').isEnabled();
+      });
+      const unsure = tab.page.locator('#message-list .is-failed', { hasText: 'Not confirmed' });
+      await unsure.waitFor();
+      assert(relay.sentRefs.length === 1, `sent once, not again: ${JSON.stringify(relay.sentRefs)}`);
+      // It was stored: the tab's catch-up shows it above the unconfirmed row.
+      const stored = tab.messages(text).and(tab.page.locator(':not(.is-failed)'));
+      await stored.waitFor();
+      assert(await stored.count() === 1, 'the tab shows the stored message once');
+      const shown = await bob.messages(text).count();
+      assert(shown === 1, `bob sees it ${shown} times`);
+      await unsure.getByRole('button', { name: 'Discard' }).click();
+      await until('the unconfirmed row to be gone', async () => !(await unsure.count()));
     },
   },
   {

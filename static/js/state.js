@@ -299,11 +299,26 @@ export function holdAllPending() {
   changed('messages');
 }
 
-/** The held sends of a channel, to send again now; they are no longer held. */
-export function takeHeld(name) {
+/**
+ * How long after its first try a send sent again is still recognized by the
+ * server (the stream remembers a ref for 2 minutes), less a margin.
+ */
+const RESEND_WITHIN_MS = 100_000;
+
+/**
+ * The held sends of a channel, to send again now; they are no longer held.
+ * One first tried too long ago could be stored twice: it is marked failed
+ * instead, for the user to check the room and send it again if need be.
+ */
+export function takeHeld(name, now = Date.now()) {
   const held = channel(name).pending.filter((p) => p.held && !p.failed);
   held.forEach((p) => { p.held = false; });
-  return held;
+  const fresh = held.filter((p) => now - Date.parse(p.ts) <= RESEND_WITHIN_MS);
+  const stale = held.filter((p) => !fresh.includes(p));
+  const error = 'Not confirmed: it may have been sent while you were away. Check above before retrying.';
+  stale.forEach((p) => Object.assign(p, { failed: true, unsure: true, error }));
+  if (stale.length) changed('messages');
+  return fresh;
 }
 
 export function setConnection(status, retryAt = 0) {

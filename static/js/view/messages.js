@@ -125,7 +125,7 @@ export function initMessages({ loadOlder, retry, discard }) {
     if (p && !p.failed) main.append(h('span', { class: 'msg-state', text: 'Sending…' }));
     if (p && p.failed) {
       main.append(h('div', { class: 'msg-failed', role: 'alert' },
-        h('span', { text: `Not sent: ${p.error || 'unknown error'}` }),
+        h('span', { text: p.unsure ? p.error : `Not sent: ${p.error || 'unknown error'}` }),
         h('button', { type: 'button', class: 'link-btn', onclick: () => retry(state.active, p), text: 'Retry' }),
         h('button', { type: 'button', class: 'link-btn', onclick: () => discard(p.ref), text: 'Discard' })));
     }
