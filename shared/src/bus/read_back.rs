@@ -101,7 +101,11 @@ struct Reader {
 }
 
 impl Reader {
-    async fn create(stream: &stream::Stream<()>, subject: &str, from: From) -> Result<Self, BusError> {
+    async fn create(
+        stream: &stream::Stream<()>,
+        subject: &str,
+        from: From,
+    ) -> Result<Self, BusError> {
         let name = format!(
             "read-{}",
             crate::message::next_id().to_string().to_ascii_lowercase()
