@@ -113,7 +113,8 @@ export class World {
   /**
    * Posts `texts` as `name` straight over the WebSocket protocol (from a
    * script in the page, beside the UI's own connection), a new connection every 15 messages to
-   * stay under the per-connection rate limit. Resolves with the message ids.
+   * stay under the per-connection rate limit. An entry may be a string or
+   * the fields of a send (`{text, reply_to}`). Resolves with the message ids.
    */
   async post(name, channel, texts, { register = true } = {}) {
     const context = await this.context();
@@ -186,7 +187,8 @@ async function postOverSocket({ channel, texts, perSocket }) {
     await next((f) => f.type === 'joined' && f.channel === channel);
     for (let i = start; i < Math.min(texts.length, start + perSocket); i += 1) {
       const ref = `post-${i}`;
-      ws.send(JSON.stringify({ type: 'send', channel, text: texts[i], ref }));
+      const send = typeof texts[i] === 'string' ? { text: texts[i] } : texts[i];
+      ws.send(JSON.stringify({ type: 'send', channel, ref, ...send }));
       const answer = await next((f) => (f.type === 'ack' || f.type === 'error') && f.ref === ref);
       if (answer.type !== 'ack') throw new Error(`send refused: ${JSON.stringify(answer)}`);
       ids.push(answer.id);

@@ -143,6 +143,7 @@ impl Room {
                 conn: 0,
                 text: self.text.clone(),
                 reference: None,
+                reply_to: None,
             })
             .await
             .unwrap()

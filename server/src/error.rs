@@ -24,6 +24,8 @@ pub enum AppError {
     ForeignOrigin,
     #[error("No such channel.")]
     NoSuchChannel,
+    #[error("No such message in that channel.")]
+    NoSuchMessage,
     #[error("Not found.")]
     NotFound,
     #[error("Too many attempts; try again in {0} seconds.")]
@@ -57,6 +59,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::ForeignOrigin => "forbidden_origin",
             AppError::NoSuchChannel => "no_such_channel",
+            AppError::NoSuchMessage => "no_such_message",
             AppError::NotFound => "not_found",
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::TooManySignups(_) | AppError::TooManyNewChannels(_) => "rate_limited",
@@ -90,7 +93,9 @@ impl ResponseError for AppError {
             }
             AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::ForeignOrigin => StatusCode::FORBIDDEN,
-            AppError::NoSuchChannel | AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NoSuchChannel | AppError::NoSuchMessage | AppError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             AppError::TooManyAttempts(_)
             | AppError::TooManySignups(_)
             | AppError::TooManyNewChannels(_)

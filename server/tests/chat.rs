@@ -294,3 +294,65 @@ async fn logging_out_revokes_the_session_and_closes_its_sockets() {
         "other sessions of the user live on"
     );
 }
+
+#[actix_rt::test]
+async fn a_reply_names_its_original_in_the_same_channel_and_anything_else_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let (status, _) = alice.create_channel("elsewhere").await;
+    assert_eq!(status, 201);
+    let mut a = alice.ws().await;
+    a.join("general").await;
+    a.join("elsewhere").await;
+    let mut b = app.user("bob").await.ws().await;
+    b.join("general").await;
+    let original = a.say("general", "lunch at noon?").await;
+    let in_elsewhere = a.say("elsewhere", "not here").await;
+
+    let send = |reply_to: &str, text: &str| {
+        let reference = format!("r-{}", chat_shared::message::next_id());
+        json!({"type": "send", "channel": "general", "text": text, "ref": reference, "reply_to": reply_to})
+    };
+    let ack = b.answer(send(&original, "yes")).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let reply = a.expect_message("general", "yes").await;
+    assert_eq!(reply["reply_to"], original.as_str());
+    assert_eq!(reply["id"], ack["id"]);
+    b.drain(Duration::from_millis(300)).await;
+
+    // An id of another channel, an id of no message, and no id at all.
+    let refused = b.answer(send(&in_elsewhere, "no")).await;
+    assert_eq!(refused["code"], "no_such_message", "{refused}");
+    let unknown = chat_shared::message::next_id().to_string();
+    let refused = b.answer(send(&unknown, "no")).await;
+    assert_eq!(refused["code"], "no_such_message", "{refused}");
+    let refused = b.answer(send("yesterday", "no")).await;
+    assert_eq!(refused["code"], "invalid_frame", "{refused}");
+    b.expect_no_message(Duration::from_millis(300), "nothing refused was shown")
+        .await;
+
+    // The connection goes on, and history and the message route keep the link.
+    b.say("general", "still here").await;
+    let joined = app.user("carol").await.ws().await.join("general").await;
+    let texts = pluck(&joined["history"], "text");
+    assert_eq!(texts, ["lunch at noon?", "yes", "still here"]);
+    assert_eq!(joined["history"][1]["reply_to"], original.as_str());
+    assert!(
+        joined["history"][2].get("reply_to").is_none(),
+        "absent when empty"
+    );
+    let (status, one) = alice
+        .get(&format!("/api/channels/general/messages/{original}"))
+        .await;
+    assert_eq!(
+        (status, &one["message"]["text"]),
+        (200, &json!("lunch at noon?"))
+    );
+    let (status, none) = alice
+        .get(&format!("/api/channels/general/messages/{in_elsewhere}"))
+        .await;
+    assert_eq!(
+        (status, &none["error"]["code"]),
+        (404, &json!("no_such_message"))
+    );
+}

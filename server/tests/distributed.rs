@@ -439,14 +439,25 @@ async fn an_archiver_stopped_while_messages_flow_leaves_no_hole_in_history_and_s
     let (status, page) = bob.get("/api/channels/general/messages?limit=5").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(pluck(&page["messages"], "text"), sent[16..], "the newest 5");
+    // A reply to a message that is not archived yet finds it in the stream.
+    let last = joined["history"][20]["id"].as_str().unwrap();
+    let reply = json!({"type": "send", "channel": "general", "text": "re", "ref": "r-reply-unarchived", "reply_to": last});
+    let ack = b.answer(reply).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let (status, one) = bob
+        .get(&format!("/api/channels/general/messages/{last}"))
+        .await;
+    assert_eq!((status, &one["message"]["text"]), (200, &json!(sent[20])));
     let oldest = page["messages"][0]["id"].as_str().unwrap();
     let before = format!("/api/channels/general/messages?limit=100&before={oldest}");
     let (_, older) = bob.get(&before).await;
     assert_eq!(pluck(&older["messages"], "text"), sent[..16], "paging back");
     cluster.start_archiver().await;
-    let stored = archived(&cluster, "general", 21).await;
+    sent.push("re".to_owned());
+    let stored = archived(&cluster, "general", 22).await;
     let texts: Vec<String> = stored.iter().map(|m| m.text.to_string()).collect();
-    assert_eq!(texts, sent, "all 21, once each, in order");
+    assert_eq!(texts, sent, "all 22, once each, in order");
+    assert_eq!(stored[21].reply_to.as_deref(), Some(last));
 }
 
 #[actix_rt::test]

@@ -23,6 +23,9 @@ pub enum ClientFrame {
         text: String,
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
+        /// The id of the message (in the same channel) this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
     },
     Typing {
         channel: String,
@@ -128,6 +131,8 @@ pub enum ErrorCode {
     Unavailable,
     /// No bot confirmed a command in time.
     BotUnavailable,
+    /// The message named (e.g. by `reply_to`) is not in that channel.
+    NoSuchMessage,
     Internal,
 }
 
@@ -185,9 +190,15 @@ mod tests {
             ClientFrame::Send {
                 channel: "general".into(),
                 text: "hi".into(),
-                reference: Some("c-17".into())
+                reference: Some("c-17".into()),
+                reply_to: None,
             }
         );
+        let reply = r#"{"type":"send","channel":"g1","text":"yes","reply_to":"01J0"}"#;
+        assert!(matches!(
+            ClientFrame::parse(reply).unwrap(),
+            ClientFrame::Send { reply_to: Some(r), .. } if r == "01J0"
+        ));
         assert!(matches!(
             ClientFrame::parse(r#"{"type":"join","channel":"x","since":"01J"}"#).unwrap(),
             ClientFrame::Join { since: Some(_), .. }

@@ -53,6 +53,32 @@ pub async fn page(
     Ok(newest_of(stored, newest, limit))
 }
 
+/// The message `id` of `channel` (checked as bus input is, with `key`, when
+/// read from the stream): archived, or still on its way to the archive.
+pub async fn find(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    key: &BusKey,
+    channel: &ChannelName,
+    id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let mut found = None;
+    let mut take = |envelope, _| match inbound::receive(&envelope, key) {
+        Ok(m) if m.id == id && m.channel == *channel => {
+            found = Some(m);
+            Then::Stop
+        }
+        _ => Then::More,
+    };
+    bus.read_unarchived(&subjects::msg(channel), UNARCHIVED_WITHIN, &mut take)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("unarchived messages: {e}")))?;
+    match found {
+        Some(m) => Ok(Some(m)),
+        None => store.message(channel, id).await,
+    }
+}
+
 /// The newest `limit` of both, each once, oldest first.
 fn newest_of(
     stored: Vec<Message>,

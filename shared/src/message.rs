@@ -23,6 +23,9 @@ pub struct Message {
     /// An operator's or the system's post; absent for people and the bot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The id of the message (in the same channel) this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// What a post that is neither a person's nor the bot's is, so that clients
@@ -72,6 +75,7 @@ impl Message {
             ts,
             bot,
             kind: None,
+            reply_to: None,
         }
     }
 

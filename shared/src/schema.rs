@@ -29,6 +29,7 @@ diesel::table! {
         ts -> BigInt,
         kind -> Nullable<Text>,
         dedupe_key -> Nullable<Text>,
+        reply_to -> Nullable<Text>,
     }
 }
 

@@ -35,6 +35,7 @@ async fn suite(store: Arc<dyn Store>) {
     history_pages(store, &batch).await;
     text_survives_byte_for_byte(store).await;
     operator_and_system_posts_keep_their_kind(store).await;
+    replies_keep_their_original_and_one_message_is_found_by_id(store).await;
     login_sessions(store).await;
     retried_sends_are_stored_once(store).await;
     store.ping().await.unwrap();
@@ -204,6 +205,27 @@ async fn operator_and_system_posts_keep_their_kind(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(back, marked);
+}
+
+async fn replies_keep_their_original_and_one_message_is_found_by_id(store: &dyn Store) {
+    let original = msg("general", "lunch at noon?");
+    let reply = Message {
+        reply_to: Some(original.id.clone()),
+        ..msg("general", "yes")
+    };
+    store
+        .insert_messages(&[original.clone(), reply.clone()])
+        .await
+        .unwrap();
+    let back = store
+        .messages(&channel("general"), &HistoryQuery::latest(2))
+        .await
+        .unwrap();
+    assert_eq!(back, [original.clone(), reply.clone()]);
+    let found = store.message(&channel("general"), &reply.id).await.unwrap();
+    assert_eq!(found, Some(reply));
+    let elsewhere = store.message(&channel("random"), &original.id).await;
+    assert_eq!(elsewhere.unwrap(), None, "only in its own channel");
 }
 
 async fn login_sessions(store: &dyn Store) {

@@ -74,6 +74,13 @@ export async function channels() {
 
 export const createChannel = (name) => request('POST', '/api/channels', { name });
 
+/** One message of a channel (e.g. the original a reply quotes). */
+export async function message(channel, id) {
+  const path = `/api/channels/${encodeURIComponent(channel)}/messages/${encodeURIComponent(id)}`;
+  const data = await request('GET', path);
+  return data && data.message;
+}
+
 /** Older messages of a channel, oldest first. */
 export async function messages(channel, { before, limit = 50 } = {}) {
   const params = new URLSearchParams();

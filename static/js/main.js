@@ -130,16 +130,33 @@ function newRef() {
   return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-function sendText(channel, text) {
+/** Sends `text` to `channel`, as a reply to the message `replyTo` if given. */
+function sendText(channel, text, replyTo = null) {
   const ref = newRef();
-  store.addPending(channel, { ref, text, ts: new Date().toISOString() });
-  if (!socket.send({ type: 'send', channel, text, ref })) store.holdAllPending();
+  const extra = replyTo ? { reply_to: replyTo } : {};
+  store.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra });
+  if (!socket.send({ type: 'send', channel, text, ref, ...extra })) store.holdAllPending();
+}
+
+/** Fetches a quoted original that is not loaded in its channel (once). */
+const askedOriginals = new Set();
+async function fetchOriginal(name, id) {
+  if (askedOriginals.has(id)) return;
+  askedOriginals.add(id);
+  try {
+    store.rememberOriginal(id, await api.message(name, id));
+  } catch (err) {
+    if (sessionCheck(err)) return;
+    if (err.status === 404) store.rememberOriginal(id, null);
+    else askedOriginals.delete(id);
+  }
 }
 
 /** Sends again, with their first ref, the sends a dropped connection left unanswered. */
 function resendHeld(channel) {
   for (const p of store.takeHeld(channel)) {
-    socket.send({ type: 'send', channel, text: p.text, ref: p.ref });
+    const extra = p.reply_to ? { reply_to: p.reply_to } : {};
+    socket.send({ type: 'send', channel, text: p.text, ref: p.ref, ...extra });
   }
 }
 
@@ -156,13 +173,15 @@ const messages = initMessages({
   loadOlder,
   retry: (channel, entry) => {
     store.removePending(entry.ref);
-    sendText(channel, entry.text);
+    sendText(channel, entry.text, entry.reply_to);
   },
   discard: (ref) => store.removePending(ref),
+  reply: (m) => composer.replyTo(m),
+  needOriginal: fetchOriginal,
 });
 const members = initMembers();
 const composer = initComposer({
-  send: (text) => sendText(state.active, text),
+  send: (text, replyTo) => sendText(state.active, text, replyTo),
   typing: () => socket.send({ type: 'typing', channel: state.active }),
 });
 const typing = initTyping();

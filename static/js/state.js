@@ -50,6 +50,38 @@ export function isMessage(m) {
     && typeof m.user === 'string' && typeof m.text === 'string' && typeof m.ts === 'string';
 }
 
+/** The message with this id in a list sorted by id, or null. */
+function findById(list, id) {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].id === id) return list[mid];
+    if (list[mid].id < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return null;
+}
+
+/** Originals quoted by replies but not loaded in their channel: id -> message, or null when gone. */
+const originals = new Map();
+
+/**
+ * The message a reply quotes: loaded in the channel, or fetched before;
+ * undefined when not known yet (the caller fetches it), null when gone.
+ */
+export function original(name, id) {
+  const loaded = findById(channel(name).messages, id);
+  if (loaded) return loaded;
+  return originals.has(id) ? originals.get(id) : undefined;
+}
+
+/** Remembers a quoted original fetched on its own (null: there is none). */
+export function rememberOriginal(id, message) {
+  originals.set(id, isMessage(message) ? message : null);
+  changed('messages');
+}
+
 /** Per-channel data, created on first use. */
 export function channel(name) {
   let c = state.chans.get(name);
@@ -265,7 +297,9 @@ export function ackPending(ref, id) {
   const { name, c, i, entry } = found;
   c.pending.splice(i, 1);
   if (typeof id === 'string' && !c.messages.some((m) => m.id === id)) {
-    merge(c, [{ id, channel: name, user: state.me, text: entry.text, ts: entry.ts, bot: false }]);
+    const m = { id, channel: name, user: state.me, text: entry.text, ts: entry.ts, bot: false };
+    if (entry.reply_to) m.reply_to = entry.reply_to;
+    merge(c, [m]);
   }
   changed('messages');
 }

@@ -124,6 +124,27 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }
 
+/// One message of a channel (e.g. the original a reply quotes), archived or
+/// still on its way to the archive.
+pub async fn message(
+    _: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (name, id) = path.into_inner();
+    let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
+    if state.store.channel(&name).await?.is_none() {
+        return Err(AppError::NoSuchChannel);
+    }
+    if !is_message_id(&id) {
+        return Err(AppError::NoSuchMessage);
+    }
+    let (bus, store) = (state.bus.as_ref(), state.store.as_ref());
+    let found = chat_shared::history::find(bus, store, &state.bus_key, &name, &id).await?;
+    let message = found.ok_or(AppError::NoSuchMessage)?;
+    Ok(HttpResponse::Ok().json(json!({ "message": message })))
+}
+
 /// A page's length: `given`, or `default` when not given; 1 to `max`.
 fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
     let limit = given.unwrap_or(default);

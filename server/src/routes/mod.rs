@@ -34,6 +34,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/channels/{name}/messages",
                 web::get().to(channels::messages),
             )
+            .route(
+                "/channels/{name}/messages/{id}",
+                web::get().to(channels::message),
+            )
             .default_service(web::to(not_found)),
     )
     .route("/ws", web::get().to(ws::upgrade))

@@ -517,6 +517,16 @@ impl Ws {
         .await
     }
 
+    /// Sends `frame` and returns the answer to it (by its `ref`): its ack or error.
+    pub async fn answer(&mut self, frame: Value) -> Value {
+        let reference = frame["ref"].clone();
+        self.send(frame).await;
+        self.expect(&format!("the answer to {reference}"), |f| {
+            (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference
+        })
+        .await
+    }
+
     /// Sends a message and returns its id from the ack.
     pub async fn say(&mut self, channel: &str, text: &str) -> String {
         let reference = format!("r-{}", chat_shared::message::next_id());

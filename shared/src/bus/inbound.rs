@@ -34,6 +34,8 @@ pub enum Rejected {
     BadUser,
     #[error("the text is refused: {0}")]
     BadText(InvalidText),
+    #[error("reply_to is not a message id")]
+    BadReplyTo,
     #[error("a signed message of an unknown kind")]
     BadKind,
 }
@@ -50,6 +52,8 @@ struct Published {
     bot: bool,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    reply_to: Option<String>,
 }
 
 /// The message `envelope` carries, if it passes every rule a browser's
@@ -80,6 +84,13 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
     }
     Username::parse(&published.user).map_err(|_| Rejected::BadUser)?;
     let text = MessageText::parse(&published.text).map_err(Rejected::BadText)?;
+    if published
+        .reply_to
+        .as_deref()
+        .is_some_and(|r| !is_message_id(r))
+    {
+        return Err(Rejected::BadReplyTo);
+    }
     let message = Message {
         id: published.id,
         channel,
@@ -88,6 +99,7 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
         ts,
         bot: published.bot,
         kind: None,
+        reply_to: published.reply_to,
     };
     mark(message, published.kind.as_deref(), key.signed(envelope))
 }

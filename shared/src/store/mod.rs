@@ -178,6 +178,10 @@ pub trait Store: Send + Sync + 'static {
         query: &HistoryQuery,
     ) -> Result<Vec<Message>, StoreError>;
 
+    /// The message `id` of `channel`, if it is stored.
+    async fn message(&self, channel: &ChannelName, id: &str)
+        -> Result<Option<Message>, StoreError>;
+
     /// Records a new login session (and sweeps expired ones).
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError>;
 

@@ -222,6 +222,22 @@ impl Store for PgStore {
         )
     }
 
+    async fn message(
+        &self,
+        channel: &ChannelName,
+        id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let row: Option<MessageRow> = messages::table
+            .filter(messages::channel.eq(channel.as_str()))
+            .filter(messages::id.eq(id))
+            .select(MessageRow::as_select())
+            .first(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?;
+        row.map(Message::try_from).transpose()
+    }
+
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_millis())))

@@ -52,6 +52,7 @@ pub struct MessageRow {
     pub bot: bool,
     pub ts: i64,
     pub kind: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -97,6 +98,7 @@ impl TryFrom<MessageRow> for Message {
                 .kind
                 .map(|k| Kind::parse(&k).ok_or_else(|| corrupt("message kind", k)))
                 .transpose()?,
+            reply_to: r.reply_to,
         })
     }
 }
@@ -111,6 +113,7 @@ impl From<&Message> for MessageRow {
             bot: m.bot,
             ts: m.ts_millis(),
             kind: m.kind.map(|k| k.as_str().to_owned()),
+            reply_to: m.reply_to.clone(),
         }
     }
 }

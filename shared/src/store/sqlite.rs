@@ -268,6 +268,25 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn message(
+        &self,
+        channel: &ChannelName,
+        id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let (channel, id) = (channel.to_string(), id.to_owned());
+        self.with_conn(move |c| {
+            let row: Option<MessageRow> = messages::table
+                .filter(messages::channel.eq(channel))
+                .filter(messages::id.eq(id))
+                .select(MessageRow::as_select())
+                .first(c)
+                .optional()
+                .map_err(map_err)?;
+            row.map(Message::try_from).transpose()
+        })
+        .await
+    }
+
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         let session = session.clone();
         self.with_conn(move |c| {

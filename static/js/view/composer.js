@@ -1,6 +1,7 @@
 // The message composer: Enter sends, Shift+Enter adds a line, a counter near
 // the 2000-character limit, throttled typing notices, command hints for "/",
-// disabled with a visible reason while the socket is not open.
+// the message being replied to (Escape cancels), disabled with a visible
+// reason while the socket is not open.
 
 import { state } from '../state.js';
 import { $, h, showText } from './dom.js';
@@ -15,7 +16,13 @@ const COMMANDS = [
   { fill: '/help', name: '/help', about: 'list commands' },
 ];
 
-/** send(text): queue a message for the active channel. typing(): notify others. */
+/** The first line of a message's text, for a one-line quote. */
+export const firstLine = (text) => text.split('\n', 1)[0];
+
+/**
+ * send(text, replyTo): queue a message for the active channel (a reply to
+ * the message id `replyTo`, or null). typing(): notify others.
+ */
 export function initComposer({ send, typing }) {
   const form = $('composer');
   const input = $('composer-input');
@@ -25,6 +32,9 @@ export function initComposer({ send, typing }) {
   const hints = $('command-hints');
   const error = $('composer-error');
   const label = $('composer-label');
+  const replyBar = $('reply-bar');
+  const replyText = $('reply-bar-text');
+  let replying = null; // the message being answered
   let lastTyping = 0;
   let hintsDismissed = false;
   let refocus = false;
@@ -57,10 +67,22 @@ export function initComposer({ send, typing }) {
     renderHints();
   }
 
+  function setReply(m) {
+    replying = m;
+    replyBar.hidden = !m;
+    replyText.textContent = m ? `${m.user}: ${firstLine(m.text)}` : '';
+  }
+
+  $('reply-cancel').addEventListener('click', () => {
+    setReply(null);
+    input.focus();
+  });
+
   function submit() {
     const text = input.value.trim();
     if (!text || input.disabled) return;
-    send(text);
+    send(text, replying ? replying.id : null);
+    setReply(null);
     input.value = '';
     hintsDismissed = false;
     showText(error, '');
@@ -74,6 +96,8 @@ export function initComposer({ send, typing }) {
     } else if (ev.key === 'Escape' && !hints.hidden) {
       hintsDismissed = true;
       renderHints();
+    } else if (ev.key === 'Escape' && replying) {
+      setReply(null);
     }
   });
 
@@ -113,7 +137,10 @@ export function initComposer({ send, typing }) {
 
   return {
     render(topics) {
-      if (topics.has('active')) showText(error, '');
+      if (topics.has('active')) {
+        showText(error, '');
+        setReply(null);
+      }
       if (topics.has('connection') || topics.has('active')) renderState();
     },
     /** Shows why a send failed; gives the text back when the box is empty. */
@@ -132,6 +159,11 @@ export function initComposer({ send, typing }) {
       refresh();
     },
     focus() {
+      if (!input.disabled) input.focus();
+    },
+    /** Answers `m` with the next send. */
+    replyTo(m) {
+      setReply(m);
       if (!input.disabled) input.focus();
     },
   };

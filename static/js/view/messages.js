@@ -1,9 +1,11 @@
 // The message pane of the active channel: grouped messages with day
 // separators, operator and system posts as notices, pending/failed sends,
-// scroll anchoring, the "New messages" pill and loading older history when
-// scrolled to the top.
+// replies with their quoted original (a click goes to it, loading older
+// history as needed), scroll anchoring, the "New messages" pill and loading
+// older history when scrolled to the top.
 
-import { state, channel, isMe } from '../state.js';
+import { state, channel, isMe, original } from '../state.js';
+import { firstLine } from './composer.js';
 import { clock, fullDate, dayKey, dayLabel, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
 import { $, h } from './dom.js';
@@ -43,10 +45,17 @@ function timeEl(d, ts, extraClass = '') {
   return h('time', { class: `msg-time ${extraClass}`, datetime: ts, title: fullDate(d), text: clock(d) });
 }
 
+/** What a reply's quote shows: its original, undefined while unknown, null when gone. */
+function quoteSig(name, m) {
+  if (!m.reply_to) return '';
+  const q = original(name, m.reply_to);
+  return q === undefined ? '?' : q === null ? '-' : `${q.user}:${firstLine(q.text)}`;
+}
+
 /** The rows to show: day separators and messages (pending ones last). */
-function rowsOf(c) {
+function rowsOf(name, c) {
   const all = c.messages.concat(c.pending.map((p) => ({
-    id: `p-${p.ref}`, user: state.me, text: p.text, ts: p.ts, bot: false, pending: p,
+    id: `p-${p.ref}`, user: state.me, text: p.text, ts: p.ts, bot: false, pending: p, reply_to: p.reply_to,
   })));
   const rows = [];
   let prev = null;
@@ -63,15 +72,18 @@ function rowsOf(c) {
       && !noticeOf(m) && !noticeOf(prev.m)
       && !prev.m.pending?.failed && d - prev.d >= 0 && d - prev.d < GROUP_WINDOW_MS;
     const p = m.pending;
-    const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '']
-      .join('\u0000');
+    const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '',
+      quoteSig(name, m)].join('\u0000');
     rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
     prev = { m, d };
   }
   return rows;
 }
 
-export function initMessages({ loadOlder, retry, discard }) {
+/** Messages older history is read back through to find a reply's original, at most. */
+const JUMP_PAGES = 40;
+
+export function initMessages({ loadOlder, retry, discard, reply, needOriginal }) {
   const scroller = $('message-scroller');
   const list = $('message-list');
   const status = $('history-status');
@@ -103,6 +115,39 @@ export function initMessages({ loadOlder, retry, discard }) {
         h('div', { class: 'msg-text' }, richText(m.text))));
   }
 
+  /** Scrolls to message `id` of channel `name`, loading older history until it is there. */
+  async function jumpTo(name, id) {
+    for (let page = 0; page <= JUMP_PAGES && state.active === name; page += 1) {
+      const entry = nodes.get(`m-${id}`);
+      if (entry) {
+        entry.node.scrollIntoView({ block: 'center' });
+        entry.node.classList.add('is-highlight');
+        setTimeout(() => entry.node.classList.remove('is-highlight'), 2000);
+        return;
+      }
+      const c = channel(name);
+      if (c.historyDone) return;
+      await loadOlder(name);
+      await new Promise((done) => requestAnimationFrame(done)); // rendered
+    }
+  }
+
+  /** The quoted original above a reply: its author and first line. */
+  function quoteOf(m) {
+    const name = state.active;
+    const q = original(name, m.reply_to);
+    if (q === undefined) needOriginal(name, m.reply_to);
+    const what = q ? `${q.user}: ${firstLine(q.text)}` : q === null ? 'Original message unavailable' : 'Loading…';
+    return h('button', {
+      type: 'button',
+      class: 'msg-quote',
+      title: 'Show the original message',
+      'aria-label': `In reply to ${what}. Show the original message.`,
+      onclick: () => jumpTo(name, m.reply_to),
+    }, q ? [h('span', { class: 'quote-author', text: q.user }), h('span', { class: 'quote-text', text: firstLine(q.text) })]
+      : h('span', { class: 'quote-text', text: what }));
+  }
+
   function buildMessage(row) {
     const { m, d, grouped } = row;
     const kind = noticeOf(m);
@@ -121,7 +166,12 @@ export function initMessages({ loadOlder, retry, discard }) {
         m.bot ? h('span', { class: 'bot-badge', text: 'BOT' }) : null,
         timeEl(d, m.ts)));
     }
+    if (m.reply_to) main.append(quoteOf(m));
     main.append(h('div', { class: 'msg-text' }, richText(m.text)));
+    if (!p) {
+      main.append(h('div', { class: 'msg-actions' },
+        h('button', { type: 'button', class: 'msg-action', 'aria-label': `Reply to ${m.user}`, onclick: () => reply(m), text: '↩ Reply' })));
+    }
     if (p && !p.failed) main.append(h('span', { class: 'msg-state', text: 'Sending…' }));
     if (p && p.failed) {
       main.append(h('div', { class: 'msg-failed', role: 'alert' },
@@ -208,7 +258,7 @@ export function initMessages({ loadOlder, retry, discard }) {
       firstKey = null;
       list.setAttribute('aria-label', `Messages in #${name}`);
     }
-    const rows = rowsOf(c);
+    const rows = rowsOf(name, c);
     const msgRows = rows.filter((r) => !r.day);
     const newFirst = msgRows.length ? msgRows[0].key : null;
     // Switching channels, loading history or prepending it is not news.

@@ -41,6 +41,8 @@ pub struct Post {
     /// The client's id for this send: a retry with the same one is stored
     /// and delivered once.
     pub reference: Option<String>,
+    /// The message of this channel it answers (checked by the connection).
+    pub reply_to: Option<String>,
 }
 
 /// A message accepted by the channel.

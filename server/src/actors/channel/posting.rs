@@ -40,7 +40,8 @@ impl ChannelActor {
         user: &str,
         post: Post,
     ) -> (Message, String, String, Outgoing, Option<Outgoing>) {
-        let message = Message::new(self.name.clone(), user.to_owned(), post.text, false);
+        let mut message = Message::new(self.name.clone(), user.to_owned(), post.text, false);
+        message.reply_to = post.reply_to;
         let key = dedupe_key(&message, post.reference.as_deref());
         let mut headers = self.link.origin();
         // The stream stores one message per key: a retry is not stored twice.

@@ -131,6 +131,7 @@ async fn post(room: &Room, conn: ConnId, body: &str) -> Result<Posted, ErrorFram
             conn,
             text: text(body),
             reference: None,
+            reply_to: None,
         })
         .await
         .unwrap()

@@ -45,7 +45,8 @@ impl Connection {
                 channel,
                 text,
                 reference,
-            } => self.post(&channel, &text, reference, ctx),
+                reply_to,
+            } => self.post(&channel, &text, reference, reply_to, ctx),
             ClientFrame::Typing { channel } => self.typing(&channel),
         };
         if let Err(e) = result {
@@ -167,6 +168,7 @@ impl Connection {
         channel: &str,
         text: &str,
         reference: Option<String>,
+        reply_to: Option<String>,
         ctx: &mut Ctx,
     ) -> Result<(), ErrorFrame> {
         let addr = self.joined_channel(channel)?.clone();
@@ -187,11 +189,70 @@ impl Connection {
             };
             ErrorFrame::new(code, e.to_string())
         })?;
-        let request = addr.send(Post {
+        let post = Post {
             conn: self.id,
             text,
-            reference: reference.clone(),
-        });
+            reference,
+            reply_to: None,
+        };
+        let Some(original) = reply_to else {
+            self.submit(&addr, post, ctx);
+            return Ok(());
+        };
+        if !is_message_id(&original) {
+            return Err(ErrorFrame::new(
+                ErrorCode::InvalidFrame,
+                "reply_to must be a message id.",
+            ));
+        }
+        let name = parse_channel(channel)?;
+        self.post_reply(addr, post, name, original, ctx);
+        Ok(())
+    }
+
+    /// Posts a reply once its original is found in the channel (else an
+    /// error for it). This connection's later frames wait for the answer, so
+    /// that its sends are posted in the order they were made.
+    fn post_reply(
+        &mut self,
+        addr: Addr<ChannelActor>,
+        post: Post,
+        name: ChannelName,
+        original: String,
+        ctx: &mut Ctx,
+    ) {
+        let state = self.state.clone();
+        let find = async move {
+            let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
+            let found = chat_shared::history::find(bus, store, key, &name, &original).await;
+            (name, found.map(|m| m.map(|m| m.id)))
+        };
+        ctx.wait(find.into_actor(self).map(move |(name, found), act, ctx| {
+            let refused = match found {
+                Ok(Some(id)) => {
+                    let post = Post {
+                        reply_to: Some(id),
+                        ..post
+                    };
+                    return act.submit(&addr, post, ctx);
+                }
+                Ok(None) => ErrorFrame::new(
+                    ErrorCode::NoSuchMessage,
+                    format!("There is no such message in #{name} to reply to."),
+                ),
+                Err(e) => {
+                    tracing::warn!(channel = %name, error = %e, "could not look up a reply's original");
+                    unavailable()
+                }
+            };
+            act.error(ctx, refused.with_ref(post.reference.as_deref()));
+        }));
+    }
+
+    /// Hands a checked post to its channel; its ack (or error) follows.
+    fn submit(&mut self, addr: &Addr<ChannelActor>, post: Post, ctx: &mut Ctx) {
+        let reference = post.reference.clone();
+        let request = addr.send(post);
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             let frame = match result {
                 Ok(Ok(posted)) => {
@@ -212,7 +273,6 @@ impl Connection {
             };
             act.send_frame(ctx, &frame);
         }));
-        Ok(())
     }
 
     /// Sends a command to the bots and tells the sender if none answers in time.

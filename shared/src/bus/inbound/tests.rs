@@ -183,3 +183,14 @@ fn a_refusal_never_quotes_the_text() {
     let reason = rejected(&published("alice", &secret)).to_string();
     assert!(!reason.contains("xxx"), "{reason}");
 }
+
+#[test]
+fn a_reply_keeps_its_original_and_a_reply_to_that_is_no_id_is_refused() {
+    let original = crate::message::next_id().to_string();
+    let mut reply = published("alice", "yes");
+    reply["reply_to"] = json!(original);
+    let m = accept(&signed(&reply), &key(), now()).unwrap();
+    assert_eq!(m.reply_to.as_deref(), Some(original.as_str()));
+    reply["reply_to"] = json!("yesterday");
+    assert_eq!(rejected(&reply), Rejected::BadReplyTo);
+}
