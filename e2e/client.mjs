@@ -324,6 +324,20 @@ export class ChatPage {
     return row;
   }
 
+  /** Waits until message `id` is marked as the one gone to, wholly in view. */
+  async expectGoneTo(id) {
+    const target = this.page.locator(`#message-list li[data-id="${id}"]`);
+    await target.waitFor();
+    await until(`${this.name} to see message ${id} marked in view`, async () => {
+      const inView = await target.evaluate((row) => {
+        const view = document.getElementById('message-scroller').getBoundingClientRect();
+        const box = row.getBoundingClientRect();
+        return box.top >= view.top && box.bottom <= view.bottom;
+      });
+      return inView && (await target.getAttribute('class')).includes('is-highlight');
+    });
+  }
+
   async memberNames() {
     return this.page.locator('#member-list .member-name').allTextContents();
   }

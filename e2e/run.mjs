@@ -30,6 +30,7 @@ import { tests as limitsTests } from './limits.test.mjs';
 import { tests as screenshotTests } from './screenshots.test.mjs';
 import { tests as busTests } from './bus.test.mjs';
 import { tests as replyTests } from './replies.test.mjs';
+import { tests as searchTests } from './search.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -123,7 +124,7 @@ async function main() {
     }
   }
   const filter = process.argv[2] || '';
-  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests];
+  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

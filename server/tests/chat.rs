@@ -356,3 +356,59 @@ async fn a_reply_names_its_original_in_the_same_channel_and_anything_else_is_ref
         (404, &json!("no_such_message"))
     );
 }
+
+#[actix_rt::test]
+async fn search_finds_whole_words_in_any_order_by_channel_and_page_and_refuses_bad_queries() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let (status, _) = alice.create_channel("random").await;
+    assert_eq!(status, 201);
+    let mut a = alice.ws().await;
+    a.join("general").await;
+    a.join("random").await;
+    let first = a.say("general", "Quarterly REPORT is ready").await;
+    a.say("general", "reporting quarterly numbers").await;
+    a.say("random", "the report, quarterly as always").await;
+    let texts = |v: &serde_json::Value| pluck(&v["messages"], "text");
+
+    let (status, all) = alice.get("/api/search?q=report%20QUARTERLY").await;
+    assert_eq!(status, 200, "{all}");
+    let newest_first = [
+        "the report, quarterly as always",
+        "Quarterly REPORT is ready",
+    ];
+    assert_eq!(texts(&all), newest_first);
+    assert_eq!(all["messages"][1]["id"], first.as_str());
+    let (_, general) = alice
+        .get("/api/search?q=quarterly+report&channel=general")
+        .await;
+    assert_eq!(texts(&general), newest_first[1..]);
+    let newest = all["messages"][0]["id"].as_str().unwrap();
+    let (_, older) = alice
+        .get(&format!(
+            "/api/search?q=quarterly+report&before={newest}&limit=1"
+        ))
+        .await;
+    assert_eq!(texts(&older), newest_first[1..]);
+
+    for (path, status, code) in [
+        ("/api/search?q=", 400, "invalid"),
+        ("/api/search?q=%3F%21", 400, "invalid"),
+        ("/api/search?q=report&before=yesterday", 400, "invalid"),
+        ("/api/search?q=report&limit=0", 400, "invalid"),
+        (
+            "/api/search?q=report&channel=nowhere",
+            404,
+            "no_such_channel",
+        ),
+    ] {
+        let (got, body) = alice.get(path).await;
+        assert_eq!(
+            (got, &body["error"]["code"]),
+            (status, &json!(code)),
+            "{path}"
+        );
+    }
+    let (status, _) = app.anonymous().get("/api/search?q=report").await;
+    assert_eq!(status, 401);
+}

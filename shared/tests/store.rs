@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use chat_shared::message::{Kind, Message};
 use chat_shared::names::{ChannelName, MessageText, Username};
-use chat_shared::store::{HistoryQuery, LoginSession, PgStore, SqliteStore, Store, StoreError};
+use chat_shared::store::{
+    HistoryQuery, LoginSession, PgStore, SearchQuery, SqliteStore, Store, StoreError,
+};
 
 fn name(s: &str) -> Username {
     Username::parse(s).unwrap()
@@ -36,6 +38,7 @@ async fn suite(store: Arc<dyn Store>) {
     text_survives_byte_for_byte(store).await;
     operator_and_system_posts_keep_their_kind(store).await;
     replies_keep_their_original_and_one_message_is_found_by_id(store).await;
+    search_finds_whole_words_in_any_order_newest_first(store).await;
     login_sessions(store).await;
     retried_sends_are_stored_once(store).await;
     store.ping().await.unwrap();
@@ -226,6 +229,60 @@ async fn replies_keep_their_original_and_one_message_is_found_by_id(store: &dyn 
     assert_eq!(found, Some(reply));
     let elsewhere = store.message(&channel("random"), &original.id).await;
     assert_eq!(elsewhere.unwrap(), None, "only in its own channel");
+}
+
+async fn search_finds_whole_words_in_any_order_newest_first(store: &dyn Store) {
+    let found = |q: &str, channels: Option<&[&str]>, before: Option<&Message>, limit: u32| {
+        let query = SearchQuery {
+            words: SearchQuery::words(q),
+            channels: channels.map(|cs| cs.iter().map(|c| channel(c)).collect()),
+            before: before.map(|m| m.id.clone()),
+            limit,
+        };
+        async move {
+            let got = store.search(&query).await.unwrap();
+            got.into_iter()
+                .map(|m| m.text.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let ms = [
+        msg("general", "Quarterly REPORT is ready"),
+        msg("general", "the report, quarterly as always"),
+        msg("general", "reporting quarterly numbers"),
+        msg("general", "quarterly only"),
+        msg("random", "quarterly report from random"),
+    ];
+    store.insert_messages(&ms).await.unwrap();
+    let all = [
+        "quarterly report from random",
+        "the report, quarterly as always",
+        "Quarterly REPORT is ready",
+    ];
+    assert_eq!(found("quarterly report", None, None, 20).await, all);
+    assert_eq!(
+        found("REPORT, Quarterly!", None, None, 20).await,
+        all,
+        "any order and case"
+    );
+    let general = Some(&["general"][..]);
+    assert_eq!(found("quarterly report", general, None, 20).await, all[1..]);
+    let both = Some(&["general", "random"][..]);
+    assert_eq!(found("quarterly report", both, None, 20).await, all);
+    assert_eq!(
+        found("quarterly report", None, Some(&ms[1]), 20).await,
+        all[2..],
+        "paging"
+    );
+    assert_eq!(found("quarterly report", None, None, 1).await, all[..1]);
+    assert!(
+        found("quarter", None, None, 20).await.is_empty(),
+        "whole words only"
+    );
+    assert!(
+        found("?!", None, None, 20).await.is_empty(),
+        "no words, nothing"
+    );
 }
 
 async fn login_sessions(store: &dyn Store) {

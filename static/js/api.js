@@ -81,6 +81,14 @@ export async function message(channel, id) {
   return data && data.message;
 }
 
+/** Messages holding every word of `q`, newest first (a page before `before`). */
+export async function search(q, { before } = {}) {
+  const params = new URLSearchParams({ q });
+  if (before) params.set('before', before);
+  const data = await request('GET', `/api/search?${params}`);
+  return Array.isArray(data && data.messages) ? data.messages : [];
+}
+
 /** Older messages of a channel, oldest first. */
 export async function messages(channel, { before, limit = 50 } = {}) {
   const params = new URLSearchParams();

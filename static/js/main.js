@@ -13,6 +13,7 @@ import { initMessages } from './view/messages.js';
 import { initMembers } from './view/members.js';
 import { initComposer } from './view/composer.js';
 import { initTyping } from './view/typing.js';
+import { initSearch } from './view/search.js';
 import { initBanner } from './view/banner.js';
 import { initLayout } from './view/layout.js';
 import { toast } from './view/toast.js';
@@ -185,6 +186,22 @@ const composer = initComposer({
   typing: () => socket.send({ type: 'typing', channel: state.active }),
 });
 const typing = initTyping();
+const searchView = initSearch({
+  search: async (q, before) => {
+    try {
+      return await api.search(q, { before });
+    } catch (err) {
+      sessionCheck(err);
+      throw err;
+    }
+  },
+  open: (name, id) => {
+    openChannel(name);
+    messages.jumpTo(name, id).then((found) => {
+      if (!found && state.active === name) toast('That message is too far back to show here.');
+    });
+  },
+});
 const banner = initBanner({ retryNow: () => socket.retryNow() });
 const auth = initAuthView({
   submit: async (mode, username, password, endOthers) => {
@@ -239,6 +256,7 @@ function showScreen(name) {
 async function enterChat(username) {
   store.reset(username);
   messages.reset();
+  searchView.close();
   sidebar.reset();
   composer.clear();
   showScreen('chat');
@@ -274,6 +292,7 @@ function leaveChat(message = '') {
   socket.close();
   store.reset(null);
   messages.reset();
+  searchView.close();
   document.title = 'Chat';
   auth.reset(message);
   showScreen('auth');

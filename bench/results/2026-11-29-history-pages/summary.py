@@ -1,6 +1,7 @@
 # summary.py [DIR]: medians of the rounds' JSON reports under DIR/old,
-# DIR/before and DIR/after (default: this directory), as the tables in
-# docs/benchmarks.md "History pages while the archive lags".
+# DIR/before and DIR/after (those present; default: this directory), as the
+# tables in docs/benchmarks.md "History pages while the archive lags" (and,
+# with DIR ../2026-11-29-replies, "Replies").
 import json, os, statistics as st, sys
 base = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 
@@ -20,8 +21,10 @@ def fmt(v):
     return f'{round(v, 3)}'
 
 def table(labels, rows):
-    print('| measure | ' + ' | '.join(labels) + ' | ratio (last / previous) |')
-    print('|---|' + '---|' * len(labels) + '---|')
+    labels = [l for l in labels if os.path.isdir(f'{base}/{l}')]
+    if len(labels) < 2:
+        return
+    lines = []
     for name, pat, fn in rows:
         cols = [vals(l, pat, fn) for l in labels]
         if not all(cols):
@@ -29,7 +32,12 @@ def table(labels, rows):
         meds = [st.median(c) for c in cols]
         cells = [f'{fmt(m)} [{", ".join(fmt(x) for x in c)}]' for m, c in zip(meds, cols)]
         ratio = f'{meds[-1] / meds[-2]:.2f}' if meds[-2] else '—'
-        print(f'| {name} | ' + ' | '.join(cells) + f' | {ratio} |')
+        lines.append(f'| {name} | ' + ' | '.join(cells) + f' | {ratio} |')
+    if lines:
+        print('| measure | ' + ' | '.join(labels) + ' | ratio (last / previous) |')
+        print('|---|' + '---|' * len(labels) + '---|')
+        print('\n'.join(lines))
+        print()
 
 lat = lambda k: (lambda d: d['latency'][k])
 table(['before', 'after'], [
@@ -41,7 +49,6 @@ table(['before', 'after'], [
     ('join p99, 1 client, 200 msg/s elsewhere (ms)', 'join1-load', lat('p99_ms')),
     ('server cores during those joins', 'join1-load', lambda d: round(d['server_cores'], 2)),
 ])
-print()
 table(['old', 'before', 'after'], [
     ('embedded ramp, highest sustained (deliveries/s)', 'eramp', lambda d: round(d['achieved_dps'])),
     ('p99 at that step (ms)', 'eramp', lat('p99_ms')),

@@ -146,7 +146,7 @@ pub async fn message(
 }
 
 /// A page's length: `given`, or `default` when not given; 1 to `max`.
-fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
+pub(super) fn page_limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, AppError> {
     let limit = given.unwrap_or(default);
     if !(1..=max).contains(&limit) {
         return Err(AppError::Invalid(format!(

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod channels;
 pub mod health;
+pub mod search;
 pub mod ws;
 
 use actix_web::body::MessageBody;
@@ -38,6 +39,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/channels/{name}/messages/{id}",
                 web::get().to(channels::message),
             )
+            .route("/search", web::get().to(search::search))
             .default_service(web::to(not_found)),
     )
     .route("/ws", web::get().to(ws::upgrade))

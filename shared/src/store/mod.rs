@@ -119,6 +119,50 @@ impl HistoryQuery {
     }
 }
 
+/// A full-text search: messages whose text holds every word (whole words,
+/// in any order, case-insensitive), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Lower-case runs of letters and digits (`SearchQuery::words`).
+    pub words: Vec<String>,
+    /// Only in these channels (those the caller may read); `None`: all.
+    pub channels: Option<Vec<ChannelName>>,
+    /// Only messages with an id below this one (the next page).
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+impl SearchQuery {
+    pub const DEFAULT_PAGE: u32 = 20;
+    pub const MAX_PAGE: u32 = 100;
+    /// Words of a query taken, at most.
+    pub const MAX_WORDS: usize = 16;
+
+    /// The words of `q`: its runs of letters and digits, lower-cased, each
+    /// once, at most `MAX_WORDS`.
+    pub fn words(q: &str) -> Vec<String> {
+        let mut words: Vec<String> = Vec::new();
+        for w in q.split(|c: char| !c.is_alphanumeric()) {
+            let w = w.to_lowercase();
+            if !w.is_empty() && !words.contains(&w) && words.len() < Self::MAX_WORDS {
+                words.push(w);
+            }
+        }
+        words
+    }
+
+    /// The channels as one bind parameter: a comma-separated list (channel
+    /// names have no commas), or `None` for all.
+    fn channel_list(&self) -> Option<String> {
+        self.channels.as_ref().map(|cs| {
+            cs.iter()
+                .map(ChannelName::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+}
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -181,6 +225,9 @@ pub trait Store: Send + Sync + 'static {
     /// The message `id` of `channel`, if it is stored.
     async fn message(&self, channel: &ChannelName, id: &str)
         -> Result<Option<Message>, StoreError>;
+
+    /// Messages matching `query`, newest first.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>, StoreError>;
 
     /// Records a new login session (and sweeps expired ones).
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError>;

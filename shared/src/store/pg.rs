@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -13,7 +14,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
 use super::sqlite::map_err;
-use super::{now_millis, Channel, HistoryQuery, LoginSession, Store, StoreError, User};
+use super::{
+    now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
+};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
 use crate::schema::{channels, lower, messages, sessions, users};
@@ -236,6 +239,27 @@ impl Store for PgStore {
             .optional()
             .map_err(map_err)?;
         row.map(Message::try_from).transpose()
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>, StoreError> {
+        if query.words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<MessageRow> = diesel::sql_query(
+            "SELECT id, channel, username, text, bot, ts, kind, reply_to FROM messages \
+             WHERE search @@ plainto_tsquery('simple', $1) \
+             AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
+             AND ($3::text IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind::<Text, _>(query.words.join(" "))
+        .bind::<Nullable<Text>, _>(query.channel_list())
+        .bind::<Nullable<Text>, _>(query.before.clone())
+        .bind::<BigInt, _>(i64::from(query.limit))
+        .load(&mut self.conn().await?)
+        .await
+        .map_err(map_err)?;
+        into_messages(rows, false)
     }
 
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {

@@ -42,7 +42,7 @@ impl ChannelRow {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: String,

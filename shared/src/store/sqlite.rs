@@ -9,11 +9,14 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
-use super::{now_millis, Channel, HistoryQuery, LoginSession, Store, StoreError, User};
+use super::{
+    now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
+};
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
 use crate::schema::{channels, lower, messages, sessions, users};
@@ -283,6 +286,38 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(map_err)?;
             row.map(Message::try_from).transpose()
+        })
+        .await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>, StoreError> {
+        if query.words.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Each word a quoted FTS5 string (words are letters and digits only).
+        let matching = query
+            .words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (channels, before, limit) = (query.channel_list(), query.before.clone(), query.limit);
+        self.with_conn(move |c| {
+            let rows: Vec<MessageRow> = diesel::sql_query(
+                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to \
+                 FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+                 WHERE messages_fts MATCH ?1 \
+                 AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
+                 AND (?3 IS NULL OR m.id < ?3) \
+                 ORDER BY m.id DESC LIMIT ?4",
+            )
+            .bind::<Text, _>(matching)
+            .bind::<Nullable<Text>, _>(channels)
+            .bind::<Nullable<Text>, _>(before)
+            .bind::<BigInt, _>(i64::from(limit))
+            .load(c)
+            .map_err(map_err)?;
+            into_messages(rows, false)
         })
         .await
     }

@@ -80,8 +80,10 @@ function rowsOf(name, c) {
   return rows;
 }
 
-/** Messages older history is read back through to find a reply's original, at most. */
+/** Pages of older history read back to find a message, at most. */
 const JUMP_PAGES = 40;
+/** How long going to a message may wait for its channel's history. */
+const JUMP_WAIT_MS = 15000;
 
 export function initMessages({ loadOlder, retry, discard, reply, needOriginal }) {
   const scroller = $('message-scroller');
@@ -115,21 +117,30 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
         h('div', { class: 'msg-text' }, richText(m.text))));
   }
 
-  /** Scrolls to message `id` of channel `name`, loading older history until it is there. */
+  /**
+   * Scrolls to message `id` of channel `name` and marks it, once the channel
+   * is loaded, reading older history until it is there; whether it was found.
+   */
   async function jumpTo(name, id) {
-    for (let page = 0; page <= JUMP_PAGES && state.active === name; page += 1) {
+    const deadline = Date.now() + JUMP_WAIT_MS;
+    let pages = 0;
+    while (state.active === name && Date.now() < deadline) {
       const entry = nodes.get(`m-${id}`);
       if (entry) {
         entry.node.scrollIntoView({ block: 'center' });
         entry.node.classList.add('is-highlight');
         setTimeout(() => entry.node.classList.remove('is-highlight'), 2000);
-        return;
+        return true;
       }
       const c = channel(name);
-      if (c.historyDone) return;
-      await loadOlder(name);
-      await new Promise((done) => requestAnimationFrame(done)); // rendered
+      if (c.loaded && (c.historyDone || pages >= JUMP_PAGES)) return false;
+      if (c.loaded && !c.loadingOlder) {
+        pages += 1;
+        await loadOlder(name);
+      }
+      await new Promise((done) => setTimeout(done, 30)); // rendered
     }
+    return false;
   }
 
   /** The quoted original above a reply: its author and first line. */
@@ -284,6 +295,15 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
     requestAnimationFrame(maybeLoadOlder);
   }
 
+  // A long press (touch) shows a message's actions; another hides them.
+  list.addEventListener('contextmenu', (ev) => {
+    const row = ev.target.closest && ev.target.closest('.msg');
+    if (!row || ev.target.closest('a')) return;
+    ev.preventDefault();
+    for (const other of list.querySelectorAll('.msg.show-actions')) if (other !== row) other.classList.remove('show-actions');
+    row.classList.toggle('show-actions');
+  });
+
   scroller.addEventListener('scroll', () => {
     if (nearBottom()) pill.hidden = true;
     maybeLoadOlder();
@@ -297,6 +317,7 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
   });
 
   return {
+    jumpTo,
     render(topics) {
       if (topics.has('messages') || topics.has('active') || topics.has('history')) render();
     },
