@@ -34,6 +34,13 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Pragmas;
 
+/// A row's rowid, read with raw SQL.
+#[derive(QueryableByName)]
+struct Rowid {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     /// `synchronous = FULL`: a commit returns once the WAL is on disk, so an
     /// acknowledged message survives power loss, not only a crash of the
@@ -303,16 +310,31 @@ impl Store for SqliteStore {
             .join(" ");
         let (channels, before, limit) = (query.channel_list(), query.before.clone(), query.limit);
         self.with_conn(move |c| {
+            // Newest first in the order stored (rowid; ids are given in the
+            // same order), which FTS5 walks from the top and stops after
+            // `limit`: sorting by id would read every match first (165 ms
+            // for a word in each of 1,000,000 messages, against 0.4 ms).
+            // A page starts below the rowid of the `before` message.
+            let below = match &before {
+                Some(id) => diesel::sql_query("SELECT rowid AS n FROM messages WHERE id = ?1")
+                    .bind::<Text, _>(id)
+                    .get_result::<Rowid>(c)
+                    .optional()
+                    .map_err(map_err)?
+                    .map_or(i64::MAX, |r| r.n),
+                None => i64::MAX,
+            };
             let rows: Vec<MessageRow> = diesel::sql_query(
                 "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
-                 AND (?3 IS NULL OR m.id < ?3) \
-                 ORDER BY m.id DESC LIMIT ?4",
+                 AND messages_fts.rowid < ?3 AND (?4 IS NULL OR m.id < ?4) \
+                 ORDER BY messages_fts.rowid DESC LIMIT ?5",
             )
             .bind::<Text, _>(matching)
             .bind::<Nullable<Text>, _>(channels)
+            .bind::<BigInt, _>(below)
             .bind::<Nullable<Text>, _>(before)
             .bind::<BigInt, _>(i64::from(limit))
             .load(c)
