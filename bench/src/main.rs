@@ -22,7 +22,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use scenario::{archiver, connections, fanout, join, signups};
+use scenario::{archiver, connections, fanout, join, search, signups};
 
 /// Load generator and benchmarks for chat-server.
 #[derive(Debug, Parser)]
@@ -50,6 +50,8 @@ enum Scenario {
     Archiver(archiver::Args),
     /// `/api/me` latency alone and during bursts of sign-ups (bcrypt).
     Signups(signups::Args),
+    /// `GET /api/search` latency on an archive filled first (e.g. 1,000,000 messages).
+    Search(search::Args),
     /// Plot several ramp reports (JSON from `fanout --ramp --json`) as medians.
     Plot {
         /// Output SVG.
@@ -104,6 +106,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Signups(args) => {
             let json = args.json.clone();
             emit(&signups::run(args).await?, json)
+        }
+        Scenario::Search(args) => {
+            let json = args.json.clone();
+            emit(&search::run(args).await?, json)
         }
         Scenario::Plot {
             out,

@@ -4,6 +4,7 @@ pub mod archiver;
 pub mod connections;
 pub mod fanout;
 pub mod join;
+pub mod search;
 pub mod signups;
 
 /// Where the servers are and how many connections to open.
