@@ -94,9 +94,15 @@ fn text(rng: &mut Rng) -> String {
     format!("w{a} w{b} w{c} w{} hello", rng.next() % VOCABULARY)
 }
 
+/// The rooms filled: `search-r0`, ….
+fn room_names(rooms: usize) -> Vec<String> {
+    accounts::room_names("search-r", rooms.max(1))
+}
+
 async fn fill(store: &dyn Store, n: usize, rooms: usize) -> anyhow::Result<()> {
-    let rooms: Vec<ChannelName> = (0..rooms.max(1))
-        .map(|i| ChannelName::parse(&format!("search-r{i}")))
+    let rooms: Vec<ChannelName> = room_names(rooms)
+        .iter()
+        .map(|name| ChannelName::parse(name))
         .collect::<Result<_, _>>()?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut batch = Vec::with_capacity(FILL_BATCH);
@@ -178,6 +184,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let base = accounts::http_base(&args.url);
     let (me, _) = accounts::sign_in_all(&base, 1, 1).await?;
     let me = me.first().context("no account")?.clone();
+    accounts::create_rooms(&base, &me, &room_names(args.rooms)).await?;
     let asker = Asker {
         client: accounts::http(),
         base,
