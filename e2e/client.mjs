@@ -324,6 +324,15 @@ export class ChatPage {
     return row;
   }
 
+  /** Waits until the page is online again, pressing "Retry now" rather than waiting out its backoff. */
+  async backOnline(timeoutMs = DEADLINE_MS) {
+    await until(`${this.name} to be back online`, async () => {
+      const retry = this.page.locator('#banner-retry');
+      if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
+      return this.page.locator('#composer-input').isEnabled();
+    }, timeoutMs);
+  }
+
   /** Waits until message `id` is marked as the one gone to, wholly in view. */
   async expectGoneTo(id) {
     const target = this.page.locator(`#message-list li[data-id="${id}"]`);

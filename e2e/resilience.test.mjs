@@ -75,11 +75,7 @@ export const tests = [
       await world.server.start();
 
       // Bob doesn't wait for his backoff: "Retry now".
-      await until('bob to be back online', async () => {
-        const retry = bob.page.locator('#banner-retry');
-        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
-        return bob.page.locator('#composer-input').isEnabled();
-      });
+      await bob.backOnline();
       await bob.send('sent while alice was away');
       await bob.expectMessage('sent while alice was away', { from: 'bob' });
       assert(await alice.page.locator('#banner').isVisible(), 'alice has not reconnected yet when bob\'s message is stored');
@@ -152,11 +148,7 @@ export const tests = [
       // The laptop sleeps for three minutes, then finds the network again.
       await erin.context.clock.fastForward('03:00');
       relay.refuse = false;
-      await until('the tab to be back online', async () => {
-        const retry = tab.page.locator('#banner-retry');
-        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
-        return tab.page.locator('#composer-input').isEnabled();
-      });
+      await tab.backOnline();
       const unsure = tab.page.locator('#message-list .is-failed', { hasText: 'Not confirmed' });
       await unsure.waitFor();
       assert(relay.sentRefs.length === 1, `sent once, not again: ${JSON.stringify(relay.sentRefs)}`);
@@ -226,11 +218,7 @@ export const tests = [
       const before = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
       assert(!before.some((t) => t.startsWith('while away')), 'bob got none of them while away');
       cable.plug();
-      await until('bob to be back online', async () => {
-        const retry = bob.page.locator('#banner-retry');
-        if (await retry.isVisible()) await retry.click({ timeout: 1000 }).catch(() => {});
-        return bob.page.locator('#composer-input').isEnabled();
-      }, 30000);
+      await bob.backOnline(30000);
       await bob.expectMessage('while away 1100', { from: 'dave' });
       const shown = await bob.page.locator('#message-list li.msg .msg-text').allTextContents();
       const away = shown.filter((t) => t.startsWith('while away'));

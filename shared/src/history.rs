@@ -46,9 +46,7 @@ pub async fn page(
         }
         Then::More
     };
-    bus.read_unarchived(&subjects::msg(channel), UNARCHIVED_WITHIN, &mut take)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("unarchived messages: {e}")))?;
+    unarchived(bus, channel, &mut take).await?;
     let stored = store.messages(channel, query).await?;
     Ok(newest_of(stored, newest, limit))
 }
@@ -62,6 +60,10 @@ pub async fn find(
     channel: &ChannelName,
     id: &str,
 ) -> Result<Option<Message>, StoreError> {
+    // Most are archived: the archive first, with no round trip to NATS.
+    if let Some(m) = store.message(channel, id).await? {
+        return Ok(Some(m));
+    }
     let mut found = None;
     let mut take = |envelope, _| match inbound::receive(&envelope, key) {
         Ok(m) if m.id == id && m.channel == *channel => {
@@ -70,13 +72,23 @@ pub async fn find(
         }
         _ => Then::More,
     };
-    bus.read_unarchived(&subjects::msg(channel), UNARCHIVED_WITHIN, &mut take)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("unarchived messages: {e}")))?;
+    unarchived(bus, channel, &mut take).await?;
     match found {
         Some(m) => Ok(Some(m)),
+        // Archived (and so acknowledged) between the two reads.
         None => store.message(channel, id).await,
     }
+}
+
+/// Hands `take` the channel's messages the archivers have not acknowledged.
+async fn unarchived(
+    bus: &dyn Bus,
+    channel: &ChannelName,
+    take: &mut (dyn FnMut(crate::bus::Envelope, chrono::DateTime<chrono::Utc>) -> Then + Send),
+) -> Result<(), StoreError> {
+    bus.read_unarchived(&subjects::msg(channel), UNARCHIVED_WITHIN, take)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("unarchived messages: {e}")))
 }
 
 /// The newest `limit` of both, each once, oldest first.

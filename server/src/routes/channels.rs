@@ -102,7 +102,7 @@ pub async fn messages(
     name: web::Path<String>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
-    let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
+    let name = readable(&state, &name).await?;
     let limit = page_limit(
         page.limit,
         HistoryQuery::DEFAULT_PAGE,
@@ -110,9 +110,6 @@ pub async fn messages(
     )?;
     if page.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));
-    }
-    if state.store.channel(&name).await?.is_none() {
-        return Err(AppError::NoSuchChannel);
     }
     let query = HistoryQuery {
         before: page.before.clone(),
@@ -124,6 +121,16 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }
 
+/// The channel named `name` if the caller may read it (today: if it exists;
+/// every account reads every channel), else `no_such_channel`.
+pub(super) async fn readable(state: &AppState, name: &str) -> Result<ChannelName, AppError> {
+    let name = ChannelName::parse(name).map_err(|_| AppError::NoSuchChannel)?;
+    match state.store.channel(&name).await? {
+        Some(_) => Ok(name),
+        None => Err(AppError::NoSuchChannel),
+    }
+}
+
 /// One message of a channel (e.g. the original a reply quotes), archived or
 /// still on its way to the archive.
 pub async fn message(
@@ -132,10 +139,7 @@ pub async fn message(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (name, id) = path.into_inner();
-    let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
-    if state.store.channel(&name).await?.is_none() {
-        return Err(AppError::NoSuchChannel);
-    }
+    let name = readable(&state, &name).await?;
     if !is_message_id(&id) {
         return Err(AppError::NoSuchMessage);
     }

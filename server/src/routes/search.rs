@@ -6,12 +6,11 @@
 
 use actix_web::{web, HttpResponse};
 use chat_shared::message::is_message_id;
-use chat_shared::names::ChannelName;
 use chat_shared::store::SearchQuery;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::channels::page_limit;
+use super::channels::{page_limit, readable};
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
@@ -49,15 +48,9 @@ pub async fn search(
     if params.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));
     }
-    // Every account may read every channel; one named must exist.
+    // Every account may read every channel.
     let channels = match &params.channel {
-        Some(name) => {
-            let name = ChannelName::parse(name).map_err(|_| AppError::NoSuchChannel)?;
-            if state.store.channel(&name).await?.is_none() {
-                return Err(AppError::NoSuchChannel);
-            }
-            Some(vec![name])
-        }
+        Some(name) => Some(vec![readable(&state, name).await?]),
         None => None,
     };
     let query = SearchQuery {

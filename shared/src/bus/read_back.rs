@@ -49,10 +49,7 @@ impl NatsBus {
         take: &mut (dyn FnMut(Envelope, DateTime<Utc>) -> Then + Send),
     ) -> Result<(), BusError> {
         let stream = self.stream(stream).await?;
-        let reader = Reader::create(&stream, subject, from).await?;
-        let read = reader.read(within, take).await;
-        let _ = stream.delete_consumer(&reader.name).await;
-        read
+        Reader::read_once(&stream, subject, from, within, take).await
     }
 
     /// Hands `take` what `stream` stored on `subject` that the durable
@@ -77,10 +74,7 @@ impl NatsBus {
             Err(e) if e.kind() == ConsumerInfoErrorKind::StreamNotFound => return Ok(()),
             Err(e) => return Err(unavailable(e)),
         };
-        let reader = Reader::create(&handle, subject, From::After(floor)).await?;
-        let read = reader.read(within, take).await;
-        let _ = handle.delete_consumer(&reader.name).await;
-        read
+        Reader::read_once(&handle, subject, From::After(floor), within, take).await
     }
 
     /// A handle on the stream, without asking NATS about it.
@@ -101,6 +95,20 @@ struct Reader {
 }
 
 impl Reader {
+    /// Creates a reader, reads it to the end, and deletes it.
+    async fn read_once(
+        stream: &stream::Stream<()>,
+        subject: &str,
+        from: From,
+        within: Duration,
+        take: &mut (dyn FnMut(Envelope, DateTime<Utc>) -> Then + Send),
+    ) -> Result<(), BusError> {
+        let reader = Reader::create(stream, subject, from).await?;
+        let read = reader.read(within, take).await;
+        let _ = stream.delete_consumer(&reader.name).await;
+        read
+    }
+
     async fn create(
         stream: &stream::Stream<()>,
         subject: &str,
