@@ -129,6 +129,46 @@ export const tests = [
     },
   },
   {
+    name: 'a send typed before its channel is joined waits for the join and goes out once, not refused',
+    async run(world) {
+      const bob = await world.user('bob');
+      const dana = await world.user('dana');
+      // dana's second tab hears the server's `joined` only when the test lets it.
+      const relay = { holding: true, held: [], sends: [], joinedAt: -1 };
+      await dana.context.routeWebSocket(/\/ws$/, (page) => {
+        const server = page.connectToServer();
+        page.onMessage((m) => {
+          const frame = typeof m === 'string' ? JSON.parse(m) : {};
+          if (frame.type === 'send') relay.sends.push(relay.joinedAt);
+          server.send(m);
+        });
+        server.onMessage((m) => {
+          const frame = typeof m === 'string' ? JSON.parse(m) : {};
+          if (frame.type === 'joined' && relay.holding) relay.held.push(() => page.send(m));
+          else page.send(m);
+        });
+      });
+      const tab = new ChatPage(world, dana.context, await world.newPage(dana.context, 'dana (slow join)'), 'dana');
+      await tab.page.goto('/');
+      await tab.ready();
+      await until('the join to be held', async () => relay.held.length === 1);
+      const text = 'typed while the room was still loading';
+      await tab.send(text);
+      const row = tab.messages(text);
+      await until('the send to show as sending', async () => (await row.count()) === 1
+        && (await row.first().evaluate((el) => el.classList.contains('is-pending'))));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert(relay.sends.length === 0, 'nothing is sent before the join is answered');
+      relay.holding = false;
+      relay.joinedAt = 0;
+      relay.held.splice(0).forEach((deliver) => deliver());
+      for (const who of [tab, bob, dana]) await who.expectMessage(text, { from: 'dana' });
+      assert(relay.sends.length === 1 && relay.sends[0] === 0, `sent once, after the join: ${relay.sends}`);
+      assert(!(await tab.page.locator('#message-list .is-failed').count()), 'nothing is marked as failed');
+      assert(!(await tab.page.locator('.toast', { hasText: 'Join #general first' }).count()), 'no refusal');
+    },
+  },
+  {
     name: 'a send unconfirmed for longer than the server recognizes a retry is not sent again but marked for the user to check',
     async run(world) {
       const erin = await world.user('erin');

@@ -12,6 +12,8 @@ export const tests = [
       await world.post('erin', 'general', [...filler, 'reporting quarterly numbers soon']);
       const bob = await world.user('bob');
       await bob.createChannel('random');
+      // What is typed goes to the open channel: wait until #random is it.
+      await until('bob to be in #random', async () => (await bob.page.textContent('#channel-title')) === '# random');
       await bob.send('a report, quarterly as always');
       await bob.expectMessage('a report, quarterly as always', { from: 'bob' });
 

@@ -135,8 +135,11 @@ function newRef() {
 function sendText(channel, text, replyTo = null) {
   const ref = newRef();
   const extra = replyTo ? { reply_to: replyTo } : {};
-  store.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra });
-  if (!socket.send({ type: 'send', channel, text, ref, ...extra })) store.holdAllPending();
+  // Until the channel is joined on this connection a send waits (the server
+  // would answer not_joined); `joined` sends what waits.
+  const sent = store.inRoom(channel) && socket.send({ type: 'send', channel, text, ref, ...extra });
+  store.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra }, sent);
+  if (!sent && !socket.isOpen()) store.holdAllPending();
 }
 
 /** Fetches a quoted original that is not loaded in its channel (once). */

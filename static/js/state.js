@@ -96,6 +96,7 @@ export function channel(name) {
       historyDone: false,
       loaded: false, // a `joined` frame has arrived at least once
       joinSince: null, // `since` of the join in flight
+      inRoom: false, // joined on the current connection: sends may go now
       // The newest id the server sent (in a message or a join's history; not
       // our own acks): servers send in the order messages were stored, so
       // everything stored before it has arrived, and a rejoin resumes there.
@@ -169,7 +170,10 @@ export function markJoining(name, since, fresh = true) {
   state.joined.add(name);
   const c = channel(name);
   c.joinSince = since || null;
-  if (fresh) c.paging = null;
+  if (fresh) {
+    c.paging = null;
+    c.inRoom = false;
+  }
 }
 
 /** Where a rejoin of `name` resumes: the `since` to send. */
@@ -195,6 +199,7 @@ export function applyJoined(name, history, members) {
   if (since && name !== state.active) c.unread += added.filter((m) => !isMe(m.user)).length;
   if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   c.loaded = true;
+  c.inRoom = true;
   c.members = new Set(Array.isArray(members) ? members.filter((u) => typeof u === 'string') : []);
   changed('messages', 'members', 'unread');
   // Messages stored late with an earlier id may come too; only the newer
@@ -277,10 +282,18 @@ export function typingUsers(name) {
   return [...channel(name).typing].filter(([, until]) => until > now).map(([u]) => u);
 }
 
-export function addPending(name, entry) {
-  channel(name).pending.push({ failed: false, error: '', ...entry });
+/**
+ * A send, shown as "Sending…". `sent`: whether it went out now; one that
+ * did not (the channel is still being joined, or the socket is down) is
+ * held and goes out once the channel is joined.
+ */
+export function addPending(name, entry, sent) {
+  channel(name).pending.push({ failed: false, error: '', ...entry, held: !sent, sent });
   changed('messages');
 }
+
+/** Whether sends to `name` may go out now (it is joined on this connection). */
+export const inRoom = (name) => channel(name).inRoom;
 
 function findPending(ref) {
   for (const [name, c] of state.chans) {
@@ -329,6 +342,7 @@ export function removePending(ref) {
 export function holdAllPending() {
   for (const c of state.chans.values()) {
     c.pending.forEach((p) => { if (!p.failed) p.held = true; });
+    c.inRoom = false;
   }
   changed('messages');
 }
@@ -347,8 +361,10 @@ const RESEND_WITHIN_MS = 100_000;
 export function takeHeld(name, now = Date.now()) {
   const held = channel(name).pending.filter((p) => p.held && !p.failed);
   held.forEach((p) => { p.held = false; });
-  const fresh = held.filter((p) => now - Date.parse(p.ts) <= RESEND_WITHIN_MS);
+  // One never sent is safe to send whenever.
+  const fresh = held.filter((p) => !p.sent || now - Date.parse(p.ts) <= RESEND_WITHIN_MS);
   const stale = held.filter((p) => !fresh.includes(p));
+  fresh.forEach((p) => { p.sent = true; });
   const error = 'Not confirmed: it may have been sent while you were away. Check above before retrying.';
   stale.forEach((p) => Object.assign(p, { failed: true, unsure: true, error }));
   if (stale.length) changed('messages');
