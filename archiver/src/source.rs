@@ -33,6 +33,18 @@ impl Delivery {
     }
 }
 
+impl Delivery {
+    /// Asks for the message again after `delay` (a change whose message is
+    /// not archived yet: another archiver may be storing it now).
+    pub async fn retry_after(self, delay: Duration) {
+        if let Some(acker) = self.acker {
+            if let Err(e) = acker.ack_with(AckKind::Nak(Some(delay))).await {
+                tracing::warn!(error = %e, "nak failed; the message will be redelivered after ack_wait");
+            }
+        }
+    }
+}
+
 /// A stream of deliveries.
 pub type Source = Pin<Box<dyn Stream<Item = Delivery> + Send>>;
 

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use chat_shared::bus::{Bus, BusError};
+use chat_shared::change::Change;
 use chat_shared::message::Message;
 use chat_shared::store::Store;
 use chat_shared::subjects;
@@ -53,16 +54,27 @@ impl From<BusError> for NotDurable {
 /// id for the send when it is a usable one (8 to 64 letters, digits, `-`,
 /// `_`, as the UI makes them), else the message's own id.
 pub fn dedupe_key(message: &Message, reference: Option<&str>) -> String {
-    match reference {
-        Some(r)
-            if (8..=64).contains(&r.len())
-                && r.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            format!("{}/{r}", message.user.to_ascii_lowercase())
-        }
-        _ => message.id.clone(),
+    match reference.filter(|r| usable_ref(r)) {
+        Some(r) => format!("{}/{r}", message.user.to_ascii_lowercase()),
+        None => message.id.clone(),
     }
+}
+
+/// The key under which a change is stored once: the user and the client's
+/// usable id for it (apart from sends' keys), else a fresh id.
+pub fn change_key(user: &str, reference: Option<&str>) -> String {
+    match reference.filter(|r| usable_ref(r)) {
+        Some(r) => format!("{}/change/{r}", user.to_ascii_lowercase()),
+        None => chat_shared::message::next_id().to_string(),
+    }
+}
+
+/// Whether a client's id for a send can key it: 8 to 64 letters, digits,
+/// `-`, `_` (as the UI makes them).
+fn usable_ref(r: &str) -> bool {
+    (8..=64).contains(&r.len())
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Durability {
@@ -103,6 +115,31 @@ impl Durability {
         }
     }
 
+    /// Stores a change to a message (published as `out`, on its message's
+    /// subject): the stream stores it (each server then delivers it, in the
+    /// stream's order, and the archivers apply it); embedded, the database
+    /// applies it now.
+    pub async fn persist_change(&self, change: &Change, out: Outgoing) -> Result<(), NotDurable> {
+        match self {
+            Durability::Stream(bus) => {
+                bus.publish_stored(&out.subject, out.headers, out.payload)
+                    .await?;
+                Ok(())
+            }
+            Durability::Database(committer, _) => {
+                let archived = committer
+                    .store
+                    .apply_changes(std::slice::from_ref(change))
+                    .await
+                    .map_err(|e| NotDurable(e.to_string()))?;
+                match archived.first() {
+                    Some(true) => Ok(()),
+                    _ => Err(NotDurable("the message is not stored".to_owned())),
+                }
+            }
+        }
+    }
+
     /// Whether members here get even this server's messages from the
     /// stream (in its order, the one every server delivers); else (one
     /// embedded server) the channel delivers them as they commit.
@@ -122,13 +159,17 @@ struct Job {
 #[derive(Clone)]
 pub struct Committer {
     tx: mpsc::Sender<Job>,
+    /// Where changes to committed messages are applied.
+    store: Arc<dyn Store>,
 }
 
 impl Committer {
     /// Starts the committing task on the current runtime.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(GROUP_COMMIT * 8);
+        let committing = store.clone();
         tokio::spawn(async move {
+            let store = committing;
             let mut batch = Vec::with_capacity(GROUP_COMMIT);
             while rx.recv_many(&mut batch, GROUP_COMMIT).await > 0 {
                 let input: Vec<_> = batch
@@ -150,7 +191,7 @@ impl Committer {
                 }
             }
         });
-        Self { tx }
+        Self { tx, store }
     }
 
     /// Commits `message` under `key`; the message stored earlier under the

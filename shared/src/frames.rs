@@ -30,6 +30,21 @@ pub enum ClientFrame {
     Typing {
         channel: String,
     },
+    /// Replaces the text of one's own message.
+    Edit {
+        channel: String,
+        id: String,
+        text: String,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// Takes a message back: one's own, or any for the channel's owner.
+    Delete {
+        channel: String,
+        id: String,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -46,7 +61,9 @@ impl ClientFrame {
     /// The `ref` of a frame that carries one, to echo in replies.
     pub fn reference(&self) -> Option<&str> {
         match self {
-            ClientFrame::Send { reference, .. } => reference.as_deref(),
+            ClientFrame::Send { reference, .. }
+            | ClientFrame::Edit { reference, .. }
+            | ClientFrame::Delete { reference, .. } => reference.as_deref(),
             _ => None,
         }
     }
@@ -133,6 +150,8 @@ pub enum ErrorCode {
     BotUnavailable,
     /// The message named (e.g. by `reply_to`) is not in that channel.
     NoSuchMessage,
+    /// Not the caller's to do (someone else's message).
+    Forbidden,
     Internal,
 }
 

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::bus::inbound::{self, Inbound};
 use crate::bus::read_back::Then;
-use crate::bus::{inbound, Bus, BusKey};
+use crate::bus::{Bus, BusKey};
+use crate::change::Change;
 use crate::message::Message;
 use crate::names::ChannelName;
 use crate::store::{HistoryQuery, Store, StoreError};
@@ -31,11 +33,17 @@ pub async fn page(
     debug_assert!(query.since.is_none(), "a catch-up is not a page");
     let limit = query.limit as usize;
     let mut newest = BTreeMap::new();
+    let mut changes = Vec::new();
     // The stream first: the archive read after it then holds everything up
     // to where the archivers' acknowledgements stood when it was read.
     let mut take = |envelope, _| {
-        let Ok(m) = inbound::receive(&envelope, key) else {
-            return Then::More;
+        let m = match inbound::receive_any(&envelope, key) {
+            Ok(Inbound::Message(m)) => m,
+            Ok(Inbound::Change(c)) => {
+                changes.push(c);
+                return Then::More;
+            }
+            Err(_) => return Then::More,
         };
         let wanted = m.channel == *channel && query.before.as_ref().is_none_or(|b| m.id < *b);
         if wanted {
@@ -48,7 +56,20 @@ pub async fn page(
     };
     unarchived(bus, channel, &mut take).await?;
     let stored = store.messages(channel, query).await?;
-    Ok(newest_of(stored, newest, limit))
+    let mut page = newest_of(stored, newest, limit);
+    // Changes not archived yet, in the stream's order (applying one the
+    // archive holds too changes nothing).
+    apply_in_order(&mut page, &changes);
+    Ok(page)
+}
+
+/// Applies `changes`, in order, to those of `messages` (sorted by id) they name.
+pub fn apply_in_order(messages: &mut [Message], changes: &[Change]) {
+    for change in changes {
+        if let Ok(i) = messages.binary_search_by(|m| m.id.as_str().cmp(change.id())) {
+            change.apply(&mut messages[i]);
+        }
+    }
 }
 
 /// The message `id` of `channel` (checked as bus input is, with `key`, when

@@ -3,6 +3,7 @@
 
 pub mod bot_commands;
 pub mod bus;
+pub mod change;
 pub mod config;
 pub mod counters;
 pub mod frames;

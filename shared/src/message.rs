@@ -10,6 +10,7 @@ use crate::names::{ChannelName, MessageText};
 /// One chat message. `id` is a ULID: unique and ordered by time, assigned once
 /// by whoever accepted the message (a server, or the bot for its replies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Wire")]
 pub struct Message {
     pub id: String,
     pub channel: ChannelName,
@@ -26,6 +27,61 @@ pub struct Message {
     /// The id of the message (in the same channel) this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// When its author last changed the text.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "ts_millis_opt"
+    )]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Taken back: `text` is empty, the words are gone from the archive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// A message as it is read, before its text is checked: a deleted
+/// message's text is empty, any other's must be valid text.
+#[derive(Deserialize)]
+struct Wire {
+    id: String,
+    channel: ChannelName,
+    user: String,
+    text: String,
+    #[serde(with = "ts_millis")]
+    ts: DateTime<Utc>,
+    #[serde(default)]
+    bot: bool,
+    #[serde(default)]
+    kind: Option<Kind>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default, with = "ts_millis_opt")]
+    edited_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+impl TryFrom<Wire> for Message {
+    type Error = crate::names::InvalidText;
+    fn try_from(w: Wire) -> Result<Self, Self::Error> {
+        let text = if w.deleted {
+            MessageText::erased()
+        } else {
+            MessageText::parse(&w.text)?
+        };
+        Ok(Message {
+            id: w.id,
+            channel: w.channel,
+            user: w.user,
+            text,
+            ts: w.ts,
+            bot: w.bot,
+            kind: w.kind,
+            reply_to: w.reply_to,
+            edited_at: w.edited_at,
+            deleted: w.deleted,
+        })
+    }
 }
 
 /// What a post that is neither a person's nor the bot's is, so that clients
@@ -76,7 +132,15 @@ impl Message {
             bot,
             kind: None,
             reply_to: None,
+            edited_at: None,
+            deleted: false,
         }
+    }
+
+    /// Takes the message back: its words are gone, a tombstone stays.
+    pub fn erase(&mut self) {
+        self.text = MessageText::erased();
+        self.deleted = true;
     }
 
     /// The message as JSON, as it travels (serialized once per message).
@@ -91,7 +155,7 @@ impl Message {
 }
 
 /// Timestamps on the wire: RFC 3339 in UTC with milliseconds (`2026-11-28T18:00:00.123Z`).
-mod ts_millis {
+pub(crate) mod ts_millis {
     use super::*;
     use serde::{Deserializer, Serializer};
 
@@ -104,6 +168,29 @@ mod ts_millis {
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Optional timestamps, in the same form.
+pub(crate) mod ts_millis_opt {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ts: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match ts {
+            Some(ts) => ts_millis::serialize(ts, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.map(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
     }
 }
 

@@ -141,6 +141,11 @@ impl MessageText {
         }
     }
 
+    /// The empty text of a message taken back (never valid input).
+    pub fn erased() -> Self {
+        Self(String::new())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -30,6 +30,8 @@ diesel::table! {
         kind -> Nullable<Text>,
         dedupe_key -> Nullable<Text>,
         reply_to -> Nullable<Text>,
+        edited_at -> Nullable<BigInt>,
+        deleted_at -> Nullable<BigInt>,
     }
 }
 

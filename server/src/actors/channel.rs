@@ -3,6 +3,7 @@
 //! members delivers what the stream stores there, in the stream's order,
 //! whoever posted it (this server, others, the bot, an operator).
 
+mod changes;
 mod in_flight;
 mod messages;
 mod posting;
@@ -16,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use chat_shared::bus::{inbound, json_payload, Bus, BusKey, Envelope};
+use chat_shared::bus::inbound::{self, Inbound};
+use chat_shared::bus::{json_payload, Bus, BusKey, Envelope};
 use chat_shared::frames::{PresenceEvent, ServerFrame};
 use chat_shared::log_text::shown;
 use chat_shared::message::Message;
@@ -25,6 +27,7 @@ use chat_shared::payloads::{NoteEvent, PresenceNote};
 use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::stream;
 
+pub use changes::Amend;
 pub use messages::*;
 use typing::TypingGate;
 pub use typing::DEFAULT_INTERVAL as DEFAULT_TYPING_INTERVAL;
@@ -183,12 +186,15 @@ impl ChannelActor {
     /// operator) once it passes the rules of `inbound`, marked by who could
     /// have sent it.
     fn deliver_remote(&mut self, envelope: &Envelope) {
-        match inbound::receive(envelope, &self.link.key) {
-            Ok(message) => {
-                // A retry stored once may still be published twice: the
-                // de-duplication key tells.
-                let key = envelope.header(subjects::MSG_ID_HEADER);
+        // A retry stored once may still be published twice: the
+        // de-duplication key tells.
+        let key = envelope.header(subjects::MSG_ID_HEADER);
+        match inbound::receive_any(envelope, &self.link.key) {
+            Ok(Inbound::Message(message)) => {
                 self.deliver_once(&message, &message.to_json(), key);
+            }
+            Ok(Inbound::Change(change)) => {
+                self.deliver_change(&change.to_json(), key);
             }
             Err(_) => {
                 self.link.rejected.fetch_add(1, Ordering::Relaxed);

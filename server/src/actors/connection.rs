@@ -2,6 +2,7 @@
 //! enforces the per-connection limits, heartbeats, and writes outgoing
 //! frames; what each client frame does is in `client_frames`.
 
+mod changes;
 mod client_frames;
 mod fragments;
 

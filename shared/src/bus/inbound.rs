@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{BusKey, Envelope};
 use crate::bot_commands::BOT_USER;
+use crate::change::{is_change, Change};
 use crate::message::{is_message_id, Kind, Message};
 use crate::names::{ChannelName, InvalidText, MessageText, Username};
 use crate::subjects;
@@ -38,6 +39,48 @@ pub enum Rejected {
     BadReplyTo,
     #[error("a signed message of an unknown kind")]
     BadKind,
+    #[error("a change to a message, not a message")]
+    NotAMessage,
+    #[error("a change no chat server signed")]
+    UnsignedChange,
+}
+
+/// What arrives on a message subject: a message, or a change to one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Message(Message),
+    Change(Change),
+}
+
+/// The message or change `envelope` carries, checked as [`accept`] checks
+/// a message; a change must be signed by a chat server (only a server, which
+/// checked who may make it, publishes one).
+pub fn accept_any(
+    envelope: &Envelope,
+    key: &BusKey,
+    now: DateTime<Utc>,
+) -> Result<Inbound, Rejected> {
+    if !is_change(&envelope.payload) {
+        return accept(envelope, key, now).map(Inbound::Message);
+    }
+    let change: Change =
+        serde_json::from_slice(&envelope.payload).map_err(|_| Rejected::Malformed)?;
+    if !key.signed(envelope) {
+        return Err(Rejected::UnsignedChange);
+    }
+    if subjects::channel_of(&envelope.subject).as_ref() != Some(change.channel()) {
+        return Err(Rejected::WrongChannel);
+    }
+    if !is_message_id(change.id()) {
+        return Err(Rejected::BadId);
+    }
+    Username::parse(change.by()).map_err(|_| Rejected::BadUser)?;
+    if let Change::Edited { edited_at, .. } = &change {
+        if *edited_at > now + MAX_AHEAD {
+            return Err(Rejected::TsAhead);
+        }
+    }
+    Ok(Inbound::Change(change))
 }
 
 /// The payload as published, before any check.
@@ -60,6 +103,9 @@ struct Published {
 /// message must, with `now` as the receiver's clock; marked by who could have
 /// published it (see [`mark`]).
 pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<Message, Rejected> {
+    if is_change(&envelope.payload) {
+        return Err(Rejected::NotAMessage);
+    }
     let published: Published =
         serde_json::from_slice(&envelope.payload).map_err(|_| Rejected::Malformed)?;
     let latest = now + MAX_AHEAD;
@@ -100,6 +146,8 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
         bot: published.bot,
         kind: None,
         reply_to: published.reply_to,
+        edited_at: None,
+        deleted: false,
     };
     mark(message, published.kind.as_deref(), key.signed(envelope))
 }
@@ -129,7 +177,16 @@ fn mark(mut message: Message, kind: Option<&str>, signed: bool) -> Result<Messag
 /// [`accept`] at the present time; a message refused is logged with the
 /// reason (never its text).
 pub fn receive(envelope: &Envelope, key: &BusKey) -> Result<Message, Rejected> {
-    let accepted = accept(envelope, key, Utc::now());
+    match receive_any(envelope, key)? {
+        Inbound::Message(m) => Ok(m),
+        Inbound::Change(_) => Err(Rejected::NotAMessage),
+    }
+}
+
+/// [`accept_any`] at the present time; what is refused is logged with the
+/// reason (never its text).
+pub fn receive_any(envelope: &Envelope, key: &BusKey) -> Result<Inbound, Rejected> {
+    let accepted = accept_any(envelope, key, Utc::now());
     if let Err(reason) = &accepted {
         tracing::warn!(
             subject = %crate::log_text::shown(&envelope.subject), reason = %reason, bytes = envelope.payload.len(),

@@ -7,6 +7,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::change::Change;
 use crate::frames::ChannelInfo;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
@@ -214,6 +215,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         batch: &[(Message, String)],
     ) -> Result<Vec<Option<Message>>, StoreError>;
+
+    /// Applies changes to archived messages, in order (see
+    /// `Change::apply`: the later edit wins, a deleted message stays
+    /// deleted and its text is erased); for each, whether its message is
+    /// archived (if not, nothing changed: it may still be on its way).
+    async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError>;
 
     /// A slice of a channel's history, oldest first.
     async fn messages(

@@ -17,6 +17,7 @@ use super::sqlite::map_err;
 use super::{
     now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
 };
+use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
 use crate::schema::{channels, lower, messages, sessions, users};
@@ -225,6 +226,47 @@ impl Store for PgStore {
         )
     }
 
+    async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut archived = Vec::with_capacity(changes.len());
+        for change in changes {
+            let target = messages::table
+                .filter(messages::channel.eq(change.channel().as_str()))
+                .filter(messages::id.eq(change.id()));
+            // Each update is atomic, and conditional as `Change::apply` is.
+            let changed = match change {
+                Change::Edited {
+                    text, edited_at, ..
+                } => {
+                    let at = edited_at.timestamp_millis();
+                    diesel::update(target)
+                        .filter(messages::deleted_at.is_null())
+                        .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
+                        .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
+                        .execute(&mut conn)
+                        .await
+                }
+                Change::Deleted { .. } => {
+                    diesel::update(target)
+                        .filter(messages::deleted_at.is_null())
+                        .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
+                        .execute(&mut conn)
+                        .await
+                }
+            }
+            .map_err(map_err)?;
+            let found = changed > 0
+                || target
+                    .count()
+                    .get_result::<i64>(&mut conn)
+                    .await
+                    .map_err(map_err)?
+                    > 0;
+            archived.push(found);
+        }
+        Ok(archived)
+    }
+
     async fn message(
         &self,
         channel: &ChannelName,
@@ -246,7 +288,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let rows: Vec<MessageRow> = diesel::sql_query(
-            "SELECT id, channel, username, text, bot, ts, kind, reply_to FROM messages \
+            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at FROM messages \
              WHERE search @@ plainto_tsquery('simple', $1) \
              AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
              AND ($3::text IS NULL OR id < $3) \

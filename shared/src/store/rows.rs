@@ -53,6 +53,8 @@ pub struct MessageRow {
     pub ts: i64,
     pub kind: Option<String>,
     pub reply_to: Option<String>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -91,7 +93,11 @@ impl TryFrom<MessageRow> for Message {
             id: r.id,
             channel: ChannelName::parse(&r.channel).map_err(|e| corrupt("channel name", e))?,
             user: r.username,
-            text: MessageText::parse(&r.text).map_err(|e| corrupt("message text", e))?,
+            text: if r.deleted_at.is_some() {
+                MessageText::erased()
+            } else {
+                MessageText::parse(&r.text).map_err(|e| corrupt("message text", e))?
+            },
             ts: time(r.ts)?,
             bot: r.bot,
             kind: r
@@ -99,6 +105,8 @@ impl TryFrom<MessageRow> for Message {
                 .map(|k| Kind::parse(&k).ok_or_else(|| corrupt("message kind", k)))
                 .transpose()?,
             reply_to: r.reply_to,
+            edited_at: r.edited_at.map(time).transpose()?,
+            deleted: r.deleted_at.is_some(),
         })
     }
 }
@@ -114,6 +122,8 @@ impl From<&Message> for MessageRow {
             ts: m.ts_millis(),
             kind: m.kind.map(|k| k.as_str().to_owned()),
             reply_to: m.reply_to.clone(),
+            edited_at: m.edited_at.map(|t| t.timestamp_millis()),
+            deleted_at: m.deleted.then(|| m.ts_millis()),
         }
     }
 }

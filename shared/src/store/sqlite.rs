@@ -17,6 +17,7 @@ use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
 use super::{
     now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
 };
+use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
 use crate::schema::{channels, lower, messages, sessions, users};
@@ -251,6 +252,15 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError> {
+        let changes = changes.to_vec();
+        self.with_conn(move |c| {
+            c.immediate_transaction(|c| changes.iter().map(|ch| apply_change(c, ch)).collect())
+                .map_err(map_err)
+        })
+        .await
+    }
+
     async fn messages(
         &self,
         channel: &ChannelName,
@@ -325,7 +335,7 @@ impl Store for SqliteStore {
                 None => i64::MAX,
             };
             let rows: Vec<MessageRow> = diesel::sql_query(
-                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to \
+                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
@@ -408,6 +418,33 @@ impl Store for SqliteStore {
         self.with_conn(|c| c.batch_execute("SELECT 1").map_err(map_err))
             .await
     }
+}
+
+/// One change to an archived message; whether the message is archived.
+fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> {
+    let target = messages::table
+        .filter(messages::channel.eq(change.channel().as_str()))
+        .filter(messages::id.eq(change.id()));
+    let changed = match change {
+        Change::Edited {
+            text, edited_at, ..
+        } => {
+            let at = edited_at.timestamp_millis();
+            diesel::update(target)
+                .filter(messages::deleted_at.is_null())
+                .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
+                .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
+                .execute(c)?
+        }
+        Change::Deleted { .. } => diesel::update(target)
+            .filter(messages::deleted_at.is_null())
+            .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
+            .execute(c)?,
+    };
+    if changed > 0 {
+        return Ok(true);
+    }
+    target.count().get_result::<i64>(c).map(|n| n > 0)
 }
 
 #[cfg(test)]

@@ -48,13 +48,24 @@ impl Connection {
                 reply_to,
             } => self.post(&channel, &text, reference, reply_to, ctx),
             ClientFrame::Typing { channel } => self.typing(&channel),
+            ClientFrame::Edit {
+                channel,
+                id,
+                text,
+                reference,
+            } => self.amend(&channel, id, Some(text), reference, ctx),
+            ClientFrame::Delete {
+                channel,
+                id,
+                reference,
+            } => self.amend(&channel, id, None, reference, ctx),
         };
         if let Err(e) = result {
             self.error(ctx, e.with_ref(reference.as_deref()));
         }
     }
 
-    fn joined_channel(&self, channel: &str) -> Result<&Addr<ChannelActor>, ErrorFrame> {
+    pub(super) fn joined_channel(&self, channel: &str) -> Result<&Addr<ChannelActor>, ErrorFrame> {
         let name = parse_channel(channel)?;
         self.joined
             .get(&name)
@@ -172,23 +183,8 @@ impl Connection {
         ctx: &mut Ctx,
     ) -> Result<(), ErrorFrame> {
         let addr = self.joined_channel(channel)?.clone();
-        if !self.rate.allow() {
-            let limits = &self.state.limits;
-            return Err(ErrorFrame::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "Slow down: at most {} messages per {} seconds.",
-                    limits.rate_count, limits.rate_window_secs
-                ),
-            ));
-        }
-        let text = MessageText::parse(text).map_err(|e| {
-            let code = match e {
-                InvalidText::Empty => ErrorCode::Empty,
-                InvalidText::TooLong => ErrorCode::TooLong,
-            };
-            ErrorFrame::new(code, e.to_string())
-        })?;
+        self.check_rate()?;
+        let text = MessageText::parse(text).map_err(text_error)?;
         let post = Post {
             conn: self.id,
             text,
@@ -301,12 +297,38 @@ impl Connection {
     }
 }
 
-fn parse_channel(channel: &str) -> Result<ChannelName, ErrorFrame> {
+impl Connection {
+    /// Counts a send, edit or deletion against the rate limit.
+    pub(super) fn check_rate(&mut self) -> Result<(), ErrorFrame> {
+        if self.rate.allow() {
+            return Ok(());
+        }
+        let limits = &self.state.limits;
+        Err(ErrorFrame::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Slow down: at most {} messages per {} seconds.",
+                limits.rate_count, limits.rate_window_secs
+            ),
+        ))
+    }
+}
+
+/// The error for text that is refused.
+pub(super) fn text_error(e: InvalidText) -> ErrorFrame {
+    let code = match e {
+        InvalidText::Empty => ErrorCode::Empty,
+        InvalidText::TooLong => ErrorCode::TooLong,
+    };
+    ErrorFrame::new(code, e.to_string())
+}
+
+pub(super) fn parse_channel(channel: &str) -> Result<ChannelName, ErrorFrame> {
     ChannelName::parse(channel)
         .map_err(|e| ErrorFrame::new(ErrorCode::InvalidChannel, e.to_string()))
 }
 
-fn unavailable() -> ErrorFrame {
+pub(super) fn unavailable() -> ErrorFrame {
     ErrorFrame::new(
         ErrorCode::Unavailable,
         "That is unavailable right now; try again shortly.",

@@ -1,0 +1,84 @@
+//! Changes to the channel's messages (edits, deletions), checked by the
+//! connection that asked: stored first (`crate::durable`), then delivered
+//! to every member, on every server.
+
+use actix::prelude::*;
+use bytes::Bytes;
+use chat_shared::change::Change;
+use chat_shared::frames::{ErrorCode, ErrorFrame};
+use chat_shared::subjects;
+
+use super::ChannelActor;
+use crate::durable::change_key;
+use crate::publisher::Outgoing;
+
+/// A member's change to a message of this channel, allowed by the
+/// connection; answered once it is stored.
+#[derive(Message)]
+#[rtype(result = "Result<(), ErrorFrame>")]
+pub struct Amend {
+    pub change: Change,
+    /// The client's id for it: a retry is stored and delivered once.
+    pub reference: Option<String>,
+}
+
+impl ChannelActor {
+    /// Delivers a change to every member, once (by its de-duplication key).
+    pub(super) fn deliver_change(&mut self, json: &str, key: Option<&str>) {
+        if key.is_some_and(|k| !self.recent.first_time(k)) {
+            return;
+        }
+        self.fan_out(json.to_owned().into(), None, None);
+    }
+}
+
+impl Handler<Amend> for ChannelActor {
+    type Result = ResponseFuture<Result<(), ErrorFrame>>;
+
+    fn handle(&mut self, amend: Amend, ctx: &mut Self::Context) -> Self::Result {
+        let json = amend.change.to_json();
+        let key = change_key(amend.change.by(), amend.reference.as_deref());
+        let mut headers = self.link.origin();
+        headers.push((subjects::MSG_ID_HEADER.to_owned(), key.clone()));
+        // Signed: only what a server checked is taken as a change.
+        headers.push(self.link.key.header(json.as_bytes()));
+        let out = Outgoing {
+            subject: subjects::msg(&self.name),
+            headers,
+            payload: Bytes::from(json.clone()),
+        };
+        let durability = self.link.durability.clone();
+        let delivers_here = !durability.delivers_from_stream();
+        let me = ctx.address();
+        let change = amend.change;
+        Box::pin(async move {
+            if let Err(e) = durability.persist_change(&change, out).await {
+                tracing::warn!(error = %e, "a change could not be stored");
+                return Err(ErrorFrame::new(
+                    ErrorCode::Unavailable,
+                    "The change could not be stored; try again in a moment.",
+                ));
+            }
+            if delivers_here {
+                me.do_send(Applied { json, key });
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A change this server stored itself (embedded): delivered here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Applied {
+    json: String,
+    key: String,
+}
+
+impl Handler<Applied> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, applied: Applied, _: &mut Self::Context) {
+        self.deliver_change(&applied.json, Some(&applied.key));
+    }
+}

@@ -1,0 +1,131 @@
+//! `edit` and `delete` frames: the message must be in the channel and not
+//! deleted; an edit must be the sender's own message, a deletion the
+//! sender's own or the sender the channel's owner. Then the channel stores
+//! and delivers the change, and the sender gets an `ack` with the message id.
+
+use actix::prelude::*;
+use chat_shared::change::Change;
+use chat_shared::frames::{ErrorCode, ErrorFrame, ServerFrame};
+use chat_shared::message::{is_message_id, Message};
+use chat_shared::names::{ChannelName, MessageText};
+
+use super::client_frames::{parse_channel, text_error, unavailable};
+use super::{Connection, Ctx};
+use crate::actors::channel::Amend;
+
+/// What a member asked to do to a message.
+pub(super) enum Asked {
+    Edit(MessageText),
+    Delete,
+}
+
+impl Connection {
+    /// Checks an `edit` or `delete` and, once the message is looked up and
+    /// the change allowed, hands it to the channel. This connection's later
+    /// frames wait for the look-up, so its frames take effect in order.
+    pub(super) fn amend(
+        &mut self,
+        channel: &str,
+        id: String,
+        text: Option<String>,
+        reference: Option<String>,
+        ctx: &mut Ctx,
+    ) -> Result<(), ErrorFrame> {
+        let addr = self.joined_channel(channel)?.clone();
+        self.check_rate()?;
+        let asked = match text {
+            Some(text) => Asked::Edit(MessageText::parse(&text).map_err(text_error)?),
+            None => Asked::Delete,
+        };
+        let name = parse_channel(channel)?;
+        if !is_message_id(&id) {
+            return Err(ErrorFrame::new(
+                ErrorCode::InvalidFrame,
+                "id must be a message id.",
+            ));
+        }
+        let state = self.state.clone();
+        let user = self.user.to_string();
+        let look_up = async move {
+            let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
+            let found = chat_shared::history::find(bus, store, key, &name, &id).await;
+            let owner = match &asked {
+                Asked::Delete => store.channel(&name).await.map(|c| c.map(|c| c.created_by)),
+                Asked::Edit(_) => Ok(None),
+            };
+            let decided = match (found, owner) {
+                (Ok(found), Ok(owner)) => decide(&name, &user, found, owner.as_deref(), asked),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(channel = %name, error = %e, "could not look up a message to change");
+                    Err(unavailable())
+                }
+            };
+            (decided, id)
+        };
+        ctx.wait(
+            look_up
+                .into_actor(self)
+                .map(move |(decided, id), act, ctx| {
+                    let change = match decided {
+                        Ok(change) => change,
+                        Err(e) => return act.error(ctx, e.with_ref(reference.as_deref())),
+                    };
+                    let request = addr.send(Amend {
+                        change,
+                        reference: reference.clone(),
+                    });
+                    ctx.spawn(request.into_actor(act).map(move |result, act, ctx| {
+                        let frame = match result {
+                            Ok(Ok(())) => ServerFrame::Ack { reference, id },
+                            Ok(Err(e)) => ServerFrame::Error(e.with_ref(reference.as_deref())),
+                            Err(_) => {
+                                ServerFrame::Error(unavailable().with_ref(reference.as_deref()))
+                            }
+                        };
+                        act.send_frame(ctx, &frame);
+                    }));
+                }),
+        );
+        Ok(())
+    }
+}
+
+/// The change `user` asked for, if the message is there and it is theirs
+/// to make: editing one's own messages, deleting one's own or, for the
+/// channel's `owner`, anyone's.
+fn decide(
+    channel: &ChannelName,
+    user: &str,
+    found: Option<Message>,
+    owner: Option<&str>,
+    asked: Asked,
+) -> Result<Change, ErrorFrame> {
+    let Some(message) = found.filter(|m| !m.deleted) else {
+        return Err(ErrorFrame::new(
+            ErrorCode::NoSuchMessage,
+            format!("There is no such message in #{channel}."),
+        ));
+    };
+    let own = !message.bot && message.user.eq_ignore_ascii_case(user);
+    let (channel, id, by) = (channel.clone(), message.id, user.to_owned());
+    match asked {
+        Asked::Edit(text) if own => Ok(Change::Edited {
+            channel,
+            id,
+            text,
+            edited_at: chrono::Utc::now(),
+            by,
+        }),
+        Asked::Edit(_) => Err(ErrorFrame::new(
+            ErrorCode::Forbidden,
+            "You can only edit your own messages.",
+        )),
+        Asked::Delete if own || owner.is_some_and(|o| o.eq_ignore_ascii_case(user)) => {
+            Ok(Change::Deleted { channel, id, by })
+        }
+        Asked::Delete => Err(ErrorFrame::new(
+            ErrorCode::Forbidden,
+            "You can only delete your own messages.",
+        )),
+    }
+}

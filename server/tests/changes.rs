@@ -1,0 +1,195 @@
+//! Edits and deletions in embedded mode: who may make them, what everyone in
+//! the channel sees live, what history and search give after, and what is
+//! left of a deleted message in the database.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{pluck, TestApp, Ws};
+
+fn change(kind: &str, channel: &str, id: &str, text: Option<&str>) -> Value {
+    let reference = format!("r-{}", chat_shared::message::next_id());
+    let mut frame = json!({"type": kind, "channel": channel, "id": id, "ref": reference});
+    if let Some(text) = text {
+        frame["text"] = json!(text);
+    }
+    frame
+}
+
+async fn expect_change(ws: &mut Ws, kind: &str, id: &str) -> Value {
+    ws.expect(&format!("{kind} {id}"), |f| {
+        f["type"] == kind && f["id"] == id
+    })
+    .await
+}
+
+/// The stored row of message `id`: (text, edited_at, deleted_at), read
+/// with SQLite itself rather than through the server.
+fn row(app: &TestApp, id: &str) -> String {
+    let script = "import sqlite3, sys\n\
+                  c = sqlite3.connect(sys.argv[1])\n\
+                  print(repr(c.execute('SELECT text, edited_at IS NOT NULL, deleted_at IS NOT NULL FROM messages WHERE id = ?', (sys.argv[2],)).fetchone()))\n";
+    let out = Command::new("python3")
+        .args(["-c", script, app.database_path().to_str().unwrap(), id])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[actix_rt::test]
+async fn an_author_edits_and_deletes_live_for_everyone_and_the_words_are_gone_from_the_database() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let (mut a, mut b) = (alice.ws().await, bob.ws().await);
+    a.join("general").await;
+    b.join("general").await;
+    let id = a.say("general", "meet at the harbour gate").await;
+    b.expect_message("general", "meet at the harbour gate")
+        .await;
+
+    let ack = a
+        .answer(change(
+            "edit",
+            "general",
+            &id,
+            Some("meet at the north gate"),
+        ))
+        .await;
+    assert_eq!(
+        (ack["type"].as_str(), ack["id"].as_str()),
+        (Some("ack"), Some(id.as_str())),
+        "{ack}"
+    );
+    for ws in [&mut a, &mut b] {
+        let edited = expect_change(ws, "edited", &id).await;
+        assert_eq!(edited["text"], "meet at the north gate");
+        assert_eq!(edited["channel"], "general");
+        assert!(
+            edited["edited_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "{edited}"
+        );
+    }
+    let joined = app.user("carol").await.ws().await.join("general").await;
+    assert_eq!(joined["history"][0]["text"], "meet at the north gate");
+    assert!(joined["history"][0]["edited_at"].is_string(), "{joined}");
+    let (_, found) = bob.get("/api/search?q=harbour").await;
+    assert_eq!(found["messages"], json!([]), "the old words are not found");
+    let (_, found) = bob.get("/api/search?q=north").await;
+    assert_eq!(pluck(&found["messages"], "id"), std::slice::from_ref(&id));
+
+    let ack = a.answer(change("delete", "general", &id, None)).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    for ws in [&mut a, &mut b] {
+        let deleted = expect_change(ws, "deleted", &id).await;
+        assert_eq!(deleted["channel"], "general");
+    }
+    let joined = app.user("dave").await.ws().await.join("general").await;
+    let tombstone = &joined["history"][0];
+    assert_eq!(
+        (tombstone["deleted"].as_bool(), tombstone["text"].as_str()),
+        (Some(true), Some(""))
+    );
+    assert_eq!(row(&app, &id), "('', 1, 1)", "the row keeps no words");
+    let (_, found) = bob.get("/api/search?q=north").await;
+    assert_eq!(
+        found["messages"],
+        json!([]),
+        "a deleted message is never found"
+    );
+    let (status, one) = bob
+        .get(&format!("/api/channels/general/messages/{id}"))
+        .await;
+    assert_eq!((status, &one["message"]["deleted"]), (200, &json!(true)));
+
+    // Gone is gone: no edit, no second deletion.
+    let refused = a.answer(change("edit", "general", &id, Some("back"))).await;
+    assert_eq!(refused["code"], "no_such_message", "{refused}");
+    let refused = a.answer(change("delete", "general", &id, None)).await;
+    assert_eq!(refused["code"], "no_such_message", "{refused}");
+}
+
+#[actix_rt::test]
+async fn someone_elses_message_is_forbidden_unless_one_owns_the_channel_and_bad_changes_get_clear_errors(
+) {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let (status, _) = alice.create_channel("team").await;
+    assert_eq!(status, 201);
+    let bob = app.user("bob").await;
+    let (mut a, mut b) = (alice.ws().await, bob.ws().await);
+    for ws in [&mut a, &mut b] {
+        ws.join("general").await;
+        ws.join("team").await;
+    }
+    let alices = a.say("general", "alice's words").await;
+    let bobs = b.say("team", "bob's words").await;
+
+    let refused = b
+        .answer(change("edit", "general", &alices, Some("mine now")))
+        .await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    let refused = b.answer(change("delete", "general", &alices, None)).await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    // alice owns #team: she may delete bob's message there, not edit it.
+    let refused = a
+        .answer(change("edit", "team", &bobs, Some("hers now")))
+        .await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    let ack = a.answer(change("delete", "team", &bobs, None)).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    expect_change(&mut b, "deleted", &bobs).await;
+
+    let unknown = chat_shared::message::next_id().to_string();
+    let cases = [
+        (
+            change("edit", "general", &unknown, Some("x")),
+            "no_such_message",
+        ),
+        (
+            change("delete", "general", &unknown, None),
+            "no_such_message",
+        ),
+        (
+            change("edit", "team", &alices, Some("x")),
+            "no_such_message",
+        ),
+        (
+            change("edit", "general", "yesterday", Some("x")),
+            "invalid_frame",
+        ),
+        (change("edit", "general", &alices, Some("   ")), "empty"),
+        (
+            change("edit", "general", &alices, Some(&"x".repeat(2001))),
+            "too_long",
+        ),
+        (change("edit", "random", &alices, Some("x")), "not_joined"),
+        (
+            change("edit", "Bad Name", &alices, Some("x")),
+            "invalid_channel",
+        ),
+    ];
+    for (frame, code) in cases {
+        let refused = a.answer(frame.clone()).await;
+        assert_eq!(refused["code"], code, "{frame} -> {refused}");
+    }
+    b.drain(Duration::from_millis(300)).await;
+    let frames = b.drain(Duration::from_millis(300)).await;
+    assert!(
+        frames.iter().all(|f| f["type"] != "edited"),
+        "nothing refused was shown: {frames:?}"
+    );
+
+    // The connection stays, and nothing else changed.
+    a.say("general", "still here").await;
+    let joined = app.user("carol").await.ws().await.join("general").await;
+    assert_eq!(
+        pluck(&joined["history"], "text"),
+        ["alice's words", "still here"]
+    );
+    assert!(joined["history"][0].get("edited_at").is_none(), "{joined}");
+}

@@ -1,0 +1,152 @@
+//! Edits and deletions in distributed mode: live on every server, readable
+//! on the bus, applied by the archivers (also when the archive lags), and
+//! the words of a deleted message gone from PostgreSQL.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chat_shared::names::ChannelName;
+use chat_shared::store::{PgStore, Store};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::support::cluster::{Cluster, Shape};
+use crate::support::pluck;
+
+fn change(kind: &str, id: &str, text: Option<&str>) -> Value {
+    let reference = format!("r-{}", chat_shared::message::next_id());
+    let mut frame = json!({"type": kind, "channel": "general", "id": id, "ref": reference});
+    if let Some(text) = text {
+        frame["text"] = json!(text);
+    }
+    frame
+}
+
+/// Waits until the archived message `id` satisfies `done`.
+async fn archived_until(
+    store: &PgStore,
+    id: &str,
+    what: &str,
+    done: impl Fn(&chat_shared::message::Message) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = store.message(&ChannelName::general(), id).await.unwrap();
+        if m.as_ref().is_some_and(&done) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: archived as {m:?}");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn edits_and_deletions_reach_every_server_and_the_archive_and_read_as_json_on_the_bus() {
+    let Some(mut cluster) = Cluster::start(Shape {
+        nats_nodes: 3,
+        servers: 2,
+        archivers: 2,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let ops = cluster.nats[0].connect_as("ops").await;
+    let mut watch = ops.subscribe("chat.>").await.unwrap();
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    let mut b = cluster.user(1, "bob").await.ws().await;
+    a.join("general").await;
+    b.join("general").await;
+    let first = a.say("general", "the meeting is on Tusday").await;
+    let second = a.say("general", "bring the secret figures").await;
+
+    let ack = b.answer(change("edit", &first, Some("mine"))).await;
+    assert_eq!(ack["code"], "forbidden", "{ack}");
+    let ack = a
+        .answer(change("edit", &first, Some("the meeting is on Tuesday")))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let ack = a.answer(change("delete", &second, None)).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    for ws in [&mut a, &mut b] {
+        let edited = ws
+            .expect("the edit", |f| {
+                f["type"] == "edited" && f["id"] == first.as_str()
+            })
+            .await;
+        assert_eq!(edited["text"], "the meeting is on Tuesday");
+        ws.expect("the deletion", |f| {
+            f["type"] == "deleted" && f["id"] == second.as_str()
+        })
+        .await;
+        let frames = ws.drain(Duration::from_millis(300)).await;
+        assert!(
+            frames.iter().all(|f| f["type"] != "message"
+                || [&first, &second].contains(&&f["message"]["id"].as_str().unwrap().to_owned())),
+            "a change is not a message: {frames:?}"
+        );
+    }
+    // Operators read them on the message subject, in order with the messages.
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let m = tokio::time::timeout(Duration::from_secs(5), watch.next())
+            .await
+            .expect("traffic on chat.>")
+            .unwrap();
+        if m.subject.as_str() == "chat.msg.general" {
+            let v: Value = serde_json::from_slice(&m.payload).expect("readable JSON");
+            seen.push(v["type"].as_str().unwrap_or("message").to_owned());
+        }
+    }
+    assert_eq!(seen, ["message", "message", "edited", "deleted"]);
+
+    let store = PgStore::connect(&cluster.db_url, 1).await.unwrap();
+    archived_until(&store, &first, "the edit", |m| {
+        m.text.as_str() == "the meeting is on Tuesday" && m.edited_at.is_some()
+    })
+    .await;
+    archived_until(&store, &second, "the deletion", |m| m.deleted).await;
+    let out = Command::new("psql")
+        .args([cluster.db_url.as_str(), "-At", "-c"])
+        .arg(format!(
+            "SELECT text || '|' || (deleted_at IS NOT NULL) FROM messages WHERE id = '{second}'"
+        ))
+        .output()
+        .expect("psql runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "|true",
+        "no words are left in the row"
+    );
+
+    // With every archiver down, a change is still part of what a join shows
+    // (read back from the stream), and is archived once they are back.
+    for archiver in &mut cluster.archivers {
+        archiver.terminate().await;
+    }
+    let third = a.say("general", "lunch at noon").await;
+    let ack = a.answer(change("edit", &third, Some("lunch at one"))).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let joined = cluster
+        .user(1, "carol")
+        .await
+        .ws()
+        .await
+        .join("general")
+        .await;
+    assert_eq!(
+        pluck(&joined["history"], "text"),
+        ["the meeting is on Tuesday", "", "lunch at one"]
+    );
+    assert_eq!(joined["history"][1]["deleted"], true);
+    assert!(joined["history"][2]["edited_at"].is_string(), "{joined}");
+    cluster.start_archiver().await;
+    archived_until(
+        &store,
+        &third,
+        "the edit made while the archive lagged",
+        |m| m.text.as_str() == "lunch at one",
+    )
+    .await;
+}
