@@ -193,3 +193,91 @@ async fn someone_elses_message_is_forbidden_unless_one_owns_the_channel_and_bad_
     );
     assert!(joined["history"][0].get("edited_at").is_none(), "{joined}");
 }
+
+fn react(id: &str, emoji: &str, on: bool) -> Value {
+    let reference = format!("r-{}", chat_shared::message::next_id());
+    json!({"type": "react", "channel": "general", "id": id, "emoji": emoji, "on": on, "ref": reference})
+}
+
+#[actix_rt::test]
+async fn reactions_from_the_list_toggle_live_and_history_counts_who_reacted() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.user("alice").await;
+    let (status, list) = alice.get("/api/emoji").await;
+    let emoji = list["emoji"].as_array().unwrap();
+    assert_eq!((status, emoji.len()), (200, 16), "{list}");
+    assert!(emoji.contains(&json!("👍")) && emoji.contains(&json!("🎉")));
+    let bob = app.user("bob").await;
+    let (mut a, mut b) = (alice.ws().await, bob.ws().await);
+    a.join("general").await;
+    b.join("general").await;
+    let id = a.say("general", "shipped!").await;
+
+    let ack = b.answer(react(&id, "👍", true)).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    for emoji in ["👍", "🎉"] {
+        let ack = a.answer(react(&id, emoji, true)).await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let seen = a
+        .expect("alice's 🎉", |f| {
+            f["type"] == "reaction" && f["emoji"] == "🎉"
+        })
+        .await;
+    assert_eq!(
+        (
+            seen["user"].as_str(),
+            seen["on"].as_bool(),
+            seen["id"].as_str()
+        ),
+        (Some("alice"), Some(true), Some(id.as_str()))
+    );
+    let joined = app.user("carol").await.ws().await.join("general").await;
+    assert_eq!(
+        joined["history"][0]["reactions"],
+        json!({"👍": ["bob", "alice"], "🎉": ["alice"]})
+    );
+
+    let ack = b.answer(react(&id, "👍", false)).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let off = a
+        .expect("bob's 👍 taken back", |f| {
+            f["type"] == "reaction" && f["user"] == "bob" && f["on"] == false
+        })
+        .await;
+    assert_eq!(off["emoji"], "👍");
+    // Taking back twice changes nothing more.
+    b.answer(react(&id, "👍", false)).await;
+    let (_, one) = alice
+        .get(&format!("/api/channels/general/messages/{id}"))
+        .await;
+    assert_eq!(
+        one["message"]["reactions"],
+        json!({"👍": ["alice"], "🎉": ["alice"]})
+    );
+
+    let unknown = chat_shared::message::next_id().to_string();
+    for (frame, code) in [
+        (react(&id, "💩", true), "unknown_emoji"),
+        (react(&id, "thumbsup", true), "unknown_emoji"),
+        (react(&unknown, "👍", true), "no_such_message"),
+        (
+            json!({"type": "react", "channel": "random", "id": id, "emoji": "👍", "on": true, "ref": "r-not-joined-1"}),
+            "not_joined",
+        ),
+    ] {
+        let refused = b.answer(frame.clone()).await;
+        assert_eq!(refused["code"], code, "{frame} -> {refused}");
+    }
+    // Without `on` the frame is not valid (and has no ref to answer).
+    b.send(json!({"type": "react", "channel": "general", "id": id, "emoji": "👍"}))
+        .await;
+    b.expect_error("invalid_frame").await;
+    // A deleted message takes its reactions with it and takes no more.
+    a.answer(change("delete", "general", &id, None)).await;
+    let refused = b.answer(react(&id, "👍", true)).await;
+    assert_eq!(refused["code"], "no_such_message", "{refused}");
+    let joined = app.user("dave").await.ws().await.join("general").await;
+    assert!(joined["history"][0].get("reactions").is_none(), "{joined}");
+    b.say("general", "the connection stays").await;
+}

@@ -30,20 +30,45 @@ pub enum Change {
         id: String,
         by: String,
     },
+    /// `user` put (`on`) or took back a reaction.
+    Reaction {
+        channel: ChannelName,
+        id: String,
+        emoji: String,
+        user: String,
+        on: bool,
+        /// When: of two reactions of one person with one emoji, the later wins.
+        #[serde(with = "ts_millis")]
+        at: DateTime<Utc>,
+    },
+}
+
+/// The reactions people may give, at most 16 (`GET /api/emoji`).
+pub const EMOJI: [&str; 16] = [
+    "👍", "👎", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🔥", "✅", "🚀", "📈", "📉", "💰", "🤔",
+];
+
+/// Whether `emoji` is one of [`EMOJI`].
+pub fn is_emoji(emoji: &str) -> bool {
+    EMOJI.contains(&emoji)
 }
 
 impl Change {
     /// The channel of the changed message.
     pub fn channel(&self) -> &ChannelName {
         match self {
-            Change::Edited { channel, .. } | Change::Deleted { channel, .. } => channel,
+            Change::Edited { channel, .. }
+            | Change::Deleted { channel, .. }
+            | Change::Reaction { channel, .. } => channel,
         }
     }
 
     /// The id of the changed message.
     pub fn id(&self) -> &str {
         match self {
-            Change::Edited { id, .. } | Change::Deleted { id, .. } => id,
+            Change::Edited { id, .. }
+            | Change::Deleted { id, .. }
+            | Change::Reaction { id, .. } => id,
         }
     }
 
@@ -51,6 +76,7 @@ impl Change {
     pub fn by(&self) -> &str {
         match self {
             Change::Edited { by, .. } | Change::Deleted { by, .. } => by,
+            Change::Reaction { user, .. } => user,
         }
     }
 
@@ -72,6 +98,13 @@ impl Change {
                 }
             }
             Change::Deleted { .. } => m.erase(),
+            Change::Reaction {
+                emoji, user, on, ..
+            } => {
+                if !m.deleted {
+                    m.react(emoji, user, *on);
+                }
+            }
         }
     }
 }

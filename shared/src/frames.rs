@@ -45,6 +45,15 @@ pub enum ClientFrame {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Puts (`on`) or takes back a reaction to a message.
+    React {
+        channel: String,
+        id: String,
+        emoji: String,
+        on: bool,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -63,7 +72,8 @@ impl ClientFrame {
         match self {
             ClientFrame::Send { reference, .. }
             | ClientFrame::Edit { reference, .. }
-            | ClientFrame::Delete { reference, .. } => reference.as_deref(),
+            | ClientFrame::Delete { reference, .. }
+            | ClientFrame::React { reference, .. } => reference.as_deref(),
             _ => None,
         }
     }
@@ -152,6 +162,8 @@ pub enum ErrorCode {
     NoSuchMessage,
     /// Not the caller's to do (someone else's message).
     Forbidden,
+    /// A reaction that is not one of `GET /api/emoji`.
+    UnknownEmoji,
     Internal,
 }
 

@@ -1,5 +1,6 @@
 //! The chat message as it travels everywhere: WebSocket, NATS, the archive.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -37,6 +38,9 @@ pub struct Message {
     /// Taken back: `text` is empty, the words are gone from the archive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// Who reacted with what: emoji -> users, in the order they reacted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reactions: BTreeMap<String, Vec<String>>,
 }
 
 /// A message as it is read, before its text is checked: a deleted
@@ -59,6 +63,8 @@ struct Wire {
     edited_at: Option<DateTime<Utc>>,
     #[serde(default)]
     deleted: bool,
+    #[serde(default)]
+    reactions: BTreeMap<String, Vec<String>>,
 }
 
 impl TryFrom<Wire> for Message {
@@ -80,6 +86,11 @@ impl TryFrom<Wire> for Message {
             reply_to: w.reply_to,
             edited_at: w.edited_at,
             deleted: w.deleted,
+            reactions: if w.deleted {
+                BTreeMap::new()
+            } else {
+                w.reactions
+            },
         })
     }
 }
@@ -134,6 +145,7 @@ impl Message {
             reply_to: None,
             edited_at: None,
             deleted: false,
+            reactions: BTreeMap::new(),
         }
     }
 
@@ -141,6 +153,23 @@ impl Message {
     pub fn erase(&mut self) {
         self.text = MessageText::erased();
         self.deleted = true;
+        self.reactions.clear();
+    }
+
+    /// Puts (`on`) or takes back `user`'s reaction `emoji`.
+    pub fn react(&mut self, emoji: &str, user: &str, on: bool) {
+        let users = self.reactions.entry(emoji.to_owned()).or_default();
+        let had = users.iter().position(|u| u == user);
+        match (on, had) {
+            (true, None) => users.push(user.to_owned()),
+            (false, Some(i)) => {
+                users.remove(i);
+            }
+            _ => {}
+        }
+        if users.is_empty() {
+            self.reactions.remove(emoji);
+        }
     }
 
     /// The message as JSON, as it travels (serialized once per message).

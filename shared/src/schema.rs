@@ -36,6 +36,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reactions (message_id, emoji, username) {
+        message_id -> Text,
+        channel -> Text,
+        emoji -> Text,
+        username -> Text,
+        active -> Bool,
+        changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (sid) {
         sid -> Text,
         username -> Text,

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod auth;
 pub mod channels;
+pub mod emoji;
 pub mod health;
 pub mod search;
 pub mod ws;
@@ -40,6 +41,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::get().to(channels::message),
             )
             .route("/search", web::get().to(search::search))
+            .route("/emoji", web::get().to(emoji::list))
             .default_service(web::to(not_found)),
     )
     .route("/ws", web::get().to(ws::upgrade))

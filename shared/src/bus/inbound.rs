@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{BusKey, Envelope};
 use crate::bot_commands::BOT_USER;
-use crate::change::{is_change, Change};
+use crate::change::{is_change, is_emoji, Change};
 use crate::message::{is_message_id, Kind, Message};
 use crate::names::{ChannelName, InvalidText, MessageText, Username};
 use crate::subjects;
@@ -43,6 +43,8 @@ pub enum Rejected {
     NotAMessage,
     #[error("a change no chat server signed")]
     UnsignedChange,
+    #[error("a reaction with an emoji not on the list")]
+    BadEmoji,
 }
 
 /// What arrives on a message subject: a message, or a change to one.
@@ -75,10 +77,14 @@ pub fn accept_any(
         return Err(Rejected::BadId);
     }
     Username::parse(change.by()).map_err(|_| Rejected::BadUser)?;
-    if let Change::Edited { edited_at, .. } = &change {
-        if *edited_at > now + MAX_AHEAD {
+    match &change {
+        Change::Edited { edited_at: at, .. } | Change::Reaction { at, .. }
+            if *at > now + MAX_AHEAD =>
+        {
             return Err(Rejected::TsAhead);
         }
+        Change::Reaction { emoji, .. } if !is_emoji(emoji) => return Err(Rejected::BadEmoji),
+        _ => {}
     }
     Ok(Inbound::Change(change))
 }
@@ -148,6 +154,7 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
         reply_to: published.reply_to,
         edited_at: None,
         deleted: false,
+        reactions: Default::default(),
     };
     mark(message, published.kind.as_deref(), key.signed(envelope))
 }

@@ -5,14 +5,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
+use super::rows::{
+    attach_reactions, into_messages, reaction_upsert, ChannelRow, MessageRow, NewUser, ReactionRow,
+    UserRow,
+};
 use super::sqlite::map_err;
 use super::{
     now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
@@ -20,7 +23,7 @@ use super::{
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, sessions, users};
+use crate::schema::{channels, lower, messages, reactions, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -220,10 +223,11 @@ impl Store for PgStore {
                 .order(messages::id.asc()),
             None => query.order(messages::id.desc()),
         };
-        into_messages(
-            query.load(&mut self.conn().await?).await.map_err(map_err)?,
-            q.since.is_none(),
-        )
+        let mut conn = self.conn().await?;
+        let rows = query.load(&mut conn).await.map_err(map_err)?;
+        let mut page = into_messages(rows, q.since.is_none())?;
+        with_reactions(&mut conn, &mut page).await?;
+        Ok(page)
     }
 
     async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError> {
@@ -253,6 +257,35 @@ impl Store for PgStore {
                         .execute(&mut conn)
                         .await
                 }
+                Change::Reaction {
+                    channel,
+                    id,
+                    emoji,
+                    user,
+                    on,
+                    at,
+                } => {
+                    let deleted_at = target
+                        .select(messages::deleted_at)
+                        .first::<Option<i64>>(&mut conn)
+                        .await
+                        .optional()
+                        .map_err(map_err)?;
+                    if deleted_at == Some(None) {
+                        diesel::sql_query(reaction_upsert(false))
+                            .bind::<Text, _>(id)
+                            .bind::<Text, _>(channel.as_str())
+                            .bind::<Text, _>(emoji)
+                            .bind::<Text, _>(user)
+                            .bind::<Bool, _>(*on)
+                            .bind::<BigInt, _>(at.timestamp_millis())
+                            .execute(&mut conn)
+                            .await
+                            .map_err(map_err)?;
+                    }
+                    archived.push(deleted_at.is_some());
+                    continue;
+                }
             }
             .map_err(map_err)?;
             let found = changed > 0
@@ -272,15 +305,22 @@ impl Store for PgStore {
         channel: &ChannelName,
         id: &str,
     ) -> Result<Option<Message>, StoreError> {
+        let mut conn = self.conn().await?;
         let row: Option<MessageRow> = messages::table
             .filter(messages::channel.eq(channel.as_str()))
             .filter(messages::id.eq(id))
             .select(MessageRow::as_select())
-            .first(&mut self.conn().await?)
+            .first(&mut conn)
             .await
             .optional()
             .map_err(map_err)?;
-        row.map(Message::try_from).transpose()
+        let mut found: Vec<Message> = row
+            .map(Message::try_from)
+            .transpose()?
+            .into_iter()
+            .collect();
+        with_reactions(&mut conn, &mut found).await?;
+        Ok(found.pop())
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>, StoreError> {
@@ -360,4 +400,24 @@ impl Store for PgStore {
             .map(drop)
             .map_err(map_err)
     }
+}
+
+/// Puts their active reactions on `messages`.
+async fn with_reactions(
+    conn: &mut AsyncPgConnection,
+    messages: &mut [Message],
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows = reactions::table
+        .filter(reactions::message_id.eq_any(messages.iter().map(|m| m.id.as_str())))
+        .filter(reactions::active)
+        .order((reactions::changed_at, reactions::username))
+        .select(ReactionRow::as_select())
+        .load(conn)
+        .await
+        .map_err(map_err)?;
+    attach_reactions(messages, rows);
+    Ok(())
 }

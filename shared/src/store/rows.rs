@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::{Channel, StoreError, User};
 use crate::message::{Kind, Message};
 use crate::names::{ChannelName, MessageText, Username};
-use crate::schema::{channels, messages, users};
+use crate::schema::{channels, messages, reactions, users};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -107,6 +107,7 @@ impl TryFrom<MessageRow> for Message {
             reply_to: r.reply_to,
             edited_at: r.edited_at.map(time).transpose()?,
             deleted: r.deleted_at.is_some(),
+            reactions: Default::default(),
         })
     }
 }
@@ -141,4 +142,38 @@ pub fn into_messages(
         out.reverse();
     }
     Ok(out)
+}
+
+/// A person's reaction to a message, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = reactions)]
+pub struct ReactionRow {
+    pub message_id: String,
+    pub emoji: String,
+    pub username: String,
+}
+
+/// Puts each active reaction read (oldest first) on its message.
+pub fn attach_reactions(messages: &mut [Message], rows: Vec<ReactionRow>) {
+    for r in rows {
+        if let Some(m) = messages.iter_mut().find(|m| m.id == r.message_id) {
+            m.react(&r.emoji, &r.username, true);
+        }
+    }
+}
+
+/// Stores one person's reaction unless a later change of theirs to the
+/// same emoji is stored already; `$n` are the placeholders (PostgreSQL),
+/// `?n` for SQLite with `sqlite`.
+pub fn reaction_upsert(sqlite: bool) -> String {
+    let sql = "INSERT INTO reactions (message_id, channel, emoji, username, active, changed_at) \
+               VALUES ($1, $2, $3, $4, $5, $6) \
+               ON CONFLICT (message_id, emoji, username) DO UPDATE \
+               SET active = excluded.active, changed_at = excluded.changed_at \
+               WHERE excluded.changed_at >= reactions.changed_at";
+    if sqlite {
+        sql.replace('$', "?")
+    } else {
+        sql.to_owned()
+    }
 }

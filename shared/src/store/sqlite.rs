@@ -9,18 +9,21 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::rows::{into_messages, ChannelRow, MessageRow, NewUser, UserRow};
+use super::rows::{
+    attach_reactions, into_messages, reaction_upsert, ChannelRow, MessageRow, NewUser, ReactionRow,
+    UserRow,
+};
 use super::{
     now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
 };
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, sessions, users};
+use crate::schema::{channels, lower, messages, reactions, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -283,7 +286,9 @@ impl Store for SqliteStore {
                     .order(messages::id.asc()),
                 None => query.order(messages::id.desc()),
             };
-            into_messages(query.load(c).map_err(map_err)?, newest_first)
+            let mut page = into_messages(query.load(c).map_err(map_err)?, newest_first)?;
+            with_reactions(c, &mut page).map_err(map_err)?;
+            Ok(page)
         })
         .await
     }
@@ -302,7 +307,13 @@ impl Store for SqliteStore {
                 .first(c)
                 .optional()
                 .map_err(map_err)?;
-            row.map(Message::try_from).transpose()
+            let mut found: Vec<Message> = row
+                .map(Message::try_from)
+                .transpose()?
+                .into_iter()
+                .collect();
+            with_reactions(c, &mut found).map_err(map_err)?;
+            Ok(found.pop())
         })
         .await
     }
@@ -420,6 +431,21 @@ impl Store for SqliteStore {
     }
 }
 
+/// Puts their active reactions on `messages`.
+fn with_reactions(c: &mut SqliteConnection, messages: &mut [Message]) -> QueryResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows = reactions::table
+        .filter(reactions::message_id.eq_any(messages.iter().map(|m| m.id.as_str())))
+        .filter(reactions::active)
+        .order((reactions::changed_at, reactions::username))
+        .select(ReactionRow::as_select())
+        .load(c)?;
+    attach_reactions(messages, rows);
+    Ok(())
+}
+
 /// One change to an archived message; whether the message is archived.
 fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> {
     let target = messages::table
@@ -440,6 +466,30 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
             .filter(messages::deleted_at.is_null())
             .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
             .execute(c)?,
+        Change::Reaction {
+            channel,
+            id,
+            emoji,
+            user,
+            on,
+            at,
+        } => {
+            let deleted_at = target
+                .select(messages::deleted_at)
+                .first::<Option<i64>>(c)
+                .optional()?;
+            if deleted_at == Some(None) {
+                diesel::sql_query(reaction_upsert(true))
+                    .bind::<Text, _>(id)
+                    .bind::<Text, _>(channel.as_str())
+                    .bind::<Text, _>(emoji)
+                    .bind::<Text, _>(user)
+                    .bind::<Bool, _>(*on)
+                    .bind::<BigInt, _>(at.timestamp_millis())
+                    .execute(c)?;
+            }
+            return Ok(deleted_at.is_some());
+        }
     };
     if changed > 0 {
         return Ok(true);

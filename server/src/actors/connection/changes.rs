@@ -1,15 +1,16 @@
-//! `edit` and `delete` frames: the message must be in the channel and not
-//! deleted; an edit must be the sender's own message, a deletion the
-//! sender's own or the sender the channel's owner. Then the channel stores
+//! `edit`, `delete` and `react` frames: the message must be in the channel
+//! and not deleted; an edit must be the sender's own message, a deletion
+//! the sender's own or the sender the channel's owner, a reaction one of
+//! the list. Then the channel stores
 //! and delivers the change, and the sender gets an `ack` with the message id.
 
 use actix::prelude::*;
-use chat_shared::change::Change;
+use chat_shared::change::{is_emoji, Change};
 use chat_shared::frames::{ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::{ChannelName, MessageText};
 
-use super::client_frames::{parse_channel, text_error, unavailable};
+use super::client_frames::{parse_channel, unavailable};
 use super::{Connection, Ctx};
 use crate::actors::channel::Amend;
 
@@ -17,6 +18,7 @@ use crate::actors::channel::Amend;
 pub(super) enum Asked {
     Edit(MessageText),
     Delete,
+    React { emoji: String, on: bool },
 }
 
 impl Connection {
@@ -27,16 +29,20 @@ impl Connection {
         &mut self,
         channel: &str,
         id: String,
-        text: Option<String>,
+        asked: Asked,
         reference: Option<String>,
         ctx: &mut Ctx,
     ) -> Result<(), ErrorFrame> {
         let addr = self.joined_channel(channel)?.clone();
+        if let Asked::React { emoji, .. } = &asked {
+            if !is_emoji(emoji) {
+                return Err(ErrorFrame::new(
+                    ErrorCode::UnknownEmoji,
+                    "That reaction is not one of the list (GET /api/emoji).",
+                ));
+            }
+        }
         self.check_rate()?;
-        let asked = match text {
-            Some(text) => Asked::Edit(MessageText::parse(&text).map_err(text_error)?),
-            None => Asked::Delete,
-        };
         let name = parse_channel(channel)?;
         if !is_message_id(&id) {
             return Err(ErrorFrame::new(
@@ -51,7 +57,7 @@ impl Connection {
             let found = chat_shared::history::find(bus, store, key, &name, &id).await;
             let owner = match &asked {
                 Asked::Delete => store.channel(&name).await.map(|c| c.map(|c| c.created_by)),
-                Asked::Edit(_) => Ok(None),
+                _ => Ok(None),
             };
             let decided = match (found, owner) {
                 (Ok(found), Ok(owner)) => decide(&name, &user, found, owner.as_deref(), asked),
@@ -127,5 +133,13 @@ fn decide(
             ErrorCode::Forbidden,
             "You can only delete your own messages.",
         )),
+        Asked::React { emoji, on } => Ok(Change::Reaction {
+            channel,
+            id,
+            emoji,
+            user: by,
+            on,
+            at: chrono::Utc::now(),
+        }),
     }
 }

@@ -11,6 +11,7 @@ use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
 
+use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
 use crate::actors::channel::{ChannelActor, Join, Leave, Post, Typing};
 use crate::actors::registry::JoinChannel;
@@ -53,12 +54,21 @@ impl Connection {
                 id,
                 text,
                 reference,
-            } => self.amend(&channel, id, Some(text), reference, ctx),
+            } => MessageText::parse(&text)
+                .map_err(text_error)
+                .and_then(|text| self.amend(&channel, id, Asked::Edit(text), reference, ctx)),
             ClientFrame::Delete {
                 channel,
                 id,
                 reference,
-            } => self.amend(&channel, id, None, reference, ctx),
+            } => self.amend(&channel, id, Asked::Delete, reference, ctx),
+            ClientFrame::React {
+                channel,
+                id,
+                emoji,
+                on,
+                reference,
+            } => self.amend(&channel, id, Asked::React { emoji, on }, reference, ctx),
         };
         if let Err(e) = result {
             self.error(ctx, e.with_ref(reference.as_deref()));
