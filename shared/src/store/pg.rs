@@ -234,68 +234,7 @@ impl Store for PgStore {
         let mut conn = self.conn().await?;
         let mut archived = Vec::with_capacity(changes.len());
         for change in changes {
-            let target = messages::table
-                .filter(messages::channel.eq(change.channel().as_str()))
-                .filter(messages::id.eq(change.id()));
-            // Each update is atomic, and conditional as `Change::apply` is.
-            let changed = match change {
-                Change::Edited {
-                    text, edited_at, ..
-                } => {
-                    let at = edited_at.timestamp_millis();
-                    diesel::update(target)
-                        .filter(messages::deleted_at.is_null())
-                        .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
-                        .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
-                        .execute(&mut conn)
-                        .await
-                }
-                Change::Deleted { .. } => {
-                    diesel::update(target)
-                        .filter(messages::deleted_at.is_null())
-                        .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
-                        .execute(&mut conn)
-                        .await
-                }
-                Change::Reaction {
-                    channel,
-                    id,
-                    emoji,
-                    user,
-                    on,
-                    at,
-                } => {
-                    let deleted_at = target
-                        .select(messages::deleted_at)
-                        .first::<Option<i64>>(&mut conn)
-                        .await
-                        .optional()
-                        .map_err(map_err)?;
-                    if deleted_at == Some(None) {
-                        diesel::sql_query(reaction_upsert(false))
-                            .bind::<Text, _>(id)
-                            .bind::<Text, _>(channel.as_str())
-                            .bind::<Text, _>(emoji)
-                            .bind::<Text, _>(user)
-                            .bind::<Bool, _>(*on)
-                            .bind::<BigInt, _>(at.timestamp_millis())
-                            .execute(&mut conn)
-                            .await
-                            .map_err(map_err)?;
-                    }
-                    archived.push(deleted_at.is_some());
-                    continue;
-                }
-            }
-            .map_err(map_err)?;
-            let found = changed > 0
-                || target
-                    .count()
-                    .get_result::<i64>(&mut conn)
-                    .await
-                    .map_err(map_err)?
-                    > 0;
-            archived.push(found);
+            archived.push(apply_change(&mut conn, change).await?);
         }
         Ok(archived)
     }
@@ -400,6 +339,82 @@ impl Store for PgStore {
             .map(drop)
             .map_err(map_err)
     }
+}
+
+/// One change to an archived message (each update atomic, and conditional
+/// as `Change::apply` is); whether the message is archived.
+async fn apply_change(conn: &mut AsyncPgConnection, change: &Change) -> Result<bool, StoreError> {
+    let target = messages::table
+        .filter(messages::channel.eq(change.channel().as_str()))
+        .filter(messages::id.eq(change.id()));
+    let changed = match change {
+        Change::Edited {
+            text, edited_at, ..
+        } => {
+            let at = edited_at.timestamp_millis();
+            diesel::update(target)
+                .filter(messages::deleted_at.is_null())
+                .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
+                .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
+                .execute(conn)
+                .await
+        }
+        Change::Deleted { .. } => {
+            diesel::update(target)
+                .filter(messages::deleted_at.is_null())
+                .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
+                .execute(conn)
+                .await
+        }
+        Change::Reaction { .. } => return react(conn, change).await,
+    }
+    .map_err(map_err)?;
+    if changed > 0 {
+        return Ok(true);
+    }
+    let n = target
+        .count()
+        .get_result::<i64>(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(n > 0)
+}
+
+/// A reaction to an archived message that is not deleted; whether the
+/// message is archived.
+async fn react(conn: &mut AsyncPgConnection, change: &Change) -> Result<bool, StoreError> {
+    let Change::Reaction {
+        channel,
+        id,
+        emoji,
+        user,
+        on,
+        at,
+    } = change
+    else {
+        return Ok(false);
+    };
+    let deleted_at = messages::table
+        .filter(messages::channel.eq(channel.as_str()))
+        .filter(messages::id.eq(id))
+        .select(messages::deleted_at)
+        .first::<Option<i64>>(conn)
+        .await
+        .optional()
+        .map_err(map_err)?;
+    if deleted_at == Some(None) {
+        diesel::sql_query(reaction_upsert(false))
+            .bind::<Text, _>(id)
+            .bind::<Text, _>(channel.as_str())
+            .bind::<Text, _>(emoji)
+            .bind::<Text, _>(user)
+            .bind::<Bool, _>(*on)
+            .bind::<BigInt, _>(at.timestamp_millis())
+            .execute(conn)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(deleted_at.is_some())
 }
 
 /// Puts their active reactions on `messages`.
