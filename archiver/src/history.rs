@@ -102,11 +102,13 @@ fn parse(envelope: &Envelope) -> Result<(ChannelName, HistoryQuery), HistoryRepl
     Ok((channel, HistoryQuery::from_request(request)))
 }
 
-/// Stored and still-streaming messages, each once, oldest first, at most `limit`.
+/// Stored and still-streaming messages, each once, oldest first, at most
+/// `limit`. Of a message in both, the stored one: it is as changed since
+/// (a change is archived only after its message).
 fn merge(stored: Vec<Message>, recent: Vec<Message>, since: &str, limit: usize) -> Vec<Message> {
-    let merged: BTreeMap<String, Message> = stored
+    let merged: BTreeMap<String, Message> = recent
         .into_iter()
-        .chain(recent)
+        .chain(stored)
         .map(|m| (m.id.clone(), m))
         .collect();
     // Those stored late with an earlier id come first and do not count

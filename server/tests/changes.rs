@@ -281,3 +281,12 @@ async fn reactions_from_the_list_toggle_live_and_history_counts_who_reacted() {
     assert!(joined["history"][0].get("reactions").is_none(), "{joined}");
     b.say("general", "the connection stays").await;
 }
+
+#[actix_rt::test]
+async fn a_client_catching_up_sees_every_change_it_missed_as_a_fresh_join_does() {
+    let app = TestApp::spawn().await;
+    let mut a = app.user("alice").await.ws().await;
+    a.join("general").await;
+    let (bob, dave) = (app.user("bob").await, app.user("dave").await);
+    crate::support::view::catch_up_equals_fresh_join(&mut a, &bob, &dave, "general").await;
+}

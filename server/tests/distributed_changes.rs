@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::support::cluster::{Cluster, Shape};
 use crate::support::pluck;
+use crate::support::view::Watching;
 
 fn change(kind: &str, id: &str, text: Option<&str>) -> Value {
     let reference = format!("r-{}", chat_shared::message::next_id());
@@ -149,4 +150,37 @@ async fn edits_and_deletions_reach_every_server_and_the_archive_and_read_as_json
         |m| m.text.as_str() == "lunch at one",
     )
     .await;
+}
+
+#[actix_rt::test]
+async fn a_client_catching_up_on_another_server_sees_every_change_it_missed() {
+    // Two rounds from one address: more than the default rate limit allows.
+    let Some(mut cluster) = Cluster::start(Shape {
+        servers: 2,
+        server_env: vec![("CHAT_RATE_COUNT", "1000")],
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    a.join("general").await;
+    let (bob, dave) = (cluster.user(1, "bob").await, cluster.user(1, "dave").await);
+    crate::support::view::catch_up_equals_fresh_join(&mut a, &bob, &dave, "general").await;
+    // And again with the archivers down while bob is away: when one is back
+    // it has not stored everything yet, and the stream has the rest.
+    let mut a = cluster.user(0, "gina").await.ws().await;
+    a.join("general").await;
+    let (erin, frank) = (
+        cluster.user(1, "erin").await,
+        cluster.user(0, "frank").await,
+    );
+    let mut watching = Watching::start(&mut a, &erin, "general").await;
+    for archiver in &mut cluster.archivers {
+        archiver.terminate().await;
+    }
+    watching.miss(&mut a).await;
+    cluster.start_archiver().await;
+    watching.catch_up(&erin, &frank).await;
 }

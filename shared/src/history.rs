@@ -3,7 +3,7 @@
 //! holds, and what the stream stored that the archivers have not yet
 //! acknowledged as archived.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::bus::inbound::{self, Inbound};
@@ -99,6 +99,76 @@ pub async fn find(
         // Archived (and so acknowledged) between the two reads.
         None => store.message(channel, id).await,
     }
+}
+
+/// How far before a catch-up's `since` changes are looked for: changes are
+/// stamped by the clocks of the servers that took them, ids by others'.
+const CLOCK_MARGIN_MS: i64 = 30_000;
+/// Changes a catch-up returns, at most, of each kind from the archive.
+pub const MAX_CHANGES: u32 = 5_000;
+
+/// What changed in the messages of `channel` a client had when it held
+/// everything up to `since`, so that after the messages it missed its view
+/// equals a fresh join's: each changed message's deletion or current text
+/// and each person's current reactions, from the archive, then what the
+/// stream holds that the archivers have not acknowledged (for any message),
+/// each target once, at its latest.
+pub async fn changes_since(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    key: &BusKey,
+    channel: &ChannelName,
+    since: &str,
+) -> Result<Vec<Change>, StoreError> {
+    let since_ms = ulid::Ulid::from_string(since)
+        .map_err(|e| StoreError::Internal(format!("since is not an id: {e}")))?
+        .timestamp_ms();
+    let from = i64::try_from(since_ms).unwrap_or(i64::MAX) - CLOCK_MARGIN_MS;
+    let mut unarchived_changes = Vec::new();
+    let mut take = |envelope, _| {
+        if let Ok(Inbound::Change(c)) = inbound::receive_any(&envelope, key) {
+            unarchived_changes.push(c);
+        }
+        Then::More
+    };
+    unarchived(bus, channel, &mut take).await?;
+    let archived = store
+        .changes_since(channel, since, from, MAX_CHANGES)
+        .await?;
+    Ok(latest_of(archived.into_iter().chain(unarchived_changes)))
+}
+
+/// Each change's target (a message's text or deletion, or one person's
+/// reaction with one emoji) once, at its latest change; in first-seen order.
+fn latest_of(changes: impl IntoIterator<Item = Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    for c in changes {
+        let target = match &c {
+            Change::Edited { id, .. } => (id.clone(), String::new(), "edit".to_owned()),
+            Change::Deleted { id, .. } => (id.clone(), String::new(), "delete".to_owned()),
+            Change::Reaction {
+                id, emoji, user, ..
+            } => (id.clone(), emoji.clone(), user.clone()),
+        };
+        match index.get(&target) {
+            Some(&i) => {
+                let later = match (&out[i], &c) {
+                    (Change::Edited { edited_at: a, .. }, Change::Edited { edited_at: b, .. })
+                    | (Change::Reaction { at: a, .. }, Change::Reaction { at: b, .. }) => b >= a,
+                    _ => false,
+                };
+                if later {
+                    out[i] = c;
+                }
+            }
+            None => {
+                index.insert(target, out.len());
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// Hands `take` the channel's messages the archivers have not acknowledged.

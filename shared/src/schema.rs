@@ -32,6 +32,7 @@ diesel::table! {
         reply_to -> Nullable<Text>,
         edited_at -> Nullable<BigInt>,
         deleted_at -> Nullable<BigInt>,
+        deleted_by -> Nullable<Text>,
     }
 }
 

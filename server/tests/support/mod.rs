@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pg;
 pub mod quotes;
 mod typing;
+pub mod view;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -222,6 +222,18 @@ pub trait Store: Send + Sync + 'static {
     /// archived (if not, nothing changed: it may still be on its way).
     async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError>;
 
+    /// What changed at or after `from_ms` in the messages of `channel` up
+    /// to id `upto`: each deleted message's deletion, each edited one's
+    /// current text, each person's current reaction (on or off) changed
+    /// since; at most `limit` of each kind.
+    async fn changes_since(
+        &self,
+        channel: &ChannelName,
+        upto: &str,
+        from_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError>;
+
     /// A slice of a channel's history, oldest first.
     async fn messages(
         &self,

@@ -13,8 +13,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{
-    attach_reactions, into_messages, reaction_upsert, ChannelRow, MessageRow, NewUser, ReactionRow,
-    UserRow,
+    attach_reactions, into_changes, into_messages, reaction_upsert, ChangedRow, ChannelRow,
+    MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::sqlite::map_err;
 use super::{
@@ -230,6 +230,41 @@ impl Store for PgStore {
         Ok(page)
     }
 
+    async fn changes_since(
+        &self,
+        channel: &ChannelName,
+        upto: &str,
+        from_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let mut conn = self.conn().await?;
+        let changed = messages::table
+            .filter(messages::channel.eq(channel.as_str()))
+            .filter(messages::id.le(upto))
+            .filter(
+                messages::edited_at
+                    .ge(from_ms)
+                    .or(messages::deleted_at.ge(from_ms)),
+            )
+            .order(messages::id)
+            .limit(i64::from(limit))
+            .select(ChangedRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let reacted = reactions::table
+            .filter(reactions::channel.eq(channel.as_str()))
+            .filter(reactions::changed_at.ge(from_ms))
+            .filter(reactions::message_id.le(upto))
+            .order(reactions::changed_at)
+            .limit(i64::from(limit))
+            .select(ReactionChangeRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(map_err)?;
+        into_changes(channel, changed, reacted)
+    }
+
     async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.conn().await?;
         let mut archived = Vec::with_capacity(changes.len());
@@ -359,10 +394,14 @@ async fn apply_change(conn: &mut AsyncPgConnection, change: &Change) -> Result<b
                 .execute(conn)
                 .await
         }
-        Change::Deleted { .. } => {
+        Change::Deleted { by, .. } => {
             diesel::update(target)
                 .filter(messages::deleted_at.is_null())
-                .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
+                .set((
+                    messages::text.eq(""),
+                    messages::deleted_at.eq(now_millis()),
+                    messages::deleted_by.eq(by.as_str()),
+                ))
                 .execute(conn)
                 .await
         }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::{Channel, StoreError, User};
+use crate::change::Change;
 use crate::message::{Kind, Message};
 use crate::names::{ChannelName, MessageText, Username};
 use crate::schema::{channels, messages, reactions, users};
@@ -176,4 +177,66 @@ pub fn reaction_upsert(sqlite: bool) -> String {
     } else {
         sql.to_owned()
     }
+}
+
+/// A message changed lately, as far as a catch-up needs it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct ChangedRow {
+    pub id: String,
+    pub username: String,
+    pub text: String,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub deleted_by: Option<String>,
+}
+
+/// A person's latest change of one reaction, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = reactions)]
+pub struct ReactionChangeRow {
+    pub message_id: String,
+    pub emoji: String,
+    pub username: String,
+    pub active: bool,
+    pub changed_at: i64,
+}
+
+/// The changes that bring a message of `channel` to what is stored: its
+/// deletion, or its current text; then each reaction's current state.
+pub fn into_changes(
+    channel: &ChannelName,
+    messages: Vec<ChangedRow>,
+    reactions: Vec<ReactionChangeRow>,
+) -> Result<Vec<Change>, StoreError> {
+    let mut out = Vec::with_capacity(messages.len() + reactions.len());
+    for m in messages {
+        let (channel, id) = (channel.clone(), m.id);
+        out.push(match (m.deleted_at, m.edited_at) {
+            (Some(_), _) => Change::Deleted {
+                channel,
+                id,
+                by: m.deleted_by.unwrap_or(m.username),
+            },
+            (None, Some(at)) => Change::Edited {
+                channel,
+                id,
+                text: MessageText::parse(&m.text).map_err(|e| corrupt("message text", e))?,
+                edited_at: time(at)?,
+                by: m.username,
+            },
+            (None, None) => continue,
+        });
+    }
+    for r in reactions {
+        out.push(Change::Reaction {
+            channel: channel.clone(),
+            id: r.message_id,
+            emoji: r.emoji,
+            user: r.username,
+            on: r.active,
+            at: time(r.changed_at)?,
+        });
+    }
+    Ok(out)
 }

@@ -14,8 +14,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{
-    attach_reactions, into_messages, reaction_upsert, ChannelRow, MessageRow, NewUser, ReactionRow,
-    UserRow,
+    attach_reactions, into_changes, into_messages, reaction_upsert, ChangedRow, ChannelRow,
+    MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::{
     now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
@@ -264,6 +264,42 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn changes_since(
+        &self,
+        channel: &ChannelName,
+        upto: &str,
+        from_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let (name, upto) = (channel.clone(), upto.to_owned());
+        self.with_conn(move |c| {
+            let changed = messages::table
+                .filter(messages::channel.eq(name.as_str()))
+                .filter(messages::id.le(&upto))
+                .filter(
+                    messages::edited_at
+                        .ge(from_ms)
+                        .or(messages::deleted_at.ge(from_ms)),
+                )
+                .order(messages::id)
+                .limit(i64::from(limit))
+                .select(ChangedRow::as_select())
+                .load(c)
+                .map_err(map_err)?;
+            let reacted = reactions::table
+                .filter(reactions::channel.eq(name.as_str()))
+                .filter(reactions::changed_at.ge(from_ms))
+                .filter(reactions::message_id.le(&upto))
+                .order(reactions::changed_at)
+                .limit(i64::from(limit))
+                .select(ReactionChangeRow::as_select())
+                .load(c)
+                .map_err(map_err)?;
+            into_changes(&name, changed, reacted)
+        })
+        .await
+    }
+
     async fn messages(
         &self,
         channel: &ChannelName,
@@ -462,9 +498,13 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
                 .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
                 .execute(c)?
         }
-        Change::Deleted { .. } => diesel::update(target)
+        Change::Deleted { by, .. } => diesel::update(target)
             .filter(messages::deleted_at.is_null())
-            .set((messages::text.eq(""), messages::deleted_at.eq(now_millis())))
+            .set((
+                messages::text.eq(""),
+                messages::deleted_at.eq(now_millis()),
+                messages::deleted_by.eq(by.as_str()),
+            ))
             .execute(c)?,
         Change::Reaction {
             channel,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_web::web;
+use chat_shared::change::Change;
 use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
@@ -25,6 +26,8 @@ struct Entered {
     addr: Addr<ChannelActor>,
     members: Vec<String>,
     history: Vec<Message>,
+    /// For a catch-up: what changed meanwhile in the messages it had.
+    changes: Vec<Change>,
 }
 
 /// A join that failed, and the channel actor to leave if it got that far.
@@ -140,6 +143,7 @@ impl Connection {
                 addr,
                 members,
                 history,
+                changes,
             }) => {
                 let held = self.joining.finish(channel_key, &history);
                 self.joined.insert(name.clone(), addr);
@@ -149,6 +153,9 @@ impl Connection {
                     members,
                 };
                 self.send_frame(ctx, &joined);
+                for change in changes {
+                    ctx.text(change.to_json());
+                }
                 for frame in held {
                     ctx.text(frame.frame);
                 }
@@ -376,13 +383,23 @@ async fn enter(
         .map_err(|_| (None, unavailable()))?;
     let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
     let timeout = state.limits.history_timeout();
-    match crate::history::for_join(bus, store, key, &name, since, timeout).await {
-        Ok(history) => Ok(Entered {
-            name,
-            addr,
-            members,
-            history,
-        }),
-        Err(e) => Err((Some(addr), e)),
-    }
+    let history = crate::history::for_join(bus, store, key, &name, since.clone(), timeout)
+        .await
+        .map_err(|e| (Some(addr.clone()), e))?;
+    let changes = match since {
+        Some(since) => chat_shared::history::changes_since(bus, store, key, &name, &since)
+            .await
+            .map_err(|e| {
+                tracing::warn!(channel = %name, error = %e, "changes for a catch-up unavailable");
+                (Some(addr.clone()), unavailable())
+            })?,
+        None => Vec::new(),
+    };
+    Ok(Entered {
+        name,
+        addr,
+        members,
+        history,
+        changes,
+    })
 }
