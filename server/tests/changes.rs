@@ -290,3 +290,99 @@ async fn a_client_catching_up_sees_every_change_it_missed_as_a_fresh_join_does()
     let (bob, dave) = (app.user("bob").await, app.user("dave").await);
     crate::support::view::catch_up_equals_fresh_join(&mut a, &bob, &dave, "general").await;
 }
+
+#[actix_rt::test]
+async fn read_markers_count_unread_and_mentions_and_reach_the_readers_other_connections() {
+    let app = TestApp::spawn().await;
+    let mut bob = app.user("bob").await;
+    let alice = app.user("alice").await;
+    let (mut a, mut laptop, mut phone) = (alice.ws().await, bob.ws().await, bob.ws().await);
+    for ws in [&mut a, &mut laptop, &mut phone] {
+        ws.join("general").await;
+    }
+    let first = a.say("general", "morning all").await;
+    let (_, list) = bob.get("/api/channels").await;
+    let general = &list["channels"][0];
+    assert_eq!(
+        (general["unread"].as_u64(), general["last_read"].is_null()),
+        (Some(0), true),
+        "nothing tracked before a first read: {list}"
+    );
+
+    laptop
+        .send(json!({"type": "read", "channel": "general", "id": first}))
+        .await;
+    let told = phone
+        .expect("the read marker", |f| f["type"] == "read")
+        .await;
+    assert_eq!(
+        (told["channel"].as_str(), told["id"].as_str()),
+        (Some("general"), Some(first.as_str()))
+    );
+    let frames = laptop.drain(Duration::from_millis(300)).await;
+    assert!(
+        frames.iter().all(|f| f["type"] != "read"),
+        "not echoed to the reader: {frames:?}"
+    );
+
+    let mention = a.say("general", "@Bob can you look? cc @nobody").await;
+    let m = laptop
+        .expect_message("general", "@Bob can you look? cc @nobody")
+        .await;
+    assert_eq!(
+        m["mentions"],
+        json!(["bob"]),
+        "only existing users, lower case"
+    );
+    a.say("general", "thanks").await;
+    let bobs = laptop.say("general", "my own words are never unread").await;
+    let (_, list) = bob.get("/api/channels").await;
+    let general = &list["channels"][0];
+    assert_eq!(
+        (general["unread"].as_u64(), general["mentions"].as_u64()),
+        (Some(2), Some(1)),
+        "{list}"
+    );
+    assert_eq!(general["last_read"], first.as_str());
+
+    // Reading never goes back, and reading to the end clears both counts.
+    laptop
+        .send(json!({"type": "read", "channel": "general", "id": bobs}))
+        .await;
+    phone
+        .expect("the second read marker", |f| {
+            f["type"] == "read" && f["id"] == bobs.as_str()
+        })
+        .await;
+    phone
+        .send(json!({"type": "read", "channel": "general", "id": mention}))
+        .await;
+    let frames = laptop.drain(Duration::from_millis(300)).await;
+    assert!(
+        frames.iter().all(|f| f["type"] != "read"),
+        "an older marker changes nothing: {frames:?}"
+    );
+    let (_, list) = bob.get("/api/channels").await;
+    let general = &list["channels"][0];
+    assert_eq!(
+        (general["unread"].as_u64(), general["mentions"].as_u64()),
+        (Some(0), Some(0)),
+        "{list}"
+    );
+    assert_eq!(general["last_read"], bobs.as_str());
+
+    for (frame, code) in [
+        (
+            json!({"type": "read", "channel": "random", "id": first}),
+            "not_joined",
+        ),
+        (
+            json!({"type": "read", "channel": "general", "id": "latest"}),
+            "invalid_frame",
+        ),
+    ] {
+        laptop.send(frame).await;
+        laptop.expect_error(code).await;
+    }
+    laptop.say("general", "still connected").await;
+}

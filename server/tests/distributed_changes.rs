@@ -184,3 +184,42 @@ async fn a_client_catching_up_on_another_server_sees_every_change_it_missed() {
     cluster.start_archiver().await;
     watching.catch_up(&erin, &frank).await;
 }
+
+#[actix_rt::test]
+async fn reading_on_one_server_clears_the_marker_on_the_readers_connections_on_another() {
+    let Some(cluster) = Cluster::start(Shape::servers(2)).await else {
+        return;
+    };
+    let mut a = cluster.user(0, "alice").await.ws().await;
+    let mut laptop = cluster.user(0, "bob").await.ws().await;
+    let mut bob_there = cluster.client(1);
+    let (status, _) = bob_there.login("bob", crate::support::PASSWORD).await;
+    assert_eq!(status, 200);
+    let mut phone = bob_there.ws().await;
+    for ws in [&mut a, &mut laptop, &mut phone] {
+        ws.join("general").await;
+    }
+    let first = a.say("general", "@bob one").await;
+    a.say("general", "two").await;
+    laptop
+        .send(json!({"type": "read", "channel": "general", "id": first}))
+        .await;
+    let told = phone
+        .expect("the read marker from the other server", |f| {
+            f["type"] == "read"
+        })
+        .await;
+    assert_eq!(told["id"], first.as_str());
+    // Counted in the archive, once the archivers have stored "two".
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, list) = bob_there.get("/api/channels").await;
+        let general = &list["channels"][0];
+        let counts = (general["unread"].as_u64(), general["mentions"].as_u64());
+        if counts == (Some(1), Some(0)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{list}");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}

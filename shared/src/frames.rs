@@ -45,6 +45,11 @@ pub enum ClientFrame {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Everything up to message `id` of the channel is read.
+    Read {
+        channel: String,
+        id: String,
+    },
     /// Puts (`on`) or takes back a reaction to a message.
     React {
         channel: String,

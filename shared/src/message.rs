@@ -41,6 +41,9 @@ pub struct Message {
     /// Who reacted with what: emoji -> users, in the order they reacted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reactions: BTreeMap<String, Vec<String>>,
+    /// The existing users it names as `@name`, lower case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// A message as it is read, before its text is checked: a deleted
@@ -65,6 +68,8 @@ struct Wire {
     deleted: bool,
     #[serde(default)]
     reactions: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    mentions: Vec<String>,
 }
 
 impl TryFrom<Wire> for Message {
@@ -91,6 +96,7 @@ impl TryFrom<Wire> for Message {
             } else {
                 w.reactions
             },
+            mentions: w.mentions,
         })
     }
 }
@@ -146,6 +152,7 @@ impl Message {
             edited_at: None,
             deleted: false,
             reactions: BTreeMap::new(),
+            mentions: Vec::new(),
         }
     }
 
@@ -198,6 +205,30 @@ pub(crate) mod ts_millis {
             .map(|t| t.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
     }
+}
+
+/// The names written as `@name` in `text` that could be usernames, lower
+/// case, each once, at most 20: `@` at the start or after anything but a
+/// letter, digit or underscore (so an e-mail address mentions no one).
+pub fn mention_candidates(text: &str) -> Vec<String> {
+    const MAX: usize = 20;
+    let mut out: Vec<String> = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices('@') {
+        let after_word = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if after_word {
+            continue;
+        }
+        let name: String = text[i + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if (3..=32).contains(&name.len()) && !out.contains(&name) && out.len() < MAX {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Optional timestamps, in the same form.
@@ -286,6 +317,16 @@ mod tests {
         let v1 = r#"{"id":"01JD0000000000000000000000","channel":"general","user":"a","text":"t","ts":"2026-11-28T18:00:00.123Z"}"#;
         let read: Message = serde_json::from_str(v1).unwrap();
         assert_eq!((read.bot, read.kind), (false, None));
+    }
+
+    #[test]
+    fn mentions_are_at_names_not_addresses() {
+        assert_eq!(
+            mention_candidates("@Bob and @carol_1, @bob again; mail me@home.org or @x"),
+            ["bob", "carol_1"]
+        );
+        assert_eq!(mention_candidates("(@dave) @eve!"), ["dave", "eve"]);
+        assert!(mention_candidates("no one").is_empty());
     }
 
     #[test]

@@ -33,6 +33,7 @@ diesel::table! {
         edited_at -> Nullable<BigInt>,
         deleted_at -> Nullable<BigInt>,
         deleted_by -> Nullable<Text>,
+        mentions -> Nullable<Text>,
     }
 }
 
@@ -44,6 +45,15 @@ diesel::table! {
         username -> Text,
         active -> Bool,
         changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    read_markers (username, channel) {
+        username -> Text,
+        channel -> Text,
+        last_read -> Text,
+        updated_at -> BigInt,
     }
 }
 

@@ -49,6 +49,14 @@ pub const SESSIONS_REVOKED: &str = "chat.sessions.revoked";
 /// Servers say they are alive here every few seconds.
 pub const SERVERS: &str = "chat.servers";
 
+/// Frames for one person's connections, on whatever server:
+/// `chat.user.<username, lower case>` (read markers today). Each server
+/// subscribes for the users connected to it, and only while they are.
+pub const USER_PREFIX: &str = "chat.user.";
+/// Header naming the connection (`<server>/<connection>`) a user frame came
+/// from, which does not get it back.
+pub const CONN_HEADER: &str = "Chat-Conn";
+
 /// Queue group of the bots.
 pub const BOT_QUEUE: &str = "bot";
 /// Queue group of the archivers.
@@ -59,6 +67,11 @@ pub const ARCHIVE_CONSUMER: &str = "archiver";
 
 pub fn msg(channel: &ChannelName) -> String {
     format!("{MSG_PREFIX}{channel}")
+}
+
+/// The subject of `username`'s connections (any case: it is lowered).
+pub fn user(username: &str) -> String {
+    format!("{USER_PREFIX}{}", username.to_ascii_lowercase())
 }
 
 pub fn history(channel: &ChannelName) -> String {

@@ -5,6 +5,7 @@
 mod changes;
 mod client_frames;
 mod fragments;
+mod reading;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod peers;
 pub mod presence;
 pub mod registry;
+pub mod users;
 
 use std::sync::Arc;
 

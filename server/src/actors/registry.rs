@@ -19,6 +19,7 @@ use super::channel::{
     DEFAULT_TYPING_INTERVAL,
 };
 use super::peers::{Peers, BEAT};
+use super::users::UserSubscriptions;
 use super::{ConnId, DirectFrame, EndConnection};
 use crate::publisher::Outgoing;
 use chat_shared::log_text::shown;
@@ -31,6 +32,8 @@ pub struct Registry {
     connections: HashMap<ConnId, ConnectionEntry>,
     /// Given to every channel actor it starts.
     typing_interval: Duration,
+    /// The bus subjects of the users connected here.
+    users: UserSubscriptions,
 }
 
 struct ConnectionEntry {
@@ -48,7 +51,27 @@ impl Registry {
             channels: HashMap::new(),
             connections: HashMap::new(),
             typing_interval: DEFAULT_TYPING_INTERVAL,
+            users: UserSubscriptions::default(),
         }
+    }
+
+    pub(super) fn bus(&self) -> Arc<dyn chat_shared::bus::Bus> {
+        self.link.bus.clone()
+    }
+
+    /// The connections here of `user` (lower case), with their ids.
+    pub(super) fn connections_of(&self, user: &str) -> Vec<(ConnId, Recipient<DirectFrame>)> {
+        self.connections
+            .iter()
+            .filter(|(_, c)| c.user.eq_ignore_ascii_case(user))
+            .map(|(id, c)| (*id, c.frames.clone()))
+            .collect()
+    }
+
+    /// How connection `conn` of this server is named in a user frame's
+    /// `Chat-Conn` header.
+    pub fn conn_tag(&self, conn: ConnId) -> String {
+        format!("{}/{conn}", self.link.server_id)
     }
 
     /// Each user's typing events within `interval` count as one, in every channel.
@@ -236,7 +259,7 @@ impl Handler<ChannelIdle> for Registry {
 impl Handler<ConnectionOpened> for Registry {
     type Result = bool;
 
-    fn handle(&mut self, c: ConnectionOpened, _: &mut Self::Context) -> bool {
+    fn handle(&mut self, c: ConnectionOpened, ctx: &mut Self::Context) -> bool {
         let open = self
             .connections
             .values()
@@ -245,6 +268,9 @@ impl Handler<ConnectionOpened> for Registry {
         if open >= c.max_per_user {
             return false;
         }
+        let mut users = std::mem::take(&mut self.users);
+        users.open(&c.user, self, ctx);
+        self.users = users;
         self.connections.insert(
             c.conn,
             ConnectionEntry {
@@ -261,8 +287,17 @@ impl Handler<ConnectionOpened> for Registry {
 impl Handler<ConnectionClosed> for Registry {
     type Result = ();
 
-    fn handle(&mut self, c: ConnectionClosed, _: &mut Self::Context) {
-        self.connections.remove(&c.conn);
+    fn handle(&mut self, c: ConnectionClosed, ctx: &mut Self::Context) {
+        let Some(gone) = self.connections.remove(&c.conn) else {
+            return;
+        };
+        let others = self
+            .connections
+            .values()
+            .any(|e| e.user.eq_ignore_ascii_case(&gone.user));
+        if !others {
+            self.users.close(&gone.user, ctx);
+        }
     }
 }
 

@@ -30,7 +30,7 @@ pub struct ChannelsPage {
 /// A page of channels by name, after `after`; `next` is the `after` of the
 /// following page, `null` on the last.
 pub async fn list(
-    _: CurrentUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: web::Query<ChannelsPage>,
 ) -> Result<HttpResponse, AppError> {
@@ -51,7 +51,19 @@ pub async fn list(
         }
         false => None,
     };
-    let channels: Vec<_> = channels.iter().map(|c| c.info()).collect();
+    // With how far the caller has read each, and what is unread after.
+    let read = state.store.read_state(&user.name).await?;
+    let channels: Vec<_> = channels
+        .iter()
+        .map(|c| {
+            let mut entry = json!(c.info());
+            let state = read.iter().find(|r| r.channel == c.name.as_str());
+            entry["unread"] = json!(state.map_or(0, |r| r.unread));
+            entry["mentions"] = json!(state.map_or(0, |r| r.mentions));
+            entry["last_read"] = json!(state.map(|r| r.last_read.as_str()));
+            entry
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "channels": channels, "next": next })))
 }
 

@@ -37,6 +37,8 @@ pub enum Rejected {
     BadText(InvalidText),
     #[error("reply_to is not a message id")]
     BadReplyTo,
+    #[error("mentions are not lower-case usernames (at most 20)")]
+    BadMentions,
     #[error("a signed message of an unknown kind")]
     BadKind,
     #[error("a change to a message, not a message")]
@@ -103,6 +105,8 @@ struct Published {
     kind: Option<String>,
     #[serde(default)]
     reply_to: Option<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
 }
 
 /// The message `envelope` carries, if it passes every rule a browser's
@@ -143,6 +147,15 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
     {
         return Err(Rejected::BadReplyTo);
     }
+    let lower = |n: &String| n.bytes().all(|b| !b.is_ascii_uppercase());
+    let names_ok = published.mentions.len() <= 20
+        && published
+            .mentions
+            .iter()
+            .all(|n| lower(n) && Username::parse(n).is_ok());
+    if !names_ok {
+        return Err(Rejected::BadMentions);
+    }
     let message = Message {
         id: published.id,
         channel,
@@ -155,6 +168,7 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
         edited_at: None,
         deleted: false,
         reactions: Default::default(),
+        mentions: published.mentions,
     };
     mark(message, published.kind.as_deref(), key.signed(envelope))
 }

@@ -165,6 +165,41 @@ impl SearchQuery {
 }
 
 /// Why a store call failed.
+/// How far one person has read one channel, and what is unread after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadState {
+    pub channel: String,
+    pub last_read: String,
+    pub unread: u32,
+    pub mentions: u32,
+}
+
+impl ReadState {
+    /// Unread messages counted, at most (a client shows "999+").
+    pub const MAX_COUNT: i64 = 1000;
+
+    /// Counts what `user` (lower case) has not read from the `mentions`
+    /// column of the unread messages.
+    pub fn count(
+        channel: String,
+        last_read: String,
+        user: &str,
+        unread: &[Option<String>],
+    ) -> Self {
+        let me = format!(",{user},");
+        let mentions = unread
+            .iter()
+            .filter(|m| m.as_deref().is_some_and(|m| m.contains(&me)))
+            .count();
+        ReadState {
+            channel,
+            last_read,
+            unread: u32::try_from(unread.len()).unwrap_or(u32::MAX),
+            mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique name is already taken.
@@ -233,6 +268,23 @@ pub trait Store: Send + Sync + 'static {
         from_ms: i64,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError>;
+
+    /// Which of `names` (lower case) are users.
+    async fn existing_users(&self, names: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Records that `user` has read `channel` up to message `id`; whether
+    /// that moved their marker forward (it never moves back).
+    async fn mark_read(
+        &self,
+        user: &str,
+        channel: &ChannelName,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Where `user` has read to in each channel they have read, with how
+    /// many messages from others came after (up to [`ReadState::MAX_COUNT`])
+    /// and how many of those mention them.
+    async fn read_state(&self, user: &str) -> Result<Vec<ReadState>, StoreError>;
 
     /// A slice of a channel's history, oldest first.
     async fn messages(

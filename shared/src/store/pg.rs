@@ -13,17 +13,18 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{
-    attach_reactions, into_changes, into_messages, reaction_upsert, ChangedRow, ChannelRow,
-    MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
+    attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
+    ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::sqlite::map_err;
 use super::{
-    now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
+    now_millis, Channel, HistoryQuery, LoginSession, ReadState, SearchQuery, Store, StoreError,
+    User,
 };
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, reactions, sessions, users};
+use crate::schema::{channels, lower, messages, reactions, read_markers, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -265,6 +266,59 @@ impl Store for PgStore {
         into_changes(channel, changed, reacted)
     }
 
+    async fn existing_users(&self, names: &[String]) -> Result<Vec<String>, StoreError> {
+        users::table
+            .filter(lower(users::username).eq_any(names))
+            .select(lower(users::username))
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn mark_read(
+        &self,
+        user: &str,
+        channel: &ChannelName,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        diesel::sql_query(read_upsert(false))
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .bind::<Text, _>(channel.as_str())
+            .bind::<Text, _>(id)
+            .bind::<BigInt, _>(now_millis())
+            .execute(&mut self.conn().await?)
+            .await
+            .map(|n| n > 0)
+            .map_err(map_err)
+    }
+
+    async fn read_state(&self, user: &str) -> Result<Vec<ReadState>, StoreError> {
+        let user = user.to_ascii_lowercase();
+        let mut conn = self.conn().await?;
+        let markers: Vec<(String, String)> = read_markers::table
+            .filter(read_markers::username.eq(&user))
+            .select((read_markers::channel, read_markers::last_read))
+            .load(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let mut out = Vec::with_capacity(markers.len());
+        for (channel, last_read) in markers {
+            let unread: Vec<Option<String>> = messages::table
+                .filter(messages::channel.eq(&channel))
+                .filter(messages::id.gt(&last_read))
+                .filter(lower(messages::username).ne(&user))
+                .filter(messages::deleted_at.is_null())
+                .order(messages::id)
+                .limit(ReadState::MAX_COUNT)
+                .select(messages::mentions)
+                .load(&mut conn)
+                .await
+                .map_err(map_err)?;
+            out.push(ReadState::count(channel, last_read, &user, &unread));
+        }
+        Ok(out)
+    }
+
     async fn apply_changes(&self, changes: &[Change]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.conn().await?;
         let mut archived = Vec::with_capacity(changes.len());
@@ -302,7 +356,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let rows: Vec<MessageRow> = diesel::sql_query(
-            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at FROM messages \
+            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions FROM messages \
              WHERE search @@ plainto_tsquery('simple', $1) \
              AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
              AND ($3::text IS NULL OR id < $3) \

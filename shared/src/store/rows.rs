@@ -56,6 +56,7 @@ pub struct MessageRow {
     pub reply_to: Option<String>,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    pub mentions: Option<String>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -109,6 +110,15 @@ impl TryFrom<MessageRow> for Message {
             edited_at: r.edited_at.map(time).transpose()?,
             deleted: r.deleted_at.is_some(),
             reactions: Default::default(),
+            mentions: r
+                .mentions
+                .map(|m| {
+                    m.split(',')
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -126,6 +136,7 @@ impl From<&Message> for MessageRow {
             reply_to: m.reply_to.clone(),
             edited_at: m.edited_at.map(|t| t.timestamp_millis()),
             deleted_at: m.deleted.then(|| m.ts_millis()),
+            mentions: (!m.mentions.is_empty()).then(|| format!(",{},", m.mentions.join(","))),
         }
     }
 }
@@ -239,4 +250,19 @@ pub fn into_changes(
         });
     }
     Ok(out)
+}
+
+/// Moves a read marker forward, never back; `$n` placeholders (PostgreSQL),
+/// `?n` for SQLite with `sqlite`.
+pub fn read_upsert(sqlite: bool) -> String {
+    let sql = "INSERT INTO read_markers (username, channel, last_read, updated_at) \
+               VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (username, channel) DO UPDATE \
+               SET last_read = excluded.last_read, updated_at = excluded.updated_at \
+               WHERE excluded.last_read > read_markers.last_read";
+    if sqlite {
+        sql.replace('$', "?")
+    } else {
+        sql.to_owned()
+    }
 }

@@ -14,16 +14,17 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::rows::{
-    attach_reactions, into_changes, into_messages, reaction_upsert, ChangedRow, ChannelRow,
-    MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
+    attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
+    ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::{
-    now_millis, Channel, HistoryQuery, LoginSession, SearchQuery, Store, StoreError, User,
+    now_millis, Channel, HistoryQuery, LoginSession, ReadState, SearchQuery, Store, StoreError,
+    User,
 };
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, reactions, sessions, users};
+use crate::schema::{channels, lower, messages, reactions, read_markers, sessions, users};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -300,6 +301,69 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn existing_users(&self, names: &[String]) -> Result<Vec<String>, StoreError> {
+        let names = names.to_vec();
+        self.with_conn(move |c| {
+            users::table
+                .filter(lower(users::username).eq_any(&names))
+                .select(lower(users::username))
+                .load(c)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn mark_read(
+        &self,
+        user: &str,
+        channel: &ChannelName,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let (user, channel, id) = (
+            user.to_ascii_lowercase(),
+            channel.to_string(),
+            id.to_owned(),
+        );
+        self.with_conn(move |c| {
+            diesel::sql_query(read_upsert(true))
+                .bind::<Text, _>(user)
+                .bind::<Text, _>(channel)
+                .bind::<Text, _>(id)
+                .bind::<BigInt, _>(now_millis())
+                .execute(c)
+                .map(|n| n > 0)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn read_state(&self, user: &str) -> Result<Vec<ReadState>, StoreError> {
+        let user = user.to_ascii_lowercase();
+        self.with_conn(move |c| {
+            let markers: Vec<(String, String)> = read_markers::table
+                .filter(read_markers::username.eq(&user))
+                .select((read_markers::channel, read_markers::last_read))
+                .load(c)
+                .map_err(map_err)?;
+            let mut out = Vec::with_capacity(markers.len());
+            for (channel, last_read) in markers {
+                let unread: Vec<Option<String>> = messages::table
+                    .filter(messages::channel.eq(&channel))
+                    .filter(messages::id.gt(&last_read))
+                    .filter(lower(messages::username).ne(&user))
+                    .filter(messages::deleted_at.is_null())
+                    .order(messages::id)
+                    .limit(ReadState::MAX_COUNT)
+                    .select(messages::mentions)
+                    .load(c)
+                    .map_err(map_err)?;
+                out.push(ReadState::count(channel, last_read, &user, &unread));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn messages(
         &self,
         channel: &ChannelName,
@@ -382,7 +446,7 @@ impl Store for SqliteStore {
                 None => i64::MAX,
             };
             let rows: Vec<MessageRow> = diesel::sql_query(
-                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at \
+                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \

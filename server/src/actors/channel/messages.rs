@@ -43,6 +43,8 @@ pub struct Post {
     pub reference: Option<String>,
     /// The message of this channel it answers (checked by the connection).
     pub reply_to: Option<String>,
+    /// The users it mentions (checked by the connection).
+    pub mentions: Vec<String>,
 }
 
 /// A message accepted by the channel.

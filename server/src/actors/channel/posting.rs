@@ -42,6 +42,7 @@ impl ChannelActor {
     ) -> (Message, String, String, Outgoing, Option<Outgoing>) {
         let mut message = Message::new(self.name.clone(), user.to_owned(), post.text, false);
         message.reply_to = post.reply_to;
+        message.mentions = post.mentions;
         let key = dedupe_key(&message, post.reference.as_deref());
         let mut headers = self.link.origin();
         // The stream stores one message per key: a retry is not stored twice.

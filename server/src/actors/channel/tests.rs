@@ -132,6 +132,7 @@ async fn post(room: &Room, conn: ConnId, body: &str) -> Result<Posted, ErrorFram
             text: text(body),
             reference: None,
             reply_to: None,
+            mentions: Vec::new(),
         })
         .await
         .unwrap()

@@ -9,7 +9,7 @@ use actix::prelude::*;
 use actix_web::web;
 use chat_shared::change::Change;
 use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
-use chat_shared::message::{is_message_id, Message};
+use chat_shared::message::{is_message_id, mention_candidates, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
 
 use super::changes::Asked;
@@ -65,6 +65,7 @@ impl Connection {
                 id,
                 reference,
             } => self.amend(&channel, id, Asked::Delete, reference, ctx),
+            ClientFrame::Read { channel, id } => self.read(&channel, id, ctx),
             ClientFrame::React {
                 channel,
                 id,
@@ -202,59 +203,80 @@ impl Connection {
         let addr = self.joined_channel(channel)?.clone();
         self.check_rate()?;
         let text = MessageText::parse(text).map_err(text_error)?;
+        let mentioned = mention_candidates(text.as_str());
         let post = Post {
             conn: self.id,
             text,
             reference,
             reply_to: None,
+            mentions: Vec::new(),
         };
-        let Some(original) = reply_to else {
+        if reply_to.is_none() && mentioned.is_empty() {
             self.submit(&addr, post, ctx);
             return Ok(());
-        };
-        if !is_message_id(&original) {
+        }
+        if reply_to.as_deref().is_some_and(|r| !is_message_id(r)) {
             return Err(ErrorFrame::new(
                 ErrorCode::InvalidFrame,
                 "reply_to must be a message id.",
             ));
         }
         let name = parse_channel(channel)?;
-        self.post_reply(addr, post, name, original, ctx);
+        self.post_looked_up(addr, post, name, reply_to, mentioned, ctx);
         Ok(())
     }
 
-    /// Posts a reply once its original is found in the channel (else an
-    /// error for it). This connection's later frames wait for the answer, so
-    /// that its sends are posted in the order they were made.
-    fn post_reply(
+    /// Posts once the original it replies to is found in the channel (else
+    /// an error for it) and the names it mentions are checked against the
+    /// users. This connection's later frames wait for the answer, so that its
+    /// sends are posted in the order they were made.
+    fn post_looked_up(
         &mut self,
         addr: Addr<ChannelActor>,
         post: Post,
         name: ChannelName,
-        original: String,
+        original: Option<String>,
+        mentioned: Vec<String>,
         ctx: &mut Ctx,
     ) {
         let state = self.state.clone();
         let find = async move {
             let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
-            let found = chat_shared::history::find(bus, store, key, &name, &original).await;
-            (name, found.map(|m| m.map(|m| m.id)))
+            let found = match &original {
+                Some(id) => chat_shared::history::find(bus, store, key, &name, id)
+                    .await
+                    .map(|m| m.map(|m| Some(m.id))),
+                None => Ok(Some(None)),
+            };
+            let mentions = match mentioned.is_empty() {
+                true => Ok(Vec::new()),
+                false => store.existing_users(&mentioned).await,
+            };
+            // In the order written.
+            let mentions = mentions.map(|users| {
+                mentioned
+                    .into_iter()
+                    .filter(|m| users.contains(m))
+                    .collect::<Vec<_>>()
+            });
+            (name, found, mentions)
         };
-        ctx.wait(find.into_actor(self).map(move |(name, found), act, ctx| {
-            let refused = match found {
-                Ok(Some(id)) => {
+        ctx.wait(find.into_actor(self).map(move |(name, found, mentions), act, ctx| {
+            let refused = match (found, mentions) {
+                (Ok(Some(reply_to)), Ok(mentions)) => {
                     let post = Post {
-                        reply_to: Some(id),
+                        reply_to,
+                        mentions,
                         ..post
                     };
                     return act.submit(&addr, post, ctx);
                 }
-                Ok(None) => ErrorFrame::new(
+                (Ok(None), _) => ErrorFrame::new(
                     ErrorCode::NoSuchMessage,
                     format!("There is no such message in #{name} to reply to."),
                 ),
-                Err(e) => {
-                    tracing::warn!(channel = %name, error = %e, "could not look up a reply's original");
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(channel = %name, error = %e, "could not look up a reply's original or mentions");
                     unavailable()
                 }
             };

@@ -1,0 +1,2 @@
+DROP TABLE read_markers;
+ALTER TABLE messages DROP COLUMN mentions;
