@@ -144,6 +144,7 @@ impl Room {
                 text: self.text.clone(),
                 reference: None,
                 reply_to: None,
+                mentions: Vec::new(),
             })
             .await
             .unwrap()
