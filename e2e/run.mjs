@@ -31,6 +31,8 @@ import { tests as screenshotTests } from './screenshots.test.mjs';
 import { tests as busTests } from './bus.test.mjs';
 import { tests as replyTests } from './replies.test.mjs';
 import { tests as searchTests } from './search.test.mjs';
+import { tests as changeTests } from './changes.test.mjs';
+import { tests as formattingTests } from './formatting.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -124,7 +126,8 @@ async function main() {
     }
   }
   const filter = process.argv[2] || '';
-  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests];
+  const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
+    ...changeTests, ...formattingTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

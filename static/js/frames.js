@@ -5,7 +5,10 @@ import * as store from './state.js';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
+ * handlers.acked(ref): an `ack` (of a send, an edit or a deletion).
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
+ * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
+ * send; true when it was one of our edits or deletions.
  * handlers.problem(message): any other `error` frame.
  */
 export function applyFrame(frame, handlers) {
@@ -21,7 +24,16 @@ export function applyFrame(frame, handlers) {
       store.addMessage(frame.message);
       break;
     case 'ack':
-      if (typeof frame.ref === 'string') store.ackPending(frame.ref, frame.id);
+      if (typeof frame.ref === 'string') {
+        store.ackPending(frame.ref, frame.id);
+        handlers.acked(frame.ref);
+      }
+      break;
+    case 'edited':
+      store.applyEdited(frame);
+      break;
+    case 'deleted':
+      store.applyDeleted(frame);
       break;
     case 'presence':
       if (typeof frame.channel === 'string' && typeof frame.user === 'string') {
@@ -50,7 +62,7 @@ function onError(frame, handlers) {
     : `Error: ${frame.code || 'unknown'}`;
   const entry = typeof frame.ref === 'string' ? store.failPending(frame.ref, message) : null;
   if (entry) handlers.sendFailed(entry, frame.code, message);
-  else handlers.problem(message);
+  else if (!(typeof frame.ref === 'string' && handlers.changeFailed(frame.ref, message))) handlers.problem(message);
   // A join that could not be answered now (history unavailable): again soon.
   if (typeof frame.channel === 'string' && frame.code === 'unavailable') {
     handlers.joinFailed(frame.channel);

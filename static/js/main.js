@@ -29,7 +29,7 @@ const olderBlockedUntil = new Map();
 
 const socket = createSocket({
   onFrame: (frame) => applyFrame(frame, {
-    joined: resendHeld, readOn, joinFailed, sendFailed, problem: toast,
+    joined: resendHeld, readOn, joinFailed, acked, sendFailed, changeFailed, problem: toast,
   }),
   onStatus: onSocketStatus,
   preflight: async () => {
@@ -49,6 +49,7 @@ function onSocketStatus({ status, retryAt }) {
   }
   if (status === 'waiting' && state.connection.status === 'open') {
     store.holdAllPending();
+    dropChanges();
   }
   store.setConnection(status, retryAt);
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
@@ -164,6 +165,62 @@ function resendHeld(channel) {
   }
 }
 
+/** Edits and deletions sent and not answered yet: ref -> {kind, channel, id}. */
+const changes = new Map();
+
+/** Sends an `edit` or `delete` of message `m`; its ref, or null when it cannot go now. */
+function sendChange(kind, m, fields = {}) {
+  const ref = newRef();
+  const frame = { type: kind, channel: m.channel, id: m.id, ref, ...fields };
+  if (!store.inRoom(m.channel) || !socket.send(frame)) return null;
+  changes.set(ref, { kind, channel: m.channel, id: m.id });
+  return ref;
+}
+
+function removeMessage(m) {
+  if (sendChange('delete', m)) return true;
+  toast('Not connected right now: the message was not deleted. Try again in a moment.');
+  return false;
+}
+
+/** An ack: of a send (the store has it), an edit (editing ends) or a deletion (done). */
+function acked(ref) {
+  const change = changes.get(ref);
+  if (!change) return;
+  changes.delete(ref);
+  if (change.kind === 'edit') {
+    composer.editSaved(ref);
+  } else {
+    store.applyDeleted(change);
+    messages.deleteAnswered(change.id);
+  }
+}
+
+/** A refused edit or deletion: said where it was asked for (an edit keeps its text). */
+function changeFailed(ref, message) {
+  const change = changes.get(ref);
+  if (!change) return false;
+  changes.delete(ref);
+  if (change.kind === 'edit') {
+    if (!composer.editFailed(ref, message)) toast(`Your edit was not saved. ${message}`);
+  } else {
+    messages.deleteAnswered(change.id);
+    toast(`The message was not deleted. ${message}`);
+  }
+  return true;
+}
+
+/**
+ * The connection dropped: changes in flight will get no answer. They may
+ * or may not have been made; trying again is safe (the same edit again, or
+ * a deletion already made, which is answered no_such_message).
+ */
+function dropChanges() {
+  for (const ref of [...changes.keys()]) {
+    changeFailed(ref, 'The connection dropped before the server answered; try again.');
+  }
+}
+
 function sendFailed(entry, code, message) {
   const restored = entry.channel === state.active && composer.sendFailed(message, entry.text);
   if (restored) store.removePending(entry.ref);
@@ -181,12 +238,15 @@ const messages = initMessages({
   },
   discard: (ref) => store.removePending(ref),
   reply: (m) => composer.replyTo(m),
+  edit: (m) => composer.edit(m),
+  remove: removeMessage,
   needOriginal: fetchOriginal,
 });
 const members = initMembers();
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
   typing: () => socket.send({ type: 'typing', channel: state.active }),
+  save: (m, text) => sendChange('edit', m, { text }),
 });
 const typing = initTyping();
 const searchView = initSearch({

@@ -63,6 +63,34 @@ function findById(list, id) {
   return null;
 }
 
+/** A loaded message of channel `name`, or null. */
+export function findMessage(name, id) {
+  const c = state.chans.get(name);
+  return c ? findById(c.messages, id) : null;
+}
+
+/** Whether `m` is ours to edit and delete: our own, not the bot's, not a notice, not deleted. */
+export const isOwn = (m) => !!m && isMe(m.user) && !m.bot && !m.kind && !m.deleted;
+
+/** The newest message of `name` that is ours to edit, or null. */
+export function lastOwn(name) {
+  const list = channel(name).messages;
+  for (let i = list.length - 1; i >= 0; i -= 1) if (isOwn(list[i])) return list[i];
+  return null;
+}
+
+const editedAt = (m) => (m.edited_at ? Date.parse(m.edited_at) || 0 : 0);
+
+/**
+ * Of two copies of one message (one kept, one arriving), the current one:
+ * a deletion is final and a later edit wins, as on the server, so a page of
+ * history read before a change does not undo it.
+ */
+function current(kept, arriving) {
+  if (kept.deleted || arriving.deleted) return kept.deleted ? kept : arriving;
+  return editedAt(kept) > editedAt(arriving) ? kept : arriving;
+}
+
 /** Originals quoted by replies but not loaded in their channel: id -> message, or null when gone. */
 const originals = new Map();
 
@@ -121,8 +149,9 @@ function merge(c, list) {
   }
   const map = new Map(c.messages.map((m) => [m.id, m]));
   for (const m of valid) {
-    if (!map.has(m.id)) added.push(m);
-    map.set(m.id, m);
+    const kept = map.get(m.id);
+    if (!kept) added.push(m);
+    map.set(m.id, kept ? current(kept, m) : m);
   }
   c.messages = [...map.values()].sort(byId);
   return added;
@@ -239,6 +268,37 @@ export function addMessage(m) {
   }
   changed('messages');
   return added;
+}
+
+/**
+ * Applies `change` to message `id` of channel `name`, where it is loaded
+ * and where a reply's quote keeps it; `change(m)` changes m in place and
+ * says whether it did.
+ */
+function amend(name, id, change) {
+  if (typeof name !== 'string' || typeof id !== 'string') return;
+  const copies = [findMessage(name, id), originals.get(id)].filter(Boolean);
+  if (copies.map(change).some(Boolean)) changed('messages');
+}
+
+/** An `edited` frame: the new text, unless the message is deleted or has a later edit (the server's rule). */
+export function applyEdited({ channel: name, id, text, edited_at: at }) {
+  const when = typeof at === 'string' ? Date.parse(at) : NaN;
+  if (typeof text !== 'string' || Number.isNaN(when)) return;
+  amend(name, id, (m) => {
+    if (m.deleted || editedAt(m) > when) return false;
+    Object.assign(m, { text, edited_at: at });
+    return true;
+  });
+}
+
+/** A `deleted` frame (or the ack of our deletion): the message becomes a tombstone. */
+export function applyDeleted({ channel: name, id }) {
+  amend(name, id, (m) => {
+    if (m.deleted) return false;
+    Object.assign(m, { text: '', deleted: true });
+    return true;
+  });
 }
 
 export function prependOlder(name, list) {

@@ -1,9 +1,11 @@
 // The message composer: Enter sends, Shift+Enter adds a line, a counter near
 // the 2000-character limit, throttled typing notices, command hints for "/",
-// the message being replied to (Escape cancels), disabled with a visible
-// reason while the socket is not open.
+// the message being replied to (Escape cancels), editing one's own message
+// in place of the draft (ArrowUp in an empty box edits the last one; Enter
+// saves, Escape gives the draft back), disabled with a visible reason while
+// the socket is not open.
 
-import { state } from '../state.js';
+import { state, findMessage, lastOwn } from '../state.js';
 import { $, h, showText } from './dom.js';
 
 const MAX_CHARS = 2000;
@@ -22,8 +24,10 @@ export const firstLine = (text) => text.split('\n', 1)[0];
 /**
  * send(text, replyTo): queue a message for the active channel (a reply to
  * the message id `replyTo`, or null). typing(): notify others.
+ * save(m, text): send an edit of message `m`; its ref, or null when it
+ * cannot go now. The answer comes back through editSaved/editFailed.
  */
-export function initComposer({ send, typing }) {
+export function initComposer({ send, typing, save }) {
   const form = $('composer');
   const input = $('composer-input');
   const button = $('composer-send');
@@ -34,7 +38,13 @@ export function initComposer({ send, typing }) {
   const label = $('composer-label');
   const replyBar = $('reply-bar');
   const replyText = $('reply-bar-text');
+  const editBar = $('edit-bar');
+  const editLabel = $('edit-bar-label');
+  const editText = $('edit-bar-text');
   let replying = null; // the message being answered
+  // The message being edited, what the box held before (given back after),
+  // and the ref of its save while the server has not answered.
+  let editing = null; // {m, draft, ref}
   let lastTyping = 0;
   let hintsDismissed = false;
   let refocus = false;
@@ -42,7 +52,7 @@ export function initComposer({ send, typing }) {
   function renderHints() {
     const value = input.value;
     const word = value.split(/[=\s]/)[0];
-    const show = !hintsDismissed && value.startsWith('/') && !/\s/.test(value);
+    const show = !hintsDismissed && !editing && value.startsWith('/') && !/\s/.test(value);
     const matches = show ? COMMANDS.filter((c) => c.fill.startsWith(word) || word.startsWith(c.fill)) : [];
     hints.replaceChildren(...matches.map((c) => h('li', {},
       h('button', {
@@ -78,9 +88,83 @@ export function initComposer({ send, typing }) {
     input.focus();
   });
 
-  function submit() {
+  /** Shows whether an edit is being saved (the box is read-only meanwhile). */
+  function setSaving(ref) {
+    editing.ref = ref;
+    input.readOnly = !!ref;
+    editLabel.textContent = ref ? 'Saving…' : 'Editing';
+  }
+
+  /**
+   * Puts our message `m` in the box to edit. The draft is kept aside. No
+   * length cap while editing: a paste is never cut short; the counter
+   * warns, and a refusal keeps the text.
+   */
+  function startEdit(m) {
+    const draft = editing ? editing.draft : input.value;
+    setReply(null);
+    editing = { m, draft, ref: null };
+    setSaving(null);
+    editText.textContent = firstLine(m.text);
+    editBar.hidden = false;
+    form.classList.add('is-editing');
+    button.setAttribute('aria-label', 'Save changes');
+    input.removeAttribute('maxlength');
+    input.value = m.text;
+    showText(error, '');
+    refresh();
+    if (!input.disabled) {
+      input.focus();
+      input.setSelectionRange(input.value.length, input.value.length);
+    }
+  }
+
+  /** Leaves editing; the draft kept aside comes back. */
+  function endEdit() {
+    if (!editing) return;
+    input.value = editing.draft;
+    input.readOnly = false;
+    editing = null;
+    editBar.hidden = true;
+    form.classList.remove('is-editing');
+    button.setAttribute('aria-label', 'Send message');
+    input.maxLength = MAX_CHARS;
+    showText(error, '');
+    refresh();
+  }
+
+  $('edit-cancel').addEventListener('click', () => {
+    endEdit();
+    input.focus();
+  });
+
+  /** Saves the edit, unless the text is unchanged (then editing just ends). */
+  function saveEdit() {
+    if (editing.ref) return;
+    const { m } = editing;
+    const now = findMessage(m.channel, m.id) || m;
     const text = input.value.trim();
-    if (!text || input.disabled) return;
+    if (text === now.text) {
+      endEdit();
+      return;
+    }
+    const ref = save(now, text);
+    if (!ref) {
+      showText(error, 'Not connected right now: your edit is kept; try again in a moment.');
+      return;
+    }
+    showText(error, '');
+    setSaving(ref);
+  }
+
+  function submit() {
+    if (input.disabled) return;
+    if (editing) {
+      saveEdit();
+      return;
+    }
+    const text = input.value.trim();
+    if (!text) return;
     send(text, replying ? replying.id : null);
     setReply(null);
     input.value = '';
@@ -96,8 +180,16 @@ export function initComposer({ send, typing }) {
     } else if (ev.key === 'Escape' && !hints.hidden) {
       hintsDismissed = true;
       renderHints();
+    } else if (ev.key === 'Escape' && editing) {
+      endEdit();
     } else if (ev.key === 'Escape' && replying) {
       setReply(null);
+    } else if (ev.key === 'ArrowUp' && !input.value && !editing && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+      const last = state.active && lastOwn(state.active);
+      if (last) {
+        ev.preventDefault();
+        startEdit(last);
+      }
     }
   });
 
@@ -105,7 +197,7 @@ export function initComposer({ send, typing }) {
     if (!input.value.startsWith('/')) hintsDismissed = false;
     refresh();
     const now = Date.now();
-    if (input.value.trim() && now - lastTyping >= TYPING_EVERY_MS) {
+    if (!editing && input.value.trim() && now - lastTyping >= TYPING_EVERY_MS) {
       lastTyping = now;
       typing();
     }
@@ -138,8 +230,13 @@ export function initComposer({ send, typing }) {
   return {
     render(topics) {
       if (topics.has('active')) {
+        endEdit();
         showText(error, '');
         setReply(null);
+      }
+      if (topics.has('messages') && editing) {
+        const now = findMessage(editing.m.channel, editing.m.id);
+        if (now && now.deleted) showText(error, 'This message has been deleted. Escape gives back what you were writing.');
       }
       if (topics.has('connection') || topics.has('active')) renderState();
     },
@@ -154,6 +251,7 @@ export function initComposer({ send, typing }) {
       return false;
     },
     clear() {
+      endEdit();
       input.value = '';
       showText(error, '');
       refresh();
@@ -163,8 +261,22 @@ export function initComposer({ send, typing }) {
     },
     /** Answers `m` with the next send. */
     replyTo(m) {
+      endEdit();
       setReply(m);
       if (!input.disabled) input.focus();
+    },
+    /** Edits our message `m` in the box. */
+    edit: startEdit,
+    /** The server took the edit sent with `ref`: editing ends. */
+    editSaved(ref) {
+      if (editing && editing.ref === ref) endEdit();
+    },
+    /** The server refused the edit sent with `ref`: says why, the text stays; false when no longer edited. */
+    editFailed(ref, message) {
+      if (!editing || editing.ref !== ref) return false;
+      setSaving(null);
+      showText(error, message);
+      return true;
     },
   };
 }

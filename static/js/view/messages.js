@@ -2,44 +2,25 @@
 // separators, operator and system posts as notices, pending/failed sends,
 // replies with their quoted original (a click goes to it, loading older
 // history as needed), scroll anchoring, the "New messages" pill and loading
-// older history when scrolled to the top.
+// older history when scrolled to the top. Own messages can be edited and
+// deleted (after an inline confirmation); a deleted one stays as a tombstone.
 
-import { state, channel, isMe, original } from '../state.js';
+import { state, channel, isMe, isOwn, original } from '../state.js';
 import { firstLine } from './composer.js';
 import { clock, fullDate, dayKey, dayLabel, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
 import { $, h } from './dom.js';
+import { formatted } from './format.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 150;
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+const TOMBSTONE = 'message deleted';
 /** Posts that are neither a person's nor the bot's, by `kind`: their badge. */
 const NOTICES = { operator: 'OPERATOR', system: 'SYSTEM' };
 
 /** The notice kind of a message (`operator`, `system`), or null for people and the bot. */
 const noticeOf = (m) => (Object.hasOwn(NOTICES, m.kind) ? m.kind : null);
-
-/** Text with http(s) links made clickable; everything else stays text. */
-function richText(text) {
-  const parts = [];
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    let url = match[0].replace(/[.,!?;:)\]]+$/, '');
-    let ok = false;
-    try {
-      ok = ['http:', 'https:'].includes(new URL(url).protocol);
-    } catch {
-      ok = false;
-    }
-    if (!ok) continue;
-    parts.push(text.slice(last, match.index));
-    parts.push(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
-    last = match.index + url.length;
-  }
-  parts.push(text.slice(last));
-  return parts;
-}
 
 function timeEl(d, ts, extraClass = '') {
   return h('time', { class: `msg-time ${extraClass}`, datetime: ts, title: fullDate(d), text: clock(d) });
@@ -49,11 +30,16 @@ function timeEl(d, ts, extraClass = '') {
 function quoteSig(name, m) {
   if (!m.reply_to) return '';
   const q = original(name, m.reply_to);
-  return q === undefined ? '?' : q === null ? '-' : `${q.user}:${firstLine(q.text)}`;
+  if (q === undefined) return '?';
+  return q === null ? '-' : `${q.user}:${q.deleted ? '' : `=${firstLine(q.text)}`}`;
 }
 
-/** The rows to show: day separators and messages (pending ones last). */
-function rowsOf(name, c) {
+/**
+ * The rows to show: day separators and messages (pending ones last).
+ * `asking(id)`: what the row of message `id` asks of its author now
+ * ('confirm' a deletion, 'deleting'), part of its signature.
+ */
+function rowsOf(name, c, asking) {
   const all = c.messages.concat(c.pending.map((p) => ({
     id: `p-${p.ref}`, user: state.me, text: p.text, ts: p.ts, bot: false, pending: p, reply_to: p.reply_to,
   })));
@@ -73,7 +59,7 @@ function rowsOf(name, c) {
       && !prev.m.pending?.failed && d - prev.d >= 0 && d - prev.d < GROUP_WINDOW_MS;
     const p = m.pending;
     const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '',
-      quoteSig(name, m)].join('\u0000');
+      quoteSig(name, m), m.edited_at || '', !!m.deleted, p ? '' : asking(m.id)].join('\u0000');
     rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
     prev = { m, d };
   }
@@ -85,7 +71,11 @@ const JUMP_PAGES = 40;
 /** How long going to a message may wait for its channel's history. */
 const JUMP_WAIT_MS = 15000;
 
-export function initMessages({ loadOlder, retry, discard, reply, needOriginal }) {
+/**
+ * edit(m): starts editing our message `m`. remove(m): sends its deletion;
+ * false when it cannot go now. The answer comes back through deleteAnswered(id).
+ */
+export function initMessages({ loadOlder, retry, discard, reply, edit, remove, needOriginal }) {
   const scroller = $('message-scroller');
   const list = $('message-list');
   const status = $('history-status');
@@ -95,6 +85,9 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
   let shown = null; // channel name currently rendered
   let lastKey = null;
   let firstKey = null;
+  let confirming = null; // id of the message whose deletion awaits confirmation
+  const deleting = new Set(); // ids of messages whose deletion awaits the server
+  const asking = (id) => (id === confirming ? 'confirm' : deleting.has(id) ? 'deleting' : '');
 
   const nearBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -114,7 +107,7 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
           h('span', { class: 'notice-badge', text: NOTICES[kind] }),
           h('span', { class: 'msg-author', text: m.user }),
           timeEl(d, m.ts)),
-        h('div', { class: 'msg-text' }, richText(m.text))));
+        h('div', { class: 'msg-text' }, formatted(m.text))));
   }
 
   /**
@@ -148,15 +141,64 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
     const name = state.active;
     const q = original(name, m.reply_to);
     if (q === undefined) needOriginal(name, m.reply_to);
-    const what = q ? `${q.user}: ${firstLine(q.text)}` : q === null ? 'Original message unavailable' : 'Loading…';
+    const line = q && (q.deleted ? TOMBSTONE : firstLine(q.text));
+    const what = q ? `${q.user}: ${line}` : q === null ? 'Original message unavailable' : 'Loading…';
     return h('button', {
       type: 'button',
       class: 'msg-quote',
       title: 'Show the original message',
       'aria-label': `In reply to ${what}. Show the original message.`,
       onclick: () => jumpTo(name, m.reply_to),
-    }, q ? [h('span', { class: 'quote-author', text: q.user }), h('span', { class: 'quote-text', text: firstLine(q.text) })]
+    }, q ? [h('span', { class: 'quote-author', text: q.user }),
+      h('span', { class: q.deleted ? 'quote-text is-deleted' : 'quote-text', text: line })]
       : h('span', { class: 'quote-text', text: what }));
+  }
+
+  /** Shows or hides the confirmation of deleting message `id`. */
+  function confirmDelete(id) {
+    confirming = id;
+    render();
+    if (id) nodes.get(`m-${id}`)?.node.querySelector('.msg-confirm .btn-danger')?.focus();
+  }
+
+  function deleteNow(m) {
+    confirming = null;
+    if (remove(m)) deleting.add(m.id);
+    render();
+  }
+
+  /** The actions on a message: reply to it, and for our own edit or delete it (confirmed first). */
+  function actionsOf(m) {
+    if (m.id === confirming) {
+      const cancel = () => {
+        confirmDelete(null);
+        nodes.get(`m-${m.id}`)?.node.querySelector('.msg-action')?.focus();
+      };
+      return h('div', {
+        class: 'msg-confirm',
+        role: 'group',
+        'aria-label': 'Delete this message?',
+        onkeydown: (ev) => { if (ev.key === 'Escape') cancel(); },
+      },
+      h('span', { class: 'msg-confirm-text', text: 'Delete this message?' }),
+      h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => deleteNow(m), text: 'Delete' }),
+      h('button', { type: 'button', class: 'btn btn-small', onclick: cancel, text: 'Cancel' }));
+    }
+    if (deleting.has(m.id)) return h('span', { class: 'msg-state', text: 'Deleting…' });
+    const own = isOwn(m);
+    return h('div', { class: 'msg-actions' },
+      h('button', { type: 'button', class: 'msg-action', 'aria-label': `Reply to ${m.user}`, onclick: () => reply(m), text: '↩ Reply' }),
+      own ? h('button', { type: 'button', class: 'msg-action', 'aria-label': 'Edit your message', onclick: () => edit(m), text: 'Edit' }) : null,
+      own ? h('button', { type: 'button', class: 'msg-action', 'aria-label': 'Delete your message', onclick: () => confirmDelete(m.id), text: 'Delete' }) : null);
+  }
+
+  /** The text of a message with its edit mark, or the tombstone of a deleted one. */
+  function bodyOf(m) {
+    if (m.deleted) return h('div', { class: 'msg-tombstone', text: TOMBSTONE });
+    const edited = m.edited_at
+      ? h('span', { class: 'msg-edited', title: `Edited ${fullDate(parseTs(m.edited_at))}`, text: '(edited)' })
+      : null;
+    return h('div', { class: 'msg-body' }, h('div', { class: 'msg-text' }, formatted(m.text)), edited);
   }
 
   function buildMessage(row) {
@@ -169,6 +211,7 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
     if (m.bot) classes.push('is-bot');
     if (isMe(m.user)) classes.push('is-mine');
     if (p) classes.push(p.failed ? 'is-failed' : 'is-pending');
+    if (m.deleted) classes.push('is-deleted');
     const gutter = h('div', { class: 'msg-gutter' }, grouped ? timeEl(d, m.ts, 'msg-time-hover') : avatar(m.user));
     const main = h('div', { class: 'msg-main' });
     if (!grouped) {
@@ -177,12 +220,9 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
         m.bot ? h('span', { class: 'bot-badge', text: 'BOT' }) : null,
         timeEl(d, m.ts)));
     }
-    if (m.reply_to) main.append(quoteOf(m));
-    main.append(h('div', { class: 'msg-text' }, richText(m.text)));
-    if (!p) {
-      main.append(h('div', { class: 'msg-actions' },
-        h('button', { type: 'button', class: 'msg-action', 'aria-label': `Reply to ${m.user}`, onclick: () => reply(m), text: '↩ Reply' })));
-    }
+    if (m.reply_to && !m.deleted) main.append(quoteOf(m));
+    main.append(bodyOf(m));
+    if (!p && !m.deleted) main.append(actionsOf(m));
     if (p && !p.failed) main.append(h('span', { class: 'msg-state', text: 'Sending…' }));
     if (p && p.failed) {
       main.append(h('div', { class: 'msg-failed', role: 'alert' },
@@ -264,12 +304,13 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
     if (switched) {
       list.replaceChildren();
       nodes.clear();
+      confirming = null;
       shown = name;
       lastKey = null;
       firstKey = null;
       list.setAttribute('aria-label', `Messages in #${name}`);
     }
-    const rows = rowsOf(name, c);
+    const rows = rowsOf(name, c, asking);
     const msgRows = rows.filter((r) => !r.day);
     const newFirst = msgRows.length ? msgRows[0].key : null;
     // Switching channels, loading history or prepending it is not news.
@@ -318,12 +359,18 @@ export function initMessages({ loadOlder, retry, discard, reply, needOriginal })
 
   return {
     jumpTo,
+    /** The server answered the deletion of message `id` (the row shows what it is now). */
+    deleteAnswered(id) {
+      if (deleting.delete(id)) render();
+    },
     render(topics) {
       if (topics.has('messages') || topics.has('active') || topics.has('history')) render();
     },
     reset() {
       list.replaceChildren();
       nodes.clear();
+      confirming = null;
+      deleting.clear();
       shown = null;
       lastKey = null;
       firstKey = null;
