@@ -2,13 +2,14 @@
 // store (send failures, toasts) goes through the handlers given.
 
 import * as store from './state.js';
+import * as pending from './pending.js';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
- * handlers.acked(ref): an `ack` (of a send, an edit or a deletion).
+ * handlers.acked(ref): an `ack` (of a send, an edit, a deletion or a reaction).
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
  * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
- * send; true when it was one of our edits or deletions.
+ * send; true when it was one of our edits, deletions or reactions.
  * handlers.problem(message): any other `error` frame.
  */
 export function applyFrame(frame, handlers) {
@@ -25,7 +26,7 @@ export function applyFrame(frame, handlers) {
       break;
     case 'ack':
       if (typeof frame.ref === 'string') {
-        store.ackPending(frame.ref, frame.id);
+        pending.ackPending(frame.ref, frame.id);
         handlers.acked(frame.ref);
       }
       break;
@@ -60,7 +61,7 @@ function onError(frame, handlers) {
   const message = typeof frame.message === 'string' && frame.message
     ? frame.message
     : `Error: ${frame.code || 'unknown'}`;
-  const entry = typeof frame.ref === 'string' ? store.failPending(frame.ref, message) : null;
+  const entry = typeof frame.ref === 'string' ? pending.failPending(frame.ref, message) : null;
   if (entry) handlers.sendFailed(entry, frame.code, message);
   else if (!(typeof frame.ref === 'string' && handlers.changeFailed(frame.ref, message))) handlers.problem(message);
   // A join that could not be answered now (history unavailable): again soon.
