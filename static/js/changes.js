@@ -4,7 +4,8 @@
 // comes back to everyone, this tab included, as an edited, deleted or
 // reaction frame.
 
-import { applyDeleted, inRoom } from './state.js';
+import { inRoom } from './state.js';
+import { applyDeleted } from './amend.js';
 import { newRef } from './socket.js';
 import { toast } from './view/toast.js';
 

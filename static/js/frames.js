@@ -3,6 +3,8 @@
 
 import * as store from './state.js';
 import * as pending from './pending.js';
+import { applyEdited, applyDeleted, applyReaction } from './amend.js';
+import { applyRead } from './reads.js';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
@@ -10,6 +12,7 @@ import * as pending from './pending.js';
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
  * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
  * send; true when it was one of our edits, deletions or reactions.
+ * handlers.mentioned(message): a new message from someone else mentions us.
  * handlers.problem(message): any other `error` frame.
  */
 export function applyFrame(frame, handlers) {
@@ -22,7 +25,8 @@ export function applyFrame(frame, handlers) {
       }
       break;
     case 'message':
-      store.addMessage(frame.message);
+      if (store.addMessage(frame.message) && store.mentionsMe(frame.message)
+        && !store.isMe(frame.message.user)) handlers.mentioned(frame.message);
       break;
     case 'ack':
       if (typeof frame.ref === 'string') {
@@ -31,10 +35,16 @@ export function applyFrame(frame, handlers) {
       }
       break;
     case 'edited':
-      store.applyEdited(frame);
+      applyEdited(frame);
       break;
     case 'deleted':
-      store.applyDeleted(frame);
+      applyDeleted(frame);
+      break;
+    case 'reaction':
+      applyReaction(frame);
+      break;
+    case 'read':
+      if (typeof frame.channel === 'string' && typeof frame.id === 'string') applyRead(frame.channel, frame.id);
       break;
     case 'presence':
       if (typeof frame.channel === 'string' && typeof frame.user === 'string') {

@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { createSocket, newRef } from './socket.js';
 import { createChanges } from './changes.js';
+import { applyReadState, createReader, readsUnknown } from './reads.js';
 import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyFrame } from './frames.js';
@@ -18,6 +19,7 @@ import { initTyping } from './view/typing.js';
 import { initSearch } from './view/search.js';
 import { initBanner } from './view/banner.js';
 import { initLayout } from './view/layout.js';
+import { initNotify } from './view/notify.js';
 import { toast } from './view/toast.js';
 
 const { state } = store;
@@ -32,7 +34,8 @@ const olderBlockedUntil = new Map();
 const socket = createSocket({
   onFrame: (frame) => applyFrame(frame, {
     joined: resendHeld, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
-    changeFailed: (ref, message) => changes.failed(ref, message), problem: toast,
+    changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
+    problem: toast,
   }),
   onStatus: onSocketStatus,
   preflight: async () => {
@@ -138,6 +141,8 @@ function sendText(channel, text, replyTo = null) {
   const sent = store.inRoom(channel) && socket.send({ type: 'send', channel, text, ref, ...extra });
   pending.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra }, sent);
   if (!sent && !socket.isOpen()) pending.holdAllPending();
+  // Having written, the person has caught up: the "New" line has served.
+  store.clearDivider(channel);
 }
 
 /** Fetches a quoted original that is not loaded in its channel (once). */
@@ -187,8 +192,12 @@ const messages = initMessages({
   reply: (m) => composer.replyTo(m),
   edit: (m) => composer.edit(m),
   remove: (m) => changes.remove(m),
+  react: (m, emoji, on) => changes.react(m, emoji, on),
+  seeBottom: () => reader.schedule(),
   needOriginal: fetchOriginal,
 });
+const reader = createReader({ send: (frame) => socket.send(frame), atBottom: () => messages.atBottom() });
+const notify = initNotify({ open: openChannel });
 const members = initMembers();
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
@@ -274,16 +283,33 @@ async function enterChat(username) {
   openChannel(HOME);
   socket.connect();
   composer.focus();
+  loadEmoji(username);
   let list;
   try {
     list = await api.channels();
   } catch (err) {
-    if (state.me === username && !sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
+    if (state.me !== username) return;
+    readsUnknown();
+    if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
     return;
   }
   if (state.me !== username) return; // logged out meanwhile
   store.setChannels(list);
+  applyReadState(list);
+  // What the list says is unread in the channel shown is seen now, below the "New" line.
   if (wanted && wanted !== HOME && isKnown(wanted)) openChannel(wanted);
+  else if (state.active && !document.hidden) store.markSeen(state.active);
+  reader.schedule();
+}
+
+/** The emoji people may react with, once after login; without them there is no picker. */
+async function loadEmoji(username) {
+  try {
+    const list = await api.emoji();
+    if (state.me === username) store.setEmoji(list);
+  } catch (err) {
+    if (state.me === username) sessionCheck(err);
+  }
 }
 
 function channelInHash() {
@@ -301,6 +327,7 @@ const isKnown = (name) => state.channels.some((ch) => ch.name === name);
 function leaveChat(message = '') {
   socket.close();
   changes.forget();
+  reader.cancel();
   store.reset(null);
   messages.reset();
   searchView.close();
@@ -324,7 +351,9 @@ $('logout').addEventListener('click', () => logOut(false));
 $('logout-everywhere').addEventListener('click', () => logOut(true));
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && state.me && state.active) store.markRead(state.active);
+  if (document.hidden || !state.me || !state.active) return;
+  store.markSeen(state.active);
+  reader.schedule();
 });
 
 window.addEventListener('hashchange', () => {
