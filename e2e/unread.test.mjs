@@ -89,6 +89,11 @@ export const tests = [
     async run(world) {
       const alice = await world.user('alice');
       const bob = await world.user('bob');
+      // A browser without notifications: none are offered, and nothing breaks when a mention comes.
+      await bob.page.addInitScript(() => { delete window.Notification; });
+      await bob.page.reload();
+      await bob.ready();
+      assert(!(await bob.page.locator('#notify-enable').isVisible()), 'no "Enable notifications" without the Notification API');
       await createChannel(alice, 'random');
       await bob.openChannel('random');
 
