@@ -178,7 +178,7 @@ export const tests = [
       await theirs.hover();
       assert(await theirs.getByRole('button', { name: 'Reply to alice' }).isVisible(), 'bob can reply to alice');
       const names = await theirs.getByRole('button').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') || el.textContent));
-      assert(names.join(',') === 'Reply to alice', `bob's only action on alice's message is Reply: ${names}`);
+      assert(names.join(',') === 'Reply to alice,Add reaction', `bob's only actions on alice's message are Reply and Add reaction: ${names}`);
       await bob.page.locator('#composer-input').press('ArrowUp');
       assert(await bob.page.locator('#composer-input').inputValue() === 'from bob', 'ArrowUp edits bob\'s own message, not the newer one of alice');
     },

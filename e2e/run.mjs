@@ -33,6 +33,8 @@ import { tests as replyTests } from './replies.test.mjs';
 import { tests as searchTests } from './search.test.mjs';
 import { tests as changeTests } from './changes.test.mjs';
 import { tests as formattingTests } from './formatting.test.mjs';
+import { tests as reactionTests } from './reactions.test.mjs';
+import { tests as unreadTests } from './unread.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -127,7 +129,7 @@ async function main() {
   }
   const filter = process.argv[2] || '';
   const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
-    ...changeTests, ...formattingTests];
+    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

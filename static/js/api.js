@@ -98,3 +98,9 @@ export async function messages(channel, { before, limit = 50 } = {}) {
   const data = await request('GET', path);
   return Array.isArray(data && data.messages) ? data.messages : [];
 }
+
+/** The emoji people may react with. */
+export async function emoji() {
+  const data = await request('GET', '/api/emoji');
+  return Array.isArray(data && data.emoji) ? data.emoji.filter((e) => typeof e === 'string') : [];
+}

@@ -2,13 +2,17 @@
 // store (send failures, toasts) goes through the handlers given.
 
 import * as store from './state.js';
+import * as pending from './pending.js';
+import { applyEdited, applyDeleted, applyReaction } from './amend.js';
+import { applyRead } from './reads.js';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
- * handlers.acked(ref): an `ack` (of a send, an edit or a deletion).
+ * handlers.acked(ref): an `ack` (of a send, an edit, a deletion or a reaction).
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
  * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
- * send; true when it was one of our edits or deletions.
+ * send; true when it was one of our edits, deletions or reactions.
+ * handlers.mentioned(message): a new message from someone else mentions us.
  * handlers.problem(message): any other `error` frame.
  */
 export function applyFrame(frame, handlers) {
@@ -21,19 +25,26 @@ export function applyFrame(frame, handlers) {
       }
       break;
     case 'message':
-      store.addMessage(frame.message);
+      if (store.addMessage(frame.message) && store.mentionsMe(frame.message)
+        && !store.isMe(frame.message.user)) handlers.mentioned(frame.message);
       break;
     case 'ack':
       if (typeof frame.ref === 'string') {
-        store.ackPending(frame.ref, frame.id);
+        pending.ackPending(frame.ref, frame.id);
         handlers.acked(frame.ref);
       }
       break;
     case 'edited':
-      store.applyEdited(frame);
+      applyEdited(frame);
       break;
     case 'deleted':
-      store.applyDeleted(frame);
+      applyDeleted(frame);
+      break;
+    case 'reaction':
+      applyReaction(frame);
+      break;
+    case 'read':
+      if (typeof frame.channel === 'string' && typeof frame.id === 'string') applyRead(frame.channel, frame.id);
       break;
     case 'presence':
       if (typeof frame.channel === 'string' && typeof frame.user === 'string') {
@@ -60,7 +71,7 @@ function onError(frame, handlers) {
   const message = typeof frame.message === 'string' && frame.message
     ? frame.message
     : `Error: ${frame.code || 'unknown'}`;
-  const entry = typeof frame.ref === 'string' ? store.failPending(frame.ref, message) : null;
+  const entry = typeof frame.ref === 'string' ? pending.failPending(frame.ref, message) : null;
   if (entry) handlers.sendFailed(entry, frame.code, message);
   else if (!(typeof frame.ref === 'string' && handlers.changeFailed(frame.ref, message))) handlers.problem(message);
   // A join that could not be answered now (history unavailable): again soon.

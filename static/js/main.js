@@ -2,8 +2,11 @@
 // store to the views.
 
 import * as api from './api.js';
-import { createSocket } from './socket.js';
+import { createSocket, newRef } from './socket.js';
+import { createChanges } from './changes.js';
+import { applyReadState, createReader, readsUnknown } from './reads.js';
 import * as store from './state.js';
+import * as pending from './pending.js';
 import { applyFrame } from './frames.js';
 import { $ } from './view/dom.js';
 import { avatar } from './view/avatar.js';
@@ -16,6 +19,7 @@ import { initTyping } from './view/typing.js';
 import { initSearch } from './view/search.js';
 import { initBanner } from './view/banner.js';
 import { initLayout } from './view/layout.js';
+import { initNotify } from './view/notify.js';
 import { toast } from './view/toast.js';
 
 const { state } = store;
@@ -29,7 +33,9 @@ const olderBlockedUntil = new Map();
 
 const socket = createSocket({
   onFrame: (frame) => applyFrame(frame, {
-    joined: resendHeld, readOn, joinFailed, acked, sendFailed, changeFailed, problem: toast,
+    joined: resendHeld, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
+    changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
+    problem: toast,
   }),
   onStatus: onSocketStatus,
   preflight: async () => {
@@ -48,8 +54,8 @@ function onSocketStatus({ status, retryAt }) {
     return;
   }
   if (status === 'waiting' && state.connection.status === 'open') {
-    store.holdAllPending();
-    dropChanges();
+    pending.holdAllPending();
+    changes.dropAll();
   }
   store.setConnection(status, retryAt);
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
@@ -126,12 +132,6 @@ async function createChannel(name) {
   }
 }
 
-/** A fresh id for a send: random, so that a retry of it is recognized as one. */
-function newRef() {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
 /** Sends `text` to `channel`, as a reply to the message `replyTo` if given. */
 function sendText(channel, text, replyTo = null) {
   const ref = newRef();
@@ -139,8 +139,10 @@ function sendText(channel, text, replyTo = null) {
   // Until the channel is joined on this connection a send waits (the server
   // would answer not_joined); `joined` sends what waits.
   const sent = store.inRoom(channel) && socket.send({ type: 'send', channel, text, ref, ...extra });
-  store.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra }, sent);
-  if (!sent && !socket.isOpen()) store.holdAllPending();
+  pending.addPending(channel, { ref, text, ts: new Date().toISOString(), ...extra }, sent);
+  if (!sent && !socket.isOpen()) pending.holdAllPending();
+  // Having written, the person has caught up: the "New" line has served.
+  store.clearDivider(channel);
 }
 
 /** Fetches a quoted original that is not loaded in its channel (once). */
@@ -159,94 +161,48 @@ async function fetchOriginal(name, id) {
 
 /** Sends again, with their first ref, the sends a dropped connection left unanswered. */
 function resendHeld(channel) {
-  for (const p of store.takeHeld(channel)) {
+  for (const p of pending.takeHeld(channel)) {
     const extra = p.reply_to ? { reply_to: p.reply_to } : {};
     socket.send({ type: 'send', channel, text: p.text, ref: p.ref, ...extra });
   }
 }
 
-/** Edits and deletions sent and not answered yet: ref -> {kind, channel, id}. */
-const changes = new Map();
-
-/** Sends an `edit` or `delete` of message `m`; its ref, or null when it cannot go now. */
-function sendChange(kind, m, fields = {}) {
-  const ref = newRef();
-  const frame = { type: kind, channel: m.channel, id: m.id, ref, ...fields };
-  if (!store.inRoom(m.channel) || !socket.send(frame)) return null;
-  changes.set(ref, { kind, channel: m.channel, id: m.id });
-  return ref;
-}
-
-function removeMessage(m) {
-  if (sendChange('delete', m)) return true;
-  toast('Not connected right now: the message was not deleted. Try again in a moment.');
-  return false;
-}
-
-/** An ack: of a send (the store has it), an edit (editing ends) or a deletion (done). */
-function acked(ref) {
-  const change = changes.get(ref);
-  if (!change) return;
-  changes.delete(ref);
-  if (change.kind === 'edit') {
-    composer.editSaved(ref);
-  } else {
-    store.applyDeleted(change);
-    messages.deleteAnswered(change.id);
-  }
-}
-
-/** A refused edit or deletion: said where it was asked for (an edit keeps its text). */
-function changeFailed(ref, message) {
-  const change = changes.get(ref);
-  if (!change) return false;
-  changes.delete(ref);
-  if (change.kind === 'edit') {
-    if (!composer.editFailed(ref, message)) toast(`Your edit was not saved. ${message}`);
-  } else {
-    messages.deleteAnswered(change.id);
-    toast(`The message was not deleted. ${message}`);
-  }
-  return true;
-}
-
-/**
- * The connection dropped: changes in flight will get no answer. They may
- * or may not have been made; trying again is safe (the same edit again, or
- * a deletion already made, which is answered no_such_message).
- */
-function dropChanges() {
-  for (const ref of [...changes.keys()]) {
-    changeFailed(ref, 'The connection dropped before the server answered; try again.');
-  }
-}
-
 function sendFailed(entry, code, message) {
   const restored = entry.channel === state.active && composer.sendFailed(message, entry.text);
-  if (restored) store.removePending(entry.ref);
+  if (restored) pending.removePending(entry.ref);
 }
 
 // ---- views ---------------------------------------------------------------
 
+const changes = createChanges({
+  send: (frame) => socket.send(frame),
+  editSaved: (ref) => composer.editSaved(ref),
+  editFailed: (ref, message) => composer.editFailed(ref, message),
+  deleteAnswered: (id) => messages.deleteAnswered(id),
+});
 const layout = initLayout({ onSidebarOpened: () => sidebar.focusActive() });
 const sidebar = initSidebar({ open: openChannel, create: createChannel });
 const messages = initMessages({
   loadOlder,
   retry: (channel, entry) => {
-    store.removePending(entry.ref);
+    pending.removePending(entry.ref);
     sendText(channel, entry.text, entry.reply_to);
   },
-  discard: (ref) => store.removePending(ref),
+  discard: (ref) => pending.removePending(ref),
   reply: (m) => composer.replyTo(m),
   edit: (m) => composer.edit(m),
-  remove: removeMessage,
+  remove: (m) => changes.remove(m),
+  react: (m, emoji, on) => changes.react(m, emoji, on),
+  seeBottom: () => reader.schedule(),
   needOriginal: fetchOriginal,
 });
+const reader = createReader({ send: (frame) => socket.send(frame), atBottom: () => messages.atBottom() });
+const notify = initNotify({ open: openChannel });
 const members = initMembers();
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
   typing: () => socket.send({ type: 'typing', channel: state.active }),
-  save: (m, text) => sendChange('edit', m, { text }),
+  save: (m, text) => changes.edit(m, text),
 });
 const typing = initTyping();
 const searchView = initSearch({
@@ -327,16 +283,33 @@ async function enterChat(username) {
   openChannel(HOME);
   socket.connect();
   composer.focus();
+  loadEmoji(username);
   let list;
   try {
     list = await api.channels();
   } catch (err) {
-    if (state.me === username && !sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
+    if (state.me !== username) return;
+    readsUnknown();
+    if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
     return;
   }
   if (state.me !== username) return; // logged out meanwhile
   store.setChannels(list);
+  applyReadState(list);
+  // What the list says is unread in the channel shown is seen now, below the "New" line.
   if (wanted && wanted !== HOME && isKnown(wanted)) openChannel(wanted);
+  else if (state.active && !document.hidden) store.markSeen(state.active);
+  reader.schedule();
+}
+
+/** The emoji people may react with, once after login; without them there is no picker. */
+async function loadEmoji(username) {
+  try {
+    const list = await api.emoji();
+    if (state.me === username) store.setEmoji(list);
+  } catch (err) {
+    if (state.me === username) sessionCheck(err);
+  }
 }
 
 function channelInHash() {
@@ -353,6 +326,8 @@ const isKnown = (name) => state.channels.some((ch) => ch.name === name);
 
 function leaveChat(message = '') {
   socket.close();
+  changes.forget();
+  reader.cancel();
   store.reset(null);
   messages.reset();
   searchView.close();
@@ -376,7 +351,9 @@ $('logout').addEventListener('click', () => logOut(false));
 $('logout-everywhere').addEventListener('click', () => logOut(true));
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && state.me && state.active) store.markRead(state.active);
+  if (document.hidden || !state.me || !state.active) return;
+  store.markSeen(state.active);
+  reader.schedule();
 });
 
 window.addEventListener('hashchange', () => {

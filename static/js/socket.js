@@ -144,3 +144,9 @@ export function createSocket({ onFrame, onStatus, preflight }) {
     },
   };
 }
+
+/** A fresh ref for a frame: random, so that a retry of it is recognized as one. */
+export function newRef() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}

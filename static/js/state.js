@@ -1,6 +1,8 @@
-// The one store of the UI. Mutations go through the functions below; each
-// marks what changed, and subscribers are told once per microtask with the
-// set of changed topics.
+// The one store of the UI. Mutations go through the functions below and
+// those of its parts: pending.js (sends not answered yet), amend.js (edits,
+// deletions and reactions) and reads.js (how far each channel is read).
+// Each marks what changed, and subscribers are told once per microtask with
+// the set of changed topics.
 
 // The server passes on one typing event per user per 3 s; sent every 2 s
 // (composer.js), they arrive every 4 s, so a notice lasts a little longer.
@@ -16,6 +18,10 @@ export const state = {
   joined: new Set(), // channels this tab has opened and stays subscribed to
   chans: new Map(), // name -> per-channel data, see channel()
   connection: { status: 'idle', retryAt: 0, everOpen: false },
+  emoji: [], // the reactions people may give (GET /api/emoji); none when unknown
+  // Whether the channel list said how far we had read each channel: until
+  // then nothing is marked read (it would hide what the list has to say).
+  readsKnown: false,
 };
 
 const listeners = new Set();
@@ -27,7 +33,8 @@ export function subscribe(fn) {
   return () => listeners.delete(fn);
 }
 
-function changed(...topics) {
+/** Marks topics as changed; for the store's parts (pending.js, amend.js, reads.js). */
+export function changed(...topics) {
   topics.forEach((t) => dirty.add(t));
   if (scheduled) return;
   scheduled = true;
@@ -40,10 +47,15 @@ function changed(...topics) {
 }
 
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const sameUser = (a, b) => typeof a === 'string' && typeof b === 'string'
+/** Whether two names are one user's (names are case-insensitive). */
+export const sameUser = (a, b) => typeof a === 'string' && typeof b === 'string'
   && a.toLowerCase() === b.toLowerCase();
 
 export const isMe = (user) => sameUser(user, state.me);
+
+/** Whether message `m` mentions us (its `mentions` lists our name, lower case). */
+export const mentionsMe = (m) => !!state.me && Array.isArray(m.mentions)
+  && m.mentions.includes(state.me.toLowerCase());
 
 export function isMessage(m) {
   return !!m && typeof m.id === 'string' && typeof m.channel === 'string'
@@ -79,7 +91,8 @@ export function lastOwn(name) {
   return null;
 }
 
-const editedAt = (m) => (m.edited_at ? Date.parse(m.edited_at) || 0 : 0);
+/** When message `m` was last edited (epoch ms), 0 if never. */
+export const editedAt = (m) => (m.edited_at ? Date.parse(m.edited_at) || 0 : 0);
 
 /**
  * Of two copies of one message (one kept, one arriving), the current one:
@@ -104,6 +117,11 @@ export function original(name, id) {
   return originals.has(id) ? originals.get(id) : undefined;
 }
 
+/** The copies the store keeps of message `id`: loaded in `name`, and as a reply's quote. */
+export function copiesOf(name, id) {
+  return [findMessage(name, id), originals.get(id)].filter(Boolean);
+}
+
 /** Remembers a quoted original fetched on its own (null: there is none). */
 export function rememberOriginal(id, message) {
   originals.set(id, isMessage(message) ? message : null);
@@ -117,7 +135,15 @@ export function channel(name) {
     c = {
       messages: [], // sorted by id, unique ids
       members: new Set(),
-      unread: 0,
+      unread: 0, // messages from others not seen yet
+      mentions: 0, // of those, the ones that mention us
+      // The newest id we know to be read here: from the channel list, a
+      // `read` of ours or one from another of our connections.
+      lastRead: null,
+      // While the channel is open, where the "New messages" line goes: above
+      // the first message from others after `after`, or (no `after`) above
+      // the `count`-th newest of them; null when there is none.
+      divider: null,
       typing: new Map(), // user -> expiry (epoch ms)
       pending: [], // [{ref, text, ts, failed, error}]
       loadingOlder: false,
@@ -140,7 +166,7 @@ export function channel(name) {
 }
 
 /** Merges messages into a channel; returns the ones that were new. */
-function merge(c, list) {
+export function merge(c, list) {
   const added = [];
   const valid = list.filter(isMessage);
   if (valid.length === 1 && (!c.messages.length || c.messages[c.messages.length - 1].id < valid[0].id)) {
@@ -164,6 +190,8 @@ export function reset(me) {
   state.joined = new Set();
   state.chans = new Map();
   state.connection = { status: 'idle', retryAt: 0, everOpen: false };
+  state.emoji = [];
+  state.readsKnown = false;
   changed('me', 'channels', 'active', 'messages', 'members', 'unread', 'typing', 'connection');
 }
 
@@ -176,18 +204,49 @@ export function setChannels(list) {
 
 export const addChannel = (ch) => setChannels([ch]);
 
+/**
+ * Opens channel `name` (again): what was unread there is seen now, below
+ * the "New messages" line; the channel left loses its line.
+ */
 export function setActive(name) {
+  const left = state.active;
+  if (left && left !== name) channel(left).divider = null;
   state.active = name;
   const c = channel(name);
-  c.unread = 0;
+  if (left !== name) c.divider = null;
+  seen(c);
   if (!state.channels.some((ch) => ch.name === name)) setChannels([{ name, created_at: '' }]);
   changed('active', 'unread', 'messages', 'members', 'typing');
 }
 
-export function markRead(name) {
-  const c = channel(name);
-  if (c.unread === 0) return;
+/** What was unread in `c` is seen: the "New messages" line goes above it. */
+function seen(c) {
+  if (!c.unread && !c.mentions) return;
+  if (!c.divider) c.divider = c.lastRead ? { after: c.lastRead } : { count: c.unread };
   c.unread = 0;
+  c.mentions = 0;
+  changed('unread', 'messages');
+}
+
+/** What is unread in the open channel `name` is seen now (e.g. the tab became visible). */
+export function markSeen(name) {
+  seen(channel(name));
+}
+
+/** No "New messages" line in `name` from now on (e.g. we wrote there). */
+export function clearDivider(name) {
+  const c = channel(name);
+  if (!c.divider) return;
+  c.divider = null;
+  changed('messages');
+}
+
+/** Counts messages from others that arrived unseen: unread, and those that mention us. */
+function unseen(c, list) {
+  const theirs = list.filter((m) => !isMe(m.user) && !(c.lastRead && m.id <= c.lastRead));
+  if (!theirs.length) return;
+  c.unread += theirs.length;
+  c.mentions += theirs.filter(mentionsMe).length;
   changed('unread');
 }
 
@@ -225,7 +284,7 @@ export function applyJoined(name, history, members) {
   const since = c.joinSince;
   c.joinSince = null;
   const added = merge(c, list);
-  if (since && name !== state.active) c.unread += added.filter((m) => !isMe(m.user)).length;
+  if (since && name !== state.active) unseen(c, added);
   if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   c.loaded = true;
   c.inRoom = true;
@@ -261,44 +320,15 @@ export function addMessage(m) {
     const i = c.pending.findIndex((p) => !p.failed && p.text === m.text);
     if (i >= 0) c.pending.splice(i, 1);
   }
-  const unseen = m.channel !== state.active || document.hidden;
-  if (added && unseen && !isMe(m.user)) {
-    c.unread += 1;
-    changed('unread');
-  }
+  if (added && (m.channel !== state.active || document.hidden)) unseen(c, [m]);
   changed('messages');
   return added;
 }
 
-/**
- * Applies `change` to message `id` of channel `name`, where it is loaded
- * and where a reply's quote keeps it; `change(m)` changes m in place and
- * says whether it did.
- */
-function amend(name, id, change) {
-  if (typeof name !== 'string' || typeof id !== 'string') return;
-  const copies = [findMessage(name, id), originals.get(id)].filter(Boolean);
-  if (copies.map(change).some(Boolean)) changed('messages');
-}
-
-/** An `edited` frame: the new text, unless the message is deleted or has a later edit (the server's rule). */
-export function applyEdited({ channel: name, id, text, edited_at: at }) {
-  const when = typeof at === 'string' ? Date.parse(at) : NaN;
-  if (typeof text !== 'string' || Number.isNaN(when)) return;
-  amend(name, id, (m) => {
-    if (m.deleted || editedAt(m) > when) return false;
-    Object.assign(m, { text, edited_at: at });
-    return true;
-  });
-}
-
-/** A `deleted` frame (or the ack of our deletion): the message becomes a tombstone. */
-export function applyDeleted({ channel: name, id }) {
-  amend(name, id, (m) => {
-    if (m.deleted) return false;
-    Object.assign(m, { text: '', deleted: true });
-    return true;
-  });
+/** The reactions people may give (GET /api/emoji). */
+export function setEmoji(list) {
+  state.emoji = Array.isArray(list) ? list.filter((e) => typeof e === 'string') : [];
+  changed('messages');
 }
 
 export function prependOlder(name, list) {
@@ -342,94 +372,9 @@ export function typingUsers(name) {
   return [...channel(name).typing].filter(([, until]) => until > now).map(([u]) => u);
 }
 
-/**
- * A send, shown as "Sending…". `sent`: whether it went out now; one that
- * did not (the channel is still being joined, or the socket is down) is
- * held and goes out once the channel is joined.
- */
-export function addPending(name, entry, sent) {
-  channel(name).pending.push({ failed: false, error: '', ...entry, held: !sent, sent });
-  changed('messages');
-}
 
 /** Whether sends to `name` may go out now (it is joined on this connection). */
 export const inRoom = (name) => channel(name).inRoom;
-
-function findPending(ref) {
-  for (const [name, c] of state.chans) {
-    const i = c.pending.findIndex((p) => p.ref === ref);
-    if (i >= 0) return { name, c, i, entry: c.pending[i] };
-  }
-  return null;
-}
-
-/** The server accepted a sent message: it becomes a real one. */
-export function ackPending(ref, id) {
-  const found = findPending(ref);
-  if (!found) return;
-  const { name, c, i, entry } = found;
-  c.pending.splice(i, 1);
-  if (typeof id === 'string' && !c.messages.some((m) => m.id === id)) {
-    const m = { id, channel: name, user: state.me, text: entry.text, ts: entry.ts, bot: false };
-    if (entry.reply_to) m.reply_to = entry.reply_to;
-    merge(c, [m]);
-  }
-  changed('messages');
-}
-
-/** The server refused a sent message; returns the entry (still listed, failed). */
-export function failPending(ref, error) {
-  const found = findPending(ref);
-  if (!found) return null;
-  Object.assign(found.entry, { failed: true, error });
-  changed('messages');
-  return { channel: found.name, ...found.entry };
-}
-
-export function removePending(ref) {
-  const found = findPending(ref);
-  if (!found) return null;
-  found.c.pending.splice(found.i, 1);
-  changed('messages');
-  return found.entry;
-}
-
-/**
- * After the socket drops, unacknowledged sends wait (still "Sending…") to be
- * sent again with the same ref once their channel is joined again: the
- * server stores and shows a send once however often it arrives.
- */
-export function holdAllPending() {
-  for (const c of state.chans.values()) {
-    c.pending.forEach((p) => { if (!p.failed) p.held = true; });
-    c.inRoom = false;
-  }
-  changed('messages');
-}
-
-/**
- * How long after its first try a send sent again is still recognized by the
- * server (the stream remembers a ref for 2 minutes), less a margin.
- */
-const RESEND_WITHIN_MS = 100_000;
-
-/**
- * The held sends of a channel, to send again now; they are no longer held.
- * One first tried too long ago could be stored twice: it is marked failed
- * instead, for the user to check the room and send it again if need be.
- */
-export function takeHeld(name, now = Date.now()) {
-  const held = channel(name).pending.filter((p) => p.held && !p.failed);
-  held.forEach((p) => { p.held = false; });
-  // One never sent is safe to send whenever.
-  const fresh = held.filter((p) => !p.sent || now - Date.parse(p.ts) <= RESEND_WITHIN_MS);
-  const stale = held.filter((p) => !fresh.includes(p));
-  fresh.forEach((p) => { p.sent = true; });
-  const error = 'Not confirmed: it may have been sent while you were away. Check above before retrying.';
-  stale.forEach((p) => Object.assign(p, { failed: true, unsure: true, error }));
-  if (stale.length) changed('messages');
-  return fresh;
-}
 
 export function setConnection(status, retryAt = 0) {
   const everOpen = state.connection.everOpen || status === 'open';

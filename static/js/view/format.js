@@ -1,8 +1,9 @@
 // Light formatting of message text, built as DOM nodes from text (never as
 // markup): **bold**, _italic_ (underscores at word boundaries, so that
 // snake_case_names stay as written), `code`, fenced code blocks (``` lines,
-// a language word after the opening one ignored) and http(s) links. Inside
-// code nothing is formatted; everything else is the text as written.
+// a language word after the opening one ignored), http(s) links and
+// @mentions of the people the message names. Inside code nothing is
+// formatted; everything else is the text as written.
 
 import { h } from './dom.js';
 
@@ -16,6 +17,8 @@ const LINK_TAIL = /[.,!?;:)\]*_]+$/;
 const BOLD_RE = /\*\*(?=[^\s*])[^\n]*?[^\s*]\*\*/gu;
 const ITALIC_RE = /(?<![\p{L}\p{N}_])_(?=[^\s_])[^\n]*?[^\s_]_(?![\p{L}\p{N}_])/gu;
 const EMPHASIS = [{ tag: 'strong', re: BOLD_RE, mark: 2 }, { tag: 'em', re: ITALIC_RE, mark: 1 }];
+/** `@name` as the server reads a mention: not after a letter, digit or `_`. */
+const MENTION_RE = /(?<![A-Za-z0-9_])@([A-Za-z0-9_]+)/g;
 
 function isWebUrl(url) {
   try {
@@ -46,6 +49,23 @@ function atomsOf(text) {
     });
   }
   return atoms;
+}
+
+/**
+ * The `@name`s of `text` naming someone in `mentions` (lower case), outside
+ * code spans and links, as atoms: `me` (lower case) is marked as such.
+ */
+function mentionAtoms(text, atoms, { mentions, me }) {
+  const out = [];
+  for (const match of text.matchAll(MENTION_RE)) {
+    const name = match[1].toLowerCase();
+    const start = match.index;
+    const end = start + match[0].length;
+    if (!mentions.includes(name) || atoms.some((a) => start < a.end && end > a.start)) continue;
+    const mine = !!me && name === me;
+    out.push({ start, end, node: () => h('span', { class: mine ? 'mention mention-me' : 'mention', text: match[0] }) });
+  }
+  return out;
 }
 
 const inAtom = (atoms, i) => atoms.some((a) => i >= a.start && i < a.end);
@@ -95,20 +115,30 @@ function emphasis(text, from, to, atoms) {
   return out;
 }
 
-/** Text outside code blocks: code spans, links, then bold and italic around them. */
-const inline = (text) => emphasis(text, 0, text.length, atomsOf(text));
+/** Text outside code blocks: code spans, links and mentions, then bold and italic around them. */
+function inline(text, who) {
+  const atoms = atomsOf(text);
+  const all = who.mentions.length ? [...atoms, ...mentionAtoms(text, atoms, who)].sort((a, b) => a.start - b.start) : atoms;
+  return emphasis(text, 0, text.length, all);
+}
 
 /**
  * The nodes showing a message's text. Newlines stay in the text (the
  * message shows them, white-space: pre-wrap); a code block is a <pre>
- * between the lines before and after it.
+ * between the lines before and after it. `mentions`: the message's
+ * (lower-case names), shown as mentions where written as `@name`; `me`,
+ * our name, marks ours.
  */
-export function formatted(text) {
+export function formatted(text, { mentions, me } = {}) {
+  const who = {
+    mentions: Array.isArray(mentions) ? mentions.filter((n) => typeof n === 'string') : [],
+    me: typeof me === 'string' ? me.toLowerCase() : '',
+  };
   const out = [];
   const lines = text.split('\n');
   let prose = [];
   const flush = () => {
-    if (prose.length) out.push(...inline(prose.join('\n')));
+    if (prose.length) out.push(...inline(prose.join('\n'), who));
     prose = [];
   };
   for (let i = 0; i < lines.length; i += 1) {

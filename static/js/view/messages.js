@@ -1,69 +1,30 @@
 // The message pane of the active channel: grouped messages with day
 // separators, operator and system posts as notices, pending/failed sends,
 // replies with their quoted original (a click goes to it, loading older
-// history as needed), scroll anchoring, the "New messages" pill and loading
-// older history when scrolled to the top. Own messages can be edited and
-// deleted (after an inline confirmation); a deleted one stays as a tombstone.
+// history as needed), reactions, mentions of us highlighted, the "New"
+// line above what was unread when the channel was opened, scroll
+// anchoring, the "New messages ↓" pill (new messages below while scrolled
+// up) and loading older history when scrolled to the top. A deleted
+// message stays as a tombstone.
 
-import { state, channel, isMe, isOwn, original } from '../state.js';
+import { state, channel, isMe, original } from '../state.js';
 import { firstLine } from './composer.js';
-import { clock, fullDate, dayKey, dayLabel, parseTs } from '../time.js';
+import { clock, fullDate, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
 import { $, h } from './dom.js';
 import { formatted } from './format.js';
+import { initActions } from './actions.js';
+import { chipsOf, initPicker } from './reactions.js';
+import { DIVIDER_KEY, NOTICES, mentioning, noticeOf, rowsOf } from './rows.js';
 
-const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 150;
 const TOMBSTONE = 'message deleted';
-/** Posts that are neither a person's nor the bot's, by `kind`: their badge. */
-const NOTICES = { operator: 'OPERATOR', system: 'SYSTEM' };
-
-/** The notice kind of a message (`operator`, `system`), or null for people and the bot. */
-const noticeOf = (m) => (Object.hasOwn(NOTICES, m.kind) ? m.kind : null);
+/** Room left above the "New" line when the pane scrolls to it. */
+const DIVIDER_MARGIN_PX = 24;
 
 function timeEl(d, ts, extraClass = '') {
   return h('time', { class: `msg-time ${extraClass}`, datetime: ts, title: fullDate(d), text: clock(d) });
-}
-
-/** What a reply's quote shows: its original, undefined while unknown, null when gone. */
-function quoteSig(name, m) {
-  if (!m.reply_to) return '';
-  const q = original(name, m.reply_to);
-  if (q === undefined) return '?';
-  return q === null ? '-' : `${q.user}:${q.deleted ? '' : `=${firstLine(q.text)}`}`;
-}
-
-/**
- * The rows to show: day separators and messages (pending ones last).
- * `asking(id)`: what the row of message `id` asks of its author now
- * ('confirm' a deletion, 'deleting'), part of its signature.
- */
-function rowsOf(name, c, asking) {
-  const all = c.messages.concat(c.pending.map((p) => ({
-    id: `p-${p.ref}`, user: state.me, text: p.text, ts: p.ts, bot: false, pending: p, reply_to: p.reply_to,
-  })));
-  const rows = [];
-  let prev = null;
-  let prevDay = null;
-  for (const m of all) {
-    const d = parseTs(m.ts);
-    const day = dayKey(d);
-    if (day !== prevDay) {
-      rows.push({ key: `day-${day}`, day: true, d, sig: dayLabel(d) });
-      prevDay = day;
-      prev = null;
-    }
-    const grouped = !!prev && prev.m.user === m.user && !!prev.m.bot === !!m.bot
-      && !noticeOf(m) && !noticeOf(prev.m)
-      && !prev.m.pending?.failed && d - prev.d >= 0 && d - prev.d < GROUP_WINDOW_MS;
-    const p = m.pending;
-    const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '',
-      quoteSig(name, m), m.edited_at || '', !!m.deleted, p ? '' : asking(m.id)].join('\u0000');
-    rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
-    prev = { m, d };
-  }
-  return rows;
 }
 
 /** Pages of older history read back to find a message, at most. */
@@ -74,8 +35,10 @@ const JUMP_WAIT_MS = 15000;
 /**
  * edit(m): starts editing our message `m`. remove(m): sends its deletion;
  * false when it cannot go now. The answer comes back through deleteAnswered(id).
+ * react(m, emoji, on): gives our reaction or takes it back. seeBottom(): the
+ * newest message may have come into view.
  */
-export function initMessages({ loadOlder, retry, discard, reply, edit, remove, needOriginal }) {
+export function initMessages({ loadOlder, retry, discard, reply, edit, remove, react, needOriginal, seeBottom }) {
   const scroller = $('message-scroller');
   const list = $('message-list');
   const status = $('history-status');
@@ -85,9 +48,16 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
   let shown = null; // channel name currently rendered
   let lastKey = null;
   let firstKey = null;
-  let confirming = null; // id of the message whose deletion awaits confirmation
-  const deleting = new Set(); // ids of messages whose deletion awaits the server
-  const asking = (id) => (id === confirming ? 'confirm' : deleting.has(id) ? 'deleting' : '');
+  let divider = null; // the "New" line's node, once scrolled to
+  const picker = initPicker();
+  const actions = initActions({
+    react: (button, m) => picker.open(button, m, react),
+    reply,
+    edit,
+    remove,
+    rerender: () => render(),
+    rowOf: (id) => nodes.get(`m-${id}`)?.node || null,
+  });
 
   const nearBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -107,7 +77,8 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
           h('span', { class: 'notice-badge', text: NOTICES[kind] }),
           h('span', { class: 'msg-author', text: m.user }),
           timeEl(d, m.ts)),
-        h('div', { class: 'msg-text' }, formatted(m.text))));
+        h('div', { class: 'msg-text' }, formatted(m.text)),
+        m.deleted ? null : chipsOf(m, react)));
   }
 
   /**
@@ -154,51 +125,14 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
       : h('span', { class: 'quote-text', text: what }));
   }
 
-  /** Shows or hides the confirmation of deleting message `id`. */
-  function confirmDelete(id) {
-    confirming = id;
-    render();
-    if (id) nodes.get(`m-${id}`)?.node.querySelector('.msg-confirm .btn-danger')?.focus();
-  }
-
-  function deleteNow(m) {
-    confirming = null;
-    if (remove(m)) deleting.add(m.id);
-    render();
-  }
-
-  /** The actions on a message: reply to it, and for our own edit or delete it (confirmed first). */
-  function actionsOf(m) {
-    if (m.id === confirming) {
-      const cancel = () => {
-        confirmDelete(null);
-        nodes.get(`m-${m.id}`)?.node.querySelector('.msg-action')?.focus();
-      };
-      return h('div', {
-        class: 'msg-confirm',
-        role: 'group',
-        'aria-label': 'Delete this message?',
-        onkeydown: (ev) => { if (ev.key === 'Escape') cancel(); },
-      },
-      h('span', { class: 'msg-confirm-text', text: 'Delete this message?' }),
-      h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => deleteNow(m), text: 'Delete' }),
-      h('button', { type: 'button', class: 'btn btn-small', onclick: cancel, text: 'Cancel' }));
-    }
-    if (deleting.has(m.id)) return h('span', { class: 'msg-state', text: 'Deleting…' });
-    const own = isOwn(m);
-    return h('div', { class: 'msg-actions' },
-      h('button', { type: 'button', class: 'msg-action', 'aria-label': `Reply to ${m.user}`, onclick: () => reply(m), text: '↩ Reply' }),
-      own ? h('button', { type: 'button', class: 'msg-action', 'aria-label': 'Edit your message', onclick: () => edit(m), text: 'Edit' }) : null,
-      own ? h('button', { type: 'button', class: 'msg-action', 'aria-label': 'Delete your message', onclick: () => confirmDelete(m.id), text: 'Delete' }) : null);
-  }
-
   /** The text of a message with its edit mark, or the tombstone of a deleted one. */
   function bodyOf(m) {
     if (m.deleted) return h('div', { class: 'msg-tombstone', text: TOMBSTONE });
     const edited = m.edited_at
       ? h('span', { class: 'msg-edited', title: `Edited ${fullDate(parseTs(m.edited_at))}`, text: '(edited)' })
       : null;
-    return h('div', { class: 'msg-body' }, h('div', { class: 'msg-text' }, formatted(m.text)), edited);
+    const text = formatted(m.text, { mentions: m.mentions, me: state.me });
+    return h('div', { class: 'msg-body' }, h('div', { class: 'msg-text' }, text), edited);
   }
 
   function buildMessage(row) {
@@ -212,6 +146,7 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     if (isMe(m.user)) classes.push('is-mine');
     if (p) classes.push(p.failed ? 'is-failed' : 'is-pending');
     if (m.deleted) classes.push('is-deleted');
+    if (mentioning(m)) classes.push('is-mention');
     const gutter = h('div', { class: 'msg-gutter' }, grouped ? timeEl(d, m.ts, 'msg-time-hover') : avatar(m.user));
     const main = h('div', { class: 'msg-main' });
     if (!grouped) {
@@ -222,7 +157,11 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     }
     if (m.reply_to && !m.deleted) main.append(quoteOf(m));
     main.append(bodyOf(m));
-    if (!p && !m.deleted) main.append(actionsOf(m));
+    if (!p && !m.deleted) {
+      const chips = chipsOf(m, react);
+      if (chips) main.append(chips);
+      main.append(actions.actionsOf(m));
+    }
     if (p && !p.failed) main.append(h('span', { class: 'msg-state', text: 'Sending…' }));
     if (p && p.failed) {
       main.append(h('div', { class: 'msg-failed', role: 'alert' },
@@ -237,7 +176,18 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     if (row.day) {
       return h('li', { class: 'day-sep' }, h('span', { class: 'day-label', text: row.sig }));
     }
+    if (row.divider) {
+      return h('li', { class: 'unread-divider', role: 'separator', 'aria-label': 'New messages since you last read' },
+        h('span', { class: 'unread-divider-label', 'aria-hidden': 'true', text: 'New' }));
+    }
     return buildMessage(row);
+  }
+
+  /** Replaces a row's node, keeping the focus on the same control when it had it (e.g. a reaction chip). */
+  function replaceNode(old, node) {
+    const focused = old.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
+    old.replaceWith(node);
+    if (focused) node.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
   }
 
   function reconcile(rows) {
@@ -253,7 +203,7 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
       if (!entry || entry.sig !== row.sig) {
         const node = build(row);
         keyOf.set(node, row.key);
-        if (entry) entry.node.replaceWith(node);
+        if (entry) replaceNode(entry.node, node);
         entry = { node, sig: row.sig };
         nodes.set(row.key, entry);
       }
@@ -304,14 +254,16 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     if (switched) {
       list.replaceChildren();
       nodes.clear();
-      confirming = null;
+      actions.leave();
+      picker.close();
+      divider = null;
       shown = name;
       lastKey = null;
       firstKey = null;
       list.setAttribute('aria-label', `Messages in #${name}`);
     }
-    const rows = rowsOf(name, c, asking);
-    const msgRows = rows.filter((r) => !r.day);
+    const rows = rowsOf(name, c, actions.asking);
+    const msgRows = rows.filter((r) => r.m);
     const newFirst = msgRows.length ? msgRows[0].key : null;
     // Switching channels, loading history or prepending it is not news.
     const quiet = switched || (newFirst !== firstKey && (firstKey !== null || msgRows.length > 1));
@@ -325,7 +277,13 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     const newKey = last && !last.day ? last.key : null;
     const grew = newKey !== null && lastKey !== null && newKey !== lastKey && !isMe(last.m.user);
     const mineLast = last && last.m && last.m.pending && !last.m.pending.failed;
-    if (switched || wasNear || (mineLast && newKey !== lastKey)) {
+    const line = nodes.get(DIVIDER_KEY)?.node || null;
+    const lineNew = line !== null && line !== divider;
+    divider = line;
+    if (lineNew && (switched || wasNear)) {
+      // What was unread when the channel was opened starts below the line: it goes in view.
+      scroller.scrollTop = Math.max(0, line.offsetTop - DIVIDER_MARGIN_PX);
+    } else if (switched || wasNear || (mineLast && newKey !== lastKey)) {
       scrollToBottom();
     } else if (keep && nodes.has(keep.key)) {
       // The row may have been rebuilt (e.g. it joined a group): find it by key.
@@ -333,6 +291,7 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
       if (grew && !nearBottom()) pill.hidden = false;
     }
     lastKey = newKey;
+    if (nearBottom()) seeBottom();
     requestAnimationFrame(maybeLoadOlder);
   }
 
@@ -346,7 +305,10 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
   });
 
   scroller.addEventListener('scroll', () => {
-    if (nearBottom()) pill.hidden = true;
+    if (nearBottom()) {
+      pill.hidden = true;
+      seeBottom();
+    }
     maybeLoadOlder();
   }, { passive: true });
 
@@ -359,9 +321,11 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
 
   return {
     jumpTo,
+    /** Whether the newest message of the open channel is in view (the list is scrolled to its end). */
+    atBottom: () => !!state.active && shown === state.active && nearBottom(),
     /** The server answered the deletion of message `id` (the row shows what it is now). */
     deleteAnswered(id) {
-      if (deleting.delete(id)) render();
+      if (actions.deleteAnswered(id)) render();
     },
     render(topics) {
       if (topics.has('messages') || topics.has('active') || topics.has('history')) render();
@@ -369,8 +333,9 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, n
     reset() {
       list.replaceChildren();
       nodes.clear();
-      confirming = null;
-      deleting.clear();
+      actions.reset();
+      picker.close();
+      divider = null;
       shown = null;
       lastKey = null;
       firstKey = null;

@@ -1,4 +1,5 @@
-// The channel list (active channel, unread badges) and the create-channel form.
+// The channel list (active channel, unread and mention badges) and the
+// create-channel form.
 
 import { state, channel } from '../state.js';
 import { $, h, showText } from './dom.js';
@@ -15,17 +16,20 @@ export function initSidebar({ open, create }) {
   const input = $('channel-name');
   const hint = $('channel-hint');
   const error = $('channel-error');
-  const buttons = new Map(); // name -> {li, button, badge}
+  const buttons = new Map(); // name -> {li, button, mention, badge}
 
   function row(name) {
+    const mention = h('span', { class: 'mention-badge', title: 'Mentions of you' });
     const badge = h('span', { class: 'unread-badge' });
     const button = h('button', {
       type: 'button', class: 'channel-btn', onclick: () => open(name),
     }, h('span', { class: 'channel-hash', 'aria-hidden': 'true', text: '#' }),
-    h('span', { class: 'channel-name', text: name }), badge);
+    h('span', { class: 'channel-name', text: name }), mention, badge);
     const li = h('li', {}, button);
-    return { li, button, badge };
+    return { li, button, mention, badge };
   }
+
+  const shortCount = (n) => (n > 99 ? '99+' : String(n));
 
   function render() {
     const names = state.channels.map((ch) => ch.name);
@@ -36,15 +40,21 @@ export function initSidebar({ open, create }) {
         buttons.set(name, r);
       }
       if (list.children[i] !== r.li) list.insertBefore(r.li, list.children[i] || null);
-      const unread = channel(name).unread;
+      const { unread, mentions } = channel(name);
       const active = name === state.active;
       r.button.classList.toggle('is-active', active);
       r.button.classList.toggle('has-unread', unread > 0);
+      r.button.classList.toggle('has-mention', mentions > 0);
       if (active) r.button.setAttribute('aria-current', 'page');
       else r.button.removeAttribute('aria-current');
-      r.badge.textContent = unread > 99 ? '99+' : String(unread);
+      r.badge.textContent = shortCount(unread);
       r.badge.hidden = unread === 0;
-      r.button.setAttribute('aria-label', unread > 0 ? `${name}, ${unread} unread` : name);
+      r.mention.textContent = `@${shortCount(mentions)}`;
+      r.mention.hidden = mentions === 0;
+      const said = [name];
+      if (unread > 0) said.push(`${unread} unread`);
+      if (mentions > 0) said.push(mentions === 1 ? '1 mention of you' : `${mentions} mentions of you`);
+      r.button.setAttribute('aria-label', said.join(', '));
     });
     for (const [name, r] of buttons) {
       if (!names.includes(name)) {
