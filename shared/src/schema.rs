@@ -34,6 +34,7 @@ diesel::table! {
         deleted_at -> Nullable<BigInt>,
         deleted_by -> Nullable<Text>,
         mentions -> Nullable<Text>,
+        reacted -> Bool,
     }
 }
 

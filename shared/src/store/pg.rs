@@ -225,9 +225,12 @@ impl Store for PgStore {
             None => query.order(messages::id.desc()),
         };
         let mut conn = self.conn().await?;
-        let rows = query.load(&mut conn).await.map_err(map_err)?;
+        let rows: Vec<MessageRow> = query.load(&mut conn).await.map_err(map_err)?;
+        let reacted = rows.iter().any(|r| r.reacted);
         let mut page = into_messages(rows, q.since.is_none())?;
-        with_reactions(&mut conn, &mut page).await?;
+        if reacted {
+            with_reactions(&mut conn, &mut page).await?;
+        }
         Ok(page)
     }
 
@@ -342,12 +345,15 @@ impl Store for PgStore {
             .await
             .optional()
             .map_err(map_err)?;
+        let reacted = row.as_ref().is_some_and(|r| r.reacted);
         let mut found: Vec<Message> = row
             .map(Message::try_from)
             .transpose()?
             .into_iter()
             .collect();
-        with_reactions(&mut conn, &mut found).await?;
+        if reacted {
+            with_reactions(&mut conn, &mut found).await?;
+        }
         Ok(found.pop())
     }
 
@@ -356,7 +362,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let rows: Vec<MessageRow> = diesel::sql_query(
-            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions FROM messages \
+            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions, reacted FROM messages \
              WHERE search @@ plainto_tsquery('simple', $1) \
              AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
              AND ($3::text IS NULL OR id < $3) \
@@ -487,15 +493,21 @@ async fn react(conn: &mut AsyncPgConnection, change: &Change) -> Result<bool, St
     else {
         return Ok(false);
     };
-    let deleted_at = messages::table
+    let target = messages::table
         .filter(messages::channel.eq(channel.as_str()))
-        .filter(messages::id.eq(id))
+        .filter(messages::id.eq(id));
+    let deleted_at = target
         .select(messages::deleted_at)
         .first::<Option<i64>>(conn)
         .await
         .optional()
         .map_err(map_err)?;
     if deleted_at == Some(None) {
+        diesel::update(target)
+            .set(messages::reacted.eq(true))
+            .execute(conn)
+            .await
+            .map_err(map_err)?;
         diesel::sql_query(reaction_upsert(false))
             .bind::<Text, _>(id)
             .bind::<Text, _>(channel.as_str())

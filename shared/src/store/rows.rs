@@ -57,6 +57,8 @@ pub struct MessageRow {
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub mentions: Option<String>,
+    /// Ever reacted to: only then are its reactions read.
+    pub reacted: bool,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -137,6 +139,7 @@ impl From<&Message> for MessageRow {
             edited_at: m.edited_at.map(|t| t.timestamp_millis()),
             deleted_at: m.deleted.then(|| m.ts_millis()),
             mentions: (!m.mentions.is_empty()).then(|| format!(",{},", m.mentions.join(","))),
+            reacted: !m.reactions.is_empty(),
         }
     }
 }

@@ -386,8 +386,12 @@ impl Store for SqliteStore {
                     .order(messages::id.asc()),
                 None => query.order(messages::id.desc()),
             };
-            let mut page = into_messages(query.load(c).map_err(map_err)?, newest_first)?;
-            with_reactions(c, &mut page).map_err(map_err)?;
+            let rows: Vec<MessageRow> = query.load(c).map_err(map_err)?;
+            let reacted = rows.iter().any(|r| r.reacted);
+            let mut page = into_messages(rows, newest_first)?;
+            if reacted {
+                with_reactions(c, &mut page).map_err(map_err)?;
+            }
             Ok(page)
         })
         .await
@@ -407,12 +411,15 @@ impl Store for SqliteStore {
                 .first(c)
                 .optional()
                 .map_err(map_err)?;
+            let reacted = row.as_ref().is_some_and(|r| r.reacted);
             let mut found: Vec<Message> = row
                 .map(Message::try_from)
                 .transpose()?
                 .into_iter()
                 .collect();
-            with_reactions(c, &mut found).map_err(map_err)?;
+            if reacted {
+                with_reactions(c, &mut found).map_err(map_err)?;
+            }
             Ok(found.pop())
         })
         .await
@@ -446,7 +453,7 @@ impl Store for SqliteStore {
                 None => i64::MAX,
             };
             let rows: Vec<MessageRow> = diesel::sql_query(
-                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions \
+                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions, m.reacted \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
@@ -583,6 +590,9 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
                 .first::<Option<i64>>(c)
                 .optional()?;
             if deleted_at == Some(None) {
+                diesel::update(target)
+                    .set(messages::reacted.eq(true))
+                    .execute(c)?;
                 diesel::sql_query(reaction_upsert(true))
                     .bind::<Text, _>(id)
                     .bind::<Text, _>(channel.as_str())

@@ -1,1 +1,2 @@
+ALTER TABLE messages DROP COLUMN reacted;
 DROP TABLE reactions;

@@ -10,3 +10,6 @@ CREATE TABLE reactions (
     PRIMARY KEY (message_id, emoji, username)
 );
 CREATE INDEX reactions_changed ON reactions (channel, changed_at);
+-- Whether a message was ever reacted to: a history page reads reactions only
+-- when one of its messages was.
+ALTER TABLE messages ADD COLUMN reacted BOOLEAN NOT NULL DEFAULT FALSE;
