@@ -55,10 +55,6 @@ impl Registry {
         }
     }
 
-    pub(super) fn bus(&self) -> Arc<dyn chat_shared::bus::Bus> {
-        self.link.bus.clone()
-    }
-
     /// The connections here of `user` (lower case), with their ids.
     pub(super) fn connections_of(&self, user: &str) -> Vec<(ConnId, Recipient<DirectFrame>)> {
         self.connections
@@ -268,9 +264,7 @@ impl Handler<ConnectionOpened> for Registry {
         if open >= c.max_per_user {
             return false;
         }
-        let mut users = std::mem::take(&mut self.users);
-        users.open(&c.user, self, ctx);
-        self.users = users;
+        self.users.open(&c.user, self.link.bus.clone(), ctx);
         self.connections.insert(
             c.conn,
             ConnectionEntry {

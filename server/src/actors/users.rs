@@ -5,10 +5,11 @@
 //! traffic of its own users alone.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use chat_shared::bus::Envelope;
+use chat_shared::bus::{Bus, Envelope};
 use chat_shared::subjects;
 use futures::StreamExt;
 
@@ -28,12 +29,12 @@ pub struct UserEnvelope(pub Envelope);
 
 impl UserSubscriptions {
     /// Subscribes to `user`'s subject unless it is already.
-    pub fn open(&mut self, user: &str, registry: &mut Registry, ctx: &mut Context<Registry>) {
+    pub fn open(&mut self, user: &str, bus: Arc<dyn Bus>, ctx: &mut Context<Registry>) {
         let key = user.to_ascii_lowercase();
         if self.live.contains_key(&key) {
             return;
         }
-        let (bus, me, subject) = (registry.bus(), ctx.address(), subjects::user(&key));
+        let (me, subject) = (ctx.address(), subjects::user(&key));
         let forward = async move {
             match bus.subscribe(&subject).await {
                 Ok(mut sub) => {
@@ -46,7 +47,7 @@ impl UserSubscriptions {
                 }
             }
         };
-        let handle = ctx.spawn(forward.into_actor(registry));
+        let handle = ctx.spawn(fut::wrap_future(forward));
         self.live.insert(key, handle);
     }
 

@@ -65,7 +65,7 @@ pub fn accept_any(
     now: DateTime<Utc>,
 ) -> Result<Inbound, Rejected> {
     if !is_change(&envelope.payload) {
-        return accept(envelope, key, now).map(Inbound::Message);
+        return accept_message(envelope, key, now).map(Inbound::Message);
     }
     let change: Change =
         serde_json::from_slice(&envelope.payload).map_err(|_| Rejected::Malformed)?;
@@ -116,6 +116,15 @@ pub fn accept(envelope: &Envelope, key: &BusKey, now: DateTime<Utc>) -> Result<M
     if is_change(&envelope.payload) {
         return Err(Rejected::NotAMessage);
     }
+    accept_message(envelope, key, now)
+}
+
+/// [`accept`] of a payload known not to be a change.
+fn accept_message(
+    envelope: &Envelope,
+    key: &BusKey,
+    now: DateTime<Utc>,
+) -> Result<Message, Rejected> {
     let published: Published =
         serde_json::from_slice(&envelope.payload).map_err(|_| Rejected::Malformed)?;
     let latest = now + MAX_AHEAD;

@@ -33,9 +33,9 @@ impl ChannelActor {
 }
 
 impl Handler<Amend> for ChannelActor {
-    type Result = ResponseFuture<Result<(), ErrorFrame>>;
+    type Result = ResponseActFuture<Self, Result<(), ErrorFrame>>;
 
-    fn handle(&mut self, amend: Amend, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, amend: Amend, _: &mut Self::Context) -> Self::Result {
         let json = amend.change.to_json();
         let key = change_key(amend.change.by(), amend.reference.as_deref());
         let mut headers = self.link.origin();
@@ -48,37 +48,21 @@ impl Handler<Amend> for ChannelActor {
             payload: Bytes::from(json.clone()),
         };
         let durability = self.link.durability.clone();
-        let delivers_here = !durability.delivers_from_stream();
-        let me = ctx.address();
         let change = amend.change;
-        Box::pin(async move {
-            if let Err(e) = durability.persist_change(&change, out).await {
+        let stored = async move { durability.persist_change(&change, out).await };
+        Box::pin(stored.into_actor(self).map(move |stored, act, _| {
+            if let Err(e) = stored {
                 tracing::warn!(error = %e, "a change could not be stored");
                 return Err(ErrorFrame::new(
                     ErrorCode::Unavailable,
                     "The change could not be stored; try again in a moment.",
                 ));
             }
-            if delivers_here {
-                me.do_send(Applied { json, key });
+            // Distributed, every server delivers it from the stream.
+            if !act.link.durability.delivers_from_stream() {
+                act.deliver_change(&json, Some(&key));
             }
             Ok(())
-        })
-    }
-}
-
-/// A change this server stored itself (embedded): delivered here.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(super) struct Applied {
-    json: String,
-    key: String,
-}
-
-impl Handler<Applied> for ChannelActor {
-    type Result = ();
-
-    fn handle(&mut self, applied: Applied, _: &mut Self::Context) {
-        self.deliver_change(&applied.json, Some(&applied.key));
+        }))
     }
 }
