@@ -20,6 +20,7 @@ mod distributed_changes;
 mod durability;
 mod faults;
 mod http_api;
+mod people;
 mod security;
 mod sessions;
 mod shared_limits;
