@@ -49,7 +49,9 @@ impl StreamTail {
         let since_time =
             chrono::DateTime::from_timestamp_millis(since_ms as i64).unwrap_or_default();
         let start = since_time - CLOCK_SLACK;
-        let read = self.read_from(channel, start, limit).await?;
+        let read = self
+            .read_from(channel, start, limit, (since, since_time))
+            .await?;
         // Stored after `since`; if `since` is not in the stream (it was
         // stored before the stream's oldest message), after its id's time.
         let position = read.iter().position(|(m, _)| m.id == since);
@@ -68,14 +70,27 @@ impl StreamTail {
     /// each with the time it was stored; all of them up to the stream's end
     /// (or at least `limit` plus `READ_MORE`), or an error: never a part
     /// that looks whole.
+    /// Before `since` is met (its id, and its id's time), a
+    /// message with a lower id stored before that time is passed over
+    /// unchecked: `after` drops it whatever it holds, and checking every
+    /// message of the slack costs a client's catch-up more than the rest.
     async fn read_from(
         &self,
         channel: &ChannelName,
         start: chrono::DateTime<chrono::Utc>,
         limit: usize,
+        (since, since_time): (&str, chrono::DateTime<chrono::Utc>),
     ) -> Result<Vec<(Message, chrono::DateTime<chrono::Utc>)>, String> {
         let mut out = Vec::new();
-        let mut take = |envelope, at| {
+        let mut met = false;
+        let mut take = |envelope: chat_shared::bus::Envelope, at| {
+            if !met {
+                match IdOnly::of(&envelope.payload) {
+                    Some(id) if id == since => met = true,
+                    Some(id) if id.as_str() < since && at < since_time => return Then::More,
+                    _ => {}
+                }
+            }
             if let Ok(message) = inbound::receive(&envelope, &self.key) {
                 if message.channel == *channel {
                     out.push((message, at));
@@ -92,5 +107,24 @@ impl StreamTail {
             .await
             .map_err(|e| e.to_string())?;
         Ok(out)
+    }
+}
+
+/// A message's id, read without the rest of it; `None` for a change or
+/// anything that is not a message.
+#[derive(serde::Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+}
+
+impl IdOnly<'_> {
+    fn of(payload: &[u8]) -> Option<String> {
+        if chat_shared::change::is_change(payload) {
+            return None;
+        }
+        serde_json::from_slice::<IdOnly<'_>>(payload)
+            .ok()
+            .map(|m| m.id.into_owned())
     }
 }
