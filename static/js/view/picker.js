@@ -97,6 +97,15 @@ export function createPicker({ input, list, status, search, choose, exclude = ()
       hide();
       return;
     }
+    // Until the server answers, only the suggestions that still fit stay (Enter must not take one that does not).
+    const kept = users.filter((u) => u.toLowerCase().startsWith(prefix.toLowerCase()));
+    if (kept.length !== users.length) {
+      const was = users[marked];
+      users = kept;
+      marked = Math.max(0, users.indexOf(was));
+      if (!users.length) marked = -1;
+      render();
+    }
     timer = setTimeout(() => lookUp(prefix), DEBOUNCE_MS);
   }
 
