@@ -2,7 +2,7 @@
 // private channels and invitations, moderators, bans and lifting them, a
 // mention in a channel not open, and what a plain member is not offered.
 
-import { Cable, assert, until } from './client.mjs';
+import { Cable, PHONE, assert, until } from './client.mjs';
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^${escapeRe(text)}$`);
@@ -46,6 +46,24 @@ async function expectTitle(chat, text) {
     return shown === text;
   });
 }
+
+/** True when nothing on the page is wider than the viewport. */
+const fitsWidth = () => document.documentElement.scrollWidth <= window.innerWidth
+  && document.body.scrollWidth <= window.innerWidth;
+
+/** Relative luminance of a CSS rgb() color (WCAG). */
+function luminance(rgb) {
+  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+const contrast = (a, b) => {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+};
 
 /** The text of the toasts `chat` shows. */
 const toasts = (chat) => chat.page.locator('#toasts .toast-text').allTextContents();
@@ -393,6 +411,46 @@ export const tests = [
       const said = await status.textContent();
       assert(said && !said.includes('{') && !/^The server answered/.test(said), `a readable message (${said})`);
       assert((await alice.page.locator('#member-list .member-name').allTextContents()).join(',') === 'alice,bob', 'nobody was added');
+    },
+  },
+  {
+    name: 'people: on a phone in dark mode, a direct message and an invitation work from the drawers and fit the screen',
+    async run(world) {
+      await world.user('bob');
+      const alice = await world.user('alice', { viewport: PHONE, colorScheme: 'dark' });
+      const { page } = alice;
+
+      await page.click('#sidebar-toggle');
+      await page.locator('#sidebar').waitFor({ state: 'visible' });
+      await page.click('#dm-new');
+      await typeInto(alice, '#dm-input', 'bo');
+      await until('bob suggested', async () => (await suggestions(alice, '#dm-suggestions')).marked === 'bob');
+      assert(await page.evaluate(fitsWidth), 'the picker fits 375 px');
+      await page.locator('#dm-suggestions [role="option"]', { hasText: 'bob' }).click();
+      await expectTitle(alice, 'bob');
+      await until('the drawer to close', async () => !(await page.locator('#sidebar').isVisible()));
+
+      await page.click('#sidebar-toggle');
+      await page.fill('#channel-name', 'pocket');
+      await page.check('#channel-private');
+      await page.press('#channel-name', 'Enter');
+      await expectTitle(alice, '# pocket');
+      assert(await page.locator('#channel-title .channel-lock').isVisible(), 'the lock shows in the header on a phone');
+
+      await page.click('#members-toggle');
+      await page.locator('#members').waitFor({ state: 'visible' });
+      await typeInto(alice, '#invite-input', 'bo');
+      await until('bob suggested', async () => (await suggestions(alice, '#invite-suggestions')).marked === 'bob');
+      await page.keyboard.press('Enter');
+      await until('bob listed', async () => (await memberRow(alice, 'bob').count()) === 1);
+      for (const button of await memberRow(alice, 'bob').locator('.member-action').all()) {
+        const box = await button.boundingBox();
+        assert(box && box.x + box.width <= PHONE.width && box.height >= 28, 'each control is on screen and big enough to tap');
+      }
+      assert(await page.evaluate(fitsWidth), 'the members drawer fits 375 px');
+      const badge = memberRow(alice, 'alice').locator('.role-badge');
+      const [fg, bg] = await badge.evaluate((el) => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]);
+      assert(contrast(fg, bg) >= 4.5, `the owner badge is readable in dark mode (${contrast(fg, bg).toFixed(1)})`);
     },
   },
 ];
