@@ -28,6 +28,14 @@ pub enum AppError {
     NoSuchMessage,
     #[error("Not found.")]
     NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("There is no user by that name.")]
+    NoSuchUser,
+    #[error("That person is not a member of this channel.")]
+    NotAMember,
+    #[error("That person is not banned from this channel.")]
+    NotBanned,
     #[error("Too many attempts; try again in {0} seconds.")]
     TooManyAttempts(u64),
     #[error("Too many new accounts from your address; try again in {0} seconds.")]
@@ -61,6 +69,10 @@ impl AppError {
             AppError::NoSuchChannel => "no_such_channel",
             AppError::NoSuchMessage => "no_such_message",
             AppError::NotFound => "not_found",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NoSuchUser => "no_such_user",
+            AppError::NotAMember => "not_a_member",
+            AppError::NotBanned => "not_banned",
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::TooManySignups(_) | AppError::TooManyNewChannels(_) => "rate_limited",
             AppError::TooManyConnections => "too_many_connections",
@@ -92,10 +104,13 @@ impl ResponseError for AppError {
                 StatusCode::CONFLICT
             }
             AppError::BadCredentials | AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::ForeignOrigin => StatusCode::FORBIDDEN,
-            AppError::NoSuchChannel | AppError::NoSuchMessage | AppError::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            AppError::ForeignOrigin | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NoSuchChannel
+            | AppError::NoSuchMessage
+            | AppError::NotFound
+            | AppError::NoSuchUser
+            | AppError::NotAMember
+            | AppError::NotBanned => StatusCode::NOT_FOUND,
             AppError::TooManyAttempts(_)
             | AppError::TooManySignups(_)
             | AppError::TooManyNewChannels(_)

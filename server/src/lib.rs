@@ -22,3 +22,4 @@ pub mod session;
 pub mod session_key;
 pub mod startup;
 pub mod state;
+pub mod tell;

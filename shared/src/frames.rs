@@ -89,6 +89,8 @@ impl ClientFrame {
 pub struct ChannelInfo {
     pub name: ChannelName,
     pub created_at: String,
+    #[serde(default)]
+    pub kind: crate::store::Kind,
 }
 
 /// Whether a member arrived or left.

@@ -12,6 +12,7 @@ pub mod log_text;
 pub mod message;
 pub mod names;
 pub mod payloads;
+pub mod people;
 pub mod process;
 pub mod rate;
 pub mod schema;

@@ -69,8 +69,57 @@ impl Username {
 #[serde(try_from = "String", into = "String")]
 pub struct ChannelName(String);
 
+/// What separates the two people of a direct conversation's name
+/// (`dm~alice~bob`): in no username and no channel name a person picks, and
+/// safe in a NATS subject token and a URL path.
+const DM_SEPARATOR: char = '~';
+
 impl ChannelName {
+    /// A channel name: one a person may pick (`ChannelName::parse_new`), or
+    /// a direct conversation's (`ChannelName::dm`).
     pub fn parse(s: &str) -> Result<Self, InvalidName> {
+        if Self::dm_people(s).is_some() {
+            return Ok(Self(s.to_owned()));
+        }
+        Self::parse_new(s)
+    }
+
+    /// The name of the one conversation between `a` and `b` (in any case;
+    /// the same whichever is first).
+    pub fn dm(a: &Username, b: &Username) -> Self {
+        let (mut a, mut b) = (a.key(), b.key());
+        if b < a {
+            std::mem::swap(&mut a, &mut b);
+        }
+        Self(format!("dm{DM_SEPARATOR}{a}{DM_SEPARATOR}{b}"))
+    }
+
+    /// Whether this is a direct conversation's name.
+    pub fn is_dm(&self) -> bool {
+        Self::dm_people(&self.0).is_some()
+    }
+
+    /// In a direct conversation's name, the person who is not `me`.
+    pub fn dm_peer(&self, me: &str) -> Option<&str> {
+        let (a, b) = Self::dm_people(&self.0)?;
+        Some(if a.eq_ignore_ascii_case(me) { b } else { a })
+    }
+
+    /// The two lower-case usernames of `dm~a~b`, `a` before `b`.
+    fn dm_people(s: &str) -> Option<(&str, &str)> {
+        let rest = s.strip_prefix("dm")?.strip_prefix(DM_SEPARATOR)?;
+        let (a, b) = rest.split_once(DM_SEPARATOR)?;
+        let person = |p: &str| {
+            (3..=32).contains(&p.len())
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        };
+        (person(a) && person(b) && a < b).then_some((a, b))
+    }
+
+    /// A name a person may give a new channel:
+    /// `^[a-z0-9][a-z0-9_-]{1,49}$`.
+    pub fn parse_new(s: &str) -> Result<Self, InvalidName> {
         let b = s.as_bytes();
         let first_ok = b
             .first()
@@ -284,6 +333,32 @@ mod tests {
         ] {
             assert!(ChannelName::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_direct_conversation_has_one_name_from_either_side_that_nobody_can_pick() {
+        let (alice, bob) = (
+            Username::parse("Alice").unwrap(),
+            Username::parse("bob").unwrap(),
+        );
+        let name = ChannelName::dm(&alice, &bob);
+        assert_eq!(name.as_str(), "dm~alice~bob");
+        assert_eq!(ChannelName::dm(&bob, &alice), name);
+        assert!(name.is_dm());
+        assert_eq!(name.dm_peer("ALICE"), Some("bob"));
+        assert_eq!(name.dm_peer("bob"), Some("alice"));
+        assert_eq!(ChannelName::parse("dm~alice~bob"), Ok(name.clone()));
+        assert!(ChannelName::parse_new("dm~alice~bob").is_err());
+        for bad in [
+            "dm~bob~alice",
+            "dm~alice~alice",
+            "dm~Alice~bob",
+            "dm~al~bob",
+            "dm~alice",
+        ] {
+            assert!(ChannelName::parse(bad).is_err(), "{bad}");
+        }
+        assert!(!ChannelName::general().is_dm());
     }
 
     #[test]

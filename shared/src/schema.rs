@@ -16,6 +16,7 @@ diesel::table! {
         name -> Text,
         created_by -> Text,
         created_at -> BigInt,
+        kind -> Text,
     }
 }
 
@@ -55,6 +56,25 @@ diesel::table! {
         channel -> Text,
         last_read -> Text,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    channel_members (channel, username) {
+        channel -> Text,
+        username -> Text,
+        role -> Text,
+        added_by -> Text,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    channel_bans (channel, username) {
+        channel -> Text,
+        username -> Text,
+        banned_by -> Text,
+        banned_at -> BigInt,
     }
 }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chat_shared::message::{Kind, Message};
 use chat_shared::names::{ChannelName, MessageText, Username};
 use chat_shared::store::{
-    HistoryQuery, LoginSession, PgStore, SearchQuery, SqliteStore, Store, StoreError,
+    HistoryQuery, Kind as RoomKind, LoginSession, PgStore, Role, SearchQuery, SqliteStore, Store,
+    StoreError,
 };
 
 fn name(s: &str) -> Username {
@@ -41,6 +42,7 @@ async fn suite(store: Arc<dyn Store>) {
     search_finds_whole_words_in_any_order_newest_first(store).await;
     login_sessions(store).await;
     retried_sends_are_stored_once(store).await;
+    rooms_show_only_to_those_who_may_read_them(store).await;
     store.ping().await.unwrap();
 }
 
@@ -62,11 +64,11 @@ async fn accounts(store: &dyn Store) {
 async fn channel_page(store: &dyn Store, after: Option<&str>, limit: u32) -> Vec<String> {
     let after = after.map(channel);
     store
-        .channels(after.as_ref(), limit)
+        .channels("alice", after.as_ref(), limit)
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.name.to_string())
+        .map(|c| c.channel.name.to_string())
         .collect()
 }
 
@@ -77,12 +79,14 @@ async fn channels(store: &dyn Store) {
         "general always exists"
     );
     let created = store
-        .create_channel(&channel("random"), "Alice")
+        .create_channel(&channel("random"), "Alice", RoomKind::Public)
         .await
         .unwrap();
     assert_eq!(created.created_by, "Alice");
     assert!(matches!(
-        store.create_channel(&channel("random"), "x").await,
+        store
+            .create_channel(&channel("random"), "x", RoomKind::Public)
+            .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -91,7 +95,10 @@ async fn channels(store: &dyn Store) {
     );
     assert!(store.channel(&channel("missing")).await.unwrap().is_none());
     for name in ["alpha", "zeta"] {
-        store.create_channel(&channel(name), "Alice").await.unwrap();
+        store
+            .create_channel(&channel(name), "Alice", RoomKind::Public)
+            .await
+            .unwrap();
     }
     assert_eq!(channel_page(store, None, 2).await, ["alpha", "general"]);
     assert_eq!(
@@ -238,6 +245,7 @@ async fn search_finds_whole_words_in_any_order_newest_first(store: &dyn Store) {
             channels: channels.map(|cs| cs.iter().map(|c| channel(c)).collect()),
             before: before.map(|m| m.id.clone()),
             limit,
+            reader: "alice".into(),
         };
         async move {
             let got = store.search(&query).await.unwrap();
@@ -395,7 +403,10 @@ async fn sqlite_store_keeps_data_across_reopen_and_migrates_once() {
             .unwrap(),
         vec![m]
     );
-    assert_eq!(reopened.channels(None, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        reopened.channels("alice", None, 100).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -407,7 +418,7 @@ async fn postgres_store_behaves_as_specified() {
     suite(Arc::new(store)).await;
     // connecting again finds the schema in place
     let again = PgStore::connect(&url, 2).await.unwrap();
-    assert_eq!(again.channels(None, 100).await.unwrap().len(), 4);
+    assert_eq!(again.channels("alice", None, 100).await.unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -418,6 +429,128 @@ async fn postgres_migrations_are_safe_when_processes_start_together() {
     let starts = (0..4).map(|_| PgStore::connect(&url, 1));
     for result in futures::future::join_all(starts).await {
         let store = result.expect("every process starts");
-        assert_eq!(store.channels(None, 100).await.unwrap().len(), 1);
+        assert_eq!(store.channels("alice", None, 100).await.unwrap().len(), 1);
     }
+}
+
+async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
+    for who in ["bob", "carol", "a_b"] {
+        store.create_user(&name(who), "hash").await.unwrap();
+    }
+    let listed = |reader: &'static str| async move {
+        let page = store.channels(reader, None, 100).await.unwrap();
+        page.into_iter()
+            .map(|l| (l.channel.name.to_string(), l.role))
+            .collect::<Vec<_>>()
+    };
+    let secret = channel("secret");
+    let made = store
+        .create_channel(&secret, "Alice", RoomKind::Private)
+        .await
+        .unwrap();
+    assert_eq!(made.kind, RoomKind::Private);
+    let alice = store.access(&secret, "alice").await.unwrap().unwrap();
+    assert_eq!(
+        (alice.role, alice.may_read(), alice.manages()),
+        (Some(Role::Owner), true, true)
+    );
+    let bob = store.access(&secret, "BOB").await.unwrap().unwrap();
+    assert!(!bob.may_read(), "a private channel is for its members");
+    assert!(listed("alice")
+        .await
+        .contains(&("secret".into(), Some(Role::Owner))));
+    assert!(!listed("bob").await.iter().any(|(n, _)| n == "secret"));
+    store
+        .set_role(&secret, "bob", Role::Member, "alice")
+        .await
+        .unwrap();
+    assert!(store
+        .access(&secret, "bob")
+        .await
+        .unwrap()
+        .unwrap()
+        .may_read());
+    let members = store.members(&secret, "", 10).await.unwrap();
+    let members: Vec<_> = members.iter().map(|m| (m.user.as_str(), m.role)).collect();
+    assert_eq!(members, [("Alice", Role::Owner), ("bob", Role::Member)]);
+    assert_eq!(store.members(&secret, "alice", 10).await.unwrap().len(), 1);
+    let among = store
+        .among(&secret, &["bob".into(), "carol".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        among.readers(RoomKind::Private, &["bob".into(), "carol".into()]),
+        ["bob"]
+    );
+    // The owner's role never changes and the owner is never removed.
+    store
+        .set_role(&secret, "alice", Role::Member, "bob")
+        .await
+        .unwrap();
+    assert!(!store.remove_member(&secret, "alice").await.unwrap());
+    assert_eq!(
+        store.access(&secret, "alice").await.unwrap().unwrap().role,
+        Some(Role::Owner)
+    );
+    assert!(store.remove_member(&secret, "bob").await.unwrap());
+    assert!(!store
+        .access(&secret, "bob")
+        .await
+        .unwrap()
+        .unwrap()
+        .may_read());
+
+    let (a, b) = (name("alice"), name("bob"));
+    let dm = ChannelName::dm(&a, &b);
+    let (opened, new) = store.open_dm(&dm, "alice", "bob").await.unwrap();
+    assert!(new);
+    assert_eq!(opened.kind, RoomKind::Dm);
+    let (again, new) = store.open_dm(&dm, "bob", "alice").await.unwrap();
+    assert!(!new, "the same conversation from either side");
+    assert_eq!(again, opened);
+    assert!(listed("bob")
+        .await
+        .contains(&(dm.to_string(), Some(Role::Member))));
+    assert!(!listed("carol")
+        .await
+        .iter()
+        .any(|(n, _)| *n == dm.to_string()));
+    let dm_access = store.access(&dm, "alice").await.unwrap().unwrap();
+    assert!(
+        dm_access.may_read() && !dm_access.manages(),
+        "nobody runs a DM"
+    );
+
+    let random = channel("random");
+    assert!(listed("carol").await.iter().any(|(n, _)| n == "random"));
+    store.ban(&random, "carol", "alice").await.unwrap();
+    let carol = store.access(&random, "carol").await.unwrap().unwrap();
+    assert!(carol.banned && !carol.may_read());
+    assert!(!listed("carol").await.iter().any(|(n, _)| n == "random"));
+    let bans = store.bans(&random).await.unwrap();
+    assert_eq!(
+        (bans[0].user.as_str(), bans[0].by.as_str()),
+        ("carol", "alice")
+    );
+    assert!(store.unban(&random, "carol").await.unwrap());
+    assert!(!store.unban(&random, "carol").await.unwrap());
+    assert!(store
+        .access(&random, "carol")
+        .await
+        .unwrap()
+        .unwrap()
+        .may_read());
+
+    assert_eq!(
+        store.users_with_prefix("AL", "bob", 10).await.unwrap(),
+        ["Alice"]
+    );
+    assert_eq!(
+        store.users_with_prefix("a_", "bob", 10).await.unwrap(),
+        ["a_b"]
+    );
+    assert_eq!(
+        store.users_with_prefix("", "alice", 2).await.unwrap(),
+        ["a_b", "bob"]
+    );
 }

@@ -24,7 +24,7 @@ use super::channel::{ChannelActor, Leave};
 use super::join_buffer::{Held, JoinBuffer};
 use super::outbox::{Outbox, Releaser};
 use super::registry::{ConnectionClosed, ConnectionOpened};
-use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind};
+use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind, Removed};
 use crate::session::CurrentUser;
 use crate::state::AppState;
 
@@ -51,6 +51,11 @@ pub struct Connection {
     fragments: Fragments,
     /// Bytes channels have handed over and this connection has not yet written.
     outbox: Releaser,
+    /// Channels the person was removed from while connected, with the error
+    /// their frames for it get, and when (in `removals`).
+    removed: HashMap<String, (ErrorCode, u64)>,
+    /// Removals so far: a join that began before one of its channel's fails.
+    removals: u64,
 }
 
 impl Connection {
@@ -66,6 +71,8 @@ impl Connection {
             last_seen: Instant::now(),
             fragments: Fragments::default(),
             outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes)),
+            removed: HashMap::new(),
+            removals: 0,
             state,
         }
     }
@@ -112,6 +119,7 @@ impl Connection {
             session_id: self.session_id.clone(),
             frames: ctx.address().recipient(),
             end: ctx.address().recipient(),
+            removed: ctx.address().recipient(),
             max_per_user: self.state.limits.max_connections_per_user,
         };
         let registered = self.state.registry.send(opened).into_actor(self);
@@ -220,6 +228,10 @@ impl Handler<ChannelFrame> for Connection {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
         self.outbox.written(frame.frame.len());
+        if self.removed.contains_key(&*frame.channel) {
+            // Sent before the removal took effect: not for this person now.
+            return;
+        }
         match self.joining.hold(frame) {
             Held::No(frame) => ctx.text(frame.frame),
             Held::Yes => {}
@@ -237,6 +249,20 @@ impl Handler<DirectFrame> for Connection {
 
     fn handle(&mut self, DirectFrame(frame): DirectFrame, ctx: &mut Ctx) {
         ctx.text(frame);
+    }
+}
+
+impl Handler<Removed> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, removed: Removed, ctx: &mut Ctx) {
+        if let Some(addr) = self.joined.remove(&removed.channel) {
+            addr.do_send(Leave { conn: self.id });
+        }
+        self.removals += 1;
+        let key = removed.channel.to_string();
+        self.removed.insert(key, (removed.code, self.removals));
+        ctx.text(removed.frame);
     }
 }
 

@@ -35,6 +35,17 @@ pub struct ChannelFrame {
 #[rtype(result = "()")]
 pub struct DirectFrame(pub ByteString);
 
+/// The person was removed from a channel (or banned from it): the
+/// connection leaves it at once, tells the client with `frame`, and answers
+/// its further frames for it with `code`.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Removed {
+    pub channel: chat_shared::names::ChannelName,
+    pub code: chat_shared::frames::ErrorCode,
+    pub frame: ByteString,
+}
+
 /// The connection fell too far behind its channel and is being cut loose.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -20,7 +20,7 @@ use super::channel::{
 };
 use super::peers::{Peers, BEAT};
 use super::users::UserSubscriptions;
-use super::{ConnId, DirectFrame, EndConnection};
+use super::{ConnId, DirectFrame, EndConnection, Removed};
 use crate::publisher::Outgoing;
 use chat_shared::log_text::shown;
 
@@ -41,6 +41,7 @@ struct ConnectionEntry {
     session_id: Arc<str>,
     frames: Recipient<DirectFrame>,
     end: Recipient<EndConnection>,
+    removed: Recipient<Removed>,
 }
 
 impl Registry {
@@ -61,6 +62,16 @@ impl Registry {
             .iter()
             .filter(|(_, c)| c.user.eq_ignore_ascii_case(user))
             .map(|(id, c)| (*id, c.frames.clone()))
+            .collect()
+    }
+
+    /// Where to tell `user`'s connections here that they were removed
+    /// from a channel.
+    pub(super) fn removable_connections_of(&self, user: &str) -> Vec<Recipient<Removed>> {
+        self.connections
+            .values()
+            .filter(|c| c.user.eq_ignore_ascii_case(user))
+            .map(|c| c.removed.clone())
             .collect()
     }
 
@@ -96,6 +107,7 @@ pub struct ConnectionOpened {
     pub session_id: Arc<str>,
     pub frames: Recipient<DirectFrame>,
     pub end: Recipient<EndConnection>,
+    pub removed: Recipient<Removed>,
     pub max_per_user: usize,
 }
 
@@ -272,6 +284,7 @@ impl Handler<ConnectionOpened> for Registry {
                 session_id: c.session_id,
                 frames: c.frames,
                 end: c.end,
+                removed: c.removed,
             },
         );
         true

@@ -14,7 +14,9 @@ use chat_shared::subjects;
 use futures::StreamExt;
 
 use super::registry::Registry;
-use super::DirectFrame;
+use super::{DirectFrame, Removed};
+use chat_shared::frames::ErrorCode;
+use chat_shared::people::ToPerson;
 
 /// The subscriptions of the users connected here, by lower-case name.
 #[derive(Default)]
@@ -66,19 +68,47 @@ impl Handler<UserEnvelope> for Registry {
         let Some(user) = envelope.subject.strip_prefix(subjects::USER_PREFIX) else {
             return;
         };
-        if serde_json::from_slice::<serde_json::Value>(&envelope.payload).is_err() {
+        let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&envelope.payload) else {
             tracing::warn!("dropping a malformed user frame");
             return;
-        }
+        };
         let Ok(text) = std::str::from_utf8(&envelope.payload) else {
             return;
         };
         let frame = ByteString::from(text.to_owned());
+        if parsed["type"] == "kicked" {
+            return self.remove_from(user, &envelope.payload, frame);
+        }
         let from = envelope.header(subjects::CONN_HEADER);
         for (conn, recipient) in self.connections_of(user) {
             if from != Some(self.conn_tag(conn).as_str()) {
                 recipient.do_send(DirectFrame(frame.clone()));
             }
+        }
+    }
+}
+
+impl Registry {
+    /// Makes each of `user`'s connections here leave the channel a
+    /// `kicked` frame names, and tells them.
+    fn remove_from(&self, user: &str, payload: &[u8], frame: ByteString) {
+        let Ok(ToPerson::Kicked {
+            channel, banned, ..
+        }) = serde_json::from_slice(payload)
+        else {
+            tracing::warn!("dropping a malformed kicked frame");
+            return;
+        };
+        let code = match banned {
+            true => ErrorCode::Forbidden,
+            false => ErrorCode::NoSuchChannel,
+        };
+        for conn in self.removable_connections_of(user) {
+            conn.do_send(Removed {
+                channel: channel.clone(),
+                code,
+                frame: frame.clone(),
+            });
         }
     }
 }

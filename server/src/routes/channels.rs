@@ -1,11 +1,13 @@
-//! Channels: the list (in pages), create (limited per account and address,
-//! announced live on `chat.channels`), and paged history.
+//! Channels: the list of those the caller may read (in pages), create
+//! (limited per account and address; a public one is announced live on
+//! `chat.channels`), and paged history.
 
 use actix_web::{web, HttpResponse};
 use chat_shared::bus::json_payload;
 use chat_shared::message::is_message_id;
 use chat_shared::names::ChannelName;
-use chat_shared::store::{HistoryQuery, StoreError};
+use chat_shared::people::Entry;
+use chat_shared::store::{Access, HistoryQuery, Kind, Listed, Role, StoreError};
 use chat_shared::subjects;
 use serde::Deserialize;
 use serde_json::json;
@@ -43,11 +45,12 @@ pub async fn list(
         None => None,
     };
     // One more than asked for tells whether another page follows.
-    let mut channels = state.store.channels(after.as_ref(), limit + 1).await?;
+    let me = user.name.to_ascii_lowercase();
+    let mut channels = state.store.channels(&me, after.as_ref(), limit + 1).await?;
     let next = match channels.len() > limit as usize {
         true => {
             channels.truncate(limit as usize);
-            channels.last().map(|c| c.name.to_string())
+            channels.last().map(|c| c.channel.name.to_string())
         }
         false => None,
     };
@@ -56,8 +59,8 @@ pub async fn list(
     let channels: Vec<_> = channels
         .iter()
         .map(|c| {
-            let mut entry = json!(c.info());
-            let state = read.iter().find(|r| r.channel == c.name.as_str());
+            let mut entry = json!(Entry::new(c, &me));
+            let state = read.iter().find(|r| r.channel == c.channel.name.as_str());
             entry["unread"] = json!(state.map_or(0, |r| r.unread));
             entry["mentions"] = json!(state.map_or(0, |r| r.mentions));
             entry["last_read"] = json!(state.map(|r| r.last_read.as_str()));
@@ -68,8 +71,11 @@ pub async fn list(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewChannel {
     name: String,
+    #[serde(default)]
+    private: bool,
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.name, channel = %shown(&body.name), client = %client))]
@@ -79,27 +85,40 @@ pub async fn create(
     client: ClientAddr,
     body: web::Json<NewChannel>,
 ) -> Result<HttpResponse, AppError> {
-    let name = ChannelName::parse(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let name = ChannelName::parse_new(&body.name).map_err(|e| AppError::Invalid(e.to_string()))?;
     if let Err(wait) = state.abuse.channel_allowed(&user.name, client.0).await {
         tracing::info!("channel refused: too many new channels");
         return Err(AppError::TooManyNewChannels(wait.secs()));
     }
-    let channel = match state.store.create_channel(&name, &user.name).await {
+    let kind = if body.private {
+        Kind::Private
+    } else {
+        Kind::Public
+    };
+    let channel = match state.store.create_channel(&name, &user.name, kind).await {
         Ok(c) => c,
         Err(StoreError::Conflict) => return Err(AppError::ChannelExists),
         Err(e) => return Err(e.into()),
     };
     state.abuse.channel_created(&user.name, client.0).await;
     let info = channel.info();
-    if let Err(e) = state
-        .bus
-        .publish(subjects::CHANNELS, Vec::new(), json_payload(&info))
-        .await
-    {
-        tracing::warn!(error = %e, "could not announce the new channel");
+    // Only a public channel is announced: a private one exists for its
+    // members alone.
+    if kind == Kind::Public {
+        let announced = state
+            .bus
+            .publish(subjects::CHANNELS, Vec::new(), json_payload(&info))
+            .await;
+        if let Err(e) = announced {
+            tracing::warn!(error = %e, "could not announce the new channel");
+        }
     }
-    tracing::info!("channel created");
-    Ok(HttpResponse::Created().json(info))
+    tracing::info!(kind = kind.as_str(), "channel created");
+    let listed = Listed {
+        channel,
+        role: Some(Role::Owner),
+    };
+    Ok(HttpResponse::Created().json(Entry::new(&listed, &user.name.to_ascii_lowercase())))
 }
 
 #[derive(Deserialize)]
@@ -109,12 +128,12 @@ pub struct Page {
 }
 
 pub async fn messages(
-    _: CurrentUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     name: web::Path<String>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, AppError> {
-    let name = readable(&state, &name).await?;
+    let name = readable(&state, &user, &name).await?.channel.name;
     let limit = page_limit(
         page.limit,
         HistoryQuery::DEFAULT_PAGE,
@@ -133,25 +152,29 @@ pub async fn messages(
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }
 
-/// The channel named `name` if the caller may read it (today: if it exists;
-/// every account reads every channel), else `no_such_channel`.
-pub(super) async fn readable(state: &AppState, name: &str) -> Result<ChannelName, AppError> {
+/// The channel named `name` and the caller's standing in it, if they may
+/// read it; else `no_such_channel`, as for a channel that does not exist.
+pub(super) async fn readable(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+) -> Result<Access, AppError> {
     let name = ChannelName::parse(name).map_err(|_| AppError::NoSuchChannel)?;
-    match state.store.channel(&name).await? {
-        Some(_) => Ok(name),
-        None => Err(AppError::NoSuchChannel),
+    match state.store.access(&name, &user.name).await? {
+        Some(access) if access.may_read() => Ok(access),
+        _ => Err(AppError::NoSuchChannel),
     }
 }
 
 /// One message of a channel (e.g. the original a reply quotes), archived or
 /// still on its way to the archive.
 pub async fn message(
-    _: CurrentUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (name, id) = path.into_inner();
-    let name = readable(&state, &name).await?;
+    let name = readable(&state, &user, &name).await?.channel.name;
     if !is_message_id(&id) {
         return Err(AppError::NoSuchMessage);
     }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod channels;
 pub mod emoji;
 pub mod health;
+pub mod rooms;
 pub mod search;
 pub mod ws;
 
@@ -40,6 +41,22 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/channels/{name}/messages/{id}",
                 web::get().to(channels::message),
             )
+            .route("/channels/{name}/members", web::get().to(rooms::members))
+            .route(
+                "/channels/{name}/members",
+                web::post().to(rooms::add_member),
+            )
+            .route(
+                "/channels/{name}/members/{user}",
+                web::delete().to(rooms::remove_member),
+            )
+            .route("/channels/{name}/bans", web::get().to(rooms::bans))
+            .route(
+                "/channels/{name}/bans/{user}",
+                web::delete().to(rooms::lift_ban),
+            )
+            .route("/dms", web::post().to(rooms::open_dm))
+            .route("/users", web::get().to(rooms::users))
             .route("/search", web::get().to(search::search))
             .route("/emoji", web::get().to(emoji::list))
             .default_service(web::to(not_found)),

@@ -27,7 +27,7 @@ pub struct Params {
 }
 
 pub async fn search(
-    _: CurrentUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, AppError> {
@@ -48,9 +48,10 @@ pub async fn search(
     if params.before.as_deref().is_some_and(|b| !is_message_id(b)) {
         return Err(AppError::Invalid("before must be a message id.".into()));
     }
-    // Every account may read every channel.
+    // Only what the caller may read: the channel asked for (if they may),
+    // or every channel they may read (the store checks).
     let channels = match &params.channel {
-        Some(name) => Some(vec![readable(&state, name).await?]),
+        Some(name) => Some(vec![readable(&state, &user, name).await?.channel.name]),
         None => None,
     };
     let query = SearchQuery {
@@ -58,6 +59,7 @@ pub async fn search(
         channels,
         before: params.before.clone(),
         limit,
+        reader: user.name.to_ascii_lowercase(),
     };
     let messages = state.store.search(&query).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))

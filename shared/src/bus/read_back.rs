@@ -132,6 +132,11 @@ impl Reader {
                 deliver_policy,
                 ack_policy: consumer::AckPolicy::None,
                 inactive_threshold: INACTIVE,
+                // One replica in memory: a reader lives for one read, and
+                // on a replicated stream the default (the stream's replicas)
+                // would make each read wait for a consensus group to form,
+                // and fail while a node of it is down.
+                num_replicas: 1,
                 memory_storage: true,
                 ..Default::default()
             })

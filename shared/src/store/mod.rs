@@ -1,6 +1,7 @@
 //! Persistent state behind one trait: accounts, channels and the message archive.
 
 pub mod pg;
+pub mod rooms;
 pub mod rows;
 pub mod sqlite;
 
@@ -14,6 +15,7 @@ use crate::names::{ChannelName, Username};
 use crate::payloads::HistoryRequest;
 
 pub use pg::PgStore;
+pub use rooms::{Access, Among, Ban, Kind, Listed, Member, Role};
 pub use sqlite::SqliteStore;
 
 /// An account as stored.
@@ -30,6 +32,7 @@ pub struct Channel {
     pub name: ChannelName,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    pub kind: Kind,
 }
 
 impl Channel {
@@ -37,6 +40,7 @@ impl Channel {
         ChannelInfo {
             name: self.name.clone(),
             created_at: self.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            kind: self.kind,
         }
     }
 }
@@ -131,6 +135,8 @@ pub struct SearchQuery {
     /// Only messages with an id below this one (the next page).
     pub before: Option<String>,
     pub limit: u32,
+    /// Who searches (lower case): only channels they may read are searched.
+    pub reader: String,
 }
 
 impl SearchQuery {
@@ -223,22 +229,80 @@ pub trait Store: Send + Sync + 'static {
     /// Finds a user by name, case-insensitively.
     async fn user(&self, username: &Username) -> Result<Option<User>, StoreError>;
 
-    /// Channels by name: the first `limit` of those after `after` (all from
-    /// the first when `None`).
+    /// The channels `reader` (lower case) may read, by name: the first
+    /// `limit` of those after `after` (all from the first when `None`),
+    /// with the reader's role in each.
     async fn channels(
         &self,
+        reader: &str,
         after: Option<&ChannelName>,
         limit: u32,
-    ) -> Result<Vec<Channel>, StoreError>;
+    ) -> Result<Vec<Listed>, StoreError>;
 
     async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError>;
 
-    /// Creates a channel; `Conflict` if it exists.
+    /// Creates a channel of `kind` (public or private), owned by its
+    /// creator when that is a user; `Conflict` if it exists.
     async fn create_channel(
         &self,
         name: &ChannelName,
         created_by: &str,
+        kind: Kind,
     ) -> Result<Channel, StoreError>;
+
+    /// The direct conversation `name` between `a` and `b` (lower case),
+    /// opened by `a` unless it exists; whether it was opened now.
+    async fn open_dm(
+        &self,
+        name: &ChannelName,
+        a: &str,
+        b: &str,
+    ) -> Result<(Channel, bool), StoreError>;
+
+    /// Channel `name` and the standing of `user` (lower case) in it;
+    /// `None` when there is no such channel.
+    async fn access(&self, name: &ChannelName, user: &str) -> Result<Option<Access>, StoreError>;
+
+    /// Those with a role in `name`, by lower-case name after `after`.
+    async fn members(
+        &self,
+        name: &ChannelName,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError>;
+
+    /// Of `names` (lower case), who has a role in `name` and who is banned.
+    async fn among(&self, name: &ChannelName, names: &[String]) -> Result<Among, StoreError>;
+
+    /// Gives `user` (lower case) `role` in `name` (an owner's stays).
+    async fn set_role(
+        &self,
+        name: &ChannelName,
+        user: &str,
+        role: Role,
+        by: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Takes `user`'s role or membership in `name` (not an owner's);
+    /// whether they had one.
+    async fn remove_member(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError>;
+
+    /// Bans `user` from `name` (and takes any role they had there).
+    async fn ban(&self, name: &ChannelName, user: &str, by: &str) -> Result<(), StoreError>;
+
+    /// Lifts `user`'s ban from `name`; whether there was one.
+    async fn unban(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError>;
+
+    async fn bans(&self, name: &ChannelName) -> Result<Vec<Ban>, StoreError>;
+
+    /// Usernames (as registered) starting with `prefix` in any case, but
+    /// `except` (lower case), by name, at most `limit`.
+    async fn users_with_prefix(
+        &self,
+        prefix: &str,
+        except: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Stores messages, skipping ids already stored; returns how many were new.
     async fn insert_messages(&self, messages: &[Message]) -> Result<usize, StoreError>;

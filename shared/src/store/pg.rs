@@ -12,19 +12,23 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
     attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
     ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::sqlite::map_err;
 use super::{
-    now_millis, Channel, HistoryQuery, LoginSession, ReadState, SearchQuery, Store, StoreError,
-    User,
+    now_millis, Access, Among, Ban, Channel, HistoryQuery, Kind, Listed, LoginSession, Member,
+    ReadState, Role, SearchQuery, Store, StoreError, User,
 };
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, reactions, read_markers, sessions, users};
+use crate::schema::{
+    channel_bans, channel_members, channels, lower, messages, reactions, read_markers, sessions,
+    users,
+};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -41,6 +45,23 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Runs `sql` with the channel (`$1`) and user (`$2`, lower-cased);
+    /// whether it touched a row.
+    async fn by_name_and_user(
+        &self,
+        sql: &str,
+        name: &ChannelName,
+        user: &str,
+    ) -> Result<bool, StoreError> {
+        let n = diesel::sql_query(sql)
+            .bind::<Text, _>(name.as_str())
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .execute(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
     /// Connects, applies pending migrations, and opens the pool.
     pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let migrate_url = url.to_owned();
@@ -118,19 +139,18 @@ impl Store for PgStore {
 
     async fn channels(
         &self,
+        reader: &str,
         after: Option<&ChannelName>,
         limit: u32,
-    ) -> Result<Vec<Channel>, StoreError> {
-        let after = after.map_or("", ChannelName::as_str);
-        let rows = channels::table
-            .filter(channels::name.gt(after))
-            .order(channels::name.asc())
-            .limit(i64::from(limit))
-            .select(ChannelRow::as_select())
+    ) -> Result<Vec<Listed>, StoreError> {
+        let rows: Vec<AccessRow> = diesel::sql_query(rooms::LISTED)
+            .bind::<Text, _>(reader.to_ascii_lowercase())
+            .bind::<Text, _>(after.map_or("", ChannelName::as_str))
+            .bind::<BigInt, _>(i64::from(limit))
             .load(&mut self.conn().await?)
             .await
             .map_err(map_err)?;
-        rows.into_iter().map(Channel::try_from).collect()
+        rows.into_iter().map(rooms::listed).collect()
     }
 
     async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError> {
@@ -149,14 +169,155 @@ impl Store for PgStore {
         &self,
         name: &ChannelName,
         created_by: &str,
+        kind: Kind,
     ) -> Result<Channel, StoreError> {
-        let row = ChannelRow::new(name, created_by);
-        diesel::insert_into(channels::table)
-            .values(&row)
+        let row = ChannelRow::new(name, created_by, kind);
+        // One statement: the channel never exists without its owner.
+        diesel::sql_query(rooms::PG_CREATE)
+            .bind::<Text, _>(&row.name)
+            .bind::<Text, _>(&row.created_by)
+            .bind::<BigInt, _>(row.created_at)
+            .bind::<Text, _>(&row.kind)
+            .bind::<Text, _>(created_by.to_ascii_lowercase())
             .execute(&mut self.conn().await?)
             .await
             .map_err(map_err)?;
         Channel::try_from(row)
+    }
+
+    async fn open_dm(
+        &self,
+        name: &ChannelName,
+        a: &str,
+        b: &str,
+    ) -> Result<(Channel, bool), StoreError> {
+        let row = ChannelRow::new(name, a, Kind::Dm);
+        let mut conn = self.conn().await?;
+        let opened = diesel::sql_query(rooms::PG_OPEN_DM)
+            .bind::<Text, _>(&row.name)
+            .bind::<Text, _>(&row.created_by)
+            .bind::<BigInt, _>(row.created_at)
+            .bind::<Text, _>(b)
+            .execute(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let channel = channels::table
+            .filter(channels::name.eq(name.as_str()))
+            .select(ChannelRow::as_select())
+            .first(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok((Channel::try_from(channel)?, opened > 0))
+    }
+
+    async fn access(&self, name: &ChannelName, user: &str) -> Result<Option<Access>, StoreError> {
+        let row: Option<AccessRow> = diesel::sql_query(rooms::ACCESS)
+            .bind::<Text, _>(name.as_str())
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .get_result(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?;
+        row.map(Access::try_from).transpose()
+    }
+
+    async fn members(
+        &self,
+        name: &ChannelName,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError> {
+        let rows: Vec<MemberRow> = diesel::sql_query(rooms::MEMBERS)
+            .bind::<Text, _>(name.as_str())
+            .bind::<Text, _>(after.to_ascii_lowercase())
+            .bind::<BigInt, _>(i64::from(limit))
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(Member::try_from).collect()
+    }
+
+    async fn among(&self, name: &ChannelName, names: &[String]) -> Result<Among, StoreError> {
+        let mut conn = self.conn().await?;
+        let members = channel_members::table
+            .filter(channel_members::channel.eq(name.as_str()))
+            .filter(channel_members::username.eq_any(names))
+            .select(channel_members::username)
+            .load(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let banned = channel_bans::table
+            .filter(channel_bans::channel.eq(name.as_str()))
+            .filter(channel_bans::username.eq_any(names))
+            .select(channel_bans::username)
+            .load(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(Among { members, banned })
+    }
+
+    async fn set_role(
+        &self,
+        name: &ChannelName,
+        user: &str,
+        role: Role,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        diesel::sql_query(rooms::SET_ROLE)
+            .bind::<Text, _>(name.as_str())
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .bind::<Text, _>(role.as_str())
+            .bind::<Text, _>(by.to_ascii_lowercase())
+            .bind::<BigInt, _>(now_millis())
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn remove_member(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(rooms::REMOVE, name, user).await
+    }
+
+    async fn ban(&self, name: &ChannelName, user: &str, by: &str) -> Result<(), StoreError> {
+        diesel::sql_query(rooms::PG_BAN)
+            .bind::<Text, _>(name.as_str())
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .bind::<Text, _>(by.to_ascii_lowercase())
+            .bind::<BigInt, _>(now_millis())
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn unban(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(rooms::UNBAN, name, user).await
+    }
+
+    async fn bans(&self, name: &ChannelName) -> Result<Vec<Ban>, StoreError> {
+        let rows: Vec<BanRow> = diesel::sql_query(rooms::BANS)
+            .bind::<Text, _>(name.as_str())
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(Ban::try_from).collect()
+    }
+
+    async fn users_with_prefix(
+        &self,
+        prefix: &str,
+        except: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<NameRow> = diesel::sql_query(rooms::USERS_WITH_PREFIX)
+            .bind::<Text, _>(rooms::prefix_pattern(prefix))
+            .bind::<Text, _>(except.to_ascii_lowercase())
+            .bind::<BigInt, _>(i64::from(limit))
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(|r| r.username).collect())
     }
 
     async fn insert_messages(&self, batch: &[Message]) -> Result<usize, StoreError> {
@@ -361,17 +522,19 @@ impl Store for PgStore {
         if query.words.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<MessageRow> = diesel::sql_query(
+        let rows: Vec<MessageRow> = diesel::sql_query(format!(
             "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions, reacted FROM messages \
              WHERE search @@ plainto_tsquery('simple', $1) \
              AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
-             AND ($3::text IS NULL OR id < $3) \
+             AND ($3::text IS NULL OR id < $3) AND {} \
              ORDER BY id DESC LIMIT $4",
-        )
+            rooms::readable_by("channel", "$5")
+        ))
         .bind::<Text, _>(query.words.join(" "))
         .bind::<Nullable<Text>, _>(query.channel_list())
         .bind::<Nullable<Text>, _>(query.before.clone())
         .bind::<BigInt, _>(i64::from(query.limit))
+        .bind::<Text, _>(&query.reader)
         .load(&mut self.conn().await?)
         .await
         .map_err(map_err)?;

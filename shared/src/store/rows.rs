@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::rooms::{self, Role};
 use super::{Channel, StoreError, User};
 use crate::change::Change;
 use crate::message::{Kind, Message};
 use crate::names::{ChannelName, MessageText, Username};
-use crate::schema::{channels, messages, reactions, users};
+use crate::schema::{channel_members, channels, messages, reactions, users};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -30,17 +31,41 @@ pub struct ChannelRow {
     pub name: String,
     pub created_by: String,
     pub created_at: i64,
+    pub kind: String,
 }
 
 impl ChannelRow {
-    /// A channel created now by `created_by`.
-    pub fn new(name: &ChannelName, created_by: &str) -> Self {
+    /// A channel of `kind` created now by `created_by`.
+    pub fn new(name: &ChannelName, created_by: &str, kind: rooms::Kind) -> Self {
         Self {
             name: name.to_string(),
             created_by: created_by.to_owned(),
             created_at: super::now_millis(),
+            kind: kind.as_str().to_owned(),
         }
     }
+
+    /// The row naming `user` (lower case) as having `role` there from now.
+    pub fn member(&self, user: &str, role: Role, by: &str) -> MemberInsert {
+        MemberInsert {
+            channel: self.name.clone(),
+            username: user.to_owned(),
+            role: role.as_str().to_owned(),
+            added_by: by.to_owned(),
+            added_at: self.created_at,
+        }
+    }
+}
+
+/// A role in a channel, as inserted.
+#[derive(Insertable)]
+#[diesel(table_name = channel_members)]
+pub struct MemberInsert {
+    pub channel: String,
+    pub username: String,
+    pub role: String,
+    pub added_by: String,
+    pub added_at: i64,
 }
 
 #[derive(Queryable, QueryableByName, Selectable, Insertable)]
@@ -86,6 +111,7 @@ impl TryFrom<ChannelRow> for Channel {
             name: ChannelName::parse(&r.name).map_err(|e| corrupt("channel name", e))?,
             created_by: r.created_by,
             created_at: time(r.created_at)?,
+            kind: rooms::Kind::parse(&r.kind)?,
         })
     }
 }

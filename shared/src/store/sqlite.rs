@@ -13,18 +13,22 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
     attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
     ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::{
-    now_millis, Channel, HistoryQuery, LoginSession, ReadState, SearchQuery, Store, StoreError,
-    User,
+    now_millis, Access, Among, Ban, Channel, HistoryQuery, Kind, Listed, LoginSession, Member,
+    ReadState, Role, SearchQuery, Store, StoreError, User,
 };
 use crate::change::Change;
 use crate::message::Message;
 use crate::names::{ChannelName, Username};
-use crate::schema::{channels, lower, messages, reactions, read_markers, sessions, users};
+use crate::schema::{
+    channel_bans, channel_members, channels, lower, messages, reactions, read_markers, sessions,
+    users,
+};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -83,6 +87,26 @@ impl SqliteStore {
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
         Ok(Self { pool })
+    }
+
+    /// Runs `sql` with the channel (`?1`) and user (`?2`, lower-cased);
+    /// whether it touched a row.
+    async fn by_name_and_user(
+        &self,
+        sql: &'static str,
+        name: &ChannelName,
+        user: &str,
+    ) -> Result<bool, StoreError> {
+        let (name, user) = (name.to_string(), user.to_ascii_lowercase());
+        self.with_conn(move |c| {
+            let n = diesel::sql_query(rooms::for_sqlite(sql))
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(user)
+                .execute(c)
+                .map_err(map_err)?;
+            Ok(n > 0)
+        })
+        .await
     }
 
     async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -151,52 +175,233 @@ impl Store for SqliteStore {
 
     async fn channels(
         &self,
+        reader: &str,
         after: Option<&ChannelName>,
         limit: u32,
-    ) -> Result<Vec<Channel>, StoreError> {
+    ) -> Result<Vec<Listed>, StoreError> {
+        let reader = reader.to_ascii_lowercase();
         let after = after.map_or_else(String::new, ToString::to_string);
         self.with_conn(move |c| {
-            channels::table
-                .filter(channels::name.gt(after))
-                .order(channels::name.asc())
-                .limit(i64::from(limit))
-                .select(ChannelRow::as_select())
+            let rows: Vec<AccessRow> = diesel::sql_query(rooms::for_sqlite(rooms::LISTED))
+                .bind::<Text, _>(reader)
+                .bind::<Text, _>(after)
+                .bind::<BigInt, _>(i64::from(limit))
                 .load(c)
-                .map_err(map_err)?
-                .into_iter()
-                .map(Channel::try_from)
-                .collect()
+                .map_err(map_err)?;
+            rows.into_iter().map(rooms::listed).collect()
         })
         .await
     }
 
     async fn channel(&self, name: &ChannelName) -> Result<Option<Channel>, StoreError> {
         let name = name.to_string();
-        self.with_conn(move |c| {
-            channels::table
-                .filter(channels::name.eq(name))
-                .select(ChannelRow::as_select())
-                .first(c)
-                .optional()
-                .map_err(map_err)?
-                .map(Channel::try_from)
-                .transpose()
-        })
-        .await
+        self.with_conn(move |c| channel_row(c, &name)?.map(Channel::try_from).transpose())
+            .await
     }
 
     async fn create_channel(
         &self,
         name: &ChannelName,
         created_by: &str,
+        kind: Kind,
     ) -> Result<Channel, StoreError> {
-        let row = ChannelRow::new(name, created_by);
+        let row = ChannelRow::new(name, created_by, kind);
+        let owner = created_by.to_ascii_lowercase();
         self.with_conn(move |c| {
-            diesel::insert_into(channels::table)
-                .values(&row)
-                .execute(c)
-                .map_err(map_err)?;
+            c.immediate_transaction(|c| {
+                diesel::insert_into(channels::table)
+                    .values(&row)
+                    .execute(c)?;
+                let is_user = users::table
+                    .filter(lower(users::username).eq(&owner))
+                    .count()
+                    .get_result::<i64>(c)?
+                    > 0;
+                if is_user {
+                    diesel::insert_into(channel_members::table)
+                        .values(row.member(&owner, Role::Owner, &owner))
+                        .execute(c)?;
+                }
+                Ok(())
+            })
+            .map_err(map_err)?;
             Channel::try_from(row)
+        })
+        .await
+    }
+
+    async fn open_dm(
+        &self,
+        name: &ChannelName,
+        a: &str,
+        b: &str,
+    ) -> Result<(Channel, bool), StoreError> {
+        let row = ChannelRow::new(name, a, Kind::Dm);
+        let (a, b) = (a.to_owned(), b.to_owned());
+        self.with_conn(move |c| {
+            let opened = c
+                .immediate_transaction(|c| {
+                    let opened = diesel::insert_into(channels::table)
+                        .values(&row)
+                        .on_conflict_do_nothing()
+                        .execute(c)?;
+                    if opened > 0 {
+                        diesel::insert_into(channel_members::table)
+                            .values(vec![
+                                row.member(&a, Role::Member, &a),
+                                row.member(&b, Role::Member, &a),
+                            ])
+                            .execute(c)?;
+                    }
+                    Ok(opened > 0)
+                })
+                .map_err(map_err)?;
+            let found = channel_row(c, &row.name)?
+                .ok_or_else(|| StoreError::Internal("an opened DM is missing".into()))?;
+            Ok((Channel::try_from(found)?, opened))
+        })
+        .await
+    }
+
+    async fn access(&self, name: &ChannelName, user: &str) -> Result<Option<Access>, StoreError> {
+        let (name, user) = (name.to_string(), user.to_ascii_lowercase());
+        self.with_conn(move |c| {
+            let row: Option<AccessRow> = diesel::sql_query(rooms::for_sqlite(rooms::ACCESS))
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(user)
+                .get_result(c)
+                .optional()
+                .map_err(map_err)?;
+            row.map(Access::try_from).transpose()
+        })
+        .await
+    }
+
+    async fn members(
+        &self,
+        name: &ChannelName,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError> {
+        let (name, after) = (name.to_string(), after.to_ascii_lowercase());
+        self.with_conn(move |c| {
+            let rows: Vec<MemberRow> = diesel::sql_query(rooms::for_sqlite(rooms::MEMBERS))
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(after)
+                .bind::<BigInt, _>(i64::from(limit))
+                .load(c)
+                .map_err(map_err)?;
+            rows.into_iter().map(Member::try_from).collect()
+        })
+        .await
+    }
+
+    async fn among(&self, name: &ChannelName, names: &[String]) -> Result<Among, StoreError> {
+        let (name, names) = (name.to_string(), names.to_vec());
+        self.with_conn(move |c| {
+            let members = channel_members::table
+                .filter(channel_members::channel.eq(&name))
+                .filter(channel_members::username.eq_any(&names))
+                .select(channel_members::username)
+                .load(c)
+                .map_err(map_err)?;
+            let banned = channel_bans::table
+                .filter(channel_bans::channel.eq(&name))
+                .filter(channel_bans::username.eq_any(&names))
+                .select(channel_bans::username)
+                .load(c)
+                .map_err(map_err)?;
+            Ok(Among { members, banned })
+        })
+        .await
+    }
+
+    async fn set_role(
+        &self,
+        name: &ChannelName,
+        user: &str,
+        role: Role,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let (name, user, by) = (
+            name.to_string(),
+            user.to_ascii_lowercase(),
+            by.to_ascii_lowercase(),
+        );
+        self.with_conn(move |c| {
+            diesel::sql_query(rooms::for_sqlite(rooms::SET_ROLE))
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(user)
+                .bind::<Text, _>(role.as_str())
+                .bind::<Text, _>(by)
+                .bind::<BigInt, _>(now_millis())
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn remove_member(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(rooms::REMOVE, name, user).await
+    }
+
+    async fn ban(&self, name: &ChannelName, user: &str, by: &str) -> Result<(), StoreError> {
+        let (name, user, by) = (
+            name.to_string(),
+            user.to_ascii_lowercase(),
+            by.to_ascii_lowercase(),
+        );
+        self.with_conn(move |c| {
+            c.immediate_transaction(|c| {
+                diesel::sql_query(rooms::for_sqlite(rooms::REMOVE))
+                    .bind::<Text, _>(&name)
+                    .bind::<Text, _>(&user)
+                    .execute(c)?;
+                diesel::sql_query(rooms::for_sqlite(rooms::BAN))
+                    .bind::<Text, _>(&name)
+                    .bind::<Text, _>(&user)
+                    .bind::<Text, _>(&by)
+                    .bind::<BigInt, _>(now_millis())
+                    .execute(c)
+                    .map(drop)
+            })
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn unban(&self, name: &ChannelName, user: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(rooms::UNBAN, name, user).await
+    }
+
+    async fn bans(&self, name: &ChannelName) -> Result<Vec<Ban>, StoreError> {
+        let name = name.to_string();
+        self.with_conn(move |c| {
+            let rows: Vec<BanRow> = diesel::sql_query(rooms::for_sqlite(rooms::BANS))
+                .bind::<Text, _>(name)
+                .load(c)
+                .map_err(map_err)?;
+            rows.into_iter().map(Ban::try_from).collect()
+        })
+        .await
+    }
+
+    async fn users_with_prefix(
+        &self,
+        prefix: &str,
+        except: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let (pattern, except) = (rooms::prefix_pattern(prefix), except.to_ascii_lowercase());
+        self.with_conn(move |c| {
+            let rows: Vec<NameRow> = diesel::sql_query(rooms::for_sqlite(rooms::USERS_WITH_PREFIX))
+                .bind::<Text, _>(pattern)
+                .bind::<Text, _>(except)
+                .bind::<BigInt, _>(i64::from(limit))
+                .load(c)
+                .map_err(map_err)?;
+            Ok(rows.into_iter().map(|r| r.username).collect())
         })
         .await
     }
@@ -437,6 +642,7 @@ impl Store for SqliteStore {
             .collect::<Vec<_>>()
             .join(" ");
         let (channels, before, limit) = (query.channel_list(), query.before.clone(), query.limit);
+        let reader = query.reader.clone();
         self.with_conn(move |c| {
             // Newest first in the order stored (rowid; ids are given in the
             // same order), which FTS5 walks from the top and stops after
@@ -452,19 +658,21 @@ impl Store for SqliteStore {
                     .map_or(i64::MAX, |r| r.n),
                 None => i64::MAX,
             };
-            let rows: Vec<MessageRow> = diesel::sql_query(
+            let rows: Vec<MessageRow> = diesel::sql_query(format!(
                 "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions, m.reacted \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
-                 AND messages_fts.rowid < ?3 AND (?4 IS NULL OR m.id < ?4) \
+                 AND messages_fts.rowid < ?3 AND (?4 IS NULL OR m.id < ?4) AND {} \
                  ORDER BY messages_fts.rowid DESC LIMIT ?5",
-            )
+                rooms::readable_by("m.channel", "?6")
+            ))
             .bind::<Text, _>(matching)
             .bind::<Nullable<Text>, _>(channels)
             .bind::<BigInt, _>(below)
             .bind::<Nullable<Text>, _>(before)
             .bind::<BigInt, _>(i64::from(limit))
+            .bind::<Text, _>(reader)
             .load(c)
             .map_err(map_err)?;
             into_messages(rows, false)
@@ -635,4 +843,14 @@ mod tests {
             assert_eq!(setting.synchronous, 2, "FULL");
         }
     }
+}
+
+/// Channel `name`'s row, if there is one.
+fn channel_row(c: &mut Conn, name: &str) -> Result<Option<ChannelRow>, StoreError> {
+    channels::table
+        .filter(channels::name.eq(name))
+        .select(ChannelRow::as_select())
+        .first(c)
+        .optional()
+        .map_err(map_err)
 }

@@ -52,6 +52,8 @@ pub struct Post {
 pub struct Posted {
     pub id: String,
     pub command: Option<Outgoing>,
+    /// Stored now, and it mentions people: they are told.
+    pub mentioned: Option<chat_shared::message::Message>,
 }
 
 /// A member is typing.

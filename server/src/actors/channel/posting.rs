@@ -78,9 +78,14 @@ impl ChannelActor {
                     if deliver {
                         self.deliver_once(&waiting.message, &waiting.json, Some(&waiting.key));
                     }
+                    let mentioned = match waiting.message.mentions.is_empty() {
+                        true => None,
+                        false => Some(waiting.message.clone()),
+                    };
                     Ok(Posted {
                         id: waiting.message.id,
                         command: waiting.command,
+                        mentioned,
                     })
                 }
                 Ok(Persisted::Repeat(earlier)) => {
@@ -92,6 +97,7 @@ impl ChannelActor {
                     Ok(Posted {
                         id: earlier.id,
                         command: None,
+                        mentioned: None,
                     })
                 }
                 Err(e) => {

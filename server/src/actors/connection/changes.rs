@@ -1,6 +1,6 @@
 //! `edit`, `delete` and `react` frames: the message must be in the channel
 //! and not deleted; an edit must be the sender's own message, a deletion
-//! the sender's own or the sender the channel's owner, a reaction one of
+//! the sender's own or the sender its owner or a moderator, a reaction one of
 //! the list. Then the channel stores
 //! and delivers the change, and the sender gets an `ack` with the message id.
 
@@ -55,12 +55,15 @@ impl Connection {
         let look_up = async move {
             let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
             let found = chat_shared::history::find(bus, store, key, &name, &id).await;
-            let owner = match &asked {
-                Asked::Delete => store.channel(&name).await.map(|c| c.map(|c| c.created_by)),
-                _ => Ok(None),
+            let manages = match &asked {
+                Asked::Delete => store
+                    .access(&name, &user)
+                    .await
+                    .map(|a| a.is_some_and(|a| a.manages())),
+                _ => Ok(false),
             };
-            let decided = match (found, owner) {
-                (Ok(found), Ok(owner)) => decide(&name, &user, found, owner.as_deref(), asked),
+            let decided = match (found, manages) {
+                (Ok(found), Ok(manages)) => decide(&name, &user, found, manages, asked),
                 (Err(e), _) | (_, Err(e)) => {
                     tracing::warn!(channel = %name, error = %e, "could not look up a message to change");
                     Err(unavailable())
@@ -97,13 +100,13 @@ impl Connection {
 }
 
 /// The change `user` asked for, if the message is there and it is theirs
-/// to make: editing one's own messages, deleting one's own or, for the
-/// channel's `owner`, anyone's.
+/// to make: editing one's own messages, deleting one's own or, for one who
+/// `manages` the channel (its owner and moderators), anyone's.
 fn decide(
     channel: &ChannelName,
     user: &str,
     found: Option<Message>,
-    owner: Option<&str>,
+    manages: bool,
     asked: Asked,
 ) -> Result<Change, ErrorFrame> {
     let Some(message) = found.filter(|m| !m.deleted) else {
@@ -126,9 +129,7 @@ fn decide(
             ErrorCode::Forbidden,
             "You can only edit your own messages.",
         )),
-        Asked::Delete if own || owner.is_some_and(|o| o.eq_ignore_ascii_case(user)) => {
-            Ok(Change::Deleted { channel, id, by })
-        }
+        Asked::Delete if own || manages => Ok(Change::Deleted { channel, id, by }),
         Asked::Delete => Err(ErrorFrame::new(
             ErrorCode::Forbidden,
             "You can only delete your own messages.",

@@ -11,6 +11,8 @@ use chat_shared::change::Change;
 use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, mention_candidates, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
+use chat_shared::people::ToPerson;
+use chat_shared::store::Kind;
 
 use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
@@ -83,7 +85,14 @@ impl Connection {
         let name = parse_channel(channel)?;
         self.joined
             .get(&name)
-            .ok_or_else(|| ErrorFrame::new(ErrorCode::NotJoined, format!("Join #{name} first.")))
+            .ok_or_else(|| match self.removed.get(name.as_str()) {
+                Some((ErrorCode::Forbidden, _)) => ErrorFrame::new(
+                    ErrorCode::Forbidden,
+                    format!("You are banned from #{name}."),
+                ),
+                Some(_) => no_such_channel(&name),
+                None => ErrorFrame::new(ErrorCode::NotJoined, format!("Join #{name} first.")),
+            })
     }
 
     fn join(
@@ -113,11 +122,39 @@ impl Connection {
             outbox: self.outbox.outbox().clone(),
         };
         let work = enter(self.state.clone(), name, since, join);
-        ctx.spawn(
-            work.into_actor(self)
-                .map(move |result, act, ctx| act.finish_join(&channel_key, result, ctx)),
-        );
+        let began = self.removals;
+        ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
+            let result = act.not_removed_since(began, result);
+            act.finish_join(&channel_key, result, ctx);
+        }));
         Ok(())
+    }
+
+    /// A join that got through, unless its person was removed from the
+    /// channel while it was on its way (its access was checked before).
+    fn not_removed_since(
+        &mut self,
+        began: u64,
+        result: Result<Entered, JoinFailed>,
+    ) -> Result<Entered, JoinFailed> {
+        let entered = result?;
+        match self.removed.get(entered.name.as_str()) {
+            Some(&(code, at)) if at > began => {
+                let e = match code {
+                    ErrorCode::Forbidden => {
+                        ErrorFrame::new(code, format!("You are banned from #{}.", entered.name))
+                    }
+                    _ => no_such_channel(&entered.name),
+                };
+                Err((Some(entered.addr), e))
+            }
+            Some(_) => {
+                // Let back in since.
+                self.removed.remove(entered.name.as_str());
+                Ok(entered)
+            }
+            None => Ok(entered),
+        }
     }
 
     fn check_channel_limit(&self, name: &ChannelName) -> Result<(), ErrorFrame> {
@@ -298,6 +335,9 @@ impl Connection {
                     if let Some(command) = posted.command {
                         act.hand_to_bot(command, reference.clone(), ctx);
                     }
+                    if let Some(message) = posted.mentioned {
+                        actix::spawn(tell_mentioned(act.state.clone(), message));
+                    }
                     ServerFrame::Ack {
                         reference,
                         id: posted.id,
@@ -367,6 +407,43 @@ pub(super) fn parse_channel(channel: &str) -> Result<ChannelName, ErrorFrame> {
         .map_err(|e| ErrorFrame::new(ErrorCode::InvalidChannel, e.to_string()))
 }
 
+/// Tells each person `message` mentions, who may read its channel, but
+/// its author: a `mention` frame on every connection of theirs.
+async fn tell_mentioned(state: web::Data<AppState>, message: Message) {
+    let author = message.user.to_ascii_lowercase();
+    let named: Vec<String> = message
+        .mentions
+        .iter()
+        .filter(|m| **m != author)
+        .cloned()
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    let store = state.store.as_ref();
+    let readers = match store.access(&message.channel, &author).await {
+        Ok(Some(access)) => match store.among(&message.channel, &named).await {
+            Ok(among) => among.readers(access.channel.kind, &named),
+            Err(e) => return tracing::warn!(error = %e, "could not check who a mention may tell"),
+        },
+        Ok(None) => return,
+        Err(e) => return tracing::warn!(error = %e, "could not check who a mention may tell"),
+    };
+    let frame = ToPerson::Mention { message };
+    for person in readers {
+        crate::tell::tell(state.bus.as_ref(), &person, &frame).await;
+    }
+}
+
+/// The answer about a channel that does not exist, or that the asker may
+/// not know of.
+pub(super) fn no_such_channel(name: &ChannelName) -> ErrorFrame {
+    ErrorFrame::new(
+        ErrorCode::NoSuchChannel,
+        format!("There is no channel #{name}."),
+    )
+}
+
 pub(super) fn unavailable() -> ErrorFrame {
     ErrorFrame::new(
         ErrorCode::Unavailable,
@@ -382,15 +459,18 @@ async fn enter(
     since: Option<String>,
     join: Join,
 ) -> Result<Entered, JoinFailed> {
-    match state.store.channel(&name).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
+    match state.store.access(&name, &join.user).await {
+        Ok(Some(access)) if access.may_read() => {}
+        // Banned from a public channel: its members know it exists.
+        Ok(Some(access)) if access.channel.kind == Kind::Public => {
             let e = ErrorFrame::new(
-                ErrorCode::NoSuchChannel,
-                format!("There is no channel #{name}."),
+                ErrorCode::Forbidden,
+                format!("You are banned from #{name}."),
             );
             return Err((None, e));
         }
+        // Missing, or private to others: the same answer.
+        Ok(_) => return Err((None, no_such_channel(&name))),
         Err(e) => {
             tracing::warn!(error = %e, "channel lookup failed");
             return Err((None, unavailable()));

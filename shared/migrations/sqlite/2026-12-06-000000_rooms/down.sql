@@ -1,0 +1,3 @@
+DROP TABLE channel_bans;
+DROP TABLE channel_members;
+ALTER TABLE channels DROP COLUMN kind;
