@@ -41,8 +41,10 @@ async function listedByServer(chat) {
 /** Waits until `chat`'s header shows `text` (`# name` for channels, the person for a DM). */
 async function expectTitle(chat, text) {
   await until(`${chat.name}'s header to show ${JSON.stringify(text)}`, async () => {
-    const dm = await chat.page.locator('#channel-title .title-name').count();
-    const shown = dm ? await chat.page.textContent('#channel-title .title-name') : await chat.page.textContent('#channel-title');
+    const shown = await chat.page.evaluate(() => {
+      const title = document.getElementById('channel-title');
+      return (title.querySelector('.title-name') || title).textContent;
+    });
     return shown === text;
   });
 }
@@ -68,9 +70,9 @@ const contrast = (a, b) => {
 /** The text of the toasts `chat` shows. */
 const toasts = (chat) => chat.page.locator('#toasts .toast-text').allTextContents();
 
-/** Creates channel `name` as `chat` over HTTP. */
-async function createOver(chat, name, { isPrivate = false } = {}) {
-  const res = await chat.context.request.post('/api/channels', { data: isPrivate ? { name, private: true } : { name } });
+/** Creates public channel `name` as `chat` over HTTP (as from another device of theirs). */
+async function createOver(chat, name) {
+  const res = await chat.context.request.post('/api/channels', { data: { name } });
   assert(res.status() === 201, `create #${name} answered ${res.status()} ${await res.text()}`);
 }
 
@@ -388,7 +390,11 @@ export const tests = [
     async run(world) {
       const alice = await world.user('alice');
       const bob = await world.user('bob');
-      await createOver(alice, 'club', { isPrivate: true });
+      await alice.page.fill('#channel-name', 'club');
+      await alice.page.check('#channel-private');
+      await alice.page.press('#channel-name', 'Enter');
+      await expectTitle(alice, '# club');
+      await alice.openChannel('general');
       const res = await alice.context.request.post('/api/channels/club/members', { data: { user: 'bob' } });
       assert(res.status() === 201, `inviting bob answered ${res.status()}`);
       await channelButton(bob, 'club').waitFor();

@@ -61,6 +61,18 @@ export function setRole(name, role) {
 }
 
 /**
+ * Our role in `name` as the channel's people list says (null: none there).
+ * It tells what the channel list could not: a channel created on another
+ * device comes as `channel_created`, without our role in it.
+ */
+export function learnRole(name, role) {
+  const entry = entryOf(name);
+  const known = ROLES.includes(role) ? role : null;
+  if (!entry || roleOf(name) === known) return;
+  setChannels([{ ...entry, role: known }]);
+}
+
+/**
  * We were removed from `name` (a `kicked` frame): it leaves the list and is
  * never joined again by this tab (the server already took the connection
  * out of it); what was held for it is forgotten.

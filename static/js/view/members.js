@@ -8,7 +8,7 @@
 // oneself. What the server refuses is said in the panel.
 
 import { state, channel, isMe, sameUser } from '../state.js';
-import { canManage, isDm, isPrivate, roleOf } from '../rooms.js';
+import { canManage, isDm, isPrivate, learnRole, roleOf } from '../rooms.js';
 import { avatar } from './avatar.js';
 import { $, h, showText } from './dom.js';
 import { createPicker } from './picker.js';
@@ -48,6 +48,8 @@ export function initMembers(people) {
       const [roles, bans] = await Promise.all([people.members(name), withBans ? people.bans(name) : []]);
       if (n !== asked || state.active !== name) return;
       roster = { name, roles, bans };
+      const mine = roles.find((r) => isMe(r.user));
+      learnRole(name, mine ? mine.role : null);
       render();
     } catch (err) {
       if (n !== asked || state.active !== name) return;
