@@ -9,6 +9,7 @@ pub mod machine;
 pub mod metrics;
 pub mod pg;
 pub mod quotes;
+pub mod rooms;
 mod typing;
 pub mod view;
 
