@@ -5,7 +5,7 @@ import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyEdited, applyDeleted, applyReaction } from './amend.js';
 import { applyRead } from './reads.js';
-import { applyMention, entryOf, noteMention, removeChannel, setRole } from './rooms.js';
+import { applyMention, entryOf, noteMention, removeChannel, roleOf, setRole } from './rooms.js';
 
 const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
 
@@ -56,8 +56,10 @@ export function applyFrame(frame, handlers) {
       break;
     case 'role':
       if (typeof frame.channel === 'string' && typeof frame.role === 'string' && entryOf(frame.channel)) {
+        // Told only when it is news: inviting a member again re-sends the role they have.
+        const before = roleOf(frame.channel);
         setRole(frame.channel, frame.role);
-        handlers.roleChanged(frame.channel, frame.role, frame.by);
+        if (before !== frame.role) handlers.roleChanged(frame.channel, frame.role, frame.by);
       }
       break;
     case 'kicked':
