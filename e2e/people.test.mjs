@@ -386,7 +386,7 @@ export const tests = [
     },
   },
   {
-    name: 'people: a plain member sees no admin controls; inviting someone who does not exist says so in the panel',
+    name: 'people: a plain member sees no admin controls; inviting someone who does not exist, or removing someone already gone, says so in the panel',
     async run(world) {
       const alice = await world.user('alice');
       const bob = await world.user('bob');
@@ -417,6 +417,25 @@ export const tests = [
       const said = await status.textContent();
       assert(said && !said.includes('{') && !/^The server answered/.test(said), `a readable message (${said})`);
       assert((await alice.page.locator('#member-list .member-name').allTextContents()).join(',') === 'alice,bob', 'nobody was added');
+
+      // bob becomes a moderator; carol, invited too, is removed by alice while bob's panel still lists her:
+      // his "Remove" is refused, and the panel says why and lists her no more.
+      await world.account('carol');
+      const invited = await alice.context.request.post('/api/channels/club/members', { data: { user: 'carol' } });
+      assert(invited.status() === 201, `inviting carol answered ${invited.status()}`);
+      await memberAction(alice, 'bob', 'Make moderator');
+      await until('bob to be offered actions on carol', async () =>
+        (await actionsOn(bob, 'carol')).join(',') === 'Make moderator,Remove');
+      assert((await actionsOn(bob, 'alice')).length === 0, 'nothing on the owner');
+      const removed = await alice.context.request.delete('/api/channels/club/members/carol');
+      assert(removed.status() === 204, `removing carol answered ${removed.status()}`);
+      world.guard.expectHttpError(bob.page, 'DELETE', '/api/channels/club/members/carol', 404);
+      await memberAction(bob, 'carol', 'Remove');
+      const refused = bob.page.locator('#members-error');
+      await refused.waitFor();
+      const why = await refused.textContent();
+      assert(why && !why.includes('{') && !/^The server answered/.test(why), `the refusal is readable (${why})`);
+      await until('carol to leave bob\'s list', async () => (await memberRow(bob, 'carol').count()) === 0);
     },
   },
   {
