@@ -42,7 +42,9 @@ async fn suite(store: Arc<dyn Store>) {
     search_finds_whole_words_in_any_order_newest_first(store).await;
     login_sessions(store).await;
     retried_sends_are_stored_once(store).await;
-    rooms_show_only_to_those_who_may_read_them(store).await;
+    private_channels_show_only_to_their_members(store).await;
+    a_direct_conversation_is_one_from_either_side(store).await;
+    bans_hold_until_lifted_and_the_picker_matches_prefixes(store).await;
     store.ping().await.unwrap();
 }
 
@@ -433,16 +435,18 @@ async fn postgres_migrations_are_safe_when_processes_start_together() {
     }
 }
 
-async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
+/// What `reader` lists: each channel's name and their role there.
+async fn listed(store: &dyn Store, reader: &str) -> Vec<(String, Option<Role>)> {
+    let page = store.channels(reader, None, 100).await.unwrap();
+    page.into_iter()
+        .map(|l| (l.channel.name.to_string(), l.role))
+        .collect()
+}
+
+async fn private_channels_show_only_to_their_members(store: &dyn Store) {
     for who in ["bob", "carol", "a_b"] {
         store.create_user(&name(who), "hash").await.unwrap();
     }
-    let listed = |reader: &'static str| async move {
-        let page = store.channels(reader, None, 100).await.unwrap();
-        page.into_iter()
-            .map(|l| (l.channel.name.to_string(), l.role))
-            .collect::<Vec<_>>()
-    };
     let secret = channel("secret");
     let made = store
         .create_channel(&secret, "Alice", RoomKind::Private)
@@ -456,10 +460,13 @@ async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
     );
     let bob = store.access(&secret, "BOB").await.unwrap().unwrap();
     assert!(!bob.may_read(), "a private channel is for its members");
-    assert!(listed("alice")
+    assert!(listed(store, "alice")
         .await
         .contains(&("secret".into(), Some(Role::Owner))));
-    assert!(!listed("bob").await.iter().any(|(n, _)| n == "secret"));
+    assert!(!listed(store, "bob")
+        .await
+        .iter()
+        .any(|(n, _)| n == "secret"));
     store
         .set_role(&secret, "bob", Role::Member, "alice")
         .await
@@ -482,7 +489,11 @@ async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
         among.readers(RoomKind::Private, &["bob".into(), "carol".into()]),
         ["bob"]
     );
-    // The owner's role never changes and the owner is never removed.
+    the_owner_stays_and_members_can_be_removed(store, &secret).await;
+}
+
+async fn the_owner_stays_and_members_can_be_removed(store: &dyn Store, secret: &ChannelName) {
+    let secret = secret.clone();
     store
         .set_role(&secret, "alice", Role::Member, "bob")
         .await
@@ -499,7 +510,9 @@ async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
         .unwrap()
         .unwrap()
         .may_read());
+}
 
+async fn a_direct_conversation_is_one_from_either_side(store: &dyn Store) {
     let (a, b) = (name("alice"), name("bob"));
     let dm = ChannelName::dm(&a, &b);
     let (opened, new) = store.open_dm(&dm, "alice", "bob").await.unwrap();
@@ -508,10 +521,10 @@ async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
     let (again, new) = store.open_dm(&dm, "bob", "alice").await.unwrap();
     assert!(!new, "the same conversation from either side");
     assert_eq!(again, opened);
-    assert!(listed("bob")
+    assert!(listed(store, "bob")
         .await
         .contains(&(dm.to_string(), Some(Role::Member))));
-    assert!(!listed("carol")
+    assert!(!listed(store, "carol")
         .await
         .iter()
         .any(|(n, _)| *n == dm.to_string()));
@@ -520,13 +533,21 @@ async fn rooms_show_only_to_those_who_may_read_them(store: &dyn Store) {
         dm_access.may_read() && !dm_access.manages(),
         "nobody runs a DM"
     );
+}
 
+async fn bans_hold_until_lifted_and_the_picker_matches_prefixes(store: &dyn Store) {
     let random = channel("random");
-    assert!(listed("carol").await.iter().any(|(n, _)| n == "random"));
+    assert!(listed(store, "carol")
+        .await
+        .iter()
+        .any(|(n, _)| n == "random"));
     store.ban(&random, "carol", "alice").await.unwrap();
     let carol = store.access(&random, "carol").await.unwrap().unwrap();
     assert!(carol.banned && !carol.may_read());
-    assert!(!listed("carol").await.iter().any(|(n, _)| n == "random"));
+    assert!(!listed(store, "carol")
+        .await
+        .iter()
+        .any(|(n, _)| n == "random"));
     let bans = store.bans(&random).await.unwrap();
     assert_eq!(
         (bans[0].user.as_str(), bans[0].by.as_str()),

@@ -819,6 +819,16 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
     target.count().get_result::<i64>(c).map(|n| n > 0)
 }
 
+/// Channel `name`'s row, if there is one.
+fn channel_row(c: &mut Conn, name: &str) -> Result<Option<ChannelRow>, StoreError> {
+    channels::table
+        .filter(channels::name.eq(name))
+        .select(ChannelRow::as_select())
+        .first(c)
+        .optional()
+        .map_err(map_err)
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::sql_types::Integer;
@@ -843,14 +853,4 @@ mod tests {
             assert_eq!(setting.synchronous, 2, "FULL");
         }
     }
-}
-
-/// Channel `name`'s row, if there is one.
-fn channel_row(c: &mut Conn, name: &str) -> Result<Option<ChannelRow>, StoreError> {
-    channels::table
-        .filter(channels::name.eq(name))
-        .select(ChannelRow::as_select())
-        .first(c)
-        .optional()
-        .map_err(map_err)
 }

@@ -50,27 +50,7 @@ impl Connection {
                 "id must be a message id.",
             ));
         }
-        let state = self.state.clone();
-        let user = self.user.to_string();
-        let look_up = async move {
-            let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
-            let found = chat_shared::history::find(bus, store, key, &name, &id).await;
-            let manages = match &asked {
-                Asked::Delete => store
-                    .access(&name, &user)
-                    .await
-                    .map(|a| a.is_some_and(|a| a.manages())),
-                _ => Ok(false),
-            };
-            let decided = match (found, manages) {
-                (Ok(found), Ok(manages)) => decide(&name, &user, found, manages, asked),
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(channel = %name, error = %e, "could not look up a message to change");
-                    Err(unavailable())
-                }
-            };
-            (decided, id)
-        };
+        let look_up = look_up(self.state.clone(), name, self.user.to_string(), id, asked);
         ctx.wait(
             look_up
                 .into_actor(self)
@@ -97,6 +77,34 @@ impl Connection {
         );
         Ok(())
     }
+}
+
+/// Finds the message and whether `user` runs the channel (for a deletion),
+/// and decides the change; with the message id asked about.
+async fn look_up(
+    state: actix_web::web::Data<crate::state::AppState>,
+    name: ChannelName,
+    user: String,
+    id: String,
+    asked: Asked,
+) -> (Result<Change, ErrorFrame>, String) {
+    let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
+    let found = chat_shared::history::find(bus, store, key, &name, &id).await;
+    let manages = match &asked {
+        Asked::Delete => store
+            .access(&name, &user)
+            .await
+            .map(|a| a.is_some_and(|a| a.manages())),
+        _ => Ok(false),
+    };
+    let decided = match (found, manages) {
+        (Ok(found), Ok(manages)) => decide(&name, &user, found, manages, asked),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(channel = %name, error = %e, "could not look up a message to change");
+            Err(unavailable())
+        }
+    };
+    (decided, id)
 }
 
 /// The change `user` asked for, if the message is there and it is theirs
