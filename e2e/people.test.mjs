@@ -294,7 +294,8 @@ export const tests = [
 
       // alice bans carol.
       await memberAction(alice, 'carol', 'Ban');
-      await until('carol to be told', async () => (await toasts(carol)).includes('You were removed from #town by alice.'));
+      await until('carol to be told', async () => (await toasts(carol))
+        .includes('You were removed from #town by alice. You can join it again once the ban is lifted.'));
       await expectTitle(carol, '# general');
       await until('#town to leave carol\'s list', async () => !(await channelNames(carol)).includes('town'));
       await until('alice to list carol as banned', async () => (await banRow(alice, 'carol').count()) === 1);

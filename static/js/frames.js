@@ -19,8 +19,8 @@ const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
  * handlers.problem(message): any other `error` frame.
  * handlers.conversation(name): a direct conversation was opened with us.
  * handlers.invited(name, by), handlers.roleChanged(name, role, by): told
- * to the person. handlers.kicked(name, by): we were removed from a channel
- * (it is gone from the store by then).
+ * to the person. handlers.kicked(name, by, banned): we were removed from a
+ * channel (it is gone from the store by then); `banned`: from a public one.
  */
 export function applyFrame(frame, handlers) {
   switch (frame.type) {
@@ -65,7 +65,7 @@ export function applyFrame(frame, handlers) {
     case 'kicked':
       if (typeof frame.channel === 'string') {
         removeChannel(frame.channel);
-        handlers.kicked(frame.channel, frame.by);
+        handlers.kicked(frame.channel, frame.by, frame.banned === true);
       }
       break;
     case 'ack':

@@ -112,10 +112,11 @@ function conversation(name) {
 }
 
 /** We were removed from `name` (the store has forgotten it): away from it, and told so. */
-function kicked(name, by) {
+function kicked(name, by, banned) {
   if (state.active === name || !state.active) openChannel(HOME);
   const who = typeof by === 'string' && by ? ` by ${by}` : '';
-  toast(`You were removed from #${name}${who}.`, { notice: true });
+  const until = banned ? ' You can join it again once the ban is lifted.' : '';
+  toast(`You were removed from #${name}${who}.${until}`, { notice: true });
 }
 
 function invited(name, by) {
