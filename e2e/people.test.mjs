@@ -326,6 +326,16 @@ export const tests = [
       await carol.openChannel('town');
       await carol.send('back in town');
       await alice.expectMessage('back in town', { from: 'carol' });
+
+      // Banned again while her connection is down: the kicked frame is lost, the channel list says it.
+      cable.unplug();
+      await until('carol to notice', async () => carol.page.locator('#banner').isVisible());
+      const banned = await alice.context.request.delete('/api/channels/town/members/carol');
+      assert(banned.status() === 204, `banning carol again answered ${banned.status()}`);
+      cable.plug();
+      await carol.backOnline();
+      await until('#town to leave carol\'s list after the reconnect', async () => !(await channelNames(carol)).includes('town'));
+      await expectTitle(carol, '# general');
     },
   },
   {

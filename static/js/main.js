@@ -8,7 +8,7 @@ import { applyReadState, createReader, readsUnknown } from './reads.js';
 import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyFrame } from './frames.js';
-import { isDm, isPrivate, peerOf } from './rooms.js';
+import { isDm, isPrivate, peerOf, removeChannel } from './rooms.js';
 import { $, h } from './view/dom.js';
 import { avatar } from './view/avatar.js';
 import { initAuthView } from './view/auth.js';
@@ -62,8 +62,33 @@ function onSocketStatus({ status, retryAt }) {
     pending.holdAllPending();
     changes.dropAll();
   }
+  const again = status === 'open' && state.connection.everOpen;
   store.setConnection(status, retryAt);
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
+  if (again) catchUpChannels();
+}
+
+/**
+ * After a reconnect, the channel list again: frames addressed to us while
+ * the connection was down (a conversation opened, an invitation, a role,
+ * a removal) are lost, and the list says what they would have.
+ */
+async function catchUpChannels() {
+  const me = state.me;
+  let list;
+  try {
+    list = await api.channels();
+  } catch (err) {
+    if (state.me === me) sessionCheck(err);
+    return;
+  }
+  if (state.me !== me) return;
+  const listed = new Set(list.map((ch) => ch && ch.name));
+  const gone = state.channels.filter((ch) => !listed.has(ch.name) && ch.name !== HOME).map((ch) => ch.name);
+  gone.forEach((name) => removeChannel(name));
+  if (gone.includes(state.active)) openChannel(HOME);
+  store.setChannels(list);
+  list.filter((ch) => ch.kind === 'dm').slice(0, DM_JOINS).forEach((ch) => joinQuietly(ch.name));
 }
 
 function sendJoin(name) {
