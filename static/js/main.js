@@ -387,16 +387,21 @@ async function enterChat(username) {
   socket.connect();
   composer.focus();
   loadEmoji(username);
+  // Until the list is in, the sidebar says it is loading (and a page script can wait for it).
+  const channelList = $('channel-list');
+  channelList.setAttribute('aria-busy', 'true');
   let list;
   try {
     list = await api.channels();
   } catch (err) {
     if (state.me !== username) return;
+    channelList.removeAttribute('aria-busy');
     readsUnknown();
     if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
     return;
   }
   if (state.me !== username) return; // logged out meanwhile
+  channelList.removeAttribute('aria-busy');
   store.setChannels(list);
   applyReadState(list);
   list.filter((ch) => ch.kind === 'dm').slice(0, DM_JOINS).forEach((ch) => joinQuietly(ch.name));
@@ -430,6 +435,7 @@ const isKnown = (name) => state.channels.some((ch) => ch.name === name);
 
 function leaveChat(message = '') {
   socket.close();
+  $('channel-list').removeAttribute('aria-busy');
   changes.forget();
   reader.cancel();
   store.reset(null);
