@@ -132,6 +132,10 @@ impl ChaosClient {
 
     /// Adds to the trail, with the time since the client began.
     fn note(&mut self, what: String) {
+        // A refusal repeated at every retry is told once.
+        if self.stats.trail.last().is_some_and(|t| t.ends_with(&what)) {
+            return;
+        }
         let at = self.began.elapsed().as_secs_f64();
         self.stats.trail.push(format!("{at:7.2}s {what}"));
     }
@@ -434,7 +438,14 @@ impl ChaosClient {
                     socket.send(ws::Message::Pong(p)).await.ok()?;
                     continue;
                 }
-                Ok(Some(Ok(ws::Frame::Close(_)) | Err(_)) | None) | Err(_) => return None,
+                Ok(Some(Ok(ws::Frame::Close(_)) | Err(_)) | None) => {
+                    self.note("dropped while joining".to_owned());
+                    return None;
+                }
+                Err(_) => {
+                    self.note("no answer to a join in time".to_owned());
+                    return None;
+                }
                 Ok(Some(Ok(_))) => continue,
             };
             let frame: Value = serde_json::from_slice(&frame).expect("frames are JSON");
@@ -450,6 +461,7 @@ impl ChaosClient {
                 Some("message") => self.see(&frame["message"]),
                 Some("error") => {
                     let code = frame["code"].as_str().unwrap_or("?").to_owned();
+                    self.note(format!("join refused: {code}: {}", frame["message"]));
                     *self.stats.errors.entry(code).or_default() += 1;
                     return None;
                 }
