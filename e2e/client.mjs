@@ -259,10 +259,15 @@ export class ChatPage {
     await this.ready();
   }
 
-  /** Waits for the chat screen with an open connection (the composer enabled). */
+  /**
+   * Waits for the chat screen with an open connection (the composer
+   * enabled) and the channel list loaded (a channel named in the address
+   * opens once it is).
+   */
   async ready() {
     await this.page.locator('#chat-screen').waitFor();
     await this.page.locator('#composer-input:enabled').waitFor();
+    await this.page.locator('#channel-list:not([aria-busy="true"])').waitFor({ state: 'attached' });
   }
 
   get isPhone() {

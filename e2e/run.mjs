@@ -35,6 +35,7 @@ import { tests as changeTests } from './changes.test.mjs';
 import { tests as formattingTests } from './formatting.test.mjs';
 import { tests as reactionTests } from './reactions.test.mjs';
 import { tests as unreadTests } from './unread.test.mjs';
+import { tests as peopleTests } from './people.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -129,7 +130,7 @@ async function main() {
   }
   const filter = process.argv[2] || '';
   const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
-    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests];
+    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

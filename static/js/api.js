@@ -72,7 +72,56 @@ export async function channels() {
   }
 }
 
-export const createChannel = (name) => request('POST', '/api/channels', { name });
+/** Creates a channel; a private one is seen by its members only. */
+export const createChannel = (name, { isPrivate = false } = {}) =>
+  request('POST', '/api/channels', isPrivate ? { name, private: true } : { name });
+
+/** The one direct conversation with `user` (opened now, or the existing one). */
+export const openDm = (user) => request('POST', '/api/dms', { user });
+
+/** Usernames starting with `prefix` (any case), not ours. */
+export async function users(prefix, limit = 8) {
+  const params = new URLSearchParams({ prefix, limit: String(limit) });
+  const data = await request('GET', `/api/users?${params}`);
+  return Array.isArray(data && data.users) ? data.users.filter((u) => typeof u === 'string') : [];
+}
+
+const membersPath = (channel) => `/api/channels/${encodeURIComponent(channel)}/members`;
+
+/**
+ * The people of a channel with their roles ([{user, role}]): everyone in a
+ * private channel or DM, those with a role in a public one. Reads every page.
+ */
+export async function members(channel) {
+  const all = [];
+  let after = null;
+  for (;;) {
+    const path = after ? `${membersPath(channel)}?after=${encodeURIComponent(after)}` : membersPath(channel);
+    const data = await request('GET', path);
+    if (data && Array.isArray(data.members)) all.push(...data.members.filter((m) => m && typeof m.user === 'string'));
+    const next = data && typeof data.next === 'string' ? data.next : null;
+    if (!next || next === after) return all;
+    after = next;
+  }
+}
+
+/** Invites `user` into a private channel, or gives them `role` (member or moderator). */
+export const addMember = (channel, user, role) =>
+  request('POST', membersPath(channel), role ? { user, role } : { user });
+
+/** Removes `user` from a private channel, or bans them from a public one. */
+export const removeMember = (channel, user) =>
+  request('DELETE', `${membersPath(channel)}/${encodeURIComponent(user)}`);
+
+/** Who is banned from a public channel ([{user, by, at}]); owner and moderators only. */
+export async function bans(channel) {
+  const data = await request('GET', `/api/channels/${encodeURIComponent(channel)}/bans`);
+  return Array.isArray(data && data.bans) ? data.bans.filter((b) => b && typeof b.user === 'string') : [];
+}
+
+/** Lifts the ban of `user` from a public channel. */
+export const liftBan = (channel, user) =>
+  request('DELETE', `/api/channels/${encodeURIComponent(channel)}/bans/${encodeURIComponent(user)}`);
 
 /** One message of a channel (e.g. the original a reply quotes). */
 export async function message(channel, id) {

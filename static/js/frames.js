@@ -5,6 +5,9 @@ import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyEdited, applyDeleted, applyReaction } from './amend.js';
 import { applyRead } from './reads.js';
+import { applyMention, entryOf, noteMention, removeChannel, roleOf, setRole } from './rooms.js';
+
+const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
@@ -14,6 +17,10 @@ import { applyRead } from './reads.js';
  * send; true when it was one of our edits, deletions or reactions.
  * handlers.mentioned(message): a new message from someone else mentions us.
  * handlers.problem(message): any other `error` frame.
+ * handlers.conversation(name): a direct conversation was opened with us.
+ * handlers.invited(name, by), handlers.roleChanged(name, role, by): told
+ * to the person. handlers.kicked(name, by, banned): we were removed from a
+ * channel (it is gone from the store by then); `banned`: from a public one.
  */
 export function applyFrame(frame, handlers) {
   switch (frame.type) {
@@ -26,7 +33,40 @@ export function applyFrame(frame, handlers) {
       break;
     case 'message':
       if (store.addMessage(frame.message) && store.mentionsMe(frame.message)
-        && !store.isMe(frame.message.user)) handlers.mentioned(frame.message);
+        && !store.isMe(frame.message.user)) {
+        noteMention(frame.message.id);
+        handlers.mentioned(frame.message);
+      }
+      break;
+    case 'mention':
+      if (store.isMessage(frame.message) && applyMention(frame.message)) handlers.mentioned(frame.message);
+      break;
+    case 'dm':
+      if (isEntry(frame.channel)) {
+        store.addChannel({ ...frame.channel, kind: 'dm' });
+        handlers.conversation(frame.channel.name);
+      }
+      break;
+    case 'invited':
+      if (isEntry(frame.channel)) {
+        const known = !!entryOf(frame.channel.name);
+        store.addChannel(frame.channel);
+        if (!known) handlers.invited(frame.channel.name, frame.by);
+      }
+      break;
+    case 'role':
+      if (typeof frame.channel === 'string' && typeof frame.role === 'string' && entryOf(frame.channel)) {
+        // Told only when it is news: inviting a member again re-sends the role they have.
+        const before = roleOf(frame.channel);
+        setRole(frame.channel, frame.role);
+        if (before !== frame.role) handlers.roleChanged(frame.channel, frame.role, frame.by);
+      }
+      break;
+    case 'kicked':
+      if (typeof frame.channel === 'string') {
+        removeChannel(frame.channel);
+        handlers.kicked(frame.channel, frame.by, frame.banned === true);
+      }
       break;
     case 'ack':
       if (typeof frame.ref === 'string') {

@@ -8,7 +8,8 @@ import { applyReadState, createReader, readsUnknown } from './reads.js';
 import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyFrame } from './frames.js';
-import { $ } from './view/dom.js';
+import { isDm, isPrivate, peerOf, removeChannel } from './rooms.js';
+import { $, h } from './view/dom.js';
 import { avatar } from './view/avatar.js';
 import { initAuthView } from './view/auth.js';
 import { initSidebar } from './view/sidebar.js';
@@ -21,10 +22,14 @@ import { initBanner } from './view/banner.js';
 import { initLayout } from './view/layout.js';
 import { initNotify } from './view/notify.js';
 import { toast } from './view/toast.js';
+import { lockIcon } from './view/sidebar.js';
 
 const { state } = store;
 const HOME = 'general';
-const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
+/** A channel's name, or a direct conversation's (dm~a~b, both lower case). */
+const CHANNEL_NAME = /^(?:[a-z0-9][a-z0-9_-]{1,49}|dm~[a-z0-9_]{3,32}~[a-z0-9_]{3,32})$/;
+/** Direct conversations joined in the background after login, so their messages count as unread live. */
+const DM_JOINS = 20;
 const OLDER_RETRY_MS = 5000;
 const JOIN_RETRY_MS = 2000;
 const SESSION_ENDED = 'Your session has ended. Please log in again.';
@@ -35,7 +40,7 @@ const socket = createSocket({
   onFrame: (frame) => applyFrame(frame, {
     joined: resendHeld, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
     changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
-    problem: toast,
+    problem: toast, conversation, kicked, invited, roleChanged,
   }),
   onStatus: onSocketStatus,
   preflight: async () => {
@@ -57,8 +62,33 @@ function onSocketStatus({ status, retryAt }) {
     pending.holdAllPending();
     changes.dropAll();
   }
+  const again = status === 'open' && state.connection.everOpen;
   store.setConnection(status, retryAt);
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
+  if (again) catchUpChannels();
+}
+
+/**
+ * After a reconnect, the channel list again: frames addressed to us while
+ * the connection was down (a conversation opened, an invitation, a role,
+ * a removal) are lost, and the list says what they would have.
+ */
+async function catchUpChannels() {
+  const me = state.me;
+  let list;
+  try {
+    list = await api.channels();
+  } catch (err) {
+    if (state.me === me) sessionCheck(err);
+    return;
+  }
+  if (state.me !== me) return;
+  const listed = new Set(list.map((ch) => ch && ch.name));
+  const gone = state.channels.filter((ch) => !listed.has(ch.name) && ch.name !== HOME).map((ch) => ch.name);
+  gone.forEach((name) => removeChannel(name));
+  if (gone.includes(state.active)) openChannel(HOME);
+  store.setChannels(list);
+  list.filter((ch) => ch.kind === 'dm').slice(0, DM_JOINS).forEach((ch) => joinQuietly(ch.name));
 }
 
 function sendJoin(name) {
@@ -89,6 +119,41 @@ function sessionCheck(err) {
 }
 
 // ---- actions -------------------------------------------------------------
+
+/**
+ * Joins a channel without opening it (a direct conversation), so that its
+ * messages arrive and count as unread.
+ */
+function joinQuietly(name) {
+  if (state.joined.has(name)) return;
+  state.joined.add(name);
+  if (socket.isOpen()) sendJoin(name);
+}
+
+/** Someone opened a conversation with us: what they write in it from the start is unread. */
+function conversation(name) {
+  if (!state.joined.has(name)) store.channel(name).newConversation = true;
+  joinQuietly(name);
+}
+
+/** We were removed from `name` (the store has forgotten it): away from it, and told so. */
+function kicked(name, by, banned) {
+  if (state.active === name || !state.active) openChannel(HOME);
+  const who = typeof by === 'string' && by ? ` by ${by}` : '';
+  const until = banned ? ' You can join it again once the ban is lifted.' : '';
+  toast(`You were removed from #${name}${who}.${until}`, { notice: true });
+}
+
+function invited(name, by) {
+  const who = typeof by === 'string' && by ? `${by} added you` : 'You were added';
+  toast(`${who} to the private channel #${name}.`, { notice: true });
+}
+
+function roleChanged(name, role, by) {
+  const who = typeof by === 'string' && by ? by : 'Someone';
+  const what = role === 'moderator' ? 'a moderator' : role === 'owner' ? 'the owner' : 'a member';
+  toast(`${who} made you ${what} of #${name}.`, { notice: true });
+}
 
 function openChannel(name) {
   store.setActive(name);
@@ -121,9 +186,9 @@ async function loadOlder(name) {
   }
 }
 
-async function createChannel(name) {
+async function createChannel(name, options) {
   try {
-    const created = await api.createChannel(name);
+    const created = await api.createChannel(name, options);
     if (created && created.name) store.addChannel(created);
     return created;
   } catch (err) {
@@ -181,7 +246,34 @@ const changes = createChanges({
   deleteAnswered: (id) => messages.deleteAnswered(id),
 });
 const layout = initLayout({ onSidebarOpened: () => sidebar.focusActive() });
-const sidebar = initSidebar({ open: openChannel, create: createChannel });
+/** An API call whose 401 ends the session here; other errors go to the caller. */
+const checked = (call) => async (...args) => {
+  try {
+    return await call(...args);
+  } catch (err) {
+    sessionCheck(err);
+    throw err;
+  }
+};
+
+/** Opens the direct conversation with `user`, starting it if need be. */
+async function message(user) {
+  const ch = await checked(api.openDm)(user);
+  if (!ch || typeof ch.name !== 'string') throw new Error('The server did not say which conversation to open.');
+  store.addChannel({ ...ch, kind: 'dm' });
+  openChannel(ch.name);
+}
+
+const people = {
+  users: checked(api.users),
+  members: checked(api.members),
+  bans: checked(api.bans),
+  invite: checked((name, user) => api.addMember(name, user)),
+  setRole: checked(api.addMember),
+  remove: checked(api.removeMember),
+  liftBan: checked(api.liftBan),
+};
+const sidebar = initSidebar({ open: openChannel, create: createChannel, users: people.users, message });
 const messages = initMessages({
   loadOlder,
   retry: (channel, entry) => {
@@ -198,7 +290,7 @@ const messages = initMessages({
 });
 const reader = createReader({ send: (frame) => socket.send(frame), atBottom: () => messages.atBottom() });
 const notify = initNotify({ open: openChannel });
-const members = initMembers();
+const members = initMembers(people);
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
   typing: () => socket.send({ type: 'typing', channel: state.active }),
@@ -232,8 +324,19 @@ const auth = initAuthView({
   onAuthed: (username) => enterChat(username),
 });
 
+/** The header names the open channel (a lock when private), or the person of a DM. */
+function renderTitle() {
+  const title = $('channel-title');
+  const name = state.active;
+  title.classList.toggle('is-dm', !!name && isDm(name));
+  if (!name) title.replaceChildren();
+  else if (isDm(name)) title.replaceChildren(avatar(peerOf(name), 'sm'), h('span', { class: 'title-name', text: peerOf(name) }));
+  else if (isPrivate(name)) title.replaceChildren(`# ${name}`, lockIcon());
+  else title.replaceChildren(`# ${name}`);
+}
+
 function renderHeader(topics) {
-  if (topics.has('active')) $('channel-title').textContent = state.active ? `# ${state.active}` : '';
+  if (topics.has('active') || topics.has('channels')) renderTitle();
   if (topics.has('me')) {
     const me = $('current-user');
     me.replaceChildren();
@@ -284,18 +387,24 @@ async function enterChat(username) {
   socket.connect();
   composer.focus();
   loadEmoji(username);
+  // Until the list is in, the sidebar says it is loading (and a page script can wait for it).
+  const channelList = $('channel-list');
+  channelList.setAttribute('aria-busy', 'true');
   let list;
   try {
     list = await api.channels();
   } catch (err) {
     if (state.me !== username) return;
+    channelList.removeAttribute('aria-busy');
     readsUnknown();
     if (!sessionCheck(err)) toast(`Couldn't load the channel list: ${err.message}`);
     return;
   }
   if (state.me !== username) return; // logged out meanwhile
+  channelList.removeAttribute('aria-busy');
   store.setChannels(list);
   applyReadState(list);
+  list.filter((ch) => ch.kind === 'dm').slice(0, DM_JOINS).forEach((ch) => joinQuietly(ch.name));
   // What the list says is unread in the channel shown is seen now, below the "New" line.
   if (wanted && wanted !== HOME && isKnown(wanted)) openChannel(wanted);
   else if (state.active && !document.hidden) store.markSeen(state.active);
@@ -326,6 +435,7 @@ const isKnown = (name) => state.channels.some((ch) => ch.name === name);
 
 function leaveChat(message = '') {
   socket.close();
+  $('channel-list').removeAttribute('aria-busy');
   changes.forget();
   reader.cancel();
   store.reset(null);

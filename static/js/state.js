@@ -13,7 +13,7 @@ export const CATCH_UP = 1000;
 
 export const state = {
   me: null,
-  channels: [], // [{name, created_at}] sorted by name
+  channels: [], // [{name, created_at, kind, role, peer}] sorted by name (rooms.js reads them)
   active: null,
   joined: new Set(), // channels this tab has opened and stays subscribed to
   chans: new Map(), // name -> per-channel data, see channel()
@@ -149,6 +149,7 @@ export function channel(name) {
       loadingOlder: false,
       historyDone: false,
       loaded: false, // a `joined` frame has arrived at least once
+      newConversation: false, // a DM someone opened with us just now: its first history is unread
       joinSince: null, // `since` of the join in flight
       inRoom: false, // joined on the current connection: sends may go now
       // The newest id the server sent (in a message or a join's history; not
@@ -197,7 +198,10 @@ export function reset(me) {
 
 export function setChannels(list) {
   const map = new Map(state.channels.map((ch) => [ch.name, ch]));
-  list.filter((ch) => ch && typeof ch.name === 'string').forEach((ch) => map.set(ch.name, ch));
+  // An entry adds to what is known of its channel: a `channel_created`
+  // frame (name and time only) keeps the kind and role the list gave.
+  list.filter((ch) => ch && typeof ch.name === 'string')
+    .forEach((ch) => map.set(ch.name, { ...map.get(ch.name), ...ch }));
   state.channels = [...map.values()].sort((a, b) => a.name.localeCompare(b.name));
   changed('channels');
 }
@@ -284,7 +288,10 @@ export function applyJoined(name, history, members) {
   const since = c.joinSince;
   c.joinSince = null;
   const added = merge(c, list);
-  if (since && name !== state.active) unseen(c, added);
+  // A rejoin's messages came while we were away; so did the first ones of a
+  // conversation someone just opened with us.
+  if ((since || c.newConversation) && name !== state.active) unseen(c, added);
+  c.newConversation = false;
   if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   c.loaded = true;
   c.inRoom = true;

@@ -6,6 +6,7 @@
 // the socket is not open.
 
 import { state, findMessage, lastOwn } from '../state.js';
+import { labelOf } from '../rooms.js';
 import { $, h, showText } from './dom.js';
 
 const MAX_CHARS = 2000;
@@ -218,7 +219,7 @@ export function initComposer({ send, typing, save }) {
     form.classList.toggle('is-disabled', !open);
     const reason = open ? '' : everOpen ? 'Reconnecting…' : 'Connecting…';
     status.textContent = reason;
-    const where = state.active ? `Message #${state.active}` : 'Message';
+    const where = state.active ? `Message ${labelOf(state.active)}` : 'Message';
     label.textContent = where;
     input.placeholder = open ? where : reason;
     if (open && refocus) {

@@ -8,6 +8,7 @@
 // message stays as a tombstone.
 
 import { state, channel, isMe, original } from '../state.js';
+import { isDm, labelOf, peerOf } from '../rooms.js';
 import { firstLine } from './composer.js';
 import { clock, fullDate, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
@@ -229,7 +230,10 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, r
     let text = '';
     if (!c.loaded) text = 'Loading messages…';
     else if (c.loadingOlder) text = 'Loading older messages…';
-    else if (c.historyDone) text = `This is the start of #${state.active}.`;
+    else if (c.historyDone) {
+      text = isDm(state.active) ? `This is the start of your conversation with ${peerOf(state.active)}.`
+        : `This is the start of #${state.active}.`;
+    }
     status.textContent = text;
     status.classList.toggle('is-start', c.loaded && c.historyDone && !c.loadingOlder);
   }
@@ -260,7 +264,7 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, r
       shown = name;
       lastKey = null;
       firstKey = null;
-      list.setAttribute('aria-label', `Messages in #${name}`);
+      list.setAttribute('aria-label', `Messages in ${labelOf(name)}`);
     }
     const rows = rowsOf(name, c, actions.asking);
     const msgRows = rows.filter((r) => r.m);

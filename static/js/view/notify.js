@@ -3,6 +3,7 @@
 // button in the channel list (the page never asks on its own).
 
 import { $ } from './dom.js';
+import { isDm, labelOf } from '../rooms.js';
 
 const BODY_CHARS = 200;
 
@@ -32,7 +33,8 @@ export function initNotify({ open }) {
     mentioned(m) {
       if (!document.hidden || !supported() || Notification.permission !== 'granted') return;
       try {
-        const note = new Notification(`${m.user} mentioned you in #${m.channel}`, {
+        const where = isDm(m.channel) ? '' : ` in ${labelOf(m.channel)}`;
+        const note = new Notification(`${m.user} mentioned you${where}`, {
           body: m.text.slice(0, BODY_CHARS),
           tag: `mention-${m.id}`,
         });

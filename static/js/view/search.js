@@ -4,6 +4,7 @@
 
 import { fullDate, parseTs, dayLabel, clock } from '../time.js';
 import { $, h } from './dom.js';
+import { labelOf } from '../rooms.js';
 
 /** Results asked for at once (the server's default page). */
 const PAGE = 20;
@@ -50,7 +51,7 @@ export function initSearch({ search, open }) {
           open(m.channel, m.id);
         },
       },
-      h('span', { class: 'hit-where', text: `#${m.channel}` }),
+      h('span', { class: 'hit-where', text: labelOf(m.channel) }),
       h('span', { class: 'hit-author', text: m.user }),
       h('time', { class: 'hit-time', datetime: m.ts, title: fullDate(d), text: `${dayLabel(d)} ${clock(d)}` }),
       h('span', { class: 'hit-text' }, marked(m.text, words))));

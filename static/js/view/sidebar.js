@@ -1,61 +1,114 @@
-// The channel list (active channel, unread and mention badges) and the
-// create-channel form.
+// The channel list (active channel, unread and mention badges, a lock on
+// private channels), the direct conversations under it by the other
+// person's name, the people picker that starts one, and the create-channel
+// form (with "Private").
 
 import { state, channel } from '../state.js';
+import { kindOf, peerOf } from '../rooms.js';
+import { avatar } from './avatar.js';
 import { $, h, showText } from './dom.js';
+import { createPicker } from './picker.js';
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
+const LOCK_PATH = 'M7 11V8a5 5 0 0 1 10 0v3M5.5 11h13v9.5h-13z';
+
+/** A lock icon that says "private" to assistive technology. */
+export function lockIcon() {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '13');
+  svg.setAttribute('height', '13');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', LOCK_PATH);
+  path.setAttribute('class', 'icon-stroke');
+  svg.append(path);
+  return h('span', { class: 'channel-lock', role: 'img', 'aria-label': 'private', title: 'Private channel' }, svg);
+}
+
+const shortCount = (n) => (n > 99 ? '99+' : String(n));
 
 /**
  * open(name): make a channel active.
- * create(name): resolves with the created channel or throws an Error.
+ * create(name, {isPrivate}): resolves with the created channel or throws an Error.
+ * users(prefix): resolves with usernames for the people picker.
+ * message(user): opens the direct conversation with `user` (resolves once open, or throws).
  */
-export function initSidebar({ open, create }) {
+export function initSidebar({ open, create, users, message }) {
   const list = $('channel-list');
+  const dmList = $('dm-list');
+  const dmEmpty = $('dm-empty');
   const form = $('channel-form');
   const input = $('channel-name');
+  const privateBox = $('channel-private');
   const hint = $('channel-hint');
   const error = $('channel-error');
-  const buttons = new Map(); // name -> {li, button, mention, badge}
+  const dmNew = $('dm-new');
+  const dmPanel = $('dm-picker');
+  const dmInput = $('dm-input');
+  const buttons = new Map(); // name -> {li, button, mention, badge, kind}
 
-  function row(name) {
+  /**
+   * A row of the list: `#`, or a lock, or the person's avatar, then the
+   * name, the mention badge and the unread badge. Rebuilt when the kind
+   * becomes known (a channel opened from a link before the list came).
+   */
+  function row(name, kind) {
     const mention = h('span', { class: 'mention-badge', title: 'Mentions of you' });
     const badge = h('span', { class: 'unread-badge' });
+    const dm = kind === 'dm';
+    const mark = dm ? avatar(peerOf(name), 'xs')
+      : kind === 'private' ? lockIcon()
+        : h('span', { class: 'channel-hash', 'aria-hidden': 'true', text: '#' });
     const button = h('button', {
-      type: 'button', class: 'channel-btn', onclick: () => open(name),
-    }, h('span', { class: 'channel-hash', 'aria-hidden': 'true', text: '#' }),
-    h('span', { class: 'channel-name', text: name }), mention, badge);
+      type: 'button', class: dm ? 'channel-btn dm-btn' : 'channel-btn', onclick: () => open(name),
+    }, mark, h('span', { class: 'channel-name', text: dm ? peerOf(name) : name }), mention, badge);
     const li = h('li', {}, button);
-    return { li, button, mention, badge };
+    return { li, button, mention, badge, kind };
   }
 
-  const shortCount = (n) => (n > 99 ? '99+' : String(n));
+  function update(r, name) {
+    const { unread, mentions } = channel(name);
+    const active = name === state.active;
+    r.button.classList.toggle('is-active', active);
+    r.button.classList.toggle('has-unread', unread > 0);
+    r.button.classList.toggle('has-mention', mentions > 0);
+    if (active) r.button.setAttribute('aria-current', 'page');
+    else r.button.removeAttribute('aria-current');
+    r.badge.textContent = shortCount(unread);
+    r.badge.hidden = unread === 0;
+    r.mention.textContent = `@${shortCount(mentions)}`;
+    r.mention.hidden = mentions === 0;
+    // The button's label replaces its content for screen readers: it says all of it.
+    const said = r.kind === 'dm' ? [`${peerOf(name)}, direct message`] : r.kind === 'private' ? [name, 'private'] : [name];
+    if (unread > 0) said.push(`${unread} unread`);
+    if (mentions > 0) said.push(mentions === 1 ? '1 mention of you' : `${mentions} mentions of you`);
+    r.button.setAttribute('aria-label', said.join(', '));
+  }
+
+  /** Puts the rows of `names` in `ul`, in order, reusing what is there. */
+  function place(ul, names) {
+    names.forEach((name, i) => {
+      const kind = kindOf(name);
+      let r = buttons.get(name);
+      if (!r || r.kind !== kind) {
+        if (r) r.li.remove();
+        r = row(name, kind);
+        buttons.set(name, r);
+      }
+      if (ul.children[i] !== r.li) ul.insertBefore(r.li, ul.children[i] || null);
+      update(r, name);
+    });
+  }
 
   function render() {
     const names = state.channels.map((ch) => ch.name);
-    names.forEach((name, i) => {
-      let r = buttons.get(name);
-      if (!r) {
-        r = row(name);
-        buttons.set(name, r);
-      }
-      if (list.children[i] !== r.li) list.insertBefore(r.li, list.children[i] || null);
-      const { unread, mentions } = channel(name);
-      const active = name === state.active;
-      r.button.classList.toggle('is-active', active);
-      r.button.classList.toggle('has-unread', unread > 0);
-      r.button.classList.toggle('has-mention', mentions > 0);
-      if (active) r.button.setAttribute('aria-current', 'page');
-      else r.button.removeAttribute('aria-current');
-      r.badge.textContent = shortCount(unread);
-      r.badge.hidden = unread === 0;
-      r.mention.textContent = `@${shortCount(mentions)}`;
-      r.mention.hidden = mentions === 0;
-      const said = [name];
-      if (unread > 0) said.push(`${unread} unread`);
-      if (mentions > 0) said.push(mentions === 1 ? '1 mention of you' : `${mentions} mentions of you`);
-      r.button.setAttribute('aria-label', said.join(', '));
-    });
+    const dms = names.filter((name) => kindOf(name) === 'dm')
+      .sort((a, b) => peerOf(a).localeCompare(peerOf(b), undefined, { sensitivity: 'base' }));
+    place(list, names.filter((name) => kindOf(name) !== 'dm'));
+    place(dmList, dms);
+    dmEmpty.hidden = dms.length > 0;
     for (const [name, r] of buttons) {
       if (!names.includes(name)) {
         r.li.remove();
@@ -63,6 +116,34 @@ export function initSidebar({ open, create }) {
       }
     }
   }
+
+  // ---- the people picker: a new direct conversation ----
+
+  function showPicker(show) {
+    dmPanel.hidden = !show;
+    dmNew.setAttribute('aria-expanded', String(show));
+    if (show) dmInput.focus();
+    else picker.reset();
+  }
+
+  const picker = createPicker({
+    input: dmInput,
+    list: $('dm-suggestions'),
+    status: $('dm-status'),
+    search: users,
+    choose: async (user) => {
+      await message(user);
+      showPicker(false);
+    },
+    escape: () => {
+      showPicker(false);
+      dmNew.focus();
+    },
+  });
+
+  dmNew.addEventListener('click', () => showPicker(dmPanel.hidden));
+
+  // ---- the create-channel form ----
 
   function checkHint() {
     const value = input.value;
@@ -88,8 +169,9 @@ export function initSidebar({ open, create }) {
     const submitButton = form.querySelector('button[type="submit"]');
     submitButton.disabled = true;
     try {
-      const created = await create(name);
+      const created = await create(name, { isPrivate: privateBox.checked });
       input.value = '';
+      privateBox.checked = false;
       checkHint();
       showText(error, '');
       open(created && created.name ? created.name : name);
@@ -104,8 +186,10 @@ export function initSidebar({ open, create }) {
     render,
     reset() {
       input.value = '';
+      privateBox.checked = false;
       checkHint();
       showText(error, '');
+      showPicker(false);
     },
     focusActive() {
       const r = buttons.get(state.active);
