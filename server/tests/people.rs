@@ -91,12 +91,18 @@ async fn a_private_channel_is_seen_by_its_members_whom_its_owner_and_moderators_
     let mut carol = app.user("carol").await;
     let mut dave = app.user("dave").await;
     let (mut a, mut b, mut c) = (alice.ws().await, bob.ws().await, carol.ws().await);
-    let mut d = dave.ws().await;
+    let (mut d, mut a2) = (dave.ws().await, alice.ws().await);
 
     let (status, made) = alice
         .post("/api/channels", json!({"name": "vault", "private": true}))
         .await;
     assert_eq!(status, 201, "{made}");
+    // The creator's other devices learn of it; nobody else does.
+    let told = expect_frame(&mut a2, "invited").await;
+    assert_eq!(
+        (&told["channel"]["name"], &told["by"]),
+        (&json!("vault"), &json!("alice"))
+    );
     assert_eq!(
         (&made["kind"], &made["role"]),
         (&json!("private"), &json!("owner"))
@@ -128,6 +134,12 @@ async fn a_private_channel_is_seen_by_its_members_whom_its_owner_and_moderators_
         (&json!("vault"), &json!("private"), &json!("alice"))
     );
     assert_eq!(listed(&mut bob, "vault").await.unwrap()["role"], "member");
+    let (status, _) = alice
+        .post("/api/channels/vault/members", json!({"user": "bob"}))
+        .await;
+    assert_eq!(status, 200, "inviting a member again changes nothing");
+    let news = b.drain(Duration::from_millis(300)).await;
+    assert!(!news.iter().any(|f| f["type"] == "role"), "{news:?}");
     let joined = b.join("vault").await;
     assert_eq!(pluck(&joined["history"], "text"), ["the marmot plan"]);
 

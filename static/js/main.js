@@ -145,6 +145,8 @@ function kicked(name, by, banned) {
 }
 
 function invited(name, by) {
+  // A private channel we made on another device: nothing to announce.
+  if (typeof by === 'string' && state.me && by.toLowerCase() === state.me.toLowerCase()) return;
   const who = typeof by === 'string' && by ? `${by} added you` : 'You were added';
   toast(`${who} to the private channel #${name}.`, { notice: true });
 }

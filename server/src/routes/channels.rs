@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use chat_shared::bus::json_payload;
 use chat_shared::message::is_message_id;
 use chat_shared::names::ChannelName;
-use chat_shared::people::Entry;
+use chat_shared::people::{Entry, ToPerson};
 use chat_shared::store::{Access, HistoryQuery, Kind, Listed, Role, StoreError};
 use chat_shared::subjects;
 use serde::Deserialize;
@@ -118,7 +118,17 @@ pub async fn create(
         channel,
         role: Some(Role::Owner),
     };
-    Ok(HttpResponse::Created().json(Entry::new(&listed, &user.name.to_ascii_lowercase())))
+    let me = user.name.to_ascii_lowercase();
+    let entry = Entry::new(&listed, &me);
+    if kind == Kind::Private {
+        // The creator's other devices learn of it as its only member would.
+        let frame = ToPerson::Invited {
+            channel: entry.clone(),
+            by: me.clone(),
+        };
+        crate::tell::tell(state.bus.as_ref(), &me, &frame).await;
+    }
+    Ok(HttpResponse::Created().json(entry))
 }
 
 #[derive(Deserialize)]

@@ -171,15 +171,7 @@ pub async fn add_member(
     body: web::Json<NewMember>,
 ) -> Result<HttpResponse, AppError> {
     let access = managed(&state, &user, &name).await?;
-    let role = match body.role.as_deref() {
-        None | Some("member") => Role::Member,
-        Some("moderator") => Role::Moderator,
-        Some(_) => {
-            return Err(AppError::Invalid(
-                "role is \"member\" or \"moderator\".".into(),
-            ))
-        }
-    };
+    let role = asked_role(body.role.as_deref())?;
     let target = existing(&state, &body.user).await?;
     let channel = access.channel.name.clone();
     let theirs = state.store.access(&channel, &target).await?;
@@ -198,6 +190,13 @@ pub async fn add_member(
         state.store.set_role(&channel, &target, role, &by).await?;
     }
     let invited = had.is_none() && !public;
+    // What did not change is not news (inviting a member again).
+    let changed = match (had, public) {
+        // No row in a public channel is a plain member's standing.
+        (None, true) => role != Role::Member,
+        (None, false) => true,
+        (Some(was), _) => was != role,
+    };
     let frame = match invited {
         true => ToPerson::Invited {
             channel: Entry::new(
@@ -215,13 +214,26 @@ pub async fn add_member(
             by: by.clone(),
         },
     };
-    tell(state.bus.as_ref(), &target, &frame).await;
+    if changed {
+        tell(state.bus.as_ref(), &target, &frame).await;
+    }
     tracing::info!(target = %target, role = role.as_str(), invited, "membership changed");
     let body = json!({ "user": target, "role": role });
     Ok(match invited {
         true => HttpResponse::Created().json(body),
         false => HttpResponse::Ok().json(body),
     })
+}
+
+/// The role a request names: `member` (also when none) or `moderator`.
+fn asked_role(role: Option<&str>) -> Result<Role, AppError> {
+    match role {
+        None | Some("member") => Ok(Role::Member),
+        Some("moderator") => Ok(Role::Moderator),
+        Some(_) => Err(AppError::Invalid(
+            "role is \"member\" or \"moderator\".".into(),
+        )),
+    }
 }
 
 /// Whether the caller (`access`) may give someone whose role is `had`
