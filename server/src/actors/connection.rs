@@ -228,7 +228,7 @@ impl Handler<ChannelFrame> for Connection {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
         self.outbox.written(frame.frame.len());
-        if self.removed.contains_key(&*frame.channel) {
+        if !self.removed.is_empty() && self.removed.contains_key(&*frame.channel) {
             // Sent before the removal took effect: not for this person now.
             return;
         }
