@@ -87,7 +87,14 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, channels, messages, sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    channels,
+    messages,
+    sessions,
+    channel_members,
+    channel_bans
+);
 
 diesel::define_sql_function! {
     /// SQL `lower()`, for case-insensitive usernames.

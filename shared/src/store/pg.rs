@@ -211,14 +211,13 @@ impl Store for PgStore {
     }
 
     async fn access(&self, name: &ChannelName, user: &str) -> Result<Option<Access>, StoreError> {
-        let row: Option<AccessRow> = diesel::sql_query(rooms::ACCESS)
-            .bind::<Text, _>(name.as_str())
-            .bind::<Text, _>(user.to_ascii_lowercase())
-            .get_result(&mut self.conn().await?)
+        let user = user.to_ascii_lowercase();
+        let row: Option<rooms::AccessParts> = crate::access_query!(name.as_str(), &user)
+            .first(&mut self.conn().await?)
             .await
             .optional()
             .map_err(map_err)?;
-        row.map(Access::try_from).transpose()
+        row.map(Access::from_parts).transpose()
     }
 
     async fn members(

@@ -149,11 +149,45 @@ pub fn for_sqlite(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
-/// One channel and the standing in it of the user `$2` (lower case).
-pub const ACCESS: &str = "SELECT c.name, c.created_by, c.created_at, c.kind, \
-     (SELECT m.role FROM channel_members m WHERE m.channel = c.name AND m.username = $2) AS role, \
-     EXISTS (SELECT 1 FROM channel_bans b WHERE b.channel = c.name AND b.username = $2) AS banned \
-     FROM channels c WHERE c.name = $1";
+/// The query for one channel (`$name`, a `&str`) and the standing in it of
+/// one user (`$user`, lower case): its row, their role, whether they are
+/// banned. Written with diesel's query builder, so that each connection
+/// prepares it once (a join runs it every time).
+#[macro_export]
+macro_rules! access_query {
+    ($name:expr, $user:expr) => {{
+        use $crate::schema::{channel_bans, channel_members, channels};
+        channels::table
+            .left_join(
+                channel_members::table.on(channel_members::channel
+                    .eq(channels::name)
+                    .and(channel_members::username.eq($user))),
+            )
+            .filter(channels::name.eq($name))
+            .select((
+                $crate::store::rows::ChannelRow::as_select(),
+                channel_members::role.nullable(),
+                diesel::dsl::exists(
+                    channel_bans::table
+                        .filter(channel_bans::channel.eq($name))
+                        .filter(channel_bans::username.eq($user)),
+                ),
+            ))
+    }};
+}
+
+/// A row of [`access_query`].
+pub type AccessParts = (super::rows::ChannelRow, Option<String>, bool);
+
+impl Access {
+    pub fn from_parts((channel, role, banned): AccessParts) -> Result<Self, StoreError> {
+        Ok(Access {
+            channel: Channel::try_from(channel)?,
+            role: role.as_deref().map(Role::parse).transpose()?,
+            banned,
+        })
+    }
+}
 
 /// The channels user `$1` may read, by name, after `$2`, at most `$3`.
 pub const LISTED: &str = "SELECT c.name, c.created_by, c.created_at, c.kind, m.role, \
@@ -213,7 +247,7 @@ pub fn prefix_pattern(prefix: &str) -> String {
     format!("{}%", prefix.to_ascii_lowercase().replace('_', "\\_"))
 }
 
-/// A channel with someone's standing in it, as `ACCESS` and `LISTED` read it.
+/// A channel with someone's standing in it, as `LISTED` reads it.
 #[derive(QueryableByName)]
 pub struct AccessRow {
     #[diesel(sql_type = Text)]
@@ -239,11 +273,7 @@ impl TryFrom<AccessRow> for Access {
             created_at: r.created_at,
             kind: r.kind,
         };
-        Ok(Access {
-            channel: Channel::try_from(channel)?,
-            role: r.role.as_deref().map(Role::parse).transpose()?,
-            banned: r.banned,
-        })
+        Access::from_parts((channel, r.role, r.banned))
     }
 }
 

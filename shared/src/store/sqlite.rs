@@ -266,13 +266,11 @@ impl Store for SqliteStore {
     async fn access(&self, name: &ChannelName, user: &str) -> Result<Option<Access>, StoreError> {
         let (name, user) = (name.to_string(), user.to_ascii_lowercase());
         self.with_conn(move |c| {
-            let row: Option<AccessRow> = diesel::sql_query(rooms::for_sqlite(rooms::ACCESS))
-                .bind::<Text, _>(name)
-                .bind::<Text, _>(user)
-                .get_result(c)
+            let row: Option<rooms::AccessParts> = crate::access_query!(name.as_str(), &user)
+                .first(c)
                 .optional()
                 .map_err(map_err)?;
-            row.map(Access::try_from).transpose()
+            row.map(Access::from_parts).transpose()
         })
         .await
     }
