@@ -323,8 +323,16 @@ export class ChatPage {
     assert(states.length === 1, `${this.name} sees ${JSON.stringify(text)} ${states.length} times`);
     const row = rows.first();
     if (from) {
-      const author = await row.evaluate(authorOf);
-      assert(author === from, `${JSON.stringify(text)} is shown from ${author}, expected ${from}`);
+      // Read until it settles: a grouped row shows its author on the row
+      // that opens the group, which a render in progress may be rebuilding.
+      let author = null;
+      await until(`${this.name} to see ${JSON.stringify(text)} from ${from}`, async () => {
+        author = await row.evaluate(authorOf);
+        return author === from;
+      }).catch(() => {});
+      const top = author === from ? '' : await row.evaluate((li) => [...li.parentElement.children].slice(0, 4)
+        .map((e) => `${e.className}:${e.querySelector('.msg-author')?.textContent || ''}`).join(' | '));
+      assert(author === from, `${JSON.stringify(text)} is shown from ${author}, expected ${from} (the list begins ${top})`);
     }
     return row;
   }
