@@ -421,12 +421,17 @@ async fn tell_mentioned(state: web::Data<AppState>, message: Message) {
         return;
     }
     let store = state.store.as_ref();
-    let readers = match store.access(&message.channel, &author).await {
-        Ok(Some(access)) => match store.among(&message.channel, &named).await {
-            Ok(among) => among.readers(access.channel.kind, &named),
-            Err(e) => return tracing::warn!(error = %e, "could not check who a mention may tell"),
-        },
+    // The channel's kind says who may read it; the named, who they are.
+    let looked_up = match store.channel(&message.channel).await {
+        Ok(Some(channel)) => store
+            .among(&message.channel, &named)
+            .await
+            .map(|among| among.readers(channel.kind, &named)),
         Ok(None) => return,
+        Err(e) => Err(e),
+    };
+    let readers = match looked_up {
+        Ok(readers) => readers,
         Err(e) => return tracing::warn!(error = %e, "could not check who a mention may tell"),
     };
     let frame = ToPerson::Mention { message };
