@@ -21,6 +21,7 @@ mod distributed_people;
 mod durability;
 mod faults;
 mod http_api;
+mod investor;
 mod people;
 mod security;
 mod sessions;
