@@ -17,6 +17,7 @@ mod chaos;
 mod chat;
 mod distributed;
 mod distributed_changes;
+mod distributed_investor;
 mod distributed_people;
 mod durability;
 mod faults;

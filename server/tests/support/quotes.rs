@@ -26,6 +26,8 @@ struct Book {
     closes: HashMap<String, f64>,
     /// When each code was asked for, by path and code.
     asked: HashMap<String, Vec<Instant>>,
+    /// How long each quote takes.
+    delay: Duration,
 }
 
 type Shared = web::Data<Mutex<Book>>;
@@ -50,7 +52,13 @@ fn noted(book: &Shared, kind: &str, code: &str) {
 async fn quote(q: web::Query<Query>, book: Shared) -> HttpResponse {
     noted(&book, "quote", &q.s);
     let code = q.s.to_ascii_uppercase();
-    let set = book.lock().unwrap().closes.get(&q.s).copied();
+    let (set, delay) = {
+        let book = book.lock().unwrap();
+        (book.closes.get(&q.s).copied(), book.delay)
+    };
+    if !delay.is_zero() {
+        actix_rt::time::sleep(delay).await;
+    }
     let row = |row: &str| csv(format!("{HEADER}\r\n{row}\r\n"));
     match (q.s.as_str(), set) {
         (_, Some(close)) => row(&format!(
@@ -142,6 +150,11 @@ impl QuoteService {
             .unwrap()
             .closes
             .insert(code.to_owned(), close);
+    }
+
+    /// From now on each quote takes `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        self.book.lock().unwrap().delay = delay;
     }
 
     /// When `code`'s quote (`kind` "quote") or history ("history") was asked.
