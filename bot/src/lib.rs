@@ -122,17 +122,12 @@ impl Bot {
                     Some(envelope) => Box::pin(quote_request(self.bus.clone(), upstream.clone(), envelope)),
                     None => break,
                 },
-                _ = checks.tick() => {
-                    if checking.replace(true) {
-                        continue;
-                    }
-                    let (bus, store, upstream, origin, checking) =
-                        (self.bus.clone(), self.store.clone(), upstream.clone(), origin.clone(), checking.clone());
-                    Box::pin(async move {
-                        alerts::check(&upstream, store.as_ref(), bus.as_ref(), &origin, alerts::LEASE).await;
-                        checking.set(false);
-                    })
-                }
+                _ = checks.tick() => match checking.replace(true) {
+                    true => continue,
+                    false => Box::pin(check_alerts(
+                        self.bus.clone(), self.store.clone(), upstream.clone(), origin.clone(), checking.clone(),
+                    )),
+                },
                 _ = &mut shutdown => break,
             };
             let in_flight = in_flight.clone();
@@ -149,6 +144,26 @@ impl Bot {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// One check of every alert; `checking` is cleared when it is done, so
+/// that checks never overlap on one bot.
+async fn check_alerts(
+    bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
+    upstream: Rc<Upstream>,
+    origin: String,
+    checking: Rc<Cell<bool>>,
+) {
+    alerts::check(
+        &upstream,
+        store.as_ref(),
+        bus.as_ref(),
+        &origin,
+        alerts::LEASE,
+    )
+    .await;
+    checking.set(false);
 }
 
 /// Answers one command, then tells the server it was handled (so it need
@@ -207,7 +222,7 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
     };
     let text = MessageText::parse(&reply.text).expect("bot replies are never empty or long");
     let mut message = Message::new(incoming.channel.clone(), BOT_USER, text, true);
-    message.card = reply.card;
+    message.card = reply.card.map(Box::new);
     let published = alerts::post(bus, origin, &message).await;
     if let Err(e) = &published {
         tracing::error!(error = %e, "could not post the reply");

@@ -36,7 +36,7 @@ pub enum Persisted {
     /// Stored now.
     New,
     /// A retry: this message was stored before under the same key.
-    Repeat(Message),
+    Repeat(Box<Message>),
 }
 
 /// Why a message could not be made durable (it was not acknowledged).
@@ -102,11 +102,11 @@ impl Durability {
                 let earlier = bus.stored(subjects::MSG_STREAM, at.sequence).await?;
                 let repeat = serde_json::from_slice(&earlier.payload)
                     .map_err(|e| NotDurable(format!("the stored message is unreadable: {e}")))?;
-                Ok(Persisted::Repeat(repeat))
+                Ok(Persisted::Repeat(Box::new(repeat)))
             }
             Durability::Database(committer, bus) => {
                 if let Some(earlier) = committer.commit(message.clone(), key).await? {
-                    return Ok(Persisted::Repeat(earlier));
+                    return Ok(Persisted::Repeat(Box::new(earlier)));
                 }
                 // Committed: now the bot and the in-process archiver hear of it.
                 bus.publish(&out.subject, out.headers, out.payload).await?;

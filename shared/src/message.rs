@@ -47,7 +47,7 @@ pub struct Message {
     pub mentions: Vec<String>,
     /// A bot's structured reply (a quote, a chart…): `crate::card`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card: Option<Card>,
+    pub card: Option<Box<Card>>,
 }
 
 /// A message as it is read, before its text is checked: a deleted
@@ -75,7 +75,7 @@ struct Wire {
     #[serde(default)]
     mentions: Vec<String>,
     #[serde(default)]
-    card: Option<Card>,
+    card: Option<Box<Card>>,
 }
 
 impl TryFrom<Wire> for Message {

@@ -111,7 +111,7 @@ struct Published {
     #[serde(default)]
     mentions: Vec<String>,
     #[serde(default)]
-    card: Option<Card>,
+    card: Option<Box<Card>>,
 }
 
 /// The message `envelope` carries, if it passes every rule a browser's
