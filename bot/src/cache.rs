@@ -1,21 +1,18 @@
-//! Recent answers per stock code, so a popular code is fetched once per TTL.
+//! Recent answers by key, so a popular code is fetched once per TTL.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::quote::{Quote, QuoteError};
-
 /// Entries kept at most; expired ones go first when full.
 const MAX_ENTRIES: usize = 10_000;
 
-/// Quotes and "no such symbol" answers by code. Service failures are never
-/// cached, so the next command tries again.
-pub struct QuoteCache {
+/// Answers by key, each kept for the TTL (a zero TTL keeps nothing).
+pub struct TtlCache<V> {
     ttl: Duration,
-    entries: HashMap<String, (Instant, Result<Quote, QuoteError>)>,
+    entries: HashMap<String, (Instant, V)>,
 }
 
-impl QuoteCache {
+impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -23,15 +20,15 @@ impl QuoteCache {
         }
     }
 
-    pub fn get(&self, code: &str, now: Instant) -> Option<Result<Quote, QuoteError>> {
+    pub fn get(&self, key: &str, now: Instant) -> Option<V> {
         self.entries
-            .get(code)
+            .get(key)
             .filter(|(at, _)| now.duration_since(*at) < self.ttl)
             .map(|(_, answer)| answer.clone())
     }
 
-    pub fn put(&mut self, code: &str, answer: &Result<Quote, QuoteError>, now: Instant) {
-        if self.ttl.is_zero() || matches!(answer, Err(QuoteError::Unavailable(_))) {
+    pub fn put(&mut self, key: &str, answer: &V, now: Instant) {
+        if self.ttl.is_zero() {
             return;
         }
         if self.entries.len() >= MAX_ENTRIES {
@@ -42,7 +39,7 @@ impl QuoteCache {
                 self.entries.clear();
             }
         }
-        self.entries.insert(code.to_owned(), (now, answer.clone()));
+        self.entries.insert(key.to_owned(), (now, answer.clone()));
     }
 }
 
@@ -50,35 +47,19 @@ impl QuoteCache {
 mod tests {
     use super::*;
 
-    fn quote() -> Result<Quote, QuoteError> {
-        Ok(Quote {
-            symbol: "AAPL.US".into(),
-            close: "93.42".into(),
-        })
-    }
-
     #[test]
-    fn answers_live_for_the_ttl_and_failures_are_not_kept() {
+    fn answers_live_for_the_ttl() {
         let start = Instant::now();
-        let mut cache = QuoteCache::new(Duration::from_secs(30));
-        cache.put("aapl.us", &quote(), start);
-        cache.put("down.us", &Err(QuoteError::Unavailable("x".into())), start);
-        cache.put(
-            "zzzz.us",
-            &Err(QuoteError::NotFound("ZZZZ.US".into())),
-            start,
-        );
+        let mut cache = TtlCache::new(Duration::from_secs(30));
+        cache.put("aapl.us", &1, start);
         assert_eq!(
             cache.get("aapl.us", start + Duration::from_secs(29)),
-            Some(quote())
+            Some(1)
         );
-        assert!(cache
-            .get("aapl.us", start + Duration::from_secs(30))
-            .is_none());
-        assert!(cache.get("down.us", start).is_none());
-        assert!(matches!(
-            cache.get("zzzz.us", start),
-            Some(Err(QuoteError::NotFound(_)))
-        ));
+        assert_eq!(cache.get("aapl.us", start + Duration::from_secs(30)), None);
+        assert_eq!(cache.get("msft.us", start), None);
+        let mut off = TtlCache::new(Duration::ZERO);
+        off.put("aapl.us", &1, start);
+        assert_eq!(off.get("aapl.us", start), None);
     }
 }

@@ -1,7 +1,7 @@
 //! A command as the bot takes it from the bus: where to answer, who asked,
 //! and what, read from the subject and payload (`chat_shared::bot_commands`).
 
-use chat_shared::bot_commands::{OtherCommand, StockCommand};
+use chat_shared::bot_commands::{OtherCommand, StockCommand, ToolCommand};
 use chat_shared::bus::Envelope;
 use chat_shared::names::ChannelName;
 use chat_shared::subjects;
@@ -41,6 +41,22 @@ pub fn decode(envelope: &Envelope) -> Option<Incoming> {
                 }
             })
         }
+        "chat.cmd.chart" | "chat.cmd.alert" | "chat.cmd.alerts" | "chat.cmd.watch"
+        | "chat.cmd.unwatch" => serde_json::from_slice::<ToolCommand>(&envelope.payload).map(|c| {
+            let args = c.args;
+            let request = match envelope.subject.as_str() {
+                "chat.cmd.chart" => Request::Chart { args },
+                "chat.cmd.alert" => Request::Alert { args },
+                "chat.cmd.alerts" => Request::Alerts,
+                "chat.cmd.watch" => Request::Watch { args },
+                _ => Request::Unwatch { args },
+            };
+            Incoming {
+                channel: c.channel,
+                user: c.user,
+                request,
+            }
+        }),
         other => {
             tracing::warn!(subject = %shown(other), "dropping a command on an unknown subject");
             return None;

@@ -1,12 +1,19 @@
-//! The stock bot: answers commands (`chat.cmd.*`) with quotes, help and
-//! usage, posting its replies into the channel as user `stockbot`.
+//! The stock bot: answers commands (`chat.cmd.*`) with quotes, charts,
+//! alerts, watchlists, help and usage, posting its replies into the channel
+//! as user `stockbot`; answers quote requests (`chat.quote`) from the
+//! servers; and checks the price alerts every interval.
 
+pub mod alerts;
 pub mod cache;
 pub mod config;
+pub mod gate;
+pub mod history;
 pub mod incoming;
 pub mod quote;
 pub mod responder;
 pub mod stock_codes;
+pub mod upstream;
+pub mod watch;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -15,94 +22,128 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chat_shared::bot_commands::HANDLED;
-use chat_shared::bus::{json_payload, respond, Bus, BusError, Subscription};
+use chat_shared::bus::{json_payload, respond, Bus, BusError, Envelope, Subscription};
 use chat_shared::counters::Counters;
 use chat_shared::message::Message;
 use chat_shared::names::MessageText;
-use chat_shared::subjects::{self, ORIGIN_HEADER};
+use chat_shared::payloads::{QuoteAnswer, QuoteFailure, QuoteRequest};
+use chat_shared::store::Store;
+use chat_shared::subjects;
 use futures::StreamExt;
 
 use chat_shared::log_text::shown;
 pub use config::{BotConfig, BotLimits};
 use incoming::{decode, Incoming};
-use quote::QuoteClient;
-use responder::Responder;
+use quote::QuoteError;
+use responder::{Asker, Responder};
+use stock_codes::is_valid_code;
+use upstream::Upstream;
 
 pub use chat_shared::bot_commands::BOT_USER;
 
-/// The bot with its subscription in place.
+/// The bot with its subscriptions in place.
 pub struct Bot {
     bus: Arc<dyn Bus>,
+    store: Arc<dyn Store>,
     config: BotConfig,
     /// Where each user's commands are counted.
     counters: Counters,
     commands: Subscription,
+    quotes: Subscription,
 }
 
 impl Bot {
-    /// Joins the `bot` queue group on `chat.cmd.*`; users' commands are
-    /// counted in `counters` (shared by every bot in distributed mode).
+    /// Joins the `bot` queue group on `chat.cmd.*` and `chat.quote`; users'
+    /// commands are counted in `counters` (shared by every bot in
+    /// distributed mode); alerts and watchlists are kept in `store`.
     pub async fn subscribe(
         bus: Arc<dyn Bus>,
+        store: Arc<dyn Store>,
         config: BotConfig,
         counters: Counters,
     ) -> Result<Self, BusError> {
         let commands = bus
             .queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE)
             .await?;
+        let quotes = bus
+            .queue_subscribe(subjects::QUOTE, subjects::BOT_QUEUE)
+            .await?;
         tracing::info!(
             queue = subjects::BOT_QUEUE,
-            "bot listening on {}",
-            subjects::CMD_ALL
+            "bot listening on {} and {}",
+            subjects::CMD_ALL,
+            subjects::QUOTE
         );
         Ok(Self {
             bus,
+            store,
             config,
             counters,
             commands,
+            quotes,
         })
     }
 
-    /// Answers commands until the subscription ends or `shutdown` fires,
-    /// then waits for the answers in flight. Must run on an actix system
-    /// thread (the HTTP client is not `Send`), e.g. under `actix_rt::spawn`.
+    /// Answers commands and quote requests and checks alerts until the
+    /// subscriptions end or `shutdown` fires, then waits for the answers in
+    /// flight. Must run on an actix system thread (the HTTP client is not
+    /// `Send`), e.g. under `actix_rt::spawn`.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         let limits = self.config.limits.clone();
-        let client = QuoteClient::new(&self.config.stock_api_url, limits.timeout);
-        let responder = Rc::new(Responder::new(client, limits.clone(), self.counters));
+        let upstream = Upstream::new(
+            &self.config.stock_api_url,
+            &self.config.stock_history_url,
+            limits.timeout,
+            limits.cache_ttl,
+            limits.upstream_per_sec,
+        );
+        let responder = Rc::new(Responder::new(
+            upstream.clone(),
+            self.store.clone(),
+            limits.clone(),
+            self.counters,
+        ));
         let origin = format!("bot-{}", chat_shared::message::next_id());
         let in_flight = Rc::new(Cell::new(0usize));
+        let mut checks = tokio::time::interval(self.config.alert_interval);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let checking = Rc::new(Cell::new(false));
         tokio::pin!(shutdown);
         loop {
-            let envelope = tokio::select! {
+            let task: futures::future::LocalBoxFuture<'static, ()> = tokio::select! {
                 e = self.commands.next() => match e {
-                    Some(e) => e,
+                    Some(envelope) => match decode(&envelope) {
+                        Some(incoming) => Box::pin(command(self.bus.clone(), responder.clone(), origin.clone(), incoming, envelope)),
+                        None => continue,
+                    },
                     None => break,
                 },
+                e = self.quotes.next() => match e {
+                    Some(envelope) => Box::pin(quote_request(self.bus.clone(), upstream.clone(), envelope)),
+                    None => break,
+                },
+                _ = checks.tick() => {
+                    if checking.replace(true) {
+                        continue;
+                    }
+                    let (bus, store, upstream, origin, checking) =
+                        (self.bus.clone(), self.store.clone(), upstream.clone(), origin.clone(), checking.clone());
+                    Box::pin(async move {
+                        alerts::check(&upstream, store.as_ref(), bus.as_ref(), &origin).await;
+                        checking.set(false);
+                    })
+                }
                 _ = &mut shutdown => break,
             };
-            let Some(incoming) = decode(&envelope) else {
-                continue;
-            };
-            let (bus, responder, origin, in_flight) = (
-                self.bus.clone(),
-                responder.clone(),
-                origin.clone(),
-                in_flight.clone(),
-            );
+            let in_flight = in_flight.clone();
             in_flight.set(in_flight.get() + 1);
             actix_rt::spawn(async move {
-                answer(bus.as_ref(), &responder, &origin, incoming).await;
-                // Tell the server the command was handled, so it need not
-                // report the bot missing.
-                if let Err(e) = respond(bus.as_ref(), &envelope, Bytes::from_static(HANDLED)).await
-                {
-                    tracing::warn!(error = %e, "could not confirm a command");
-                }
+                task.await;
                 in_flight.set(in_flight.get() - 1);
             });
         }
         drop(self.commands);
+        drop(self.quotes);
         let deadline = Instant::now() + limits.timeout + Duration::from_secs(1);
         while in_flight.get() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -110,29 +151,70 @@ impl Bot {
     }
 }
 
+/// Answers one command, then tells the server it was handled (so it need
+/// not report the bot missing).
+async fn command(
+    bus: Arc<dyn Bus>,
+    responder: Rc<Responder>,
+    origin: String,
+    incoming: Incoming,
+    envelope: Envelope,
+) {
+    answer(bus.as_ref(), &responder, &origin, incoming).await;
+    if let Err(e) = respond(bus.as_ref(), &envelope, Bytes::from_static(HANDLED)).await {
+        tracing::warn!(error = %e, "could not confirm a command");
+    }
+}
+
+/// Answers a `chat.quote` request with a card or why there is none.
+async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Envelope) {
+    let code = serde_json::from_slice::<QuoteRequest>(&envelope.payload)
+        .ok()
+        .map(|r| r.code.to_ascii_lowercase())
+        .filter(|c| is_valid_code(c));
+    let answer = match code {
+        None => QuoteAnswer::Error {
+            error: QuoteFailure::NoSuchQuote,
+        },
+        Some(code) => match upstream.quote(&code, "quote requests").await {
+            Ok(q) => QuoteAnswer::Card { card: q.card },
+            Err(QuoteError::NotFound(_)) => QuoteAnswer::Error {
+                error: QuoteFailure::NoSuchQuote,
+            },
+            Err(QuoteError::Busy) => QuoteAnswer::Error {
+                error: QuoteFailure::Busy,
+            },
+            Err(QuoteError::Unavailable(_)) => QuoteAnswer::Error {
+                error: QuoteFailure::QuotesUnavailable,
+            },
+        },
+    };
+    if let Err(e) = respond(bus.as_ref(), &envelope, json_payload(&answer)).await {
+        tracing::warn!(error = %e, "could not answer a quote request");
+    }
+}
+
 /// Works out the reply to one command and posts it into its channel.
 async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: Incoming) {
     let started = Instant::now();
-    let Some(text) = responder.reply(&incoming.user, &incoming.request).await else {
+    let asker = Asker {
+        user: &incoming.user,
+        channel: &incoming.channel,
+    };
+    let Some(reply) = responder.reply(&asker, &incoming.request).await else {
         tracing::info!(channel = %incoming.channel, user = %shown(&incoming.user), "command ignored: user over the rate limit");
         return;
     };
-    let text = MessageText::parse(&text).expect("bot replies are never empty or long");
-    let reply = Message::new(incoming.channel.clone(), BOT_USER, text, true);
-    let payload = json_payload(&reply);
-    let headers = vec![
-        (ORIGIN_HEADER.to_owned(), origin.to_owned()),
-        (subjects::MSG_ID_HEADER.to_owned(), reply.id.clone()),
-    ];
-    let published = bus
-        .publish(&subjects::msg(&incoming.channel), headers, payload)
-        .await;
+    let text = MessageText::parse(&reply.text).expect("bot replies are never empty or long");
+    let mut message = Message::new(incoming.channel.clone(), BOT_USER, text, true);
+    message.card = reply.card;
+    let published = alerts::post(bus, origin, &message).await;
     if let Err(e) = &published {
         tracing::error!(error = %e, "could not post the reply");
     }
     tracing::info!(
         channel = %incoming.channel, user = %incoming.user, command = ?incoming.request,
-        reply = %reply.text, latency_ms = started.elapsed().as_millis() as u64,
+        reply = %message.text, latency_ms = started.elapsed().as_millis() as u64,
         published = published.is_ok(), "command answered"
     );
 }

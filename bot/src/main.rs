@@ -1,15 +1,19 @@
-//! `chat-bot`: answers `/stock=` commands from NATS. Run any number; each
-//! command is answered once (queue group `bot`).
+//! `chat-bot`: answers `/stock=`, `/chart=`, `/alert`, `/watch` and `/help`
+//! commands and quote requests from NATS, and fires price alerts kept in
+//! PostgreSQL. Run any number; each command is answered once (queue group
+//! `bot`) and each alert fires once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use chat_bot::config::{QuoteArgs, RATE_COUNT, RATE_WINDOW_SECS};
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, NatsBus};
-use chat_shared::config::NatsArgs;
+use chat_shared::config::{redact_url, NatsArgs};
 use chat_shared::counters::kv::KvCounters;
 use chat_shared::counters::Counters;
+use chat_shared::store::{PgStore, Store};
 use clap::Parser;
 
 /// The stock bot.
@@ -21,6 +25,15 @@ struct Cli {
 
     #[command(flatten)]
     quotes: QuoteArgs,
+
+    /// PostgreSQL URL (alerts and watchlists), e.g.
+    /// postgres://chat:secret@127.0.0.1:5432/chat.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+
+    /// Database connections.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 4)]
+    database_pool_size: u32,
 
     /// Commands one user may give per window.
     #[arg(long, env = "BOT_RATE_COUNT", default_value_t = RATE_COUNT)]
@@ -36,8 +49,13 @@ async fn main() -> anyhow::Result<()> {
     chat_shared::process::init_logging();
     let cli = Cli::parse();
     let url = cli.nats.required_url()?.to_owned();
-    tracing::info!(nats = %url, quotes = %cli.quotes.stock_api_url, "chat-bot starting");
+    tracing::info!(nats = %url, quotes = %cli.quotes.stock_api_url, database = %redact_url(&cli.database_url), "chat-bot starting");
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-bot")).await?;
+    let store: Arc<dyn Store> = Arc::new(
+        PgStore::connect(&cli.database_url, cli.database_pool_size)
+            .await
+            .context("could not open the database")?,
+    );
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
     let mut config = cli.quotes.bot_config();
     config.limits.rate_count = cli.rate_count;
@@ -45,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     // The servers create the bucket; every bot counts in it.
     let counters = Counters::shared(KvCounters::existing(nats.client().clone()));
     counters.prepare().await;
-    let bot = Bot::subscribe(bus, config, counters).await?;
+    let bot = Bot::subscribe(bus, store, config, counters).await?;
     bot.run(chat_shared::process::shutdown_signal()).await;
     nats.flush().await?;
     Ok(())

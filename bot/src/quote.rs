@@ -1,16 +1,20 @@
-//! The quote client: fetches a stooq-format CSV over HTTP (awc, rustls) and
-//! reads the symbol and close price by header name.
+//! Quotes: stooq's CSV (`Symbol,Date,Time,Open,High,Low,Close,Volume`),
+//! columns found by header name, read into the v1 reply line and a card.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_shared::card::{change_pct, QuoteCard};
+
 /// A quote as the service gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quote {
     /// The symbol, upper-cased as the service returns it.
     pub symbol: String,
     /// The close price exactly as given.
     pub close: String,
+    /// Every field, as numbers.
+    pub card: QuoteCard,
 }
 
 impl Quote {
@@ -29,11 +33,23 @@ pub enum QuoteError {
     /// The service failed, timed out or answered something unreadable.
     #[error("quote service unavailable: {0}")]
     Unavailable(String),
+    /// Asked of the service too often right now: the bot's own limit.
+    #[error("too many requests to the quote service right now")]
+    Busy,
+}
+
+fn unavailable(why: &str) -> QuoteError {
+    QuoteError::Unavailable(why.to_owned())
+}
+
+/// A price as the service writes it: a finite number, not negative.
+pub fn parse_price(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// Parses a stooq CSV body (`Symbol,Date,Time,Open,High,Low,Close,Volume`).
+/// Symbol and Close are required; the rest fill the card when present.
 pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
-    let unavailable = |why: &str| QuoteError::Unavailable(why.to_owned());
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -52,6 +68,11 @@ pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
         Some(Err(_)) => return Err(unavailable("unreadable row")),
         None => return Err(unavailable("no data row")),
     };
+    let field = |name: &str| {
+        column(name)
+            .and_then(|at| record.get(at))
+            .unwrap_or_default()
+    };
     let symbol = record.get(symbol_at).unwrap_or_default();
     let close = record.get(close_at).unwrap_or_default();
     let symbol = if symbol.is_empty() {
@@ -62,28 +83,37 @@ pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
     if close.eq_ignore_ascii_case("N/D") {
         return Err(QuoteError::NotFound(symbol));
     }
-    if close.is_empty()
-        || close
-            .parse::<f64>()
-            .map_or(true, |v| !v.is_finite() || v < 0.0)
-    {
+    let Some(last) = parse_price(close) else {
         return Err(unavailable("close price is not a number"));
-    }
+    };
+    let or_close = |name: &str| parse_price(field(name)).unwrap_or(last);
+    let open = or_close("Open");
+    let card = QuoteCard {
+        symbol: symbol.chars().take(24).collect(),
+        date: field("Date").chars().take(24).collect(),
+        time: field("Time").chars().take(24).collect(),
+        open,
+        high: or_close("High"),
+        low: or_close("Low"),
+        close: last,
+        volume: field("Volume").parse().unwrap_or(0),
+        change_pct: change_pct(open, last),
+    };
     Ok(Quote {
         symbol,
         close: close.to_owned(),
+        card,
     })
 }
 
-/// Fetches quotes from a URL template with `{code}`.
-pub struct QuoteClient {
+/// Fetches CSV bodies over HTTP (awc, rustls).
+pub struct HttpSource {
     client: awc::Client,
-    url_template: String,
 }
 
-impl QuoteClient {
+impl HttpSource {
     /// A client; must be made and used on an actix system thread (awc is not `Send`).
-    pub fn new(url_template: &str, timeout: Duration) -> Self {
+    pub fn new(timeout: Duration) -> Self {
         let connector = awc::Connector::new()
             .rustls_0_23(Arc::new(tls_config()))
             .timeout(timeout);
@@ -92,21 +122,14 @@ impl QuoteClient {
             .timeout(timeout)
             .add_default_header(("User-Agent", "chat-bot"))
             .finish();
-        Self {
-            client,
-            url_template: url_template.to_owned(),
-        }
+        Self { client }
     }
 
-    /// The URL for a code.
-    pub fn url(&self, code: &str) -> String {
-        self.url_template.replace("{code}", code)
-    }
-
-    pub async fn fetch(&self, code: &str) -> Result<Quote, QuoteError> {
+    /// The body at `url` when the answer is a success.
+    pub async fn get(&self, url: &str) -> Result<bytes::Bytes, QuoteError> {
         let mut response = self
             .client
-            .get(self.url(code))
+            .get(url)
             .send()
             .await
             .map_err(|e| QuoteError::Unavailable(e.to_string()))?;
@@ -116,13 +139,20 @@ impl QuoteClient {
                 response.status()
             )));
         }
-        let body = response
+        response
             .body()
-            .limit(64 * 1024)
+            .limit(MAX_BODY)
             .await
-            .map_err(|e| QuoteError::Unavailable(e.to_string()))?;
-        parse_csv(&body, code)
+            .map_err(|e| QuoteError::Unavailable(e.to_string()))
     }
+}
+
+/// Largest body read from the services (a daily history of decades).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// `template` with `{code}` replaced.
+pub fn url_for(template: &str, code: &str) -> String {
+    template.replace("{code}", code)
 }
 
 fn tls_config() -> rustls::ClientConfig {
@@ -146,6 +176,21 @@ mod tests {
     fn a_good_row_gives_the_documented_reply() {
         let q = parse_csv(GOOD.as_bytes(), "aapl.us").unwrap();
         assert_eq!(q.reply(), "AAPL.US quote is $93.42 per share");
+    }
+
+    #[test]
+    fn a_good_row_fills_the_card() {
+        let card = parse_csv(GOOD.as_bytes(), "aapl.us").unwrap().card;
+        assert_eq!(
+            (card.symbol.as_str(), card.date.as_str(), card.time.as_str()),
+            ("AAPL.US", "2026-11-27", "22:00:09")
+        );
+        assert_eq!(
+            (card.open, card.high, card.low, card.close),
+            (92.1, 94.0, 91.8, 93.42)
+        );
+        assert_eq!(card.volume, 41_234_567);
+        assert_eq!(card.change_pct, 1.43, "93.42 against 92.1");
     }
 
     #[test]

@@ -1,25 +1,55 @@
-//! Decides the bot's reply to each command: quotes (cached), usage, help,
-//! unknown commands, and a polite word to users who go too fast.
+//! Decides the bot's reply to each command: quotes and charts (through the
+//! gate and caches of `Upstream`), alerts, watchlists, usage, help, unknown
+//! commands, and a polite word to users who go too fast.
 
-use std::cell::RefCell;
-use std::time::Instant;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use chat_shared::bot_commands::{shown_name, KNOWN};
+use chat_shared::card::Card;
 use chat_shared::counters::{Counters, Op, Rule};
+use chat_shared::names::ChannelName;
+use chat_shared::store::Store;
 
-use crate::cache::QuoteCache;
 use crate::config::BotLimits;
-use crate::quote::{QuoteClient, QuoteError};
+use crate::history;
+use crate::quote::{Quote, QuoteError};
 use crate::stock_codes::{parse_codes, USAGE};
+use crate::upstream::Upstream;
+use crate::{alerts, watch};
 
 /// Told when the quote service fails in any way.
 pub const UNAVAILABLE: &str = "The quote service is unavailable right now; please try again later.";
+/// Told when the bot is at its own limit of requests to the service.
+pub const BUSY: &str =
+    "I'm busy, try again in a moment: the quote service takes only so many requests a second.";
+/// Told when the bot's own storage fails.
+pub const STORE_FAILED: &str =
+    "I couldn't reach my records just now; please try again in a moment.";
 
 /// A command as the bot receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// `/stock=…` with its arguments as typed.
     Stock {
+        args: String,
+    },
+    /// `/chart=CODE[,DAYS]`.
+    Chart {
+        args: String,
+    },
+    /// `/alert CODE > PRICE`, `/alert CODE < PRICE`, `/alert cancel N`.
+    Alert {
+        args: String,
+    },
+    /// `/alerts`.
+    Alerts,
+    /// `/watch CODE,…`.
+    Watch {
+        args: String,
+    },
+    /// `/unwatch CODE,…`.
+    Unwatch {
         args: String,
     },
     Help,
@@ -29,11 +59,37 @@ pub enum Request {
     },
 }
 
+/// Who asked, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asker<'a> {
+    pub user: &'a str,
+    pub channel: &'a ChannelName,
+}
+
+/// What the bot posts: its text, and a card for clients that draw one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub text: String,
+    pub card: Option<Card>,
+}
+
+impl From<String> for Reply {
+    fn from(text: String) -> Self {
+        Reply { text, card: None }
+    }
+}
+
+impl From<&str> for Reply {
+    fn from(text: &str) -> Self {
+        text.to_owned().into()
+    }
+}
+
 /// Answers commands. Lives on one actix thread (the HTTP client is not `Send`).
 pub struct Responder {
-    client: QuoteClient,
+    pub(crate) upstream: Rc<Upstream>,
+    pub(crate) store: Arc<dyn Store>,
     limits: BotLimits,
-    cache: RefCell<QuoteCache>,
     /// Each user's commands (shared by every bot in distributed mode).
     counters: Counters,
     /// At most `rate_count` commands per user per window.
@@ -43,32 +99,42 @@ pub struct Responder {
 }
 
 impl Responder {
-    pub fn new(client: QuoteClient, limits: BotLimits, counters: Counters) -> Self {
+    pub fn new(
+        upstream: Rc<Upstream>,
+        store: Arc<dyn Store>,
+        limits: BotLimits,
+        counters: Counters,
+    ) -> Self {
         let rule = |name, limit| Rule {
             name,
             limit,
             window: limits.rate_window,
         };
         Self {
-            cache: RefCell::new(QuoteCache::new(limits.cache_ttl)),
             commands: rule("bot_cmd", limits.rate_count),
             warnings: rule("bot_warn", 1),
             counters,
-            client,
+            upstream,
+            store,
             limits,
         }
     }
 
-    /// The reply to `request` from `user`, or `None` to stay quiet (a user
-    /// over the rate limit hears about it once per window).
-    pub async fn reply(&self, user: &str, request: &Request) -> Option<String> {
-        if let Some(refusal) = self.over_limit(user).await {
-            return refusal;
+    /// The reply to `request`, or `None` to stay quiet (a user over the rate
+    /// limit hears about it once per window).
+    pub async fn reply(&self, asker: &Asker<'_>, request: &Request) -> Option<Reply> {
+        if let Some(refusal) = self.over_limit(asker.user).await {
+            return refusal.map(Reply::from);
         }
         Some(match request {
-            Request::Stock { args } => self.quotes(args).await,
-            Request::Help => help(),
-            Request::Unknown { name } => unknown(name),
+            Request::Stock { args } => self.quotes(args, asker.user).await,
+            Request::Chart { args } => self.chart(args, asker.user).await,
+            Request::Alert { args } => alerts::command(self, asker, args).await.into(),
+            Request::Alerts => alerts::list(self, asker).await.into(),
+            Request::Watch { args } => watch::watch(self, asker, args).await,
+            Request::Unwatch { args } => watch::unwatch(self, asker, args).await,
+            Request::Help => help().into(),
+            Request::Unknown { name } => unknown(name).into(),
         })
     }
 
@@ -97,33 +163,61 @@ impl Responder {
         )))
     }
 
-    async fn quotes(&self, args: &str) -> String {
+    async fn quotes(&self, args: &str, user: &str) -> Reply {
         let Some(codes) = parse_codes(args) else {
-            return USAGE.to_owned();
+            return USAGE.into();
         };
-        let lines = futures::future::join_all(codes.iter().map(|code| self.quote_line(code))).await;
-        lines.join("\n")
+        let answers =
+            futures::future::join_all(codes.iter().map(|code| self.upstream.quote(code, user)))
+                .await;
+        let lines: Vec<String> = codes
+            .iter()
+            .zip(&answers)
+            .map(|(code, answer)| match answer {
+                Ok(q) => q.reply(),
+                Err(e) => failure(code, e, "a quote"),
+            })
+            .collect();
+        let mut cards: Vec<_> = answers
+            .into_iter()
+            .filter_map(|a| a.ok().map(|q: Quote| q.card))
+            .collect();
+        let card = match (codes.len(), cards.len()) {
+            (_, 0) => None,
+            (1, _) => cards.pop().map(Card::Quote),
+            _ => Some(Card::Quotes { quotes: cards }),
+        };
+        Reply {
+            text: lines.join("\n"),
+            card,
+        }
     }
 
-    async fn quote_line(&self, code: &str) -> String {
-        let cached = self.cache.borrow().get(code, Instant::now());
-        let answer = match cached {
-            Some(answer) => answer,
-            None => {
-                let fetched = tokio::time::timeout(self.limits.timeout, self.client.fetch(code))
-                    .await
-                    .unwrap_or_else(|_| Err(QuoteError::Unavailable("timed out".into())));
-                self.cache.borrow_mut().put(code, &fetched, Instant::now());
-                fetched
-            }
+    async fn chart(&self, args: &str, user: &str) -> Reply {
+        let Some((code, days)) = history::parse_args(args) else {
+            return history::USAGE.into();
         };
-        match answer {
-            Ok(q) => q.reply(),
-            Err(QuoteError::NotFound(symbol)) => format!("I couldn't find a quote for {symbol}."),
-            Err(QuoteError::Unavailable(why)) => {
-                tracing::warn!(code, error = %why, "quote service failed");
-                UNAVAILABLE.to_owned()
+        match self.upstream.history(&code, user).await {
+            Ok(points) => {
+                let (text, card) = history::chart(&code, points, days);
+                Reply {
+                    text,
+                    card: Some(card),
+                }
             }
+            Err(e) => failure(&code, &e, "a price history").into(),
+        }
+    }
+}
+
+/// What the bot says when the service had no answer for `code`.
+pub fn failure(code: &str, error: &QuoteError, what: &str) -> String {
+    match error {
+        QuoteError::NotFound(symbol) => format!("I couldn't find {what} for {symbol}."),
+        QuoteError::Busy => BUSY.to_owned(),
+        QuoteError::Unavailable(why) => {
+            tracing::warn!(code, error = %why, "quote service failed");
+            UNAVAILABLE.to_owned()
         }
     }
 }
@@ -158,13 +252,19 @@ mod tests {
     fn help_and_unknown_name_the_known_commands() {
         let h = help();
         assert!(h.contains("/stock=CODE") && h.contains("/help"), "{h}");
+        assert!(
+            h.contains("/chart=CODE,DAYS")
+                && h.contains("/alert CODE > PRICE")
+                && h.contains("/watch"),
+            "{h}"
+        );
         let u = unknown("foo");
         assert!(
             u.starts_with("I don't know /foo.") && u.contains("/stock=CODE") && u.contains("/help"),
             "{u}"
         );
         assert!(unknown("").starts_with("That isn't a command"));
-        assert!(unknown(&"x".repeat(500)).len() < 200, "a long name is cut");
+        assert!(unknown(&"x".repeat(500)).len() < 300, "a long name is cut");
         assert!(unknown("evil.example").starts_with("That isn't a command"));
     }
 }

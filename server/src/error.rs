@@ -32,6 +32,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("There is no user by that name.")]
     NoSuchUser,
+    #[error("A stock code is letters, digits, '.' and '-', at most 20 characters (e.g. aapl.us).")]
+    InvalidCode,
+    #[error("The quote service has no quote for that code.")]
+    NoSuchQuote,
+    #[error("Quotes are unavailable right now; try again later.")]
+    QuotesUnavailable,
     #[error("That person is not a member of this channel.")]
     NotAMember,
     #[error("That person is not banned from this channel.")]
@@ -72,6 +78,9 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NoSuchUser => "no_such_user",
             AppError::NotAMember => "not_a_member",
+            AppError::InvalidCode => "invalid_code",
+            AppError::NoSuchQuote => "no_such_quote",
+            AppError::QuotesUnavailable => "quotes_unavailable",
             AppError::NotBanned => "not_banned",
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::TooManySignups(_) | AppError::TooManyNewChannels(_) => "rate_limited",
@@ -99,7 +108,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) | AppError::InvalidCode => StatusCode::BAD_REQUEST,
             AppError::UsernameTaken | AppError::UsernameReserved | AppError::ChannelExists => {
                 StatusCode::CONFLICT
             }
@@ -110,14 +119,17 @@ impl ResponseError for AppError {
             | AppError::NotFound
             | AppError::NoSuchUser
             | AppError::NotAMember
-            | AppError::NotBanned => StatusCode::NOT_FOUND,
+            | AppError::NotBanned
+            | AppError::NoSuchQuote => StatusCode::NOT_FOUND,
             AppError::TooManyAttempts(_)
             | AppError::TooManySignups(_)
             | AppError::TooManyNewChannels(_)
             | AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::Unavailable | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy(_) | AppError::QuotesUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -35,7 +35,13 @@ impl InProcess {
         let archiver = tokio::spawn(archiver.run(async move {
             let _ = stopped.await;
         }));
-        let bot = Bot::subscribe(bus.clone(), quotes.bot_config(), Counters::in_memory()).await?;
+        let bot = Bot::subscribe(
+            bus.clone(),
+            store.clone(),
+            quotes.bot_config(),
+            Counters::in_memory(),
+        )
+        .await?;
         actix_rt::spawn(bot.run(std::future::pending()));
         Ok(Self {
             stop_archiver,

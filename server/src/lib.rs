@@ -16,6 +16,7 @@ pub mod limits;
 pub mod origin;
 pub mod passwords;
 pub mod publisher;
+pub mod quotes;
 pub mod request_deadline;
 pub mod routes;
 pub mod session;

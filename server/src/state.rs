@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::quotes::QuoteBook;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Who may read `/metrics`.
     pub metrics_access: MetricsAccess,
+    /// Quotes asked of the bots lately (`crate::quotes`).
+    pub quotes: QuoteBook,
     next_conn: AtomicU64,
 }
 
@@ -83,6 +86,7 @@ impl AppState {
                 config.metrics_token.as_deref(),
                 config.metrics_bind.is_some(),
             ),
+            quotes: QuoteBook::new(Duration::from_secs(config.quotes.stock_cache_secs)),
             next_conn: AtomicU64::new(1),
         }
     }

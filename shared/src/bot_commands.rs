@@ -36,6 +36,9 @@ pub enum Command<'a> {
     Stock { args: &'a str },
     /// `/help`.
     Help,
+    /// One of the investor tools ([`TOOLS`]: `/chart`, `/alert`, `/alerts`,
+    /// `/watch`, `/unwatch`); `args` as typed, trimmed.
+    Tool { name: &'static str, args: &'a str },
     /// Any other `/name`.
     Unknown { name: &'a str },
 }
@@ -53,6 +56,8 @@ impl<'a> Command<'a> {
             Command::Stock { args }
         } else if name.eq_ignore_ascii_case("help") {
             Command::Help
+        } else if let Some(tool) = TOOLS.iter().find(|t| name.eq_ignore_ascii_case(t)) {
+            Command::Tool { name: tool, args }
         } else {
             Command::Unknown { name }
         })
@@ -78,6 +83,15 @@ impl Command<'_> {
                     id,
                 };
                 (subjects::CMD_STOCK, json_payload(&payload))
+            }
+            Command::Tool { name, args } => {
+                let payload = ToolCommand {
+                    channel,
+                    user,
+                    args: args.to_owned(),
+                    id,
+                };
+                (subjects::tool(name), json_payload(&payload))
             }
             Command::Help | Command::Unknown { .. } => {
                 let (subject, name) = match *self {
@@ -107,6 +121,21 @@ pub struct StockCommand {
     pub id: String,
 }
 
+/// The investor tools' names; each travels on `chat.cmd.<name>`.
+pub const TOOLS: [&str; 5] = ["chart", "alert", "alerts", "watch", "unwatch"];
+
+/// `chat.cmd.chart`, `chat.cmd.alert`, `chat.cmd.alerts`, `chat.cmd.watch`
+/// and `chat.cmd.unwatch` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCommand {
+    pub channel: ChannelName,
+    pub user: String,
+    /// What followed the command's name, as typed (trimmed).
+    pub args: String,
+    /// Id of the message that carried the command.
+    pub id: String,
+}
+
 /// `chat.cmd.help` and `chat.cmd.unknown` payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherCommand {
@@ -128,6 +157,21 @@ pub const KNOWN: &[(&str, &str)] = &[
         "/stock=CODE",
         "a stock quote, e.g. /stock=aapl.us (up to 5 codes separated by commas)",
     ),
+    (
+        "/chart=CODE,DAYS",
+        "daily closes as a chart, e.g. /chart=aapl.us,90 (5 to 365 days, 30 if left out)",
+    ),
+    (
+        "/alert CODE > PRICE",
+        "tell me here once the price goes above (or, with <, below) PRICE",
+    ),
+    ("/alerts", "my alerts in this channel, numbered"),
+    ("/alert cancel N", "take back my alert number N"),
+    (
+        "/watch CODE,…",
+        "add codes to this channel's ticker (at most 10)",
+    ),
+    ("/unwatch CODE", "take a code off this channel's ticker"),
     ("/help", "this list"),
 ];
 
@@ -165,6 +209,27 @@ mod tests {
         );
         assert_eq!(Command::parse("/"), Some(Command::Unknown { name: "" }));
         assert_eq!(
+            Command::parse("/chart=aapl.us,90"),
+            Some(Command::Tool {
+                name: "chart",
+                args: "aapl.us,90"
+            })
+        );
+        assert_eq!(
+            Command::parse("/Alert AAPL.US > 200"),
+            Some(Command::Tool {
+                name: "alert",
+                args: "AAPL.US > 200"
+            })
+        );
+        assert_eq!(
+            Command::parse("/alerts"),
+            Some(Command::Tool {
+                name: "alerts",
+                args: ""
+            })
+        );
+        assert_eq!(
             Command::parse("/stockx=1"),
             Some(Command::Unknown { name: "stockx" })
         );
@@ -189,6 +254,10 @@ mod tests {
             ("foo", "alice")
         );
         assert_eq!(Command::Help.to_bus(&m).0, subjects::CMD_HELP);
+        let (subject, payload) = Command::parse("/watch aapl.us").unwrap().to_bus(&m);
+        assert_eq!(subject, "chat.cmd.watch");
+        let tool: ToolCommand = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(tool.args, "aapl.us");
     }
 
     #[test]

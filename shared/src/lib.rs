@@ -3,6 +3,7 @@
 
 pub mod bot_commands;
 pub mod bus;
+pub mod card;
 pub mod change;
 pub mod config;
 pub mod counters;

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::card::Card;
 use crate::names::{ChannelName, MessageText};
 
 /// One chat message. `id` is a ULID: unique and ordered by time, assigned once
@@ -44,6 +45,9 @@ pub struct Message {
     /// The existing users it names as `@name`, lower case.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// A bot's structured reply (a quote, a chart…): `crate::card`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Card>,
 }
 
 /// A message as it is read, before its text is checked: a deleted
@@ -70,6 +74,8 @@ struct Wire {
     reactions: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     mentions: Vec<String>,
+    #[serde(default)]
+    card: Option<Card>,
 }
 
 impl TryFrom<Wire> for Message {
@@ -97,6 +103,7 @@ impl TryFrom<Wire> for Message {
                 w.reactions
             },
             mentions: w.mentions,
+            card: if w.deleted { None } else { w.card },
         })
     }
 }
@@ -153,6 +160,7 @@ impl Message {
             deleted: false,
             reactions: BTreeMap::new(),
             mentions: Vec::new(),
+            card: None,
         }
     }
 
@@ -161,6 +169,7 @@ impl Message {
         self.text = MessageText::erased();
         self.deleted = true;
         self.reactions.clear();
+        self.card = None;
     }
 
     /// Puts (`on`) or takes back `user`'s reaction `emoji`.

@@ -4,7 +4,34 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::card::QuoteCard;
 use crate::message::Message;
+
+/// `chat.quote` request: a quote for `code` (lower case, `aapl.us`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRequest {
+    pub code: String,
+}
+
+/// `chat.quote` reply: the quote card, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QuoteAnswer {
+    Card { card: QuoteCard },
+    Error { error: QuoteFailure },
+}
+
+/// Why a bot has no quote to give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteFailure {
+    /// The service knows no such symbol.
+    NoSuchQuote,
+    /// The service failed or timed out.
+    QuotesUnavailable,
+    /// The bot is at its limit of requests to the service: ask again soon.
+    Busy,
+}
 
 /// `chat.history.<channel>` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

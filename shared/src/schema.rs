@@ -36,6 +36,7 @@ diesel::table! {
         deleted_by -> Nullable<Text>,
         mentions -> Nullable<Text>,
         reacted -> Bool,
+        card -> Nullable<Text>,
     }
 }
 

@@ -41,6 +41,9 @@ pub const CMD_HELP: &str = "chat.cmd.help";
 pub const CMD_UNKNOWN: &str = "chat.cmd.unknown";
 /// Every command.
 pub const CMD_ALL: &str = "chat.cmd.*";
+/// Quotes asked of a bot (`GET /api/quotes/{code}`, watchlists): request
+/// `{"code"}`, reply `crate::payloads::QuoteAnswer`.
+pub const QUOTE: &str = "chat.quote";
 
 /// Channel announcements.
 pub const CHANNELS: &str = "chat.channels";
@@ -64,6 +67,17 @@ pub const ARCHIVER_QUEUE: &str = "archiver";
 /// The archivers' shared durable consumer on the stream: what it has
 /// acknowledged is archived.
 pub const ARCHIVE_CONSUMER: &str = "archiver";
+
+/// The subject of an investor tool's commands (`crate::bot_commands::TOOLS`).
+pub fn tool(name: &str) -> &'static str {
+    match name {
+        "chart" => "chat.cmd.chart",
+        "alert" => "chat.cmd.alert",
+        "alerts" => "chat.cmd.alerts",
+        "watch" => "chat.cmd.watch",
+        _ => "chat.cmd.unwatch",
+    }
+}
 
 pub fn msg(channel: &ChannelName) -> String {
     format!("{MSG_PREFIX}{channel}")

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod channels;
 pub mod emoji;
 pub mod health;
+pub mod market;
 pub mod rooms;
 pub mod search;
 pub mod ws;
@@ -55,6 +56,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/channels/{name}/bans/{user}",
                 web::delete().to(rooms::lift_ban),
             )
+            .route(
+                "/channels/{name}/watchlist",
+                web::get().to(market::watchlist),
+            )
+            .route("/quotes/{code}", web::get().to(market::quote))
             .route("/dms", web::post().to(rooms::open_dm))
             .route("/users", web::get().to(rooms::users))
             .route("/search", web::get().to(search::search))

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{BusKey, Envelope};
 use crate::bot_commands::BOT_USER;
+use crate::card::Card;
 use crate::change::{is_change, is_emoji, Change};
 use crate::message::{is_message_id, Kind, Message};
 use crate::names::{ChannelName, InvalidText, MessageText, Username};
@@ -35,6 +36,8 @@ pub enum Rejected {
     BadUser,
     #[error("the text is refused: {0}")]
     BadText(InvalidText),
+    #[error("the card is not one clients can show")]
+    BadCard,
     #[error("reply_to is not a message id")]
     BadReplyTo,
     #[error("mentions are not lower-case usernames (at most 20)")]
@@ -107,6 +110,8 @@ struct Published {
     reply_to: Option<String>,
     #[serde(default)]
     mentions: Vec<String>,
+    #[serde(default)]
+    card: Option<Card>,
 }
 
 /// The message `envelope` carries, if it passes every rule a browser's
@@ -165,6 +170,9 @@ fn accept_message(
     if !names_ok {
         return Err(Rejected::BadMentions);
     }
+    if published.card.as_ref().is_some_and(|c| !c.is_valid()) {
+        return Err(Rejected::BadCard);
+    }
     let message = Message {
         id: published.id,
         channel,
@@ -178,6 +186,7 @@ fn accept_message(
         deleted: false,
         reactions: Default::default(),
         mentions: published.mentions,
+        card: published.card,
     };
     mark(message, published.kind.as_deref(), key.signed(envelope))
 }

@@ -1,5 +1,6 @@
 //! Persistent state behind one trait: accounts, channels and the message archive.
 
+pub mod market;
 pub mod pg;
 pub mod rooms;
 pub mod rows;
@@ -14,6 +15,7 @@ use crate::message::Message;
 use crate::names::{ChannelName, Username};
 use crate::payloads::HistoryRequest;
 
+pub use market::{Alert, Claim, NewAlert};
 pub use pg::PgStore;
 pub use rooms::{Access, Among, Ban, Kind, Listed, Member, Role};
 pub use sqlite::SqliteStore;
@@ -383,6 +385,43 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<String>, StoreError>;
 
     /// Whether the database answers.
+    /// Stores a price alert unless its owner has `market::MAX_ALERTS`
+    /// pending: whether it was stored.
+    async fn add_alert(&self, alert: &NewAlert) -> Result<bool, StoreError>;
+
+    /// `user`'s pending alerts in `channel`, oldest first.
+    async fn alerts_of(&self, user: &str, channel: &ChannelName) -> Result<Vec<Alert>, StoreError>;
+
+    /// Every pending alert, oldest first.
+    async fn pending_alerts(&self) -> Result<Vec<Alert>, StoreError>;
+
+    /// Takes back `user`'s alert `id` unless it is firing: whether it was.
+    async fn cancel_alert(&self, id: i64, user: &str) -> Result<bool, StoreError>;
+
+    /// Claims alert `id` for firing, unless someone claimed it at or after
+    /// `stale_before` (epoch ms) or it has fired: the message to post, which
+    /// is `message_id` and `text` unless an earlier claim fixed another.
+    async fn claim_alert(
+        &self,
+        id: i64,
+        message_id: &str,
+        text: &str,
+        stale_before: i64,
+    ) -> Result<Option<Claim>, StoreError>;
+
+    /// Alert `id` has been posted.
+    async fn alert_fired(&self, id: i64) -> Result<(), StoreError>;
+
+    /// `channel`'s watchlist, in the order the codes were added.
+    async fn watchlist(&self, channel: &ChannelName) -> Result<Vec<String>, StoreError>;
+
+    /// Adds `code` to `channel`'s watchlist unless it has
+    /// `market::MAX_WATCHED` codes (or has it already).
+    async fn watch(&self, channel: &ChannelName, code: &str) -> Result<(), StoreError>;
+
+    /// Takes `code` off `channel`'s watchlist: whether it was on it.
+    async fn unwatch(&self, channel: &ChannelName, code: &str) -> Result<bool, StoreError>;
+
     async fn ping(&self) -> Result<(), StoreError>;
 }
 

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::market::{self, AlertRow, ClaimRow, CodeRow};
 use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
     attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
@@ -19,8 +20,8 @@ use super::rows::{
 };
 use super::sqlite::map_err;
 use super::{
-    now_millis, Access, Among, Ban, Channel, HistoryQuery, Kind, Listed, LoginSession, Member,
-    ReadState, Role, SearchQuery, Store, StoreError, User,
+    now_millis, Access, Alert, Among, Ban, Channel, Claim, HistoryQuery, Kind, Listed,
+    LoginSession, Member, NewAlert, ReadState, Role, SearchQuery, Store, StoreError, User,
 };
 use crate::change::Change;
 use crate::message::Message;
@@ -522,7 +523,7 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let rows: Vec<MessageRow> = diesel::sql_query(format!(
-            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions, reacted FROM messages \
+            "SELECT id, channel, username, text, bot, ts, kind, reply_to, edited_at, deleted_at, mentions, reacted, card FROM messages \
              WHERE search @@ plainto_tsquery('simple', $1) \
              AND ($2::text IS NULL OR channel = ANY(string_to_array($2, ','))) \
              AND ($3::text IS NULL OR id < $3) AND {} \
@@ -589,6 +590,105 @@ impl Store for PgStore {
         .map_err(map_err)
     }
 
+    async fn add_alert(&self, a: &NewAlert) -> Result<bool, StoreError> {
+        let n = diesel::sql_query(market::ADD_ALERT)
+            .bind::<Text, _>(a.user.to_ascii_lowercase())
+            .bind::<Text, _>(a.channel.as_str())
+            .bind::<Text, _>(&a.code)
+            .bind::<Bool, _>(a.above)
+            .bind::<Double, _>(a.price)
+            .bind::<BigInt, _>(now_millis())
+            .bind::<BigInt, _>(market::MAX_ALERTS)
+            .execute(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        Ok(n == 1)
+    }
+
+    async fn alerts_of(&self, user: &str, channel: &ChannelName) -> Result<Vec<Alert>, StoreError> {
+        let rows: Vec<AlertRow> = diesel::sql_query(market::alerts_of())
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .bind::<Text, _>(channel.as_str())
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(Alert::try_from).collect()
+    }
+
+    async fn pending_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let rows: Vec<AlertRow> = diesel::sql_query(market::pending())
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(Alert::try_from).collect()
+    }
+
+    async fn cancel_alert(&self, id: i64, user: &str) -> Result<bool, StoreError> {
+        let n = diesel::sql_query(market::CANCEL_ALERT)
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(user.to_ascii_lowercase())
+            .execute(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn claim_alert(
+        &self,
+        id: i64,
+        message_id: &str,
+        text: &str,
+        stale_before: i64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let now = now_millis();
+        let row: Option<ClaimRow> = diesel::sql_query(market::CLAIM_ALERT)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(stale_before)
+            .bind::<Text, _>(message_id)
+            .bind::<Text, _>(text)
+            .get_result(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?;
+        Ok(row.map(|r| r.into_claim(now)))
+    }
+
+    async fn alert_fired(&self, id: i64) -> Result<(), StoreError> {
+        diesel::sql_query(market::FIRED)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(now_millis())
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn watchlist(&self, channel: &ChannelName) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<CodeRow> = diesel::sql_query(market::WATCHLIST)
+            .bind::<Text, _>(channel.as_str())
+            .load(&mut self.conn().await?)
+            .await
+            .map_err(map_err)?;
+        Ok(rows.into_iter().map(|r| r.code).collect())
+    }
+
+    async fn watch(&self, channel: &ChannelName, code: &str) -> Result<(), StoreError> {
+        diesel::sql_query(market::WATCH)
+            .bind::<Text, _>(channel.as_str())
+            .bind::<Text, _>(code)
+            .bind::<BigInt, _>(now_millis())
+            .bind::<BigInt, _>(market::MAX_WATCHED)
+            .execute(&mut self.conn().await?)
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
+    async fn unwatch(&self, channel: &ChannelName, code: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(market::UNWATCH, channel, code).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         diesel::sql_query("SELECT 1")
             .execute(&mut self.conn().await?)
@@ -621,6 +721,7 @@ async fn apply_change(conn: &mut AsyncPgConnection, change: &Change) -> Result<b
                 .filter(messages::deleted_at.is_null())
                 .set((
                     messages::text.eq(""),
+                    messages::card.eq(None::<String>),
                     messages::deleted_at.eq(now_millis()),
                     messages::deleted_by.eq(by.as_str()),
                 ))

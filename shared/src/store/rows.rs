@@ -84,6 +84,8 @@ pub struct MessageRow {
     pub mentions: Option<String>,
     /// Ever reacted to: only then are its reactions read.
     pub reacted: bool,
+    /// The bot's card, as JSON.
+    pub card: Option<String>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -147,6 +149,10 @@ impl TryFrom<MessageRow> for Message {
                         .collect()
                 })
                 .unwrap_or_default(),
+            card: r
+                .card
+                .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("card", e)))
+                .transpose()?,
         })
     }
 }
@@ -166,6 +172,10 @@ impl From<&Message> for MessageRow {
             deleted_at: m.deleted.then(|| m.ts_millis()),
             mentions: (!m.mentions.is_empty()).then(|| format!(",{},", m.mentions.join(","))),
             reacted: !m.reactions.is_empty(),
+            card: m
+                .card
+                .as_ref()
+                .map(|c| serde_json::to_string(c).expect("a card is plain data")),
         }
     }
 }

@@ -9,18 +9,19 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::market::{self, AlertRow, ClaimRow, CodeRow};
 use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
     attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
     ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::{
-    now_millis, Access, Among, Ban, Channel, HistoryQuery, Kind, Listed, LoginSession, Member,
-    ReadState, Role, SearchQuery, Store, StoreError, User,
+    now_millis, Access, Alert, Among, Ban, Channel, Claim, HistoryQuery, Kind, Listed,
+    LoginSession, Member, NewAlert, ReadState, Role, SearchQuery, Store, StoreError, User,
 };
 use crate::change::Change;
 use crate::message::Message;
@@ -657,7 +658,7 @@ impl Store for SqliteStore {
                 None => i64::MAX,
             };
             let rows: Vec<MessageRow> = diesel::sql_query(format!(
-                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions, m.reacted \
+                "SELECT m.id, m.channel, m.username, m.text, m.bot, m.ts, m.kind, m.reply_to, m.edited_at, m.deleted_at, m.mentions, m.reacted, m.card \
                  FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                  WHERE messages_fts MATCH ?1 \
                  AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || m.channel || ',') > 0) \
@@ -738,6 +739,127 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_alert(&self, a: &NewAlert) -> Result<bool, StoreError> {
+        let a = a.clone();
+        self.with_conn(move |c| {
+            let n = diesel::sql_query(rooms::for_sqlite(market::ADD_ALERT))
+                .bind::<Text, _>(a.user.to_ascii_lowercase())
+                .bind::<Text, _>(a.channel.as_str())
+                .bind::<Text, _>(&a.code)
+                .bind::<Bool, _>(a.above)
+                .bind::<Double, _>(a.price)
+                .bind::<BigInt, _>(now_millis())
+                .bind::<BigInt, _>(market::MAX_ALERTS)
+                .execute(c)
+                .map_err(map_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn alerts_of(&self, user: &str, channel: &ChannelName) -> Result<Vec<Alert>, StoreError> {
+        let (user, channel) = (user.to_ascii_lowercase(), channel.to_string());
+        self.with_conn(move |c| {
+            let rows: Vec<AlertRow> = diesel::sql_query(rooms::for_sqlite(&market::alerts_of()))
+                .bind::<Text, _>(user)
+                .bind::<Text, _>(channel)
+                .load(c)
+                .map_err(map_err)?;
+            rows.into_iter().map(Alert::try_from).collect()
+        })
+        .await
+    }
+
+    async fn pending_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        self.with_conn(move |c| {
+            let rows: Vec<AlertRow> = diesel::sql_query(market::pending())
+                .load(c)
+                .map_err(map_err)?;
+            rows.into_iter().map(Alert::try_from).collect()
+        })
+        .await
+    }
+
+    async fn cancel_alert(&self, id: i64, user: &str) -> Result<bool, StoreError> {
+        let user = user.to_ascii_lowercase();
+        self.with_conn(move |c| {
+            let n = diesel::sql_query(rooms::for_sqlite(market::CANCEL_ALERT))
+                .bind::<BigInt, _>(id)
+                .bind::<Text, _>(user)
+                .execute(c)
+                .map_err(map_err)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn claim_alert(
+        &self,
+        id: i64,
+        message_id: &str,
+        text: &str,
+        stale_before: i64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let (message_id, text) = (message_id.to_owned(), text.to_owned());
+        self.with_conn(move |c| {
+            let now = now_millis();
+            let row: Option<ClaimRow> = diesel::sql_query(rooms::for_sqlite(market::CLAIM_ALERT))
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(stale_before)
+                .bind::<Text, _>(message_id)
+                .bind::<Text, _>(text)
+                .get_result(c)
+                .optional()
+                .map_err(map_err)?;
+            Ok(row.map(|r| r.into_claim(now)))
+        })
+        .await
+    }
+
+    async fn alert_fired(&self, id: i64) -> Result<(), StoreError> {
+        self.with_conn(move |c| {
+            diesel::sql_query(rooms::for_sqlite(market::FIRED))
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(now_millis())
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn watchlist(&self, channel: &ChannelName) -> Result<Vec<String>, StoreError> {
+        let channel = channel.to_string();
+        self.with_conn(move |c| {
+            let rows: Vec<CodeRow> = diesel::sql_query(rooms::for_sqlite(market::WATCHLIST))
+                .bind::<Text, _>(channel)
+                .load(c)
+                .map_err(map_err)?;
+            Ok(rows.into_iter().map(|r| r.code).collect())
+        })
+        .await
+    }
+
+    async fn watch(&self, channel: &ChannelName, code: &str) -> Result<(), StoreError> {
+        let (channel, code) = (channel.to_string(), code.to_owned());
+        self.with_conn(move |c| {
+            diesel::sql_query(rooms::for_sqlite(market::WATCH))
+                .bind::<Text, _>(channel)
+                .bind::<Text, _>(code)
+                .bind::<BigInt, _>(now_millis())
+                .bind::<BigInt, _>(market::MAX_WATCHED)
+                .execute(c)
+                .map(drop)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn unwatch(&self, channel: &ChannelName, code: &str) -> Result<bool, StoreError> {
+        self.by_name_and_user(market::UNWATCH, channel, code).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.with_conn(|c| c.batch_execute("SELECT 1").map_err(map_err))
             .await
@@ -779,6 +901,7 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
             .filter(messages::deleted_at.is_null())
             .set((
                 messages::text.eq(""),
+                messages::card.eq(None::<String>),
                 messages::deleted_at.eq(now_millis()),
                 messages::deleted_by.eq(by.as_str()),
             ))

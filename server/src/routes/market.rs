@@ -1,0 +1,65 @@
+//! Investors' routes: a quote card for a code (what a cashtag shows) and a
+//! channel's watchlist with its quotes (the ticker).
+
+use actix_web::{web, HttpResponse};
+use chat_bot::stock_codes::is_valid_code;
+use chat_shared::card::Card;
+use chat_shared::names::ChannelName;
+use chat_shared::payloads::QuoteFailure;
+use serde_json::json;
+
+use super::channels::readable;
+use crate::error::AppError;
+use crate::session::CurrentUser;
+use crate::state::AppState;
+
+/// Seconds a browser is asked to wait when the bot is busy.
+const BUSY_RETRY_SECS: u64 = 2;
+
+fn refused(failure: QuoteFailure) -> AppError {
+    match failure {
+        QuoteFailure::NoSuchQuote => AppError::NoSuchQuote,
+        QuoteFailure::QuotesUnavailable => AppError::QuotesUnavailable,
+        QuoteFailure::Busy => AppError::Busy(BUSY_RETRY_SECS),
+    }
+}
+
+/// `GET /api/quotes/{code}`: the quote card for `code` (any case).
+pub async fn quote(
+    _user: CurrentUser,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code = code.to_ascii_lowercase();
+    if !is_valid_code(&code) {
+        return Err(AppError::InvalidCode);
+    }
+    let card = state
+        .quotes
+        .quote(&state.bus, &code)
+        .await
+        .map_err(refused)?;
+    Ok(HttpResponse::Ok().json(Card::Quote(card)))
+}
+
+/// `GET /api/channels/{name}/watchlist`: the codes, and the quotes of those
+/// that have one now, in the same order.
+pub async fn watchlist(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    readable(&state, &user, &name).await?;
+    let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
+    let codes = state.store.watchlist(&name).await?;
+    let asked = codes
+        .iter()
+        .map(|code| state.quotes.quote(&state.bus, code));
+    let quotes: Vec<_> = futures::future::join_all(asked)
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(Card::Quote)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"codes": codes, "quotes": quotes})))
+}

@@ -1,0 +1,3 @@
+DROP TABLE watchlists;
+DROP TABLE price_alerts;
+ALTER TABLE messages DROP COLUMN card;
