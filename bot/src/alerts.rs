@@ -197,6 +197,7 @@ pub async fn check(
     store: &dyn Store,
     bus: &dyn Bus,
     origin: &str,
+    lease: Duration,
 ) -> usize {
     let pending = match store.pending_alerts().await {
         Ok(p) => p,
@@ -209,7 +210,7 @@ pub async fn check(
     for alert in &pending {
         by_code.entry(&alert.code).or_default().push(alert);
     }
-    let stale_before = chrono::Utc::now().timestamp_millis() - LEASE.as_millis() as i64;
+    let stale_before = chrono::Utc::now().timestamp_millis() - lease.as_millis() as i64;
     let mut posted = 0;
     for (code, alerts) in by_code {
         let price = upstream

@@ -48,10 +48,18 @@ pub struct QuoteArgs {
     /// Seconds between two checks of the price alerts.
     #[arg(long, env = "BOT_ALERT_INTERVAL_SECS", default_value_t = ALERT_INTERVAL_SECS)]
     pub alert_interval_secs: u64,
+
+    /// Commands one user may give the bot per window.
+    #[arg(long, env = "BOT_RATE_COUNT", default_value_t = RATE_COUNT)]
+    pub bot_rate_count: u32,
+
+    /// The window of --bot-rate-count, in seconds.
+    #[arg(long, env = "BOT_RATE_WINDOW_SECS", default_value_t = RATE_WINDOW_SECS)]
+    pub bot_rate_window_secs: u64,
 }
 
 impl QuoteArgs {
-    /// The bot's configuration, with the default per-user command limit.
+    /// The bot's configuration.
     pub fn bot_config(&self) -> BotConfig {
         BotConfig {
             stock_api_url: self.stock_api_url.clone(),
@@ -61,7 +69,8 @@ impl QuoteArgs {
                 timeout: Duration::from_secs(self.stock_timeout_secs),
                 cache_ttl: Duration::from_secs(self.stock_cache_secs),
                 upstream_per_sec: self.upstream_per_sec.max(1),
-                ..BotLimits::default()
+                rate_count: self.bot_rate_count,
+                rate_window: Duration::from_secs(self.bot_rate_window_secs),
             },
         }
     }

@@ -129,7 +129,7 @@ impl Bot {
                     let (bus, store, upstream, origin, checking) =
                         (self.bus.clone(), self.store.clone(), upstream.clone(), origin.clone(), checking.clone());
                     Box::pin(async move {
-                        alerts::check(&upstream, store.as_ref(), bus.as_ref(), &origin).await;
+                        alerts::check(&upstream, store.as_ref(), bus.as_ref(), &origin, alerts::LEASE).await;
                         checking.set(false);
                     })
                 }

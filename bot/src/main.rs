@@ -4,10 +4,9 @@
 //! `bot`) and each alert fires once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use chat_bot::config::{QuoteArgs, RATE_COUNT, RATE_WINDOW_SECS};
+use chat_bot::config::QuoteArgs;
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, NatsBus};
 use chat_shared::config::{redact_url, NatsArgs};
@@ -34,14 +33,6 @@ struct Cli {
     /// Database connections.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 4)]
     database_pool_size: u32,
-
-    /// Commands one user may give per window.
-    #[arg(long, env = "BOT_RATE_COUNT", default_value_t = RATE_COUNT)]
-    rate_count: u32,
-
-    /// The rate limit's window, in seconds.
-    #[arg(long, env = "BOT_RATE_WINDOW_SECS", default_value_t = RATE_WINDOW_SECS)]
-    rate_window_secs: u64,
 }
 
 #[actix_rt::main]
@@ -57,9 +48,7 @@ async fn main() -> anyhow::Result<()> {
             .context("could not open the database")?,
     );
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
-    let mut config = cli.quotes.bot_config();
-    config.limits.rate_count = cli.rate_count;
-    config.limits.rate_window = Duration::from_secs(cli.rate_window_secs);
+    let config = cli.quotes.bot_config();
     // The servers create the bucket; every bot counts in it.
     let counters = Counters::shared(KvCounters::existing(nats.client().clone()));
     counters.prepare().await;

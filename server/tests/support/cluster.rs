@@ -99,6 +99,9 @@ pub struct Shape {
     /// Give every process every NATS node's URL (comma separated), so that
     /// it fails over when its node goes; by default each knows one node.
     pub nats_failover: bool,
+    /// The quote service's URL template, instead of a fresh one (the daily
+    /// history beside it, at `/q/d/l/`).
+    pub quotes: Option<String>,
 }
 
 impl Default for Shape {
@@ -113,6 +116,7 @@ impl Default for Shape {
             server_env: Vec::new(),
             bot_env: Vec::new(),
             nats_failover: false,
+            quotes: None,
         }
     }
 }
@@ -143,7 +147,7 @@ impl Cluster {
             archivers: Vec::new(),
             nats: start_nats(shape.nats_nodes, dir.path()).await,
             db_url,
-            quotes: super::quotes::start(),
+            quotes: shape.quotes.clone().unwrap_or_else(super::quotes::start),
             archiver_env: shape.archiver_env,
             server_env: shape.server_env,
             bot_env: shape.bot_env,
@@ -220,6 +224,8 @@ impl Cluster {
     async fn spawn_bot(&self, node: usize) -> TestProcess {
         let mut cmd = self.command("chat-bot", "bot", node);
         cmd.env("STOCK_API_URL", &self.quotes)
+            .env("STOCK_HISTORY_URL", self.quotes.replace("/q/l/", "/q/d/l/"))
+            .env("DATABASE_URL", &self.db_url)
             .env("STOCK_TIMEOUT_SECS", "2")
             .envs(self.bot_env.iter().copied());
         let proc = TestProcess::spawn(&format!("bot-{node}"), self.dir.path(), cmd);
