@@ -36,9 +36,11 @@ export function assert(condition, message) {
 }
 
 export class World {
-  constructor({ browser, server }) {
+  /** `quotes`: the loopback quote server (servers.mjs), whose prices a test may move. */
+  constructor({ browser, server, quotes = null }) {
     this.browser = browser;
     this.server = server;
+    this.quotes = quotes;
     this.guard = new Guard(server);
     this.contexts = [];
     this.pages = []; // [{name, page}]

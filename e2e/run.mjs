@@ -36,6 +36,7 @@ import { tests as formattingTests } from './formatting.test.mjs';
 import { tests as reactionTests } from './reactions.test.mjs';
 import { tests as unreadTests } from './unread.test.mjs';
 import { tests as peopleTests } from './people.test.mjs';
+import { tests as investorTests } from './investor.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -92,14 +93,17 @@ async function saveArtifacts(test, world) {
 }
 
 async function runOne(test, browser, quotes) {
-  const server = new ChatServer({ bin: config.bin, stockApiUrl: quotes.url, bus: test.bus ? config.bus : null, env: test.env });
+  const server = new ChatServer({
+    bin: config.bin, stockApiUrl: quotes.url, stockHistoryUrl: quotes.historyUrl, bus: test.bus ? config.bus : null, env: test.env,
+  });
   live.add(server);
   const started = Date.now();
   let world = null;
   let failure = null;
   try {
+    await quotes.reset(); // prices a test before this one moved
     await server.start();
-    world = new World({ browser, server });
+    world = new World({ browser, server, quotes });
     const run = test.run(world, config);
     run.catch(() => {}); // a timed-out run rejects later, when its pages close
     await withTimeout(run, TEST_TIMEOUT_MS, 'the test');
@@ -130,7 +134,7 @@ async function main() {
   }
   const filter = process.argv[2] || '';
   const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
-    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests];
+    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests, ...investorTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

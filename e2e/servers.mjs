@@ -1,7 +1,8 @@
 // The processes a test talks to: the real `chat-server` binary on a free
 // loopback port with a temp data dir (or, for a test on the bus, on NATS and
 // PostgreSQL), and a loopback HTTP server standing in for the quote API
-// (stooq's CSV format).
+// (stooq's CSV formats: the latest quote and the daily history), with a
+// control route through which a test moves a price.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,28 +16,99 @@ import path from 'node:path';
 const START_DEADLINE_MS = 15000;
 const STOP_DEADLINE_MS = 15000;
 const CSV_HEADER = 'Symbol,Date,Time,Open,High,Low,Close,Volume';
+const HISTORY_HEADER = 'Date,Open,High,Low,Close,Volume';
+/** The latest quote of each known code: [symbol, date, time, open, high, low, close, volume]. */
 const QUOTES = {
-  'aapl.us': 'AAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567',
-  'msft.us': 'MSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567',
+  'aapl.us': ['AAPL.US', '2026-11-27', '22:00:09', 92.1, 94, 91.8, 93.42, 41234567],
+  'msft.us': ['MSFT.US', '2026-11-27', '22:00:09', 410, 415, 409, 412.5, 1234567],
 };
+/** Days of history per known code, one row per calendar day up to the quote's date. */
+const HISTORY_DAYS = 120;
 
-/** Starts the quote server; resolves with {url (template with {code}), close()}. */
+const cents = (v) => Math.round(v * 100) / 100;
+
+/**
+ * The daily history of a known code, oldest first, in stooq's CSV: made up
+ * from a formula (a drift and a swing), so the same every run, and ending
+ * at the code's latest close.
+ */
+function historyOf(code) {
+  const quote = QUOTES[code];
+  if (!quote) return null;
+  const [, date, , , , , close] = quote;
+  const end = Date.parse(`${date}T00:00:00Z`);
+  const last = HISTORY_DAYS - 1;
+  const swing = close * 0.04;
+  const rows = [];
+  for (let i = 0; i <= last; i += 1) {
+    const day = new Date(end - (last - i) * 86400000).toISOString().slice(0, 10);
+    const c = cents(close + close * 0.001 * (last - i) + swing * (Math.sin(i / 6) - Math.sin(last / 6)));
+    const o = cents(c - close * 0.005 * Math.cos(i / 4));
+    const high = cents(Math.max(o, c) + close * 0.008);
+    const low = cents(Math.min(o, c) - close * 0.007);
+    const volume = 30000000 + ((i * 7919) % 10000000);
+    rows.push(`${day},${o},${high},${low},${c},${volume}`);
+  }
+  return `${HISTORY_HEADER}\r\n${rows.join('\r\n')}\r\n`;
+}
+
+/**
+ * Starts the quote server; resolves with {url, historyUrl (templates with
+ * {code}), setClose(code, price), reset(), close()}. setClose moves the
+ * close of a known code in the quotes served from then on (through the
+ * control route, POST /control/quote?s=CODE&close=PRICE); reset() puts
+ * every price back (POST /control/reset).
+ */
 export async function startQuoteServer() {
+  const closes = new Map(); // code -> the close a test set
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     const code = (url.searchParams.get('s') || '').toLowerCase();
+    if (req.method === 'POST' && url.pathname === '/control/quote') {
+      const close = Number(url.searchParams.get('close'));
+      if (!QUOTES[code] || !Number.isFinite(close) || close <= 0) {
+        res.writeHead(400).end();
+        return;
+      }
+      closes.set(code, close);
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/control/reset') {
+      closes.clear();
+      res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/q/d/l/' && code) {
+      const history = historyOf(code);
+      res.writeHead(200, { 'Content-Type': 'text/csv' }).end(history || 'No data');
+      return;
+    }
     if (url.pathname !== '/q/l/' || !code) {
       res.writeHead(404).end();
       return;
     }
-    const row = QUOTES[code] || `${code.toUpperCase()},N/D,N/D,N/D,N/D,N/D,N/D,N/D`;
+    let row = `${code.toUpperCase()},N/D,N/D,N/D,N/D,N/D,N/D,N/D`;
+    if (QUOTES[code]) {
+      const [symbol, date, time, open, high, low, close, volume] = QUOTES[code];
+      const now = closes.get(code) ?? close;
+      row = [symbol, date, time, open, Math.max(high, now), Math.min(low, now), now, volume].join(',');
+    }
     res.writeHead(200, { 'Content-Type': 'text/csv' }).end(`${CSV_HEADER}\r\n${row}\r\n`);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address();
+  const base = `http://127.0.0.1:${port}`;
+  const control = async (route) => {
+    const res = await fetch(`${base}${route}`, { method: 'POST' });
+    if (res.status !== 204) throw new Error(`the quote server answered ${res.status} to POST ${route}`);
+  };
   return {
-    url: `http://127.0.0.1:${port}/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv`,
+    url: `${base}/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv`,
+    historyUrl: `${base}/q/d/l/?s={code}&i=d`,
+    setClose: (code, close) => control(`/control/quote?s=${encodeURIComponent(code)}&close=${close}`),
+    reset: () => control('/control/reset'),
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -63,9 +135,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class ChatServer {
   /** `env`: more environment for the server, e.g. a limit a test is about. */
-  constructor({ bin, stockApiUrl, bus = null, env = {} }) {
+  constructor({ bin, stockApiUrl, stockHistoryUrl, bus = null, env = {} }) {
     this.bin = bin;
     this.stockApiUrl = stockApiUrl;
+    this.stockHistoryUrl = stockHistoryUrl;
     this.bus = bus;
     this.env = env;
     this.sessionKey = randomBytes(64).toString('hex');
@@ -91,6 +164,9 @@ export class ChatServer {
       CHAT_BIND: `127.0.0.1:${this.port}`,
       CHAT_DATA_DIR: this.dataDir,
       STOCK_API_URL: this.stockApiUrl,
+      STOCK_HISTORY_URL: this.stockHistoryUrl,
+      // Price alerts are checked every second, so that a test sees one fire soon.
+      BOT_ALERT_INTERVAL_SECS: '1',
       CHAT_BCRYPT_COST: '10',
       RUST_LOG: env.RUST_LOG || 'info,actix_web::middleware::logger=warn',
       NO_COLOR: '1',

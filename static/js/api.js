@@ -1,5 +1,6 @@
 // HTTP API client: thin fetch wrappers for /api/* that turn the documented
-// error body {"error":{"code","message"}} into a thrown ApiError.
+// error body {"error":{"code","message"}} (or {"error":"code"}) into a
+// thrown ApiError.
 
 /** An API failure. `status` is 0 when the server could not be reached. */
 export class ApiError extends Error {
@@ -33,7 +34,8 @@ async function request(method, path, body) {
     data = null;
   }
   if (!res.ok) {
-    const err = data && typeof data === 'object' ? data.error : null;
+    let err = data && typeof data === 'object' ? data.error : null;
+    if (typeof err === 'string') err = { code: err, message: data.message };
     const code = err && typeof err.code === 'string' ? err.code : `http_${res.status}`;
     const message = err && typeof err.message === 'string' && err.message
       ? err.message
@@ -152,4 +154,16 @@ export async function messages(channel, { before, limit = 50 } = {}) {
 export async function emoji() {
   const data = await request('GET', '/api/emoji');
   return Array.isArray(data && data.emoji) ? data.emoji.filter((e) => typeof e === 'string') : [];
+}
+
+/** The quote card of a stock code (e.g. `aapl.us`). */
+export const quote = (code) => request('GET', `/api/quotes/${encodeURIComponent(code)}`);
+
+/** A channel's watchlist: {codes, quotes} (a quote card for each code that has one now). */
+export async function watchlist(channel) {
+  const data = await request('GET', `/api/channels/${encodeURIComponent(channel)}/watchlist`);
+  return {
+    codes: Array.isArray(data && data.codes) ? data.codes.filter((c) => typeof c === 'string') : [],
+    quotes: Array.isArray(data && data.quotes) ? data.quotes.filter((q) => q && typeof q === 'object') : [],
+  };
 }

@@ -21,6 +21,9 @@ import { initSearch } from './view/search.js';
 import { initBanner } from './view/banner.js';
 import { initLayout } from './view/layout.js';
 import { initNotify } from './view/notify.js';
+import { initTicker } from './view/ticker.js';
+import { initCashtags } from './view/cashtag.js';
+import { createQuotes } from './quotes.js';
 import { toast } from './view/toast.js';
 import { lockIcon } from './view/sidebar.js';
 
@@ -37,11 +40,14 @@ const SESSION_ENDED = 'Your session has ended. Please log in again.';
 const olderBlockedUntil = new Map();
 
 const socket = createSocket({
-  onFrame: (frame) => applyFrame(frame, {
-    joined: resendHeld, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
-    changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
-    problem: toast, conversation, kicked, invited, roleChanged,
-  }),
+  onFrame: (frame) => {
+    applyFrame(frame, {
+      joined, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
+      changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
+      problem: toast, conversation, kicked, invited, roleChanged,
+    });
+    if (frame.type === 'message') ticker.message(frame.message);
+  },
   onStatus: onSocketStatus,
   preflight: async () => {
     try {
@@ -226,6 +232,12 @@ async function fetchOriginal(name, id) {
   }
 }
 
+/** A channel was (re)joined: what waited to be sent goes, and its watchlist is read again. */
+function joined(channel) {
+  resendHeld(channel);
+  ticker.joined(channel);
+}
+
 /** Sends again, with their first ref, the sends a dropped connection left unanswered. */
 function resendHeld(channel) {
   for (const p of pending.takeHeld(channel)) {
@@ -265,6 +277,10 @@ async function message(user) {
   store.addChannel({ ...ch, kind: 'dm' });
   openChannel(ch.name);
 }
+
+const quotes = createQuotes(checked(api.quote));
+const ticker = initTicker({ watchlist: checked(api.watchlist), quotes });
+const cashtags = initCashtags({ quotes });
 
 const people = {
   users: checked(api.users),
@@ -362,6 +378,7 @@ store.subscribe((topics) => {
   banner.render(topics);
   if (!state.me) return;
   renderHeader(topics);
+  ticker.render(topics);
   if (topics.has('channels') || topics.has('active') || topics.has('unread')) sidebar.render();
   messages.render(topics);
   members.render(topics);
@@ -380,6 +397,7 @@ function showScreen(name) {
 async function enterChat(username) {
   store.reset(username);
   messages.reset();
+  ticker.reset();
   searchView.close();
   sidebar.reset();
   composer.clear();
@@ -442,6 +460,9 @@ function leaveChat(message = '') {
   reader.cancel();
   store.reset(null);
   messages.reset();
+  ticker.reset();
+  cashtags.close();
+  quotes.forget();
   searchView.close();
   document.title = 'Chat';
   auth.reset(message);

@@ -16,6 +16,11 @@ const MAX_ROWS = 8;
 
 const COMMANDS = [
   { fill: '/stock=', name: '/stock=CODE', about: 'get a stock quote (e.g. /stock=aapl.us)' },
+  { fill: '/chart=', name: '/chart=CODE[,DAYS]', about: 'a price chart, 30 days unless told (5–365)' },
+  { fill: '/alert ', name: '/alert CODE > PRICE', about: 'mention me when the price goes above (or < below) it' },
+  { fill: '/alerts', name: '/alerts', about: 'list my alerts here (/alert cancel N cancels one)' },
+  { fill: '/watch ', name: '/watch CODE,…', about: 'add codes to the channel\'s ticker strip' },
+  { fill: '/unwatch ', name: '/unwatch CODE', about: 'take a code off the ticker strip' },
   { fill: '/help', name: '/help', about: 'list commands' },
 ];
 

@@ -1,8 +1,9 @@
 // Light formatting of message text, built as DOM nodes from text (never as
 // markup): **bold**, _italic_ (underscores at word boundaries, so that
 // snake_case_names stay as written), `code`, fenced code blocks (``` lines,
-// a language word after the opening one ignored), http(s) links and
-// @mentions of the people the message names. Inside code nothing is
+// a language word after the opening one ignored), http(s) links,
+// @mentions of the people the message names and cashtags ($AAPL,
+// $aapl.us) as chips that show the quote. Inside code nothing is
 // formatted; everything else is the text as written.
 
 import { h } from './dom.js';
@@ -19,6 +20,12 @@ const ITALIC_RE = /(?<![\p{L}\p{N}_])_(?=[^\s_])[^\n]*?[^\s_]_(?![\p{L}\p{N}_])/
 const EMPHASIS = [{ tag: 'strong', re: BOLD_RE, mark: 2 }, { tag: 'em', re: ITALIC_RE, mark: 1 }];
 /** `@name` as the server reads a mention: not after a letter, digit or `_`. */
 const MENTION_RE = /(?<![A-Za-z0-9_])@([A-Za-z0-9_]+)/g;
+/**
+ * `$` not after a letter, digit, `_` or `$`; a letter, up to 9 letters,
+ * digits or `-`; maybe `.` and a market of 1-4 letters; then no letter,
+ * digit or `_` (so `$5`, `$93.42` and `US$5` are none).
+ */
+const CASHTAG_RE = /(?<![A-Za-z0-9_$])\$([A-Za-z][A-Za-z0-9-]{0,9}(?:\.[A-Za-z]{1,4})?)(?![A-Za-z0-9_])/g;
 
 function isWebUrl(url) {
   try {
@@ -64,6 +71,39 @@ function mentionAtoms(text, atoms, { mentions, me }) {
     if (!mentions.includes(name) || atoms.some((a) => start < a.end && end > a.start)) continue;
     const mine = !!me && name === me;
     out.push({ start, end, node: () => h('span', { class: mine ? 'mention mention-me' : 'mention', text: match[0] }) });
+  }
+  return out;
+}
+
+/** The stock code a cashtag names: lower case, `.us` when it names no market. */
+export const cashtagCode = (tag) => {
+  const code = tag.toLowerCase();
+  return code.includes('.') ? code : `${code}.us`;
+};
+
+/**
+ * A chip for stock `code` showing `label`: hovering, clicking or pressing
+ * Enter on it shows the quote (cashtag.js, for every chip of the page).
+ */
+export function cashtagChip(label, code) {
+  return h('button', {
+    type: 'button',
+    class: 'cashtag',
+    'data-code': code,
+    'aria-expanded': 'false',
+    'aria-label': `${label}: show the ${code.toUpperCase()} quote`,
+    text: label,
+  });
+}
+
+/** The cashtags of `text` outside code spans and links, as atoms. */
+function cashtagAtoms(text, atoms) {
+  const out = [];
+  for (const match of text.matchAll(CASHTAG_RE)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    if (atoms.some((a) => start < a.end && end > a.start)) continue;
+    out.push({ start, end, node: () => cashtagChip(match[0], cashtagCode(match[1])) });
   }
   return out;
 }
@@ -115,10 +155,12 @@ function emphasis(text, from, to, atoms) {
   return out;
 }
 
-/** Text outside code blocks: code spans, links and mentions, then bold and italic around them. */
+/** Text outside code blocks: code spans, links, mentions and cashtags, then bold and italic around them. */
 function inline(text, who) {
   const atoms = atomsOf(text);
-  const all = who.mentions.length ? [...atoms, ...mentionAtoms(text, atoms, who)].sort((a, b) => a.start - b.start) : atoms;
+  const named = who.mentions.length ? mentionAtoms(text, atoms, who) : [];
+  const tags = text.includes('$') ? cashtagAtoms(text, atoms) : [];
+  const all = named.length || tags.length ? [...atoms, ...named, ...tags].sort((a, b) => a.start - b.start) : atoms;
   return emphasis(text, 0, text.length, all);
 }
 

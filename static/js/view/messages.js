@@ -5,7 +5,8 @@
 // line above what was unread when the channel was opened, scroll
 // anchoring, the "New messages ↓" pill (new messages below while scrolled
 // up) and loading older history when scrolled to the top. A deleted
-// message stays as a tombstone.
+// message stays as a tombstone. A bot reply's card (a quote, a chart, a
+// watchlist) goes under its text.
 
 import { state, channel, isMe, original } from '../state.js';
 import { isDm, labelOf, peerOf } from '../rooms.js';
@@ -14,6 +15,7 @@ import { clock, fullDate, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
 import { $, h } from './dom.js';
 import { formatted } from './format.js';
+import { cardOf } from './cards.js';
 import { initActions } from './actions.js';
 import { chipsOf, initPicker } from './reactions.js';
 import { DIVIDER_KEY, NOTICES, mentioning, noticeOf, rowsOf } from './rows.js';
@@ -158,6 +160,8 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, r
     }
     if (m.reply_to && !m.deleted) main.append(quoteOf(m));
     main.append(bodyOf(m));
+    const card = m.deleted ? null : cardOf(m);
+    if (card) main.append(card);
     if (!p && !m.deleted) {
       const chips = chipsOf(m, react);
       if (chips) main.append(chips);

@@ -7,6 +7,7 @@ import { state, isMe, mentionsMe, original } from '../state.js';
 import { firstLine } from './composer.js';
 import { dayKey, dayLabel, parseTs } from '../time.js';
 import { reactionsSig } from './reactions.js';
+import { cardSig } from './cards.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 /** The key of the "New" line's row. */
@@ -70,7 +71,7 @@ export function rowsOf(name, c, asking) {
     const p = m.pending;
     const sig = [grouped, m.text, m.ts, !!m.bot, noticeOf(m) || '', p ? (p.failed ? `x${p.error}` : 'p') : '',
       quoteSig(name, m), m.edited_at || '', !!m.deleted, p ? '' : asking(m.id), reactionsSig(m),
-      Array.isArray(m.mentions) ? m.mentions.join(',') : '', mentioning(m), canReact].join('\u0000');
+      Array.isArray(m.mentions) ? m.mentions.join(',') : '', mentioning(m), canReact, cardSig(m)].join('\u0000');
     rows.push({ key: m.pending ? m.id : `m-${m.id}`, m, d, grouped, sig });
     prev = { m, d };
   }
