@@ -215,8 +215,19 @@ async fn stock_command_is_answered_by_the_bot() {
     )
     .await;
     a.say("general", "/foo").await;
-    b.expect_message("general", "I don't know /foo. I know: /stock=CODE, /help.")
+    let unknown = b
+        .expect("the unknown command's reply", |f| {
+            f["type"] == "message"
+                && f["message"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("I don't know /foo. I know: /stock=CODE, /chart=CODE,DAYS,")
+        })
         .await;
+    assert!(unknown["message"]["text"]
+        .as_str()
+        .unwrap()
+        .ends_with(", /help."));
     a.say("general", "/stock").await;
     let usage = b
         .expect("usage", |f| {
