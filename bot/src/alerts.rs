@@ -261,7 +261,7 @@ async fn fire(
             tracing::error!(alert = alert.id, "an alert's message is not a message");
             return false;
         };
-        if let Err(e) = post(bus, origin, &message).await {
+        if let Err(e) = post(bus, store, origin, &message).await {
             tracing::warn!(error = %e, alert = alert.id, "could not post an alert; a later check will");
             return false;
         }
@@ -306,8 +306,26 @@ fn message_of(alert: &Alert, claim: &Claim) -> Option<Message> {
     Some(message)
 }
 
-/// Publishes a bot message; on a bus with a stream, waits until it is stored.
-pub async fn post(bus: &dyn Bus, origin: &str, message: &Message) -> Result<(), BusError> {
+/// Why a post did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Publishes a bot message once it is stored: on a bus with a stream, a
+/// JetStream publish that waits for the stream's ack (the archivers copy it
+/// from there); on the in-process bus, after writing it to the store (the
+/// in-process archiver's copy of it is then a no-op), so that nothing posted
+/// lives only in memory.
+pub async fn post(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    origin: &str,
+    message: &Message,
+) -> Result<(), PostError> {
     let headers = vec![
         (ORIGIN_HEADER.to_owned(), origin.to_owned()),
         (subjects::MSG_ID_HEADER.to_owned(), message.id.clone()),
@@ -315,12 +333,12 @@ pub async fn post(bus: &dyn Bus, origin: &str, message: &Message) -> Result<(), 
     let subject = subjects::msg(&message.channel);
     let payload = json_payload(message);
     if bus.archive_may_lag() {
-        bus.publish_stored(&subject, headers, payload)
-            .await
-            .map(drop)
+        bus.publish_stored(&subject, headers, payload).await?;
     } else {
-        bus.publish(&subject, headers, payload).await
+        store.insert_messages(std::slice::from_ref(message)).await?;
+        bus.publish(&subject, headers, payload).await?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -223,7 +223,7 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
     let text = MessageText::parse(&reply.text).expect("bot replies are never empty or long");
     let mut message = Message::new(incoming.channel.clone(), BOT_USER, text, true);
     message.card = reply.card.map(Box::new);
-    let published = alerts::post(bus, origin, &message).await;
+    let published = alerts::post(bus, responder.store.as_ref(), origin, &message).await;
     if let Err(e) = &published {
         tracing::error!(error = %e, "could not post the reply");
     }
