@@ -183,15 +183,18 @@ async fn command(
 
 /// Answers a `chat.quote` request with a card or why there is none.
 async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Envelope) {
-    let code = serde_json::from_slice::<QuoteRequest>(&envelope.payload)
+    let asked = serde_json::from_slice::<QuoteRequest>(&envelope.payload)
         .ok()
-        .map(|r| r.code.to_ascii_lowercase())
-        .filter(|c| is_valid_code(c));
-    let answer = match code {
+        .map(|r| (r.code.to_ascii_lowercase(), r.asker))
+        .filter(|(c, _)| is_valid_code(c));
+    let answer = match asked {
         None => QuoteAnswer::Error {
             error: QuoteFailure::NoSuchQuote,
         },
-        Some(code) => match upstream.quote(&code, "quote requests").await {
+        Some((code, asker)) => match upstream
+            .quote(&code, asker.as_deref().unwrap_or("quote requests"))
+            .await
+        {
             Ok(q) => QuoteAnswer::Card { card: q.card },
             Err(QuoteError::NotFound(_)) => QuoteAnswer::Error {
                 error: QuoteFailure::NoSuchQuote,

@@ -41,8 +41,9 @@ impl QuoteBook {
         }
     }
 
-    /// The quote for `code` (lower case, valid), or why there is none.
-    pub async fn quote(&self, bus: &Arc<dyn Bus>, code: &str) -> Answer {
+    /// The quote for `code` (lower case, valid), or why there is none;
+    /// asked for `asker` (who takes turns with others at the bot).
+    pub async fn quote(&self, bus: &Arc<dyn Bus>, code: &str, asker: &str) -> Answer {
         let asking = {
             let mut entries = self.entries.lock().expect("quote book lock");
             match entries.get(code) {
@@ -54,7 +55,9 @@ impl QuoteBook {
                         entries
                             .retain(|_, e| !matches!(e, Entry::Kept(at, _) if at.elapsed() >= ttl));
                     }
-                    let asking = ask(bus.clone(), code.to_owned()).boxed().shared();
+                    let asking = ask(bus.clone(), code.to_owned(), asker.to_owned())
+                        .boxed()
+                        .shared();
                     entries.insert(code.to_owned(), Entry::Asking(asking.clone()));
                     asking
                 }
@@ -77,8 +80,11 @@ impl QuoteBook {
 }
 
 /// Asks a bot.
-async fn ask(bus: Arc<dyn Bus>, code: String) -> Answer {
-    let payload = json_payload(&QuoteRequest { code });
+async fn ask(bus: Arc<dyn Bus>, code: String, asker: String) -> Answer {
+    let payload = json_payload(&QuoteRequest {
+        code,
+        asker: Some(asker),
+    });
     match bus.request(subjects::QUOTE, payload, ASK_TIMEOUT).await {
         Ok(reply) => match serde_json::from_slice::<QuoteAnswer>(&reply.payload) {
             Ok(QuoteAnswer::Card { card }) => Ok(card),

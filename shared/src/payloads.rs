@@ -7,10 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::card::QuoteCard;
 use crate::message::Message;
 
-/// `chat.quote` request: a quote for `code` (lower case, `aapl.us`).
+/// `chat.quote` request: a quote for `code` (lower case, `aapl.us`), on
+/// behalf of `asker` (a username, or `#channel` for a watchlist), who takes
+/// turns with the other askers in the bot's queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteRequest {
     pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asker: Option<String>,
 }
 
 /// `chat.quote` reply: the quote card, or why there is none.

@@ -26,7 +26,7 @@ fn refused(failure: QuoteFailure) -> AppError {
 
 /// `GET /api/quotes/{code}`: the quote card for `code` (any case).
 pub async fn quote(
-    _user: CurrentUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -36,7 +36,7 @@ pub async fn quote(
     }
     let card = state
         .quotes
-        .quote(&state.bus, &code)
+        .quote(&state.bus, &code, &user.name.to_ascii_lowercase())
         .await
         .map_err(refused)?;
     Ok(HttpResponse::Ok().json(Card::Quote(card)))
@@ -52,9 +52,10 @@ pub async fn watchlist(
     readable(&state, &user, &name).await?;
     let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
     let codes = state.store.watchlist(&name).await?;
+    let asker = format!("#{name}");
     let asked = codes
         .iter()
-        .map(|code| state.quotes.quote(&state.bus, code));
+        .map(|code| state.quotes.quote(&state.bus, code, &asker));
     let quotes: Vec<_> = futures::future::join_all(asked)
         .await
         .into_iter()
