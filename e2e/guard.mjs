@@ -45,9 +45,20 @@ export class Guard {
         this.problems.push(`${name}: unexpected HTTP ${status} for ${req.method()} ${res.url()}`);
       }
     });
+    // A request still on its way when the page navigates (a test's reload)
+    // is aborted by the browser: that is the navigation, not the app.
+    const startedAt = new WeakMap();
+    let navigatedAt = -1;
+    let seq = 0;
+    page.on('request', (req) => {
+      seq += 1;
+      startedAt.set(req, seq);
+      if (req.isNavigationRequest() && req.frame() === page.mainFrame()) navigatedAt = seq;
+    });
     page.on('requestfailed', (req) => {
       const reason = req.failure()?.errorText || 'unknown';
-      if (reason === 'net::ERR_CONNECTION_REFUSED' && this.server.wasDownAt(Date.now())) {
+      const cutShort = reason === 'net::ERR_ABORTED' && (startedAt.get(req) ?? Infinity) < navigatedAt;
+      if (cutShort || (reason === 'net::ERR_CONNECTION_REFUSED' && this.server.wasDownAt(Date.now()))) {
         this.explained.push({ url: req.url(), reason });
       } else {
         this.problems.push(`${name}: request failed (${reason}): ${req.method()} ${req.url()}`);
