@@ -97,7 +97,7 @@ pub async fn command(r: &Responder, asker: &Asker<'_>, args: &str) -> String {
 
 async fn set(r: &Responder, asker: &Asker<'_>, code: String, above: bool, price: f64) -> String {
     let symbol = code.to_ascii_uppercase();
-    let wanted = format!("{symbol} {} {}", direction(above), dollars(price));
+    let wanted = format!("{symbol} goes {} {}", direction(above), dollars(price));
     let now = match r.upstream.quote(&code, asker.user).await {
         Ok(q) => Some(q.card.close),
         Err(QuoteError::NotFound(_)) => return format!("I couldn't find a quote for {symbol}."),

@@ -154,7 +154,7 @@ async fn an_alert_is_kept_across_a_restart_and_fires_once_with_a_mention_of_its_
     let set = ask(&mut ws, "general", "/alert AAPL.US > 100", "Alert set").await;
     assert_eq!(
         set["text"],
-        "Alert set: I'll tell you here when AAPL.US above $100.00 (now $93.42)."
+        "Alert set: I'll tell you here when AAPL.US goes above $100.00 (now $93.42)."
     );
     ask(&mut ws, "general", "/alert aapl.us < 50", "Alert set").await;
     let listed = ask(&mut ws, "general", "/alerts", "Your alerts").await;
