@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chat_shared::bus::{json_payload, Bus, BusError};
+use chat_shared::bus::Bus;
 use chat_shared::message::{next_id, Message};
 use chat_shared::names::MessageText;
 use chat_shared::people::ToPerson;
 use chat_shared::store::market::MAX_ALERTS;
 use chat_shared::store::{Alert, Claim, NewAlert, Store, StoreError};
-use chat_shared::subjects::{self, ORIGIN_HEADER};
+use chat_shared::subjects;
 
 use crate::history::dollars;
 use crate::quote::QuoteError;
@@ -261,7 +261,7 @@ async fn fire(
             tracing::error!(alert = alert.id, "an alert's message is not a message");
             return false;
         };
-        if let Err(e) = post(bus, store, origin, &message).await {
+        if let Err(e) = crate::post(bus, store, origin, &message).await {
             tracing::warn!(error = %e, alert = alert.id, "could not post an alert; a later check will");
             return false;
         }
@@ -304,41 +304,6 @@ fn message_of(alert: &Alert, claim: &Claim) -> Option<Message> {
     message.ts = ts;
     message.mentions = vec![alert.user.clone()];
     Some(message)
-}
-
-/// Why a post did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum PostError {
-    #[error(transparent)]
-    Bus(#[from] BusError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Publishes a bot message once it is stored: on a bus with a stream, a
-/// JetStream publish that waits for the stream's ack (the archivers copy it
-/// from there); on the in-process bus, after writing it to the store (the
-/// in-process archiver's copy of it is then a no-op), so that nothing posted
-/// lives only in memory.
-pub async fn post(
-    bus: &dyn Bus,
-    store: &dyn Store,
-    origin: &str,
-    message: &Message,
-) -> Result<(), PostError> {
-    let headers = vec![
-        (ORIGIN_HEADER.to_owned(), origin.to_owned()),
-        (subjects::MSG_ID_HEADER.to_owned(), message.id.clone()),
-    ];
-    let subject = subjects::msg(&message.channel);
-    let payload = json_payload(message);
-    if bus.archive_may_lag() {
-        bus.publish_stored(&subject, headers, payload).await?;
-    } else {
-        store.insert_messages(std::slice::from_ref(message)).await?;
-        bus.publish(&subject, headers, payload).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use chat_shared::card::{change_pct, signed_pct, Card, ChartCard};
 
-use crate::quote::{parse_price, QuoteError};
+use crate::quote::{column_of, csv_table, parse_price, QuoteError};
 use crate::stock_codes::is_valid_code;
 
 /// Days a chart shows when none are asked for.
@@ -37,15 +37,8 @@ pub fn parse_history(body: &[u8], code: &str) -> Result<Vec<(String, f64)>, Quot
         return Err(QuoteError::NotFound(symbol));
     }
     let unavailable = |why: &str| QuoteError::Unavailable(why.to_owned());
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|_| unavailable("unreadable header"))?
-        .clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (mut reader, headers) = csv_table(body)?;
+    let column = |name: &str| column_of(&headers, name);
     let (Some(date_at), Some(close_at)) = (column("Date"), column("Close")) else {
         return Err(unavailable("no Date/Close columns"));
     };

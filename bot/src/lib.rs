@@ -27,8 +27,8 @@ use chat_shared::counters::Counters;
 use chat_shared::message::Message;
 use chat_shared::names::MessageText;
 use chat_shared::payloads::{QuoteAnswer, QuoteFailure, QuoteRequest};
-use chat_shared::store::Store;
-use chat_shared::subjects;
+use chat_shared::store::{Store, StoreError};
+use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::StreamExt;
 
 use chat_shared::log_text::shown;
@@ -226,7 +226,7 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
     let text = MessageText::parse(&reply.text).expect("bot replies are never empty or long");
     let mut message = Message::new(incoming.channel.clone(), BOT_USER, text, true);
     message.card = reply.card.map(Box::new);
-    let published = alerts::post(bus, responder.store.as_ref(), origin, &message).await;
+    let published = post(bus, responder.store.as_ref(), origin, &message).await;
     if let Err(e) = &published {
         tracing::error!(error = %e, "could not post the reply");
     }
@@ -235,4 +235,39 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
         reply = %message.text, latency_ms = started.elapsed().as_millis() as u64,
         published = published.is_ok(), "command answered"
     );
+}
+
+/// Why a post did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Publishes a bot message once it is stored: on a bus with a stream, a
+/// JetStream publish that waits for the stream's ack (the archivers copy it
+/// from there); on the in-process bus, after writing it to the store (the
+/// in-process archiver's copy of it is then a no-op), so that nothing posted
+/// lives only in memory.
+pub async fn post(
+    bus: &dyn Bus,
+    store: &dyn Store,
+    origin: &str,
+    message: &Message,
+) -> Result<(), PostError> {
+    let headers = vec![
+        (ORIGIN_HEADER.to_owned(), origin.to_owned()),
+        (subjects::MSG_ID_HEADER.to_owned(), message.id.clone()),
+    ];
+    let subject = subjects::msg(&message.channel);
+    let payload = json_payload(message);
+    if bus.archive_may_lag() {
+        bus.publish_stored(&subject, headers, payload).await?;
+    } else {
+        store.insert_messages(std::slice::from_ref(message)).await?;
+        bus.publish(&subject, headers, payload).await?;
+    }
+    Ok(())
 }

@@ -47,9 +47,11 @@ pub fn parse_price(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
-/// Parses a stooq CSV body (`Symbol,Date,Time,Open,High,Low,Close,Volume`).
-/// Symbol and Close are required; the rest fill the card when present.
-pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
+/// A stooq CSV body's reader (fields trimmed, rows of any length) and its
+/// header row.
+pub(crate) fn csv_table(
+    body: &[u8],
+) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), QuoteError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -58,7 +60,19 @@ pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
         .headers()
         .map_err(|_| unavailable("unreadable header"))?
         .clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    Ok((reader, headers))
+}
+
+/// Where the column `name` is (any case), found by header name, not position.
+pub(crate) fn column_of(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+    headers.iter().position(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Parses a stooq CSV body (`Symbol,Date,Time,Open,High,Low,Close,Volume`).
+/// Symbol and Close are required; the rest fill the card when present.
+pub fn parse_csv(body: &[u8], code: &str) -> Result<Quote, QuoteError> {
+    let (mut reader, headers) = csv_table(body)?;
+    let column = |name: &str| column_of(&headers, name);
     let (symbol_at, close_at) = match (column("Symbol"), column("Close")) {
         (Some(s), Some(c)) => (s, c),
         _ => return Err(unavailable("no Symbol/Close columns")),

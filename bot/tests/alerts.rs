@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,50 +18,47 @@ use chat_shared::counters::Counters;
 use chat_shared::names::ChannelName;
 use chat_shared::store::{NewAlert, SqliteStore, Store};
 use futures::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use support::Answer;
 
 /// A quote service on loopback quoting every code at 25.
-async fn quotes_at_25() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    actix_rt::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            actix_rt::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                let code = request
-                    .split("s=")
-                    .nth(1)
-                    .and_then(|r| r.split(['&', ' ']).next())
-                    .unwrap_or("x");
-                let body = format!(
-                    "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n{},2026-11-27,22:00:09,20,26,19,25,100\r\n",
-                    code.to_ascii_uppercase()
-                );
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://{addr}/q/l/?s={{code}}")
+async fn quotes_at_25() -> support::Service {
+    support::start(|code| {
+        Answer::ok(format!(
+            "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n{},2026-11-27,22:00:09,20,26,19,25,100\r\n",
+            code.to_ascii_uppercase()
+        ))
+    })
+    .await
 }
 
 struct World {
+    /// Requests the quote service got.
+    hits: Arc<std::sync::atomic::AtomicUsize>,
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     upstream: std::rc::Rc<Upstream>,
     _dir: tempfile::TempDir,
 }
 
+impl World {
+    /// One check of every alert, as the bot `origin` makes it.
+    async fn check(&self, origin: &str, lease: Duration) -> usize {
+        alerts::check(
+            &self.upstream,
+            self.store.as_ref(),
+            self.bus.as_ref(),
+            origin,
+            lease,
+        )
+        .await
+    }
+}
+
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
-    let url = quotes_at_25().await;
+    let service = quotes_at_25().await;
+    let url = format!("{}/q/l/?s={{code}}", service.base);
     let upstream = Upstream::new(
         &url,
         &url,
@@ -71,6 +70,7 @@ async fn world() -> World {
         store,
         bus: Arc::new(LocalBus::new()),
         upstream,
+        hits: service.hits,
         _dir: dir,
     }
 }
@@ -171,39 +171,19 @@ async fn overlapping_checks_fire_each_crossed_alert_once() {
             .unwrap());
     }
     let lease = Duration::from_secs(15);
-    let (one, two) = futures::join!(
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-a",
-            lease
-        ),
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-b",
-            lease
-        ),
-    );
+    let (one, two) = futures::join!(w.check("bot-a", lease), w.check("bot-b", lease),);
     assert_eq!(one + two, 10, "{one} + {two}");
+    assert_eq!(
+        w.hits.load(std::sync::atomic::Ordering::SeqCst),
+        10,
+        "each code asked once for both checks"
+    );
     let messages = posted(&mut sub).await;
     assert_eq!(messages.len(), 10, "{messages:?}");
     assert!(messages
         .iter()
         .all(|(_, t)| t.ends_with("is above $20.00 (now $25.00)")));
-    assert_eq!(
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-a",
-            lease
-        )
-        .await,
-        0
-    );
+    assert_eq!(w.check("bot-a", lease).await, 0);
     assert!(w.store.pending_alerts().await.unwrap().is_empty());
 }
 
@@ -227,44 +207,17 @@ async fn a_claim_left_by_a_dead_bot_is_taken_over_after_the_lease_with_the_same_
 
     let lease = Duration::from_millis(300);
     assert_eq!(
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-b",
-            lease
-        )
-        .await,
+        w.check("bot-b", lease).await,
         0,
         "a fresh claim is left alone"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-b",
-            lease
-        )
-        .await,
-        1
-    );
+    assert_eq!(w.check("bot-b", lease).await, 1);
     let messages = posted(&mut sub).await;
     assert_eq!(
         messages,
         vec![(dead_id, text.to_owned())],
         "the dead bot's message, same id and text"
     );
-    assert_eq!(
-        alerts::check(
-            &w.upstream,
-            w.store.as_ref(),
-            w.bus.as_ref(),
-            "bot-b",
-            lease
-        )
-        .await,
-        0
-    );
+    assert_eq!(w.check("bot-b", lease).await, 0);
 }

@@ -4,6 +4,8 @@
 // In tests an unwrap that fails is the test failing, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,8 +17,7 @@ use chat_shared::bot_commands::Command;
 use chat_shared::counters::Counters;
 use chat_shared::names::ChannelName;
 use chat_shared::store::{SqliteStore, Store};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use support::Answer;
 
 const HEADER: &str = "Symbol,Date,Time,Open,High,Low,Close,Volume";
 
@@ -26,73 +27,43 @@ struct QuoteService {
     hits: Arc<AtomicUsize>,
 }
 
-fn response(status: &str, body: &str) -> String {
-    format!("HTTP/1.1 {status}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+fn failed(status: &'static str, body: &str) -> Answer {
+    Answer {
+        status,
+        ..Answer::ok(body.to_owned())
+    }
 }
 
-async fn serve(listener: TcpListener, hits: Arc<AtomicUsize>) {
-    while let Ok((mut socket, _)) = listener.accept().await {
-        hits.fetch_add(1, Ordering::SeqCst);
-        actix_rt::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let n = socket.read(&mut buf).await.unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]).to_string();
-            let code = request
-                .split("s=")
-                .nth(1)
-                .and_then(|r| r.split(['&', ' ']).next())
-                .unwrap_or("")
-                .to_owned();
-            let reply = match code.as_str() {
-                "aapl.us" => response(
-                    "200 OK",
-                    &format!(
-                        "{HEADER}\r\nAAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567\r\n"
-                    ),
-                ),
-                "msft.us" => response(
-                    "200 OK",
-                    &format!(
-                        "{HEADER}\r\nMSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567\r\n"
-                    ),
-                ),
-                "fail.us" => response("500 Internal Server Error", "oops"),
-                "slow.us" => {
-                    actix_rt::time::sleep(Duration::from_secs(30)).await;
-                    response(
-                        "200 OK",
-                        &format!("{HEADER}\r\nSLOW.US,2026-11-27,22:00:09,1,1,1,1,1\r\n"),
-                    )
-                }
-                "garbage.us" => response(
-                    "200 OK",
-                    "<html><body>Service temporarily down</body></html>",
-                ),
-                "empty.us" => response("200 OK", ""),
-                "header.us" => response("200 OK", &format!("{HEADER}\r\n")),
-                other => response(
-                    "200 OK",
-                    &format!(
-                        "{HEADER}\r\n{},N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n",
-                        other.to_ascii_uppercase()
-                    ),
-                ),
-            };
-            let _ = socket.write_all(reply.as_bytes()).await;
-            let _ = socket.shutdown().await;
-        });
+fn row(row: &str) -> Answer {
+    Answer::ok(format!("{HEADER}\r\n{row}\r\n"))
+}
+
+/// Answers like stooq for a few codes, and badly for others.
+fn stooq(code: &str) -> Answer {
+    match code {
+        "aapl.us" => row("AAPL.US,2026-11-27,22:00:09,92.1,94,91.8,93.42,41234567"),
+        "msft.us" => row("MSFT.US,2026-11-27,22:00:09,410,415,409,412.5,1234567"),
+        "fail.us" => failed("500 Internal Server Error", "oops"),
+        "slow.us" => Answer {
+            delay: Duration::from_secs(30),
+            ..row("SLOW.US,2026-11-27,22:00:09,1,1,1,1,1")
+        },
+        "garbage.us" => Answer::ok("<html><body>Service temporarily down</body></html>".into()),
+        "empty.us" => Answer::ok(String::new()),
+        "header.us" => Answer::ok(format!("{HEADER}\r\n")),
+        other => row(&format!(
+            "{},N/D,N/D,N/D,N/D,N/D,N/D,N/D",
+            other.to_ascii_uppercase()
+        )),
     }
 }
 
 impl QuoteService {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let hits = Arc::new(AtomicUsize::new(0));
-        actix_rt::spawn(serve(listener, hits.clone()));
+        let service = support::start(stooq).await;
         QuoteService {
-            url: format!("http://{addr}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"),
-            hits,
+            url: format!("{}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv", service.base),
+            hits: service.hits,
         }
     }
 

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::investor::{ask, bot_says};
+use crate::investor::{ask, bot_says, starting_with};
 use crate::support::cluster::{Cluster, Shape};
 use crate::support::quotes::QuoteService;
 
@@ -67,6 +67,18 @@ async fn cards_charts_watchlists_and_quotes_travel_between_servers_through_a_bot
     );
 }
 
+/// Notes, by code, the id of each alert post among `frames`.
+fn note_alerts(frames: Vec<Value>, fired: &mut HashMap<String, Vec<String>>) {
+    for f in frames {
+        let text = f["message"]["text"].as_str().unwrap_or_default();
+        if f["type"] == "message" && text.starts_with("@alice ") {
+            let code = text.split(' ').nth(1).unwrap().to_ascii_lowercase();
+            let id = f["message"]["id"].as_str().unwrap().to_owned();
+            fired.entry(code).or_default().push(id);
+        }
+    }
+}
+
 #[actix_rt::test]
 async fn with_two_bots_and_one_killed_mid_check_every_alert_fires_exactly_once() {
     let quotes = QuoteService::start();
@@ -112,28 +124,10 @@ async fn with_two_bots_and_one_killed_mid_check_every_alert_fires_exactly_once()
     let mut fired: HashMap<String, Vec<String>> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while fired.len() < codes.len() && Instant::now() < deadline {
-        for f in watcher.drain(Duration::from_millis(500)).await {
-            let text = f["message"]["text"].as_str().unwrap_or_default();
-            if f["type"] == "message" && text.starts_with("@alice ") {
-                let code = text.split(' ').nth(1).unwrap().to_ascii_lowercase();
-                fired
-                    .entry(code)
-                    .or_default()
-                    .push(f["message"]["id"].as_str().unwrap().to_owned());
-            }
-        }
+        note_alerts(watcher.drain(Duration::from_millis(500)).await, &mut fired);
     }
     // A while longer, for any second post to show.
-    for f in watcher.drain(Duration::from_secs(5)).await {
-        let text = f["message"]["text"].as_str().unwrap_or_default();
-        if f["type"] == "message" && text.starts_with("@alice ") {
-            let code = text.split(' ').nth(1).unwrap().to_ascii_lowercase();
-            fired
-                .entry(code)
-                .or_default()
-                .push(f["message"]["id"].as_str().unwrap().to_owned());
-        }
-    }
+    note_alerts(watcher.drain(Duration::from_secs(5)).await, &mut fired);
     for code in &codes {
         let posts = fired.get(code).map_or(0, Vec::len);
         assert_eq!(posts, 1, "{code} fired {posts} times: {fired:?}");
@@ -148,17 +142,7 @@ async fn with_two_bots_and_one_killed_mid_check_every_alert_fires_exactly_once()
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let joined = reader.join("general").await;
-        let archived = joined["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| {
-                m["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("@alice ")
-            })
-            .count();
+        let archived = starting_with(&joined["history"], "@alice ");
         if archived == codes.len() || Instant::now() > deadline {
             assert_eq!(archived, codes.len(), "each alert archived once");
             break;

@@ -39,6 +39,14 @@ pub async fn bot_says(ws: &mut Ws, channel: &str, start: &str) -> Value {
     f["message"].clone()
 }
 
+/// How many of `messages` (a JSON list) have a text starting with `start`.
+pub fn starting_with(messages: &Value, start: &str) -> usize {
+    let texts = messages.as_array().into_iter().flatten();
+    texts
+        .filter(|m| m["text"].as_str().is_some_and(|t| t.starts_with(start)))
+        .count()
+}
+
 /// Sends `command` to `channel` and returns the bot's reply starting with `start`.
 pub async fn ask(ws: &mut Ws, channel: &str, command: &str, start: &str) -> Value {
     ws.say(channel, command).await;
@@ -217,17 +225,7 @@ async fn an_alert_is_kept_across_a_restart_and_fires_once_with_a_mention_of_its_
     ask(&mut ws, "general", "/alerts", "You have no alerts").await;
     let mut reader = alice.ws().await;
     let joined = reader.join("general").await;
-    let posts = joined["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| {
-            m["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("@alice AAPL.US is above")
-        })
-        .count();
+    let posts = starting_with(&joined["history"], "@alice AAPL.US is above");
     assert_eq!(posts, 1, "archived once");
 }
 
