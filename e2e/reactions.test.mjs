@@ -3,7 +3,7 @@
 // taking it back from the chip, the picker from the keyboard, and a
 // reaction the server refuses.
 
-import { PASSWORD, assert, until } from './client.mjs';
+import { PASSWORD, PHONE, assert, until } from './client.mjs';
 
 /** The row of message `id` in `chat`'s view. */
 const rowOf = (chat, id) => chat.page.locator(`#message-list li.msg[data-id="${id}"]`);
@@ -35,6 +35,23 @@ async function sent(chat, text) {
   const id = await row.getAttribute('data-id');
   assert(id, `${JSON.stringify(text)} has an id`);
   return id;
+}
+
+/**
+ * A long press of `locator` on a touch screen, as a finger makes it: a touch
+ * held for 900 ms, through Chromium's own touch input (its gesture detector
+ * turns a long press into a contextmenu event, as on a phone).
+ */
+async function longPress(chat, locator) {
+  await locator.scrollIntoViewIfNeeded();
+  const box = await locator.boundingBox();
+  assert(box, 'the element to press is on screen');
+  const point = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const cdp = await chat.page.context().newCDPSession(chat.page);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point] });
+  await chat.page.waitForTimeout(900);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await cdp.detach();
 }
 
 /** The name of the element that has the focus in `chat`'s page. */
@@ -154,6 +171,41 @@ export const tests = [
       const toast = page.locator('.toast', { hasText: 'Your reaction was not saved.' });
       await toast.waitFor();
       assert(!(await row.locator('.reaction').count()), 'no chip appears for a refused reaction');
+    },
+  },
+  {
+    name: 'on a phone a long press on a message shows its actions, and on a reaction chip shows who gave it',
+    async run(world) {
+      const alice = await world.user('alice');
+      const bob = await world.user('bob');
+      const carol = await world.user('carol', { viewport: PHONE });
+      const id = await sent(alice, 'press me long');
+      for (const [who, emoji] of [[alice, '👍'], [bob, '👍']]) {
+        const row = rowOf(who, id);
+        await row.hover();
+        await row.getByRole('button', { name: 'Add reaction', exact: true }).click();
+        await who.page.getByRole('dialog', { name: 'Add a reaction' }).getByRole('button', { name: `React with ${emoji}` }).click();
+        await expectChip(who, id, emoji, { text: '👍 ' + (who === alice ? '1' : '2'), who: who === alice ? 'alice' : 'alice, bob', mine: true });
+      }
+      await expectChip(carol, id, '👍', { text: '👍 2', who: 'alice, bob', mine: false });
+
+      const row = rowOf(carol, id);
+      const who = row.locator('.reaction-who');
+      assert(!(await who.isVisible()), 'who gave it is hidden before the press');
+      await longPress(carol, chipOf(carol, id, '👍'));
+      await until('a long press on the chip to show who gave it', () => who.isVisible());
+      assert((await who.innerText()).trim() === 'alice, bob', `it names them: ${await who.innerText()}`);
+      const still = await chipState(chipOf(carol, id, '👍'));
+      assert(still.text === '👍 2' && !still.mine, `a long press is not a tap: nothing was given (${JSON.stringify(still)})`);
+      await longPress(carol, chipOf(carol, id, '👍'));
+      await until('another long press to hide it', async () => !(await who.isVisible()));
+
+      const react = row.getByRole('button', { name: 'Add reaction', exact: true });
+      await longPress(carol, row.locator('.msg-text'));
+      await until('a long press on the message to show its actions', () => react.isVisible());
+      await react.tap();
+      await carol.page.getByRole('dialog', { name: 'Add a reaction' }).getByRole('button', { name: 'React with 👍' }).tap();
+      await expectChip(alice, id, '👍', { text: '👍 3', who: 'alice, bob, carol', mine: true });
     },
   },
 ];

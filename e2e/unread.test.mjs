@@ -1,6 +1,6 @@
 // Read markers and mentions: unread badges that follow a person across
 // devices and reloads, the mention badge and the highlighted mention, and
-// the "New" line above what came while one was away. The test on the bus
+// the "New messages" line above what came while one was away. The test on the bus
 // shares its database with the others there: it has names of its own.
 
 import { ChatPage, DESKTOP, assert, until } from './client.mjs';
@@ -121,7 +121,7 @@ export const tests = [
     },
   },
   {
-    name: 'a page opened after being away shows the "New" line right above the first message that came meanwhile',
+    name: 'a page opened after being away shows the "New messages" line right above the first message that came meanwhile',
     async run(world) {
       const alice = await world.user('alice');
       const bob = await world.user('bob');
@@ -141,6 +141,7 @@ export const tests = [
       const line = page.locator('#message-list .unread-divider');
       await line.waitFor();
       assert(await line.count() === 1, 'one line');
+      assert((await line.innerText()).trim().toLowerCase() === 'new messages', `the line says "New messages": ${await line.innerText()}`);
       const below = await line.evaluate((el) => el.nextElementSibling?.getAttribute('data-id'));
       assert(below === first, `the line sits right above "news one" (${first}), not above ${below}`);
       assert(await line.evaluate((el) => {

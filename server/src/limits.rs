@@ -49,6 +49,17 @@ pub struct Limits {
     #[arg(long, env = "CHAT_TYPING_INTERVAL_SECS", default_value_t = 3)]
     pub typing_interval_secs: u64,
 
+    /// Milliseconds over which who came and went in a channel is gathered
+    /// into one `presence` frame to its members.
+    #[arg(long, env = "CHAT_PRESENCE_INTERVAL_MS", default_value_t = 200)]
+    pub presence_interval_ms: u64,
+
+    /// How many of those present a `joined` frame names (the first, by
+    /// name), and a `presence` frame at most lists; the rest are paged with
+    /// `GET /api/channels/{name}/members`.
+    #[arg(long, env = "CHAT_JOINED_MEMBERS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub joined_members: u32,
+
     /// Passwords hashed or checked at once (bcrypt); default half the cores, at least 1.
     #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = half_the_cores())]
     pub hash_concurrency: usize,
@@ -103,6 +114,15 @@ impl Limits {
 
     pub fn typing_interval(&self) -> Duration {
         Duration::from_secs(self.typing_interval_secs)
+    }
+
+    /// How every channel behaves: typing, presence batches, members named.
+    pub fn rooms(&self) -> crate::actors::channel::RoomSettings {
+        crate::actors::channel::RoomSettings {
+            typing_interval: self.typing_interval(),
+            presence_interval: Duration::from_millis(self.presence_interval_ms.max(1)),
+            joined_members: self.joined_members as usize,
+        }
     }
 
     /// How long a join waits for history from an archiver.

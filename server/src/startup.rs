@@ -121,9 +121,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             false => Durability::Stream(bus.clone()),
         },
     };
-    let registry = Registry::new(link)
-        .typing_interval(config.limits.typing_interval())
-        .start();
+    let registry = Registry::new(link).rooms(config.limits.rooms()).start();
     let parts = Parts {
         store,
         bus,

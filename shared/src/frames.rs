@@ -101,6 +101,59 @@ pub enum PresenceEvent {
     Leave,
 }
 
+/// Who arrived and left in a channel since its members were last told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceBatch {
+    pub channel: ChannelName,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub event: Option<PresenceEvent>,
+    /// Who arrived, in name order.
+    #[serde(default)]
+    pub joins: Vec<String>,
+    /// Who left, in name order.
+    #[serde(default)]
+    pub leaves: Vec<String>,
+    /// How many are present now.
+    pub count: usize,
+    /// More came and went than the lists hold (they are cut at the same
+    /// length): `count` is right; read the member list again to know who.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub more: bool,
+}
+
+impl PresenceBatch {
+    /// The batch of `joins` and `leaves` (in name order), each list cut to
+    /// `names` entries.
+    pub fn new(
+        channel: ChannelName,
+        mut joins: Vec<String>,
+        mut leaves: Vec<String>,
+        count: usize,
+        names: usize,
+    ) -> Self {
+        let single = match (joins.as_slice(), leaves.as_slice()) {
+            ([user], []) => Some((user.clone(), PresenceEvent::Join)),
+            ([], [user]) => Some((user.clone(), PresenceEvent::Leave)),
+            _ => None,
+        };
+        let more = joins.len() > names || leaves.len() > names;
+        joins.truncate(names);
+        leaves.truncate(names);
+        let (user, event) = single.unzip();
+        Self {
+            channel,
+            user,
+            event,
+            joins,
+            leaves,
+            count,
+            more,
+        }
+    }
+}
+
 /// A frame to a browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -108,7 +161,11 @@ pub enum ServerFrame {
     Joined {
         channel: ChannelName,
         history: Vec<Message>,
+        /// The first of those present, in name order (at most the server's
+        /// `--joined-members`); the rest are paged over HTTP.
         members: Vec<String>,
+        /// How many are present.
+        member_count: usize,
     },
     Message {
         message: Message,
@@ -118,11 +175,9 @@ pub enum ServerFrame {
         reference: Option<String>,
         id: String,
     },
-    Presence {
-        channel: ChannelName,
-        user: String,
-        event: PresenceEvent,
-    },
+    /// Who came and went in a channel lately, in one batch. A batch of one
+    /// change also carries it as `user` and `event` (the v1 frame).
+    Presence(Box<PresenceBatch>),
     Typing {
         channel: ChannelName,
         user: String,
@@ -280,14 +335,22 @@ mod tests {
             id: "01X".into(),
         };
         assert_eq!(ack.to_json(), r#"{"type":"ack","ref":"c-2","id":"01X"}"#);
-        let p = ServerFrame::Presence {
-            channel: ChannelName::general(),
-            user: "bob".into(),
-            event: PresenceEvent::Leave,
-        };
+        let one = PresenceBatch::new(ChannelName::general(), vec![], vec!["bob".into()], 3, 2);
         assert_eq!(
-            p.to_json(),
-            r#"{"type":"presence","channel":"general","user":"bob","event":"leave"}"#
+            ServerFrame::Presence(Box::new(one)).to_json(),
+            r#"{"type":"presence","channel":"general","user":"bob","event":"leave","joins":[],"leaves":["bob"],"count":3}"#
+        );
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let many = PresenceBatch::new(
+            ChannelName::general(),
+            names(&["a", "b", "c"]),
+            names(&["d"]),
+            7,
+            2,
+        );
+        assert_eq!(
+            ServerFrame::Presence(Box::new(many)).to_json(),
+            r#"{"type":"presence","channel":"general","joins":["a","b"],"leaves":["d"],"count":7,"more":true}"#
         );
     }
 

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix::WeakAddr;
 use bytestring::ByteString;
 use chat_shared::bus::inbound::{self, Inbound};
 use chat_shared::bus::{json_payload, Bus, BusKey, Envelope};
-use chat_shared::frames::{PresenceEvent, ServerFrame};
+use chat_shared::frames::{PresenceBatch, ServerFrame};
 use chat_shared::log_text::shown;
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
@@ -69,6 +70,28 @@ struct Member {
     outbox: Arc<Outbox>,
 }
 
+/// How every channel of a server behaves (flags).
+#[derive(Debug, Clone, Copy)]
+pub struct RoomSettings {
+    /// A user's typing events within it are merged into one.
+    pub typing_interval: Duration,
+    /// Who came and went is told to the members at most this often, in one
+    /// `presence` frame.
+    pub presence_interval: Duration,
+    /// How many of those present a `joined` frame and a presence batch name.
+    pub joined_members: usize,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        Self {
+            typing_interval: DEFAULT_TYPING_INTERVAL,
+            presence_interval: Duration::from_millis(200),
+            joined_members: 100,
+        }
+    }
+}
+
 pub struct ChannelActor {
     name: ChannelName,
     /// The name as shared by every `ChannelFrame` of this channel.
@@ -78,6 +101,11 @@ pub struct ChannelActor {
     peer_seen: Recipient<PeerSeen>,
     members: HashMap<ConnId, Member>,
     presence: Presence,
+    settings: RoomSettings,
+    /// Itself, to be told when the presence batch is due.
+    me: Option<WeakAddr<ChannelActor>>,
+    /// A presence batch is due (told to `me`).
+    batch_due: bool,
     typing: TypingGate,
     /// Members' posts on their way to durable storage.
     in_flight: posting::InFlightPosts,
@@ -100,15 +128,19 @@ impl ChannelActor {
             peer_seen,
             members: HashMap::new(),
             presence: Presence::default(),
+            settings: RoomSettings::default(),
+            me: None,
+            batch_due: false,
             typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
             in_flight: Default::default(),
             recent: Recent::default(),
         }
     }
 
-    /// Merges each user's typing events within `interval` into one.
-    pub fn typing_interval(mut self, interval: Duration) -> Self {
-        self.typing = TypingGate::new(interval);
+    /// Behaves as `settings` say.
+    pub fn settings(mut self, settings: RoomSettings) -> Self {
+        self.typing = TypingGate::new(settings.typing_interval);
+        self.settings = settings;
         self
     }
 
@@ -147,13 +179,31 @@ impl ChannelActor {
         }
     }
 
-    fn tell_members(&mut self, user: &str, event: PresenceEvent, except: Option<ConnId>) {
-        let frame = ServerFrame::Presence {
-            channel: self.name.clone(),
-            user: user.to_owned(),
-            event,
+    /// Someone came or went: the members are told in the next batch, due
+    /// `presence_interval` after the first change not told yet.
+    fn presence_changed(&mut self) {
+        if self.batch_due || !self.presence.has_diff() {
+            return;
+        }
+        let Some(me) = self.me.clone() else {
+            return;
         };
-        self.fan_out(frame.to_json().into(), None, except);
+        self.batch_due = true;
+        let wait = self.settings.presence_interval;
+        actix::spawn(async move {
+            actix::clock::sleep(wait).await;
+            if let Some(me) = me.upgrade() {
+                me.do_send(TellPresence);
+            }
+        });
+    }
+
+    /// The roster a joining connection is given.
+    fn roster(&self) -> Roster {
+        Roster {
+            members: self.presence.page(None, self.settings.joined_members),
+            count: self.presence.count(),
+        }
     }
 
     fn announce(&self, user: &str, event: NoteEvent) {
@@ -178,7 +228,7 @@ impl ChannelActor {
             self.announce(&member.user, NoteEvent::Leave);
         }
         if change.channel_edge {
-            self.tell_members(&member.user, PresenceEvent::Leave, None);
+            self.presence_changed();
         }
     }
 
@@ -238,12 +288,12 @@ impl ChannelActor {
         match note.event {
             NoteEvent::Join => {
                 if self.presence.join_remote(&note.server, &note.user) {
-                    self.tell_members(&note.user, PresenceEvent::Join, None);
+                    self.presence_changed();
                 }
             }
             NoteEvent::Leave => {
                 if self.presence.leave_remote(&note.server, &note.user) {
-                    self.tell_members(&note.user, PresenceEvent::Leave, None);
+                    self.presence_changed();
                 }
             }
             NoteEvent::Typing => {
@@ -264,6 +314,7 @@ impl Actor for ChannelActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.me = Some(ctx.address().downgrade());
         let bus = self.link.bus.clone();
         let [messages, presence] = [subjects::msg(&self.name), subjects::presence(&self.name)];
         // Members are only accepted once the subscriptions are live, so no
@@ -314,6 +365,45 @@ impl StreamHandler<Envelope> for ChannelActor {
     }
 }
 
+/// The presence batch is due: the members are told who came and went.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct TellPresence;
+
+impl Handler<TellPresence> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, _: TellPresence, _: &mut Self::Context) {
+        self.batch_due = false;
+        let diff = self.presence.take_diff();
+        if diff.is_empty() {
+            return;
+        }
+        let batch = PresenceBatch::new(
+            self.name.clone(),
+            diff.joins,
+            diff.leaves,
+            self.presence.count(),
+            self.settings.joined_members,
+        );
+        let frame = ServerFrame::Presence(Box::new(batch));
+        self.fan_out(frame.to_json().into(), None, None);
+        // Members cut loose by that fan-out left: their leaving is due next.
+        self.presence_changed();
+    }
+}
+
+impl Handler<Present> for ChannelActor {
+    type Result = MessageResult<Present>;
+
+    fn handle(&mut self, ask: Present, _: &mut Self::Context) -> Self::Result {
+        MessageResult(Roster {
+            members: self.presence.page(ask.after.as_deref(), ask.limit),
+            count: self.presence.count(),
+        })
+    }
+}
+
 impl Handler<Join> for ChannelActor {
     type Result = MessageResult<Join>;
 
@@ -326,16 +416,16 @@ impl Handler<Join> for ChannelActor {
         };
         if self.members.insert(join.conn, member).is_some() {
             // The same connection joining again: it is counted once already.
-            return MessageResult(self.presence.members());
+            return MessageResult(self.roster());
         }
         let change = self.presence.join_local(&join.user);
         if change.local_edge {
             self.announce(&join.user, NoteEvent::Join);
         }
         if change.channel_edge {
-            self.tell_members(&join.user, PresenceEvent::Join, Some(join.conn));
+            self.presence_changed();
         }
-        MessageResult(self.presence.members())
+        MessageResult(self.roster())
     }
 }
 
@@ -390,8 +480,8 @@ impl Handler<ServerGone> for ChannelActor {
     type Result = ();
 
     fn handle(&mut self, ServerGone(server): ServerGone, _: &mut Self::Context) {
-        for user in self.presence.drop_server(&server) {
-            self.tell_members(&user, PresenceEvent::Leave, None);
+        if !self.presence.drop_server(&server).is_empty() {
+            self.presence_changed();
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -15,8 +15,8 @@ use chat_shared::payloads::{ServerBeat, SessionRevoked};
 use chat_shared::subjects;
 
 use super::channel::{
-    BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, ServerGone, StopIfEmpty,
-    DEFAULT_TYPING_INTERVAL,
+    BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, Present, RoomSettings, Roster, ServerGone,
+    StopIfEmpty,
 };
 use super::peers::{Peers, BEAT};
 use super::users::UserSubscriptions;
@@ -31,7 +31,7 @@ pub struct Registry {
     channels: HashMap<ChannelName, Addr<ChannelActor>>,
     connections: HashMap<ConnId, ConnectionEntry>,
     /// Given to every channel actor it starts.
-    typing_interval: Duration,
+    rooms: RoomSettings,
     /// The bus subjects of the users connected here.
     users: UserSubscriptions,
 }
@@ -51,7 +51,7 @@ impl Registry {
             peers: Peers::default(),
             channels: HashMap::new(),
             connections: HashMap::new(),
-            typing_interval: DEFAULT_TYPING_INTERVAL,
+            rooms: RoomSettings::default(),
             users: UserSubscriptions::default(),
         }
     }
@@ -81,17 +81,17 @@ impl Registry {
         format!("{}/{conn}", self.link.server_id)
     }
 
-    /// Each user's typing events within `interval` count as one, in every channel.
-    pub fn typing_interval(mut self, interval: Duration) -> Self {
-        self.typing_interval = interval;
+    /// How every channel behaves (typing, presence batches, members named).
+    pub fn rooms(mut self, rooms: RoomSettings) -> Self {
+        self.rooms = rooms;
         self
     }
 }
 
 /// Joins a connection to a channel, starting its actor if needed; answers the
-/// channel's address and its members.
+/// channel's address and the first of its members with their count.
 #[derive(Message)]
-#[rtype(result = "Result<(Addr<ChannelActor>, Vec<String>), MailboxError>")]
+#[rtype(result = "Result<(Addr<ChannelActor>, Roster), MailboxError>")]
 pub struct JoinChannel {
     pub channel: ChannelName,
     pub join: Join,
@@ -218,20 +218,43 @@ impl StreamHandler<Envelope> for Registry {
 }
 
 impl Handler<JoinChannel> for Registry {
-    type Result = ResponseFuture<Result<(Addr<ChannelActor>, Vec<String>), MailboxError>>;
+    type Result = ResponseFuture<Result<(Addr<ChannelActor>, Roster), MailboxError>>;
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
         let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
-        let (link, typing) = (self.link.clone(), self.typing_interval);
+        let (link, rooms) = (self.link.clone(), self.rooms);
         let addr = self.channels.entry(msg.channel.clone()).or_insert_with(|| {
             ChannelActor::new(msg.channel, link, idle, peer_seen)
-                .typing_interval(typing)
+                .settings(rooms)
                 .start()
         });
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
         let addr = addr.clone();
         Box::pin(async move { request.await.map(|members| (addr, members)) })
+    }
+}
+
+/// Who is present in a channel, as this server knows it (everyone, once it
+/// has members there; nobody otherwise).
+#[derive(Message)]
+#[rtype(result = "Roster")]
+pub struct PresentIn {
+    pub channel: ChannelName,
+    pub ask: Present,
+}
+
+impl Handler<PresentIn> for Registry {
+    type Result = ResponseFuture<Roster>;
+
+    fn handle(&mut self, msg: PresentIn, _: &mut Self::Context) -> Self::Result {
+        let request = self.channels.get(&msg.channel).map(|a| a.send(msg.ask));
+        Box::pin(async move {
+            match request {
+                Some(r) => r.await.unwrap_or_default(),
+                None => Roster::default(),
+            }
+        })
     }
 }
 

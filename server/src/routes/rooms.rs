@@ -3,14 +3,18 @@
 //! `no_such_channel` from each of these, as for a channel that does not
 //! exist; only its owner and moderators change who is in it.
 
+use std::collections::BTreeMap;
+
 use actix_web::{web, HttpResponse};
 use chat_shared::names::{ChannelName, Username};
 use chat_shared::people::{Entry, ToPerson};
-use chat_shared::store::{Access, Kind, Listed, Role};
-use serde::Deserialize;
+use chat_shared::store::{Access, Kind, Listed, Member, Role};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::channels::{page_limit, readable};
+use crate::actors::channel::Present;
+use crate::actors::registry::PresentIn;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
@@ -113,7 +117,20 @@ pub struct MembersPage {
     limit: Option<u32>,
 }
 
-/// `GET /api/channels/{name}/members`: those with a role there, by name.
+/// One entry of a channel's member list.
+#[derive(Debug, Serialize)]
+struct Listing {
+    user: String,
+    /// Their role; `member` for someone present without one.
+    role: Role,
+    /// Present now (as this server knows: everyone, while it has members
+    /// in the channel).
+    online: bool,
+}
+
+/// `GET /api/channels/{name}/members`: those with a role there and those
+/// present now, by name, paged with `after` (the last name of a page, lower
+/// case); `online` counts who is present.
 pub async fn members(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -121,20 +138,59 @@ pub async fn members(
     page: web::Query<MembersPage>,
 ) -> Result<HttpResponse, AppError> {
     let access = readable(&state, &user, &name).await?;
-    let limit = page_limit(page.limit, DEFAULT_MEMBERS, MAX_MEMBERS)?;
+    let limit = page_limit(page.limit, DEFAULT_MEMBERS, MAX_MEMBERS)? as usize;
     let after = page.after.as_deref().unwrap_or("");
-    let mut members = state
+    let channel = access.channel.name;
+    let stored = state
         .store
-        .members(&access.channel.name, after, limit + 1)
+        .members(&channel, after, limit as u32 + 1)
         .await?;
-    let next = match members.len() > limit as usize {
+    let ask = Present {
+        after: (!after.is_empty()).then(|| after.to_owned()),
+        limit: limit + 1,
+    };
+    let present = state
+        .registry
+        .send(PresentIn { channel, ask })
+        .await
+        .unwrap_or_default();
+    let mut listed = merged(stored, present.members);
+    let next = match listed.len() > limit {
         true => {
-            members.truncate(limit as usize);
-            members.last().map(|m| m.user.to_ascii_lowercase())
+            listed.truncate(limit);
+            listed.last().map(|m| m.user.to_ascii_lowercase())
         }
         false => None,
     };
-    Ok(HttpResponse::Ok().json(json!({ "members": members, "next": next })))
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({ "members": listed, "next": next, "online": present.count })),
+    )
+}
+
+/// Those with a role and those present (both in lower-case name order), as
+/// one list in that order, each once.
+fn merged(stored: Vec<Member>, present: Vec<String>) -> Vec<Listing> {
+    let mut by_name: BTreeMap<String, Listing> = BTreeMap::new();
+    for m in stored {
+        let listing = Listing {
+            user: m.user,
+            role: m.role,
+            online: false,
+        };
+        by_name.insert(listing.user.to_ascii_lowercase(), listing);
+    }
+    for user in present {
+        by_name
+            .entry(user.to_ascii_lowercase())
+            .or_insert_with(|| Listing {
+                user,
+                role: Role::Member,
+                online: false,
+            })
+            .online = true;
+    }
+    by_name.into_values().collect()
 }
 
 #[derive(Deserialize)]

@@ -183,7 +183,7 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, r
     }
     if (row.divider) {
       return h('li', { class: 'unread-divider', role: 'separator', 'aria-label': 'New messages since you last read' },
-        h('span', { class: 'unread-divider-label', 'aria-hidden': 'true', text: 'New' }));
+        h('span', { class: 'unread-divider-label', 'aria-hidden': 'true', text: 'New messages' }));
     }
     return buildMessage(row);
   }

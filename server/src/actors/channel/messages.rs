@@ -10,9 +10,25 @@ use crate::actors::outbox::Outbox;
 use crate::actors::{ChannelFrame, ConnId, FellBehind};
 use crate::publisher::Outgoing;
 
-/// A connection joins; answers the member list.
+/// Those present in a channel: some of them, in name order, and how many.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roster {
+    pub members: Vec<String>,
+    pub count: usize,
+}
+
+/// Asks who is present: at most `limit`, in name order, after the one whose
+/// lower-case name is `after`.
 #[derive(Message)]
-#[rtype(result = "Vec<String>")]
+#[rtype(result = "Roster")]
+pub struct Present {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// A connection joins; answers the first of those present and their count.
+#[derive(Message)]
+#[rtype(result = "Roster")]
 pub struct Join {
     pub conn: ConnId,
     pub user: Arc<str>,

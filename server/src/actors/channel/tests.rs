@@ -58,6 +58,19 @@ fn key() -> BusKey {
 }
 
 fn room(server_id: &str) -> Room {
+    room_with(server_id, settings(100))
+}
+
+/// Presence told every 20 ms; joins name at most `named`.
+fn settings(named: usize) -> RoomSettings {
+    RoomSettings {
+        presence_interval: Duration::from_millis(20),
+        joined_members: named,
+        ..RoomSettings::default()
+    }
+}
+
+fn room_with(server_id: &str, settings: RoomSettings) -> Room {
     let bus = LocalBus::new();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
     let rejected = Arc::new(AtomicU64::new(0));
@@ -79,6 +92,7 @@ fn room(server_id: &str) -> Room {
         idle.clone().recipient(),
         idle.recipient(),
     )
+    .settings(settings)
     .start();
     Room {
         bus,
@@ -92,7 +106,7 @@ async fn member(
     room: &Room,
     conn: ConnId,
     user: &str,
-) -> (Vec<String>, tokio::sync::mpsc::UnboundedReceiver<String>) {
+) -> (Roster, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let probe = Probe(tx).start();
     let members = room
@@ -148,13 +162,17 @@ async fn a_post_reaches_every_member_and_the_bus_once() {
     // Embedded: once committed, it is published for other listeners.
     let mut wire = room.bus.subscribe("chat.msg.general").await.unwrap();
     let (_, mut alice) = member(&room, 1, "alice").await;
-    let (members, mut bob) = member(&room, 2, "bob").await;
-    assert_eq!(members, vec!["alice", "bob"]);
+    assert_eq!(next_json(&mut alice).await["joins"], json!(["alice"]));
+    let (roster, mut bob) = member(&room, 2, "bob").await;
+    assert_eq!(roster.members, vec!["alice", "bob"]);
+    assert_eq!(roster.count, 2);
+    let arrived = next_json(&mut alice).await;
     assert_eq!(
-        next_json(&mut alice).await["user"],
-        "bob",
+        (&arrived["user"], &arrived["joins"], &arrived["count"]),
+        (&json!("bob"), &json!(["bob"]), &json!(2)),
         "alice hears bob arrive"
     );
+    assert_eq!(next_json(&mut bob).await["joins"], json!(["bob"]));
 
     let id = post(&room, 1, "hi").await.unwrap().id;
     for rx in [&mut alice, &mut bob] {
@@ -277,9 +295,14 @@ async fn presence_counts_a_user_once_across_connections() {
     let room = room("srv-a");
     let mut notes = room.bus.subscribe("chat.presence.general").await.unwrap();
     let (_, mut watcher) = member(&room, 1, "watcher").await;
+    assert_eq!(next_json(&mut watcher).await["joins"], json!(["watcher"]));
     let (_, _t1) = member(&room, 2, "alice").await;
     let (_, _t2) = member(&room, 3, "alice").await;
-    assert_eq!(next_json(&mut watcher).await["event"], "join");
+    let f = next_json(&mut watcher).await;
+    assert_eq!(
+        (f["user"].as_str(), f["event"].as_str(), &f["count"]),
+        (Some("alice"), Some("join"), &json!(2))
+    );
     room.addr.send(Leave { conn: 2 }).await.unwrap();
     room.addr.send(Leave { conn: 3 }).await.unwrap();
     let f = next_json(&mut watcher).await;
@@ -303,6 +326,41 @@ async fn presence_counts_a_user_once_across_connections() {
         ],
         "other servers hear of alice once each way"
     );
+}
+
+#[actix_rt::test]
+async fn presence_is_told_in_batches_and_a_join_names_only_the_first_members() {
+    let room = room_with("srv-a", settings(3));
+    let (_, mut watcher) = member(&room, 1, "watcher").await;
+    assert_eq!(next_json(&mut watcher).await["joins"], json!(["watcher"]));
+    // Five arrive, one leaves again, all within one batch.
+    let mut held = Vec::new();
+    for (i, name) in ["erin", "Bob", "dave", "carol", "alice"].iter().enumerate() {
+        held.push(member(&room, 10 + i as ConnId, name).await);
+    }
+    room.addr.send(Leave { conn: 10 }).await.unwrap();
+    let batch = next_json(&mut watcher).await;
+    assert_eq!(
+        batch,
+        json!({"type": "presence", "channel": "general", "joins": ["alice", "Bob", "carol"],
+               "leaves": [], "count": 5, "more": true}),
+        "one frame, in name order, cut at three names; erin came and went unseen"
+    );
+    let (roster, _late) = member(&room, 20, "zed").await;
+    assert_eq!(roster.members, vec!["alice", "Bob", "carol"]);
+    assert_eq!(roster.count, 6);
+    let page = room
+        .addr
+        .send(Present {
+            after: Some("carol".into()),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.members, vec!["dave", "watcher", "zed"]);
+    let quiet = tokio::time::timeout(Duration::from_millis(100), watcher.recv()).await;
+    let zed = serde_json::from_str::<serde_json::Value>(&quiet.unwrap().unwrap()).unwrap();
+    assert_eq!(zed["user"], "zed", "the next batch holds zed alone");
 }
 
 #[actix_rt::test]

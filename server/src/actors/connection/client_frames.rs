@@ -16,7 +16,7 @@ use chat_shared::store::Kind;
 
 use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
-use crate::actors::channel::{ChannelActor, Join, Leave, Post, Typing};
+use crate::actors::channel::{ChannelActor, Join, Leave, Post, Roster, Typing};
 use crate::actors::registry::JoinChannel;
 use crate::publisher::Outgoing;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ use crate::state::AppState;
 struct Entered {
     name: ChannelName,
     addr: Addr<ChannelActor>,
-    members: Vec<String>,
+    roster: Roster,
     history: Vec<Message>,
     /// For a catch-up: what changed meanwhile in the messages it had.
     changes: Vec<Change>,
@@ -179,7 +179,7 @@ impl Connection {
             Ok(Entered {
                 name,
                 addr,
-                members,
+                roster,
                 history,
                 changes,
             }) => {
@@ -188,7 +188,8 @@ impl Connection {
                 let joined = ServerFrame::Joined {
                     channel: name,
                     history,
-                    members,
+                    members: roster.members,
+                    member_count: roster.count,
                 };
                 self.send_frame(ctx, &joined);
                 for change in changes {
@@ -482,7 +483,7 @@ async fn enter(
         }
     }
     let channel = name.clone();
-    let (addr, members) = state
+    let (addr, roster) = state
         .registry
         .send(JoinChannel { channel, join })
         .await
@@ -505,7 +506,7 @@ async fn enter(
     Ok(Entered {
         name,
         addr,
-        members,
+        roster,
         history,
         changes,
     })
