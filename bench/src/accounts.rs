@@ -103,6 +103,38 @@ pub async fn sign_in_all(
     Ok((accounts, start.elapsed()))
 }
 
+/// Like `sign_in_all`, but kept in `cache` (a line `name cookie` per
+/// account): when the file holds `count` accounts they are used as they are
+/// (a server started on a copy of the data directory they were made in
+/// accepts them), else they are signed in and written there.
+pub async fn sign_in_cached(
+    base: &str,
+    count: usize,
+    concurrency: usize,
+    cache: &std::path::Path,
+) -> anyhow::Result<(Vec<Account>, Duration)> {
+    if let Ok(text) = std::fs::read_to_string(cache) {
+        let accounts: Vec<Account> = text
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(name, cookie)| Account {
+                username: name.to_owned(),
+                cookie: cookie.to_owned(),
+            })
+            .collect();
+        if accounts.len() >= count {
+            return Ok((accounts[..count].to_vec(), Duration::ZERO));
+        }
+    }
+    let (accounts, took) = sign_in_all(base, count, concurrency).await?;
+    let lines: String = accounts
+        .iter()
+        .map(|a| format!("{} {}\n", a.username, a.cookie))
+        .collect();
+    std::fs::write(cache, lines).with_context(|| format!("writing {}", cache.display()))?;
+    Ok((accounts, took))
+}
+
 /// Creates the rooms (an existing one is fine) as `account`.
 pub async fn create_rooms(base: &str, account: &Account, rooms: &[String]) -> anyhow::Result<()> {
     let client = http();

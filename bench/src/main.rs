@@ -22,7 +22,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use scenario::{archiver, connections, fanout, join, search, signups};
+use scenario::{archiver, connections, fanout, join, search, signups, storm};
 
 /// Load generator and benchmarks for chat-server.
 #[derive(Debug, Parser)]
@@ -46,6 +46,8 @@ enum Scenario {
     Cross(fanout::Args),
     /// Join latency with history.
     Join(join::Args),
+    /// N connections (one account each) all join one room (or R rooms) at once.
+    Storm(storm::Args),
     /// Publish to NATS at a rate; archive throughput and lag in PostgreSQL.
     Archiver(archiver::Args),
     /// `/api/me` latency alone and during bursts of sign-ups (bcrypt).
@@ -98,6 +100,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Join(args) => {
             let json = args.common.json.clone();
             emit(&join::run(args).await?, json)
+        }
+        Scenario::Storm(args) => {
+            let json = args.common.json.clone();
+            emit(&storm::run(args).await?, json)
         }
         Scenario::Archiver(args) => {
             let json = args.json.clone();

@@ -110,6 +110,16 @@ pub fn error_code(frame: &str) -> &str {
         .unwrap_or("unknown")
 }
 
+/// The `count` of a presence frame: how many are present.
+pub fn presence_count(frame: &str) -> Option<u64> {
+    const KEY: &str = r#""count":"#;
+    let rest = &frame[frame.rfind(KEY)? + KEY.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
 /// Messages in the `history` of a `joined` frame.
 pub fn history_len(frame: &str) -> usize {
     frame.matches(r#""text":""#).count()
@@ -121,6 +131,13 @@ mod tests {
     use chat_shared::frames::ServerFrame;
     use chat_shared::message::Message;
     use chat_shared::names::{ChannelName, MessageText};
+
+    #[test]
+    fn a_presence_frame_says_how_many_are_present() {
+        let frame = r#"{"type":"presence","channel":"g","joins":["count"],"leaves":[],"count":9876,"more":true}"#;
+        assert_eq!(presence_count(frame), Some(9876));
+        assert_eq!(presence_count(r#"{"type":"typing"}"#), None);
+    }
 
     #[test]
     fn a_probe_survives_the_servers_message_frame() {

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::support::cluster::{Cluster, Shape};
-use crate::support::pluck;
+use crate::support::{pluck, tells_presence};
 
 fn full() -> Shape {
     Shape {
@@ -106,14 +106,12 @@ async fn presence_and_a_cookie_from_one_server_work_on_every_other() {
         .contains(&json!("bob"))
     {
         a.expect("bob from the other server", |f| {
-            f["type"] == "presence" && f["user"] == "bob" && f["event"] == "join"
+            tells_presence(f, "bob", "join")
         })
         .await;
     }
-    b.expect("alice arrives", |f| {
-        f["type"] == "presence" && f["user"] == "alice" && f["event"] == "join"
-    })
-    .await;
+    b.expect("alice arrives", |f| tells_presence(f, "alice", "join"))
+        .await;
     let (_, created) = alice.create_channel("cross").await;
     assert_eq!(created["name"], "cross");
     b.expect("channel_created from the other server", |f| {

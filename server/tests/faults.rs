@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::cluster::{Cluster, Shape};
 use crate::support::pg::PrivatePg;
-use crate::support::{pluck, Client, Ws, PASSWORD};
+use crate::support::{pluck, tells_presence, Client, Ws, PASSWORD};
 
 /// Archivers that write only every minute: recent messages live only in the stream.
 const SLOW_ARCHIVER: [(&str, &str); 2] = [
@@ -323,7 +323,7 @@ async fn a_dead_servers_users_leave_the_rooms_of_every_other_server() {
     // Servers beat every 5 s and count a peer gone after 15 s of silence.
     let left = b
         .expect_within(Duration::from_secs(25), "alice's departure", |f| {
-            f["type"] == "presence" && f["user"] == "alice" && f["event"] == "leave"
+            tells_presence(f, "alice", "leave")
         })
         .await;
     assert_eq!(left["channel"], "general");

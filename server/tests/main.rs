@@ -10,6 +10,7 @@ mod support;
 
 mod abuse;
 mod bad_input;
+mod big_rooms;
 mod browser;
 mod bus;
 mod changes;

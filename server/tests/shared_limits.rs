@@ -12,7 +12,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::support::cluster::{Cluster, Shape};
-use crate::support::{Ws, PASSWORD};
+use crate::support::{tells_presence, Ws, PASSWORD};
 
 /// Logs into server `i` as alice with a wrong password; the status.
 async fn wrong_password_on(cluster: &Cluster, i: usize) -> u16 {
@@ -81,10 +81,8 @@ async fn a_burst_of_typing_on_one_server_reaches_members_on_another_once_per_win
     let mut b = cluster.user(1, "bob").await.ws().await;
     a.join("general").await;
     b.join("general").await;
-    a.expect("bob in the room", |f| {
-        f["type"] == "presence" && f["user"] == "bob"
-    })
-    .await;
+    a.expect("bob in the room", |f| tells_presence(f, "bob", "join"))
+        .await;
     a.typing_bursts_reach_once_per_window("alice", &mut [&mut b])
         .await;
 }

@@ -6,6 +6,7 @@ pub mod fanout;
 pub mod join;
 pub mod search;
 pub mod signups;
+pub mod storm;
 
 /// Where the servers are and how many connections to open.
 #[derive(Debug, Clone, clap::Args)]

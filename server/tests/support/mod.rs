@@ -182,6 +182,19 @@ impl TestApp {
     }
 }
 
+/// Whether `frame` is a presence batch that tells `user` arrived (`join`)
+/// or left (`leave`).
+pub fn tells_presence(frame: &Value, user: &str, event: &str) -> bool {
+    let list = match event {
+        "join" => "joins",
+        _ => "leaves",
+    };
+    frame["type"] == "presence"
+        && frame[list]
+            .as_array()
+            .is_some_and(|names| names.iter().any(|n| n == user))
+}
+
 /// The string `key` of each object in the JSON list `list`: the ids of a
 /// join's history, the texts of a page of messages, the names of channels.
 pub fn pluck(list: &Value, key: &str) -> Vec<String> {
