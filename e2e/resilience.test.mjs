@@ -1,6 +1,6 @@
 // Losing the server and coming back, and reading back through history.
 
-import { assert, until, Cable, ChatPage } from './client.mjs';
+import { PASSWORD, assert, until, Cable, ChatPage } from './client.mjs';
 
 /** Seconds until the next reconnect attempt, as the banner says, or null. */
 async function retryInSecs(chat) {
@@ -54,6 +54,48 @@ async function lossyRelay(context, text) {
 }
 
 export const tests = [
+  {
+    name: 'a send the server refuses as overloaded stays Sending… and goes again by itself, shown once',
+    async run(world) {
+      const bob = await world.user('bob');
+      const context = await world.context();
+      // The first two sends of "patience pays" get the server's overloaded
+      // answer instead of reaching it; the rest pass.
+      const refusals = [];
+      await context.routeWebSocket(/\/ws$/, (page) => {
+        const server = page.connectToServer();
+        server.onMessage((data) => page.send(data));
+        page.onMessage((data) => {
+          const frame = JSON.parse(String(data));
+          if (frame.type === 'send' && frame.text === 'patience pays' && refusals.length < 2) {
+            refusals.push({ ref: frame.ref, at: Date.now() });
+            page.send(JSON.stringify({ type: 'error', code: 'overloaded', ref: frame.ref,
+              message: 'The server is busy; send it again in a moment.' }));
+            return;
+          }
+          server.send(data);
+        });
+      });
+      const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
+      assert(res.status() === 201, `register alice answered ${res.status()}`);
+      const page = await world.newPage(context, 'alice');
+      await page.goto('/');
+      const alice = new ChatPage(world, context, page, 'alice');
+      await alice.ready();
+
+      await alice.send('patience pays');
+      await until('the first refusal', () => refusals.length >= 1);
+      const row = alice.messages('patience pays');
+      assert(await row.evaluate((el) => el.classList.contains('is-pending') && !el.classList.contains('is-failed')),
+        'refused as overloaded, it still shows as being sent');
+      await alice.expectMessage('patience pays', { from: 'alice' });
+      await bob.expectMessage('patience pays', { from: 'alice' });
+      assert(refusals.length === 2, `refused twice, then sent: ${refusals.length}`);
+      assert(refusals[0].ref === refusals[1].ref, 'sent again with the same ref');
+      assert(refusals[1].at - refusals[0].at >= 200, `after a pause (${refusals[1].at - refusals[0].at} ms)`);
+      assert(!(await page.locator('.toast').count()), 'no error was shown');
+    },
+  },
   {
     name: 'after a server restart the page reconnects by itself and shows a message sent meanwhile exactly once',
     async run(world) {

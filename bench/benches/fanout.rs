@@ -116,7 +116,10 @@ async fn room(members: usize) -> Room {
                 user: Arc::from(format!("user{session}")),
                 frames: member.clone().recipient(),
                 fell_behind: member.recipient(),
-                outbox: Outbox::new(usize::MAX),
+                outbox: Outbox::new(
+                    usize::MAX,
+                    chat_server::load::Load::new(Duration::from_secs(1)),
+                ),
             })
             .await
             .unwrap();

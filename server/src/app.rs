@@ -34,6 +34,8 @@ pub fn serve(
     let send_buffer = state.limits.socket_send_buffer;
     let request_timeout = state.limits.request_timeout();
     let server = HttpServer::new(move || {
+        // Built once on each worker thread: that thread watches how late it runs.
+        actix_web::rt::spawn(state.load.clone().probe());
         App::new()
             .app_data(state.clone())
             .app_data(

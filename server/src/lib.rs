@@ -13,6 +13,7 @@ pub mod hash_gate;
 pub mod history;
 pub mod in_process;
 pub mod limits;
+pub mod load;
 pub mod origin;
 pub mod passwords;
 pub mod publisher;

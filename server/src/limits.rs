@@ -60,6 +60,17 @@ pub struct Limits {
     #[arg(long, env = "CHAT_JOINED_MEMBERS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub joined_members: u32,
 
+    /// Threads the channels run on (each channel on one, spread round
+    /// robin); 0: one per core this process may use.
+    #[arg(long, env = "CHAT_CHANNEL_THREADS", default_value_t = 0)]
+    pub channel_threads: usize,
+
+    /// Milliseconds a thread of the server may wake late before the server
+    /// counts as overloaded: sends are then refused (`overloaded`) until it
+    /// catches up, and readers kept waiting by it are not cut off for it.
+    #[arg(long, env = "CHAT_OVERLOAD_LAG_MS", default_value_t = 100)]
+    pub overload_lag_ms: u64,
+
     /// Passwords hashed or checked at once (bcrypt); default half the cores, at least 1.
     #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = half_the_cores())]
     pub hash_concurrency: usize,
@@ -116,6 +127,18 @@ impl Limits {
         Duration::from_secs(self.typing_interval_secs)
     }
 
+    pub fn overload_lag(&self) -> Duration {
+        Duration::from_millis(self.overload_lag_ms.max(1))
+    }
+
+    /// How many threads the channels run on.
+    pub fn channel_threads(&self) -> usize {
+        match self.channel_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
     /// How every channel behaves: typing, presence batches, members named.
     pub fn rooms(&self) -> crate::actors::channel::RoomSettings {
         crate::actors::channel::RoomSettings {
@@ -134,10 +157,15 @@ impl Limits {
         Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
-    /// Frames a connection's mailbox holds: enough for its outbox bound in
-    /// the smallest frames (the bound that matters is in bytes).
+    /// Frames a connection's mailbox holds: enough for its outbox bound (and
+    /// its overdraft while the server is overloaded) in the smallest frames
+    /// (the bound that matters is in bytes).
     pub fn mailbox_frames(&self) -> usize {
-        (self.outbox_bytes / 32).max(1024)
+        (self
+            .outbox_bytes
+            .saturating_mul(crate::actors::outbox::OVERDRAFT)
+            / 32)
+            .max(1024)
     }
 
     pub fn heartbeat(&self) -> Duration {

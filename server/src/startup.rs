@@ -17,6 +17,7 @@ use crate::actors::registry::{CloseAll, Registry};
 use crate::config::Config;
 use crate::durable::{Committer, Durability};
 use crate::in_process::InProcess;
+use crate::load::Load;
 use crate::publisher::Publisher;
 use crate::state::{AppState, Parts};
 use chat_shared::counters::kv::KvCounters;
@@ -121,7 +122,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             false => Durability::Stream(bus.clone()),
         },
     };
-    let registry = Registry::new(link).rooms(config.limits.rooms()).start();
+    // Channels spread over threads of their own, one per core by default,
+    // each watching how late it runs.
+    let load = Load::new(config.limits.overload_lag());
+    let channel_threads: Vec<actix::Arbiter> = (0..config.limits.channel_threads())
+        .map(|_| {
+            let thread = actix::Arbiter::new();
+            thread.spawn(load.clone().probe());
+            thread
+        })
+        .collect();
+    let registry = Registry::new(link)
+        .rooms(config.limits.rooms())
+        .arbiters(channel_threads.iter().map(actix::Arbiter::handle).collect())
+        .start();
     let parts = Parts {
         store,
         bus,
@@ -130,6 +144,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         bus_key,
         bus_rejected,
         counters,
+        load,
     };
     let state = web::Data::new(AppState::new(parts, &config));
     state.abuse.prepare().await;
@@ -146,6 +161,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     publisher.flush().await;
     if let Some(services) = in_process {
         services.stop().await;
+    }
+    for thread in channel_threads {
+        thread.stop();
     }
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@ use crate::client_addr::TrustedProxy;
 use crate::config::Config;
 use crate::hash_gate::HashGate;
 use crate::limits::Limits;
+use crate::load::Load;
 use crate::origin::OriginPolicy;
 use crate::routes::health::MetricsAccess;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub metrics_access: MetricsAccess,
     /// Quotes asked of the bots lately (`crate::quotes`).
     pub quotes: QuoteBook,
+    /// How busy the server is (`crate::load`).
+    pub load: Arc<Load>,
     next_conn: AtomicU64,
 }
 
@@ -57,6 +60,7 @@ pub struct Parts {
     pub bus_key: BusKey,
     pub bus_rejected: Arc<AtomicU64>,
     pub counters: Counters,
+    pub load: Arc<Load>,
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ impl AppState {
                 config.metrics_bind.is_some(),
             ),
             quotes: QuoteBook::new(Duration::from_secs(config.quotes.stock_cache_secs)),
+            load: parts.load,
             next_conn: AtomicU64::new(1),
         }
     }
@@ -105,4 +110,6 @@ pub struct Metrics {
     pub logins_failed: AtomicU64,
     /// Messages from the bus dropped for breaking the rules (`bus::inbound`).
     pub bus_rejected: Arc<AtomicU64>,
+    /// Sends refused because the server was overloaded.
+    pub sends_refused_overloaded: AtomicU64,
 }

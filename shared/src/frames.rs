@@ -226,6 +226,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A reaction that is not one of `GET /api/emoji`.
     UnknownEmoji,
+    /// The server is saturated: the send was refused, try again shortly.
+    Overloaded,
     Internal,
 }
 

@@ -13,6 +13,8 @@ const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
  * handlers.joined(channel): a channel was (re)joined.
  * handlers.acked(ref): an `ack` (of a send, an edit, a deletion or a reaction).
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
+ * handlers.overloaded(ref): the server was too busy for our send `ref`;
+ *   true when it will be sent again (false: it is shown failed).
  * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
  * send; true when it was one of our edits, deletions or reactions.
  * handlers.mentioned(message): a new message from someone else mentions us.
@@ -111,6 +113,8 @@ function onError(frame, handlers) {
   const message = typeof frame.message === 'string' && frame.message
     ? frame.message
     : `Error: ${frame.code || 'unknown'}`;
+  // The server was too busy: the send goes again in a moment, still "Sending…".
+  if (frame.code === 'overloaded' && typeof frame.ref === 'string' && handlers.overloaded(frame.ref)) return;
   const entry = typeof frame.ref === 'string' ? pending.failPending(frame.ref, message) : null;
   if (entry) handlers.sendFailed(entry, frame.code, message);
   else if (!(typeof frame.ref === 'string' && handlers.changeFailed(frame.ref, message))) handlers.problem(message);

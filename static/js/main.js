@@ -42,7 +42,7 @@ const olderBlockedUntil = new Map();
 const socket = createSocket({
   onFrame: (frame) => {
     applyFrame(frame, {
-      joined, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed,
+      joined, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed, overloaded,
       changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
       problem: toast, conversation, kicked, invited, roleChanged,
     });
@@ -244,6 +244,25 @@ function resendHeld(channel) {
     const extra = p.reply_to ? { reply_to: p.reply_to } : {};
     socket.send({ type: 'send', channel, text: p.text, ref: p.ref, ...extra });
   }
+}
+
+/**
+ * A send the server refused as overloaded: sent again with the same ref
+ * after a pause that grows and is spread out (so that every waiting client
+ * does not come back at once). False when it was refused too often (it is
+ * then shown failed).
+ */
+function overloaded(ref) {
+  const again = pending.retryLater(ref);
+  if (!again) return false;
+  const { channel, entry } = again;
+  const wait = 500 * 2 ** Math.min(entry.busyTries - 1, 3) * (0.5 + Math.random());
+  setTimeout(() => {
+    if (!pending.stillWaiting(ref) || !state.chans.get(channel)?.inRoom) return;
+    const extra = entry.reply_to ? { reply_to: entry.reply_to } : {};
+    socket.send({ type: 'send', channel, text: entry.text, ref, ...extra });
+  }, wait);
+  return true;
 }
 
 function sendFailed(entry, code, message) {

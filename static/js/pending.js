@@ -45,6 +45,28 @@ export function failPending(ref, error) {
   return { channel: found.name, ...found.entry };
 }
 
+/** Sends refused as `overloaded` in a row, at most, before one is shown failed. */
+const OVERLOADED_TRIES = 6;
+
+/**
+ * The server was too busy for a send: it stays "Sending…" and is to be sent
+ * again (with its ref) in a moment. Returns {channel, entry} to send again,
+ * or null when there is no such send or it was refused too often.
+ */
+export function retryLater(ref) {
+  const found = findPending(ref);
+  if (!found || found.entry.failed) return null;
+  found.entry.busyTries = (found.entry.busyTries || 0) + 1;
+  if (found.entry.busyTries >= OVERLOADED_TRIES) return null;
+  return { channel: found.name, entry: found.entry };
+}
+
+/** Whether the send `ref` still waits for its answer (not acked, not failed). */
+export function stillWaiting(ref) {
+  const found = findPending(ref);
+  return Boolean(found && !found.entry.failed);
+}
+
 export function removePending(ref) {
   const found = findPending(ref);
   if (!found) return null;

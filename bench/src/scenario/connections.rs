@@ -23,6 +23,11 @@ pub struct Args {
     /// Seconds to let the server settle before reading its memory.
     #[arg(long, default_value_t = 3)]
     pub settle_secs: u64,
+    /// Rooms the connections join, one each, round robin (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub rooms: usize,
+    #[arg(long, default_value = "idle")]
+    pub room_prefix: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,11 +42,19 @@ pub struct Report {
     pub rss_empty_kib: Option<u64>,
     pub rss_held_kib: Option<u64>,
     pub rss_per_connection_kib: Option<f64>,
+    /// Rooms joined (each connection one).
+    pub rooms: usize,
+    /// Connections whose join was answered.
+    pub joined: usize,
+    /// Server CPU seconds while the connections sat idle after settling,
+    /// over `idle_secs`.
+    pub idle_server_cpu_secs: f64,
+    pub idle_secs: f64,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Report> {
     let c = &args.common;
-    let (_, targets) =
+    let (accounts, targets) =
         fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_empty = (!c.server_pid.is_empty())
@@ -57,18 +70,28 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         opened.connect
     );
     let count = opened.sockets.len();
+    let rooms = crate::accounts::room_names(&args.room_prefix, args.rooms);
+    if let Some(first) = accounts.first().filter(|_| !rooms.is_empty()) {
+        crate::accounts::create_rooms(&crate::accounts::http_base(&c.url[0]), first, &rooms)
+            .await?;
+    }
+    let room_count = rooms.len();
     let shared = Arc::new(Shared {
         run: 0,
-        rooms: Vec::new(),
+        rooms,
         size: 0,
-        stats: Stats::new(0),
+        stats: Stats::new(room_count),
     });
     let servers: Vec<u16> = (0..targets.len())
         .map(|i| targets[i].server as u16)
         .collect();
     let running = Running::start(opened.sockets, &shared, |i| Role {
         server: servers[i],
-        rooms: Vec::new(),
+        rooms: if room_count > 0 {
+            vec![i % room_count]
+        } else {
+            Vec::new()
+        },
         sends: None,
     });
 
@@ -76,8 +99,13 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let rss_held = (!c.server_pid.is_empty())
         .then(|| procfs::total_rss_kib(&c.server_pid))
         .transpose()?;
+    let joined = shared.stats.joined.load(Relaxed);
     let rest = args.hold_secs.saturating_sub(args.settle_secs);
+    let cpu = |pids: &[u32]| pids.iter().map(|p| procfs::cpu_secs(*p)).sum::<f64>();
+    let (cpu0, idle_from) = (cpu(&c.server_pid), std::time::Instant::now());
     tokio::time::sleep(Duration::from_secs(rest)).await;
+    let idle_server_cpu_secs = cpu(&c.server_pid) - cpu0;
+    let idle_secs = idle_from.elapsed().as_secs_f64();
     let dropped = shared.stats.dropped.load(Relaxed);
     running.finish().await;
 
@@ -95,5 +123,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         rss_empty_kib: rss_empty,
         rss_held_kib: rss_held,
         rss_per_connection_kib: per_connection,
+        rooms: room_count,
+        joined,
+        idle_server_cpu_secs,
+        idle_secs,
     })
 }

@@ -70,7 +70,7 @@ impl Connection {
             joining: JoinBuffer::new(JOIN_BUFFER),
             last_seen: Instant::now(),
             fragments: Fragments::default(),
-            outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes)),
+            outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes, state.load.clone())),
             removed: HashMap::new(),
             removals: 0,
             state,
@@ -131,7 +131,11 @@ impl Connection {
         }));
     }
 
-    /// Pings the peer every heartbeat and drops it after a silence.
+    /// Pings the peer every heartbeat unless it was heard from within the
+    /// last one (a pong counts), and drops it after a silence. Skipping those
+    /// pings halves an idle connection's pings without slowing the
+    /// detection of a dead one: a peer is dropped at the first check after
+    /// `timeout` of silence either way.
     fn start_heartbeat(&self, ctx: &mut Ctx) {
         let (every, timeout) = (
             self.state.limits.heartbeat(),
@@ -143,10 +147,11 @@ impl Connection {
             % every.as_millis().max(1) as u64;
         ctx.run_later(Duration::from_millis(phase), move |_, ctx| {
             ctx.run_interval(every, move |act, ctx| {
-                if act.last_seen.elapsed() > timeout {
+                let silent = act.last_seen.elapsed();
+                if silent > timeout {
                     tracing::info!(user = %act.user, "dropping a silent connection");
                     Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
-                } else {
+                } else if silent >= every {
                     ctx.ping(b"");
                 }
             });

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
+use actix::ArbiterHandle;
 use bytestring::ByteString;
 use chat_shared::bus::{json_payload, Envelope};
 use chat_shared::frames::{ChannelInfo, ServerFrame};
@@ -32,6 +33,9 @@ pub struct Registry {
     connections: HashMap<ConnId, ConnectionEntry>,
     /// Given to every channel actor it starts.
     rooms: RoomSettings,
+    /// The threads channels run on, and the next one to take a channel.
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: usize,
     /// The bus subjects of the users connected here.
     users: UserSubscriptions,
 }
@@ -52,6 +56,8 @@ impl Registry {
             channels: HashMap::new(),
             connections: HashMap::new(),
             rooms: RoomSettings::default(),
+            arbiters: Vec::new(),
+            next_arbiter: 0,
             users: UserSubscriptions::default(),
         }
     }
@@ -79,6 +85,23 @@ impl Registry {
     /// `Chat-Conn` header.
     pub fn conn_tag(&self, conn: ConnId) -> String {
         format!("{}/{conn}", self.link.server_id)
+    }
+
+    /// Starts channels on these threads, round robin (none given: on the
+    /// registry's own).
+    pub fn arbiters(mut self, arbiters: Vec<ArbiterHandle>) -> Self {
+        self.arbiters = arbiters;
+        self
+    }
+
+    /// Starts a channel's actor on the next of the channel threads.
+    fn start_channel(&mut self, actor: ChannelActor) -> Addr<ChannelActor> {
+        if self.arbiters.is_empty() {
+            return actor.start();
+        }
+        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+        self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        ChannelActor::start_in_arbiter(arbiter, move |_| actor)
     }
 
     /// How every channel behaves (typing, presence batches, members named).
@@ -222,15 +245,19 @@ impl Handler<JoinChannel> for Registry {
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
         let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
-        let (link, rooms) = (self.link.clone(), self.rooms);
-        let addr = self.channels.entry(msg.channel.clone()).or_insert_with(|| {
-            ChannelActor::new(msg.channel, link, idle, peer_seen)
-                .settings(rooms)
-                .start()
-        });
+        let addr = match self.channels.get(&msg.channel) {
+            Some(addr) => addr.clone(),
+            None => {
+                let actor =
+                    ChannelActor::new(msg.channel.clone(), self.link.clone(), idle, peer_seen)
+                        .settings(self.rooms);
+                let addr = self.start_channel(actor);
+                self.channels.insert(msg.channel, addr.clone());
+                addr
+            }
+        };
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
-        let addr = addr.clone();
         Box::pin(async move { request.await.map(|members| (addr, members)) })
     }
 }

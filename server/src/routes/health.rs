@@ -90,7 +90,7 @@ async fn guarded_metrics(req: &HttpRequest, state: &AppState, on_own: bool) -> H
 
 /// Every metric on `/metrics`: name, type and help, in the order
 /// `render_metrics` gives their values.
-const METRICS: [(&str, &str, &str); 8] = [
+const METRICS: [(&str, &str, &str); 10] = [
     ("chat_connections", "gauge", "Open WebSocket connections."),
     (
         "chat_channels_active",
@@ -118,6 +118,16 @@ const METRICS: [(&str, &str, &str); 8] = [
         "Messages from the bus dropped for breaking the message rules.",
     ),
     (
+        "chat_sends_refused_overloaded_total",
+        "counter",
+        "Sends refused with overloaded while the server was saturated.",
+    ),
+    (
+        "chat_overload_late_wakes_total",
+        "counter",
+        "Times a server thread woke later than --overload-lag-ms.",
+    ),
+    (
         "chat_password_hashes_in_flight",
         "gauge",
         "Passwords being hashed or checked right now.",
@@ -139,6 +149,8 @@ async fn render_metrics(state: &AppState) -> HttpResponse {
         m.messages_sent.load(Ordering::Relaxed),
         m.logins_failed.load(Ordering::Relaxed),
         m.bus_rejected.load(Ordering::Relaxed),
+        m.sends_refused_overloaded.load(Ordering::Relaxed),
+        state.load.late_wakes(),
         state.hashing.running() as u64,
         state.hashing.peak() as u64,
     ];

@@ -542,18 +542,26 @@ impl Ws {
         .await
     }
 
-    /// Sends a message and returns its id from the ack.
+    /// Sends a message and returns its id from the ack. Refused because the
+    /// server was overloaded, it is sent again in a moment, as clients do.
     pub async fn say(&mut self, channel: &str, text: &str) -> String {
         let reference = format!("r-{}", chat_shared::message::next_id());
-        self.send(json!({"type": "send", "channel": channel, "text": text, "ref": reference}))
-            .await;
-        let ack = self
-            .expect(&format!("ack {reference}"), |f| {
-                (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference.as_str()
-            })
-            .await;
-        assert_eq!(ack["type"], "ack", "send refused: {ack}");
-        ack["id"].as_str().unwrap().to_owned()
+        for _ in 0..100 {
+            self.send(json!({"type": "send", "channel": channel, "text": text, "ref": reference}))
+                .await;
+            let ack = self
+                .expect(&format!("ack {reference}"), |f| {
+                    (f["type"] == "ack" || f["type"] == "error") && f["ref"] == reference.as_str()
+                })
+                .await;
+            if ack["code"] == "overloaded" {
+                actix_rt::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            assert_eq!(ack["type"], "ack", "send refused: {ack}");
+            return ack["id"].as_str().unwrap().to_owned();
+        }
+        panic!("the server stayed overloaded for 20 s");
     }
 
     /// Waits for a message with `text` in `channel`.

@@ -239,6 +239,7 @@ impl Connection {
         ctx: &mut Ctx,
     ) -> Result<(), ErrorFrame> {
         let addr = self.joined_channel(channel)?.clone();
+        self.check_load()?;
         self.check_rate()?;
         let text = MessageText::parse(text).map_err(text_error)?;
         let mentioned = mention_candidates(text.as_str());
@@ -379,6 +380,20 @@ impl Connection {
 
 impl Connection {
     /// Counts a send, edit or deletion against the rate limit.
+    /// Refuses a send while the server is saturated, so that what it has
+    /// already accepted is delivered in time (the client sends it again).
+    fn check_load(&self) -> Result<(), ErrorFrame> {
+        if !self.state.load.overloaded() {
+            return Ok(());
+        }
+        let m = &self.state.metrics;
+        m.sends_refused_overloaded.fetch_add(1, Ordering::Relaxed);
+        Err(ErrorFrame::new(
+            ErrorCode::Overloaded,
+            "The server is busy; send it again in a moment.",
+        ))
+    }
+
     pub(super) fn check_rate(&mut self) -> Result<(), ErrorFrame> {
         if self.rate.allow() {
             return Ok(());
