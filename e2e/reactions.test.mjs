@@ -39,8 +39,8 @@ async function sent(chat, text) {
 
 /**
  * A long press of `locator` on a touch screen, as a finger makes it: a touch
- * held for 900 ms, through Chromium's own touch input (its gesture detector
- * turns a long press into a contextmenu event, as on a phone).
+ * held still for 900 ms through Chromium's own touch input (pointer and
+ * touch events, and the click a lifted finger makes).
  */
 async function longPress(chat, locator) {
   await locator.scrollIntoViewIfNeeded();

@@ -28,3 +28,52 @@ export function showText(el, text) {
   el.textContent = text || '';
   el.hidden = !text;
 }
+
+/** How long a touch is held, still, to be a long press. */
+const LONG_PRESS_MS = 500;
+/** How far a touch may move and still be a press (not a scroll), in pixels. */
+const PRESS_SLOP_PX = 10;
+
+/**
+ * Calls `handler(target)` on a long press inside `root` (a touch held still
+ * for half a second), and on a `contextmenu` event (a right click, or a long
+ * press in browsers that fire one for it), once per press. The click a long
+ * press ends with is swallowed, so it does not also act as a tap. When the
+ * handler returns false the press was not for it (the browser's own menu
+ * stays).
+ */
+export function onLongPress(root, handler) {
+  let timer = null;
+  let start = null;
+  let pressedAt = 0;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
+  const justPressed = () => Date.now() - pressedAt < 1500;
+  root.addEventListener('pointerdown', (ev) => {
+    if (ev.pointerType !== 'touch') return;
+    cancel();
+    start = { x: ev.clientX, y: ev.clientY, target: ev.target };
+    timer = setTimeout(() => {
+      timer = null;
+      if (handler(start.target) !== false) pressedAt = Date.now();
+    }, LONG_PRESS_MS);
+  });
+  root.addEventListener('pointermove', (ev) => {
+    if (timer && Math.hypot(ev.clientX - start.x, ev.clientY - start.y) > PRESS_SLOP_PX) cancel();
+  });
+  root.addEventListener('pointerup', cancel);
+  root.addEventListener('pointercancel', cancel);
+  root.addEventListener('contextmenu', (ev) => {
+    // The browser's own long-press event for a press already handled.
+    if (justPressed()) ev.preventDefault();
+    else if (handler(ev.target) !== false) ev.preventDefault();
+  });
+  root.addEventListener('click', (ev) => {
+    if (!justPressed()) return;
+    pressedAt = 0;
+    ev.preventDefault();
+    ev.stopPropagation();
+  }, true);
+}

@@ -13,7 +13,7 @@ import { isDm, labelOf, peerOf } from '../rooms.js';
 import { firstLine } from './composer.js';
 import { clock, fullDate, parseTs } from '../time.js';
 import { avatar } from './avatar.js';
-import { $, h } from './dom.js';
+import { $, h, onLongPress } from './dom.js';
 import { formatted } from './format.js';
 import { cardOf } from './cards.js';
 import { initActions } from './actions.js';
@@ -303,13 +303,19 @@ export function initMessages({ loadOlder, retry, discard, reply, edit, remove, r
     requestAnimationFrame(maybeLoadOlder);
   }
 
-  // A long press (touch) shows a message's actions; another hides them.
-  list.addEventListener('contextmenu', (ev) => {
-    const row = ev.target.closest && ev.target.closest('.msg');
-    if (!row || ev.target.closest('a')) return;
-    ev.preventDefault();
+  // A long press on a reaction shows who gave it, elsewhere on a message
+  // its actions; another hides them. A link keeps the browser's own menu.
+  onLongPress(list, (target) => {
+    const item = target.closest && target.closest('.reaction-item');
+    if (item) {
+      item.classList.toggle('show-who');
+      return true;
+    }
+    const row = target.closest && target.closest('.msg');
+    if (!row || target.closest('a')) return false;
     for (const other of list.querySelectorAll('.msg.show-actions')) if (other !== row) other.classList.remove('show-actions');
     row.classList.toggle('show-actions');
+    return true;
   });
 
   scroller.addEventListener('scroll', () => {

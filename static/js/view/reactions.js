@@ -43,12 +43,7 @@ export function chipsOf(m, toggle) {
       title: names,
       'data-focus': `reaction-${emoji}`,
       onclick: () => toggle(m, emoji, !mine),
-      // A long press (touch) shows who; another hides it.
-      oncontextmenu: (ev) => {
-        ev.preventDefault();
-        ev.stopPropagation();
-        item.classList.toggle('show-who');
-      },
+      // A long press shows who (the message list's onLongPress); another hides it.
     }, h('span', { class: 'reaction-emoji', text: emoji }), ' ', h('span', { class: 'reaction-count', text: String(who.length) }));
     item.append(chip, h('span', { class: 'reaction-who', 'aria-hidden': 'true', text: names }));
     return item;
