@@ -43,6 +43,11 @@ pub fn cpu_secs(pid: u32) -> f64 {
     ticks as f64 / hz
 }
 
+/// User + system CPU seconds used so far by all of `pids`.
+pub fn total_cpu_secs(pids: &[u32]) -> f64 {
+    pids.iter().map(|p| cpu_secs(*p)).sum()
+}
+
 /// CPU use of a set of processes over an interval, as cores busy.
 pub struct CpuMeter {
     pids: Vec<u32>,

@@ -117,21 +117,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server_id: server_id.clone(),
         key: bus_key.clone(),
         rejected: bus_rejected.clone(),
-        durability: match config.is_embedded() {
-            true => Durability::Database(Committer::start(store.clone()), bus.clone()),
-            false => Durability::Stream(bus.clone()),
-        },
+        durability: durability(&config, &store, &bus),
     };
-    // Channels spread over threads of their own, one per core by default,
-    // each watching how late it runs.
     let load = Load::new(config.limits.overload_lag());
-    let channel_threads: Vec<actix::Arbiter> = (0..config.limits.channel_threads())
-        .map(|_| {
-            let thread = actix::Arbiter::new();
-            thread.spawn(load.clone().probe());
-            thread
-        })
-        .collect();
+    let channel_threads = channel_threads(config.limits.channel_threads(), &load);
     let registry = Registry::new(link)
         .rooms(config.limits.rooms())
         .arbiters(channel_threads.iter().map(actix::Arbiter::handle).collect())
@@ -167,6 +156,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where members' messages become durable: the embedded database, or the stream.
+fn durability(config: &Config, store: &Arc<dyn Store>, bus: &Arc<dyn Bus>) -> Durability {
+    match config.is_embedded() {
+        true => Durability::Database(Committer::start(store.clone()), bus.clone()),
+        false => Durability::Stream(bus.clone()),
+    }
+}
+
+/// The threads channels run on, one per core by default, each watching how
+/// late it runs (`crate::load`).
+fn channel_threads(count: usize, load: &Arc<Load>) -> Vec<actix::Arbiter> {
+    (0..count)
+        .map(|_| {
+            let thread = actix::Arbiter::new();
+            thread.spawn(load.clone().probe());
+            thread
+        })
+        .collect()
 }
 
 /// The running HTTP servers: the main one, and the metrics listener if asked for.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::accounts::{self, Account};
 use crate::conn::{Role, Shared, Stats};
 use crate::fleet::{self, Running};
 use crate::hist::Summary;
@@ -70,28 +71,17 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         opened.connect
     );
     let count = opened.sockets.len();
-    let rooms = crate::accounts::room_names(&args.room_prefix, args.rooms);
-    if let Some(first) = accounts.first().filter(|_| !rooms.is_empty()) {
-        crate::accounts::create_rooms(&crate::accounts::http_base(&c.url[0]), first, &rooms)
-            .await?;
-    }
-    let room_count = rooms.len();
-    let shared = Arc::new(Shared {
-        run: 0,
-        rooms,
-        size: 0,
-        stats: Stats::new(room_count),
-    });
+    let shared = rooms_of(&args, &accounts).await?;
+    let room_count = shared.rooms.len();
     let servers: Vec<u16> = (0..targets.len())
         .map(|i| targets[i].server as u16)
         .collect();
     let running = Running::start(opened.sockets, &shared, |i| Role {
         server: servers[i],
-        rooms: if room_count > 0 {
-            vec![i % room_count]
-        } else {
-            Vec::new()
-        },
+        rooms: (room_count > 0)
+            .then_some(i % room_count.max(1))
+            .into_iter()
+            .collect(),
         sends: None,
     });
 
@@ -101,18 +91,20 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         .transpose()?;
     let joined = shared.stats.joined.load(Relaxed);
     let rest = args.hold_secs.saturating_sub(args.settle_secs);
-    let cpu = |pids: &[u32]| pids.iter().map(|p| procfs::cpu_secs(*p)).sum::<f64>();
-    let (cpu0, idle_from) = (cpu(&c.server_pid), std::time::Instant::now());
+    let (cpu0, idle_from) = (
+        procfs::total_cpu_secs(&c.server_pid),
+        std::time::Instant::now(),
+    );
     tokio::time::sleep(Duration::from_secs(rest)).await;
-    let idle_server_cpu_secs = cpu(&c.server_pid) - cpu0;
+    let idle_server_cpu_secs = procfs::total_cpu_secs(&c.server_pid) - cpu0;
     let idle_secs = idle_from.elapsed().as_secs_f64();
     let dropped = shared.stats.dropped.load(Relaxed);
     running.finish().await;
 
-    let per_connection = match (rss_empty, rss_held) {
-        (Some(a), Some(b)) if count > 0 => Some((b as f64 - a as f64) / count as f64),
-        _ => None,
-    };
+    let per_connection = rss_empty
+        .zip(rss_held)
+        .filter(|_| count > 0)
+        .map(|(a, b)| (b as f64 - a as f64) / count as f64);
     Ok(Report {
         requested: targets.len(),
         opened: count,
@@ -128,4 +120,20 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         idle_server_cpu_secs,
         idle_secs,
     })
+}
+
+/// The rooms the connections join (created first, as the first account),
+/// shared with every connection.
+async fn rooms_of(args: &Args, accounts: &[Account]) -> anyhow::Result<Arc<Shared>> {
+    let rooms = accounts::room_names(&args.room_prefix, args.rooms);
+    if let Some(first) = accounts.first().filter(|_| !rooms.is_empty()) {
+        accounts::create_rooms(&accounts::http_base(&args.common.url[0]), first, &rooms).await?;
+    }
+    let count = rooms.len();
+    Ok(Arc::new(Shared {
+        run: 0,
+        rooms,
+        size: 0,
+        stats: Stats::new(count),
+    }))
 }

@@ -76,39 +76,8 @@ struct Tallies {
 pub async fn run(args: Args) -> anyhow::Result<Report> {
     let c = &args.common;
     let rooms = accounts::room_names(&args.room_prefix, args.rooms.max(1));
-    let base = accounts::http_base(&c.url[0]);
-    let (accounts, took) = match &args.cookies {
-        Some(cache) => {
-            accounts::sign_in_cached(&base, c.connections, c.login_concurrency, cache).await?
-        }
-        None => accounts::sign_in_all(&base, c.connections, c.login_concurrency).await?,
-    };
-    eprintln!(
-        "{} accounts ready in {:.1}s",
-        accounts.len(),
-        took.as_secs_f64()
-    );
-    accounts::create_rooms(&base, &accounts[0], &rooms).await?;
-    let targets: Vec<Target> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let server = i % c.url.len();
-            Target {
-                server,
-                ws_url: accounts::ws_url(&c.url[server]),
-                cookie: a.cookie.clone(),
-            }
-        })
-        .collect();
-    let opened = fleet::open(&targets, c.concurrency).await;
-    eprintln!(
-        "opened {} of {} in {:.1}s",
-        opened.sockets.len(),
-        targets.len(),
-        opened.elapsed.as_secs_f64()
-    );
-    let count = opened.sockets.len();
+    let sockets = connect_all(&args, &rooms).await?;
+    let count = sockets.len();
     // Let the handshakes' work finish before the storm is measured.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -118,19 +87,16 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     });
     let (stop, stop_rx) = watch::channel(false);
     let (go, go_rx) = watch::channel(false);
-    let mut tasks = Vec::with_capacity(count);
-    for (i, ws) in opened.sockets {
-        let room = rooms[i % rooms.len()].clone();
-        tasks.push(tokio::spawn(member(
-            ws,
-            room,
-            tallies.clone(),
-            go_rx.clone(),
-            stop_rx.clone(),
-        )));
-    }
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|(i, ws)| {
+            let room = rooms[i % rooms.len()].clone();
+            let (t, go, stop) = (tallies.clone(), go_rx.clone(), stop_rx.clone());
+            tokio::spawn(member(ws, room, t, go, stop))
+        })
+        .collect();
     tokio::task::yield_now().await;
-    let server_cpu = |pids: &[u32]| pids.iter().map(|p| procfs::cpu_secs(*p)).sum::<f64>();
+    let server_cpu = procfs::total_cpu_secs;
     let (cpu0, bench0) = (server_cpu(&c.server_pid), procfs::cpu_secs(0));
     let start = Instant::now();
     let _ = go.send(true);
@@ -167,6 +133,45 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         presence_bytes: t.presence_bytes.load(Relaxed),
         final_count_min: t.final_count_min.load(Relaxed),
     })
+}
+
+/// Signs in (or reads back) one account per connection, creates the rooms
+/// and opens every WebSocket; returns the open ones by index.
+async fn connect_all(args: &Args, rooms: &[String]) -> anyhow::Result<Vec<(usize, Ws)>> {
+    let c = &args.common;
+    let base = accounts::http_base(&c.url[0]);
+    let (accounts, took) = match &args.cookies {
+        Some(cache) => {
+            accounts::sign_in_cached(&base, c.connections, c.login_concurrency, cache).await?
+        }
+        None => accounts::sign_in_all(&base, c.connections, c.login_concurrency).await?,
+    };
+    eprintln!(
+        "{} accounts ready in {:.1}s",
+        accounts.len(),
+        took.as_secs_f64()
+    );
+    accounts::create_rooms(&base, &accounts[0], rooms).await?;
+    let targets: Vec<Target> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let server = i % c.url.len();
+            Target {
+                server,
+                ws_url: accounts::ws_url(&c.url[server]),
+                cookie: a.cookie.clone(),
+            }
+        })
+        .collect();
+    let opened = fleet::open(&targets, c.concurrency).await;
+    eprintln!(
+        "opened {} of {} in {:.1}s",
+        opened.sockets.len(),
+        targets.len(),
+        opened.elapsed.as_secs_f64()
+    );
+    Ok(opened.sockets)
 }
 
 /// One connection: waits for the signal, joins, times `joined`, then reads
