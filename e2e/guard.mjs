@@ -46,18 +46,27 @@ export class Guard {
       }
     });
     // A request still on its way when the page navigates (a test's reload)
-    // is aborted by the browser: that is the navigation, not the app.
+    // is aborted by the browser: that is the navigation, not the app. So is
+    // one the page being left started (e.g. on a timer) while the
+    // navigation was under way, before the new page took its place.
     const startedAt = new WeakMap();
-    let navigatedAt = -1;
+    const navigations = []; // [{at, committed}]: request numbers of a navigation and of its commit (null until then)
     let seq = 0;
     page.on('request', (req) => {
       seq += 1;
       startedAt.set(req, seq);
-      if (req.isNavigationRequest() && req.frame() === page.mainFrame()) navigatedAt = seq;
+      if (req.isNavigationRequest() && req.frame() === page.mainFrame()) navigations.push({ at: seq, committed: null });
     });
+    page.on('framenavigated', (frame) => {
+      if (frame !== page.mainFrame()) return;
+      const pending = navigations.find((n) => n.committed === null);
+      if (pending) pending.committed = seq;
+    });
+    /** Whether request `n` was the page's before a navigation replaced it. */
+    const leftBehind = (n) => navigations.some((nav) => n !== nav.at && (nav.committed === null || n <= nav.committed));
     page.on('requestfailed', (req) => {
       const reason = req.failure()?.errorText || 'unknown';
-      const cutShort = reason === 'net::ERR_ABORTED' && (startedAt.get(req) ?? Infinity) < navigatedAt;
+      const cutShort = reason === 'net::ERR_ABORTED' && leftBehind(startedAt.get(req) ?? Infinity);
       if (cutShort || (reason === 'net::ERR_CONNECTION_REFUSED' && this.server.wasDownAt(Date.now()))) {
         this.explained.push({ url: req.url(), reason });
       } else {

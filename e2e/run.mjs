@@ -36,6 +36,7 @@ import { tests as formattingTests } from './formatting.test.mjs';
 import { tests as reactionTests } from './reactions.test.mjs';
 import { tests as unreadTests } from './unread.test.mjs';
 import { tests as peopleTests } from './people.test.mjs';
+import { tests as membersTests } from './members.test.mjs';
 import { tests as investorTests } from './investor.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -134,7 +135,7 @@ async function main() {
   }
   const filter = process.argv[2] || '';
   const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
-    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests, ...investorTests];
+    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests, ...membersTests, ...investorTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

@@ -90,21 +90,30 @@ export async function users(prefix, limit = 8) {
 
 const membersPath = (channel) => `/api/channels/${encodeURIComponent(channel)}/members`;
 
+const ROLES = ['owner', 'moderator', 'member'];
+
 /**
- * The people of a channel with their roles ([{user, role}]): everyone in a
- * private channel or DM, those with a role in a public one. Reads every page.
+ * A page of a channel's people, by lower-case name: everyone with a role
+ * there (in a private channel or DM, every member) and everyone present
+ * now. Resolves with {members: [{user, role, online}], next (the `after` of
+ * the next page, or null), online (how many are present)}.
  */
-export async function members(channel) {
-  const all = [];
-  let after = null;
-  for (;;) {
-    const path = after ? `${membersPath(channel)}?after=${encodeURIComponent(after)}` : membersPath(channel);
-    const data = await request('GET', path);
-    if (data && Array.isArray(data.members)) all.push(...data.members.filter((m) => m && typeof m.user === 'string'));
-    const next = data && typeof data.next === 'string' ? data.next : null;
-    if (!next || next === after) return all;
-    after = next;
-  }
+export async function membersPage(channel, { after = null, limit } = {}) {
+  const params = new URLSearchParams();
+  if (after) params.set('after', after);
+  if (limit) params.set('limit', String(limit));
+  const query = params.toString();
+  const data = await request('GET', query ? `${membersPath(channel)}?${query}` : membersPath(channel));
+  const list = data && Array.isArray(data.members) ? data.members : [];
+  return {
+    members: list.filter((m) => m && typeof m.user === 'string' && m.user).map((m) => ({
+      user: m.user,
+      role: ROLES.includes(m.role) ? m.role : 'member',
+      online: m.online === true,
+    })),
+    next: data && typeof data.next === 'string' && data.next ? data.next : null,
+    online: data && Number.isInteger(data.online) ? data.online : null,
+  };
 }
 
 /** Invites `user` into a private channel, or gives them `role` (member or moderator). */

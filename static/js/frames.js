@@ -11,6 +11,8 @@ const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
 
 /**
  * handlers.joined(channel): a channel was (re)joined.
+ * handlers.presence(channel, joins, leaves, more): who came and went there
+ * (the store has applied it); `more`: more than those named.
  * handlers.acked(ref): an `ack` (of a send, an edit, a deletion or a reaction).
  * handlers.sendFailed(entry, code, message): an `error` frame for one of our sends.
  * handlers.overloaded(ref): the server was too busy for our send `ref`;
@@ -28,7 +30,7 @@ export function applyFrame(frame, handlers) {
   switch (frame.type) {
     case 'joined':
       if (typeof frame.channel === 'string') {
-        const more = store.applyJoined(frame.channel, frame.history, frame.members);
+        const more = store.applyJoined(frame.channel, frame.history, frame.members, frame.member_count);
         if (more) handlers.readOn(frame.channel, more);
         handlers.joined(frame.channel);
       }
@@ -89,9 +91,7 @@ export function applyFrame(frame, handlers) {
       if (typeof frame.channel === 'string' && typeof frame.id === 'string') applyRead(frame.channel, frame.id);
       break;
     case 'presence':
-      if (typeof frame.channel === 'string' && typeof frame.user === 'string') {
-        store.presence(frame.channel, frame.user, frame.event);
-      }
+      if (typeof frame.channel === 'string') onPresence(frame, handlers);
       break;
     case 'typing':
       if (typeof frame.channel === 'string' && typeof frame.user === 'string' && !store.isMe(frame.user)) {
@@ -107,6 +107,26 @@ export function applyFrame(frame, handlers) {
     default:
       break; // Unknown frames are ignored: newer servers may add some.
   }
+}
+
+const names = (list) => (Array.isArray(list) ? list.filter((u) => typeof u === 'string' && u) : []);
+
+/**
+ * A batch of who came and went: `joins`, `leaves`, `count`, and `more` when
+ * it could not name them all. A batch of one change also says it as `user`
+ * and `event`, all that an older server sends.
+ */
+function onPresence(frame, handlers) {
+  let joins = names(frame.joins);
+  let leaves = names(frame.leaves);
+  if (!joins.length && !leaves.length && typeof frame.user === 'string' && frame.user) {
+    if (frame.event === 'join') joins = [frame.user];
+    else if (frame.event === 'leave') leaves = [frame.user];
+  }
+  const more = frame.more === true;
+  if (!joins.length && !leaves.length && !more && !Number.isInteger(frame.count)) return;
+  store.presence(frame.channel, { joins, leaves, count: frame.count, more });
+  handlers.presence(frame.channel, joins, leaves, more);
 }
 
 function onError(frame, handlers) {

@@ -38,6 +38,8 @@ const JOIN_RETRY_MS = 2000;
 const SESSION_ENDED = 'Your session has ended. Please log in again.';
 
 const olderBlockedUntil = new Map();
+/** Channels joined again after a reconnect whose `joined` has not come yet. */
+const rejoining = new Set();
 
 const socket = createSocket({
   onFrame: (frame) => {
@@ -45,6 +47,7 @@ const socket = createSocket({
       joined, readOn, joinFailed, acked: (ref) => changes.acked(ref), sendFailed, overloaded,
       changeFailed: (ref, message) => changes.failed(ref, message), mentioned: (m) => notify.mentioned(m),
       problem: toast, conversation, kicked, invited, roleChanged,
+      presence: (name, joins, leaves, more) => members.presence(name, joins, leaves, more),
     });
     if (frame.type === 'message') ticker.message(frame.message);
   },
@@ -70,6 +73,7 @@ function onSocketStatus({ status, retryAt }) {
   }
   const again = status === 'open' && state.connection.everOpen;
   store.setConnection(status, retryAt);
+  if (again) state.joined.forEach((name) => rejoining.add(name));
   if (status === 'open') state.joined.forEach((name) => sendJoin(name));
   if (again) catchUpChannels();
 }
@@ -232,10 +236,15 @@ async function fetchOriginal(name, id) {
   }
 }
 
-/** A channel was (re)joined: what waited to be sent goes, and its watchlist is read again. */
+/**
+ * A channel was (re)joined: what waited to be sent goes, and its watchlist
+ * is read again; after a reconnect, so are its members (while shown): who
+ * came and went meanwhile was not told.
+ */
 function joined(channel) {
   resendHeld(channel);
   ticker.joined(channel);
+  if (rejoining.delete(channel)) members.rejoined(channel);
 }
 
 /** Sends again, with their first ref, the sends a dropped connection left unanswered. */
@@ -278,7 +287,10 @@ const changes = createChanges({
   editFailed: (ref, message) => composer.editFailed(ref, message),
   deleteAnswered: (id) => messages.deleteAnswered(id),
 });
-const layout = initLayout({ onSidebarOpened: () => sidebar.focusActive() });
+const layout = initLayout({
+  onSidebarOpened: () => sidebar.focusActive(),
+  onMembersShown: (shown) => members.shown(shown),
+});
 /** An API call whose 401 ends the session here; other errors go to the caller. */
 const checked = (call) => async (...args) => {
   try {
@@ -303,7 +315,7 @@ const cashtags = initCashtags({ quotes });
 
 const people = {
   users: checked(api.users),
-  members: checked(api.members),
+  page: checked(api.membersPage),
   bans: checked(api.bans),
   invite: checked((name, user) => api.addMember(name, user)),
   setRole: checked(api.addMember),
@@ -327,7 +339,7 @@ const messages = initMessages({
 });
 const reader = createReader({ send: (frame) => socket.send(frame), atBottom: () => messages.atBottom() });
 const notify = initNotify({ open: openChannel });
-const members = initMembers(people);
+const members = initMembers(people, { visible: () => layout.membersVisible() });
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
   typing: () => socket.send({ type: 'typing', channel: state.active }),
@@ -474,6 +486,7 @@ const isKnown = (name) => state.channels.some((ch) => ch.name === name);
 
 function leaveChat(message = '') {
   socket.close();
+  rejoining.clear();
   $('channel-list').removeAttribute('aria-busy');
   changes.forget();
   reader.cancel();

@@ -22,6 +22,9 @@ export const state = {
   // Whether the channel list said how far we had read each channel: until
   // then nothing is marked read (it would hide what the list has to say).
   readsKnown: false,
+  // How many names the server tells at once (its --joined-members): learned
+  // from a `joined` or `presence` frame that it had to cut; null until then.
+  namesAtOnce: null,
 };
 
 const listeners = new Set();
@@ -134,7 +137,14 @@ export function channel(name) {
   if (!c) {
     c = {
       messages: [], // sorted by id, unique ids
-      members: new Set(),
+      // Names of people present that the server told us (the first ones of
+      // a `joined` frame and who came since), lower case -> as written: in a
+      // big channel only some of those present. memberCount is how many are.
+      members: new Map(),
+      memberCount: null, // null until a `joined` frame says
+      // A presence batch said more came and went than it named: the names
+      // held are not the whole story (the members panel reads them again).
+      membersStale: false,
       unread: 0, // messages from others not seen yet
       mentions: 0, // of those, the ones that mention us
       // The newest id we know to be read here: from the channel list, a
@@ -193,6 +203,7 @@ export function reset(me) {
   state.connection = { status: 'idle', retryAt: 0, everOpen: false };
   state.emoji = [];
   state.readsKnown = false;
+  state.namesAtOnce = null;
   changed('me', 'channels', 'active', 'messages', 'members', 'unread', 'typing', 'connection');
 }
 
@@ -278,11 +289,17 @@ function advance(c, list) {
   for (const m of list) if (!c.cursor || m.id > c.cursor) c.cursor = m.id;
 }
 
+/** Keeps `n` as the number of names the server tells at once. */
+function learnNamesAtOnce(n) {
+  if (Number.isInteger(n) && n > 0) state.namesAtOnce = n;
+}
+
 /**
- * Applies a `joined` frame. Returns the `since` to read on from when a
- * rejoin's page was full (more came after it), else null.
+ * Applies a `joined` frame: its history, the first names of those present
+ * and (`memberCount`) how many they are. Returns the `since` to read on
+ * from when a rejoin's page was full (more came after it), else null.
  */
-export function applyJoined(name, history, members) {
+export function applyJoined(name, history, members, memberCount) {
   const c = channel(name);
   const list = Array.isArray(history) ? history.filter(isMessage) : [];
   const since = c.joinSince;
@@ -295,7 +312,13 @@ export function applyJoined(name, history, members) {
   if (!c.loaded) c.historyDone = list.length < PAGE_SIZE;
   c.loaded = true;
   c.inRoom = true;
-  c.members = new Set(Array.isArray(members) ? members.filter((u) => typeof u === 'string') : []);
+  const names = Array.isArray(members) ? members.filter((u) => typeof u === 'string' && u) : [];
+  c.members = new Map(names.map((u) => [u.toLowerCase(), u]));
+  // An older server names everyone and says no count.
+  const counted = Number.isInteger(memberCount) && memberCount >= 0;
+  c.memberCount = counted ? memberCount : c.members.size;
+  if (counted && names.length < memberCount) learnNamesAtOnce(names.length);
+  c.membersStale = false;
   changed('messages', 'members', 'unread');
   // Messages stored late with an earlier id may come too; only the newer
   // ones tell whether the page was full.
@@ -350,15 +373,43 @@ export function setLoadingOlder(name, loading) {
   changed('history');
 }
 
-export function presence(name, user, event) {
+/**
+ * Applies a presence batch: `joins` and `leaves` (names), `count` (how many
+ * are present now; null from an older server, which tells one change at a
+ * time) and `more` (more came and went than named).
+ */
+export function presence(name, { joins, leaves, count, more }) {
   const c = channel(name);
-  if (event === 'join') c.members.add(user);
-  else if (event === 'leave') {
-    for (const u of c.members) if (sameUser(u, user)) c.members.delete(u);
-    c.typing.delete(user);
-    changed('typing');
+  let delta = 0;
+  for (const user of leaves) {
+    if (c.members.delete(user.toLowerCase())) delta -= 1;
+    for (const typist of c.typing.keys()) if (sameUser(typist, user)) c.typing.delete(typist);
   }
+  for (const user of joins) {
+    const key = user.toLowerCase();
+    if (!c.members.has(key)) delta += 1;
+    c.members.set(key, user);
+  }
+  if (Number.isInteger(count) && count >= 0) c.memberCount = count;
+  else c.memberCount = Math.max(c.members.size, (c.memberCount ?? 0) + delta);
+  if (more) {
+    c.membersStale = true;
+    learnNamesAtOnce(Math.max(joins.length, leaves.length));
+  }
+  if (leaves.length) changed('typing');
   changed('members');
+}
+
+/** How many people are present in `name`, or null before its `joined` frame. */
+export function memberCount(name) {
+  const c = state.chans.get(name);
+  return c && c.loaded ? c.memberCount : null;
+}
+
+/** The members panel read the people of `name` again: the names held are no longer stale. */
+export function membersRead(name) {
+  const c = state.chans.get(name);
+  if (c) c.membersStale = false;
 }
 
 export function typing(name, user) {

@@ -1,14 +1,15 @@
 // Panels that collapse on small screens: the channel drawer (left) and its
 // button (with a dot while other channels have unread messages), the member
 // list (a right drawer when narrow, a collapsible column when wide), the scrim
-// behind open drawers, and Escape to close them.
+// behind open drawers, and Escape to close them. onMembersShown(visible) is
+// told whenever the member list is shown or hidden.
 
 import { $ } from './dom.js';
 
 const NARROW_SIDEBAR = '(max-width: 720px)';
 const NARROW_MEMBERS = '(max-width: 1000px)';
 
-export function initLayout({ onSidebarOpened }) {
+export function initLayout({ onSidebarOpened, onMembersShown = () => {} }) {
   const root = $('chat-screen');
   const sidebarToggle = $('sidebar-toggle');
   const membersToggle = $('members-toggle');
@@ -16,6 +17,7 @@ export function initLayout({ onSidebarOpened }) {
   const sidebarQuery = window.matchMedia(NARROW_SIDEBAR);
   const membersQuery = window.matchMedia(NARROW_MEMBERS);
   let unread = false;
+  let membersShown = null; // as last told to onMembersShown
 
   const sidebarOpen = () => root.classList.contains('sidebar-open');
   const membersDrawerOpen = () => root.classList.contains('members-open');
@@ -32,6 +34,9 @@ export function initLayout({ onSidebarOpened }) {
     sidebarToggle.classList.toggle('has-unread', unread);
     membersToggle.setAttribute('aria-expanded', String(membersVisible()));
     scrim.hidden = !(sidebarOpen() || membersDrawerOpen());
+    const shown = membersVisible();
+    if (membersShown !== null && shown !== membersShown) onMembersShown(shown);
+    membersShown = shown;
   }
 
   function closeDrawers(focusBack) {
@@ -72,6 +77,8 @@ export function initLayout({ onSidebarOpened }) {
   return {
     /** Closes drawers after a choice was made in one (e.g. a channel). */
     closeDrawers: () => closeDrawers(false),
+    /** Whether the member list is on screen (the column, or the open drawer). */
+    membersVisible,
     /** Marks the channel button while some channel has unread messages. */
     setUnread(value) {
       if (value === unread) return;
