@@ -25,17 +25,61 @@ struct Sub {
     tx: mpsc::Sender<Envelope>,
 }
 
+/// The subscriptions, found by subject: those to one subject (most of them:
+/// a channel's messages, a person's frames) by that subject, so that a
+/// publish costs the same with ten thousand people connected as with ten;
+/// those with wildcards (a few services) tried one by one.
+#[derive(Default)]
+struct Subs {
+    exact: HashMap<String, Vec<Arc<Sub>>>,
+    wild: Vec<Arc<Sub>>,
+}
+
+impl Subs {
+    fn add(&mut self, sub: Arc<Sub>) {
+        match has_wildcard(&sub.pattern) {
+            true => self.wild.push(sub),
+            false => self.exact.entry(sub.pattern.clone()).or_default().push(sub),
+        }
+    }
+
+    fn remove(&mut self, id: u64, pattern: &str) {
+        if has_wildcard(pattern) {
+            self.wild.retain(|s| s.id != id);
+        } else if let Some(subs) = self.exact.get_mut(pattern) {
+            subs.retain(|s| s.id != id);
+            if subs.is_empty() {
+                self.exact.remove(pattern);
+            }
+        }
+    }
+
+    /// Every subscription whose pattern matches `subject`.
+    fn matching<'a>(&'a self, subject: &'a str) -> impl Iterator<Item = &'a Arc<Sub>> {
+        let exact = self.exact.get(subject).into_iter().flatten();
+        exact.chain(
+            self.wild
+                .iter()
+                .filter(move |s| matches(&s.pattern, subject)),
+        )
+    }
+}
+
+fn has_wildcard(pattern: &str) -> bool {
+    pattern.split('.').any(|t| t == "*" || t == ">")
+}
+
 #[derive(Default)]
 struct Inner {
-    subs: RwLock<Vec<Arc<Sub>>>,
+    subs: RwLock<Subs>,
     next_id: AtomicU64,
     round_robin: AtomicUsize,
 }
 
 impl Inner {
-    fn remove(&self, id: u64) {
+    fn remove(&self, id: u64, pattern: &str) {
         if let Ok(mut subs) = self.subs.write() {
-            subs.retain(|s| s.id != id);
+            subs.remove(id, pattern);
         }
     }
 
@@ -45,7 +89,7 @@ impl Inner {
         let subs = self.subs.read().expect("bus lock is never poisoned");
         let mut out = Vec::new();
         let mut groups: HashMap<&str, Vec<&Arc<Sub>>> = HashMap::new();
-        for s in subs.iter().filter(|s| matches(&s.pattern, subject)) {
+        for s in subs.matching(subject) {
             match &s.queue {
                 None => out.push(s.tx.clone()),
                 Some(q) => groups.entry(q.as_str()).or_default().push(s),
@@ -89,10 +133,11 @@ impl LocalBus {
             .subs
             .write()
             .expect("bus lock is never poisoned")
-            .push(sub);
+            .add(sub);
         let guard = Unsubscribe {
             inner: Arc::downgrade(&self.inner),
             id,
+            pattern: pattern.to_owned(),
         };
         let stream = tokio_stream_from(rx).map(move |e| {
             let _keep = &guard;
@@ -119,12 +164,13 @@ impl LocalBus {
 struct Unsubscribe {
     inner: Weak<Inner>,
     id: u64,
+    pattern: String,
 }
 
 impl Drop for Unsubscribe {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.remove(self.id);
+            inner.remove(self.id, &self.pattern);
         }
     }
 }
@@ -297,9 +343,48 @@ mod tests {
     #[tokio::test]
     async fn dropping_a_subscription_unsubscribes() {
         let bus = LocalBus::new();
-        let sub = bus.subscribe("a.b").await.unwrap();
-        drop(sub);
-        assert!(bus.inner.subs.read().unwrap().is_empty());
+        let (plain, wild) = (
+            bus.subscribe("a.b").await.unwrap(),
+            bus.subscribe("a.*").await.unwrap(),
+        );
+        drop((plain, wild));
+        let subs = bus.inner.subs.read().unwrap();
+        assert!(subs.exact.is_empty() && subs.wild.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subject_reaches_its_own_subscribers_and_the_wildcards_among_thousands_of_others() {
+        let bus = LocalBus::new();
+        let mut others = Vec::new();
+        for i in 0..2000 {
+            others.push(bus.subscribe(&format!("chat.user.v{i}")).await.unwrap());
+        }
+        let mut one = bus.subscribe("chat.user.u7").await.unwrap();
+        let mut again = bus.subscribe("chat.user.u7").await.unwrap();
+        let mut wild = bus.subscribe("chat.user.*").await.unwrap();
+        let mut tail = bus.subscribe("chat.>").await.unwrap();
+        assert_eq!(
+            bus.deliver(Envelope {
+                subject: "chat.user.u7".into(),
+                reply: None,
+                headers: vec![],
+                payload: Bytes::from_static(b"hi"),
+            })
+            .await
+            .unwrap(),
+            4
+        );
+        for sub in [&mut one, &mut again, &mut wild, &mut tail] {
+            assert_eq!(next(sub).await.unwrap().payload, "hi");
+        }
+        drop(again);
+        bus.publish("chat.user.u7", vec![], Bytes::new())
+            .await
+            .unwrap();
+        assert!(
+            next(&mut one).await.is_some(),
+            "one of two gone: the other stays"
+        );
     }
 
     #[tokio::test]
