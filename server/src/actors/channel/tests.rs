@@ -371,3 +371,26 @@ async fn it_stops_only_when_empty() {
     room.addr.send(Leave { conn: 1 }).await.unwrap();
     assert!(room.addr.send(StopIfEmpty).await.unwrap());
 }
+
+#[actix_rt::test]
+async fn after_a_crowd_arrives_every_member_last_hears_the_full_count() {
+    let room = room_with("srv-a", settings(5));
+    let mut crowd = Vec::new();
+    for i in 0..300u64 {
+        crowd.push(member(&room, 100 + i, &format!("p{i:03}")).await.1);
+        if i % 50 == 0 {
+            actix_rt::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    actix_rt::time::sleep(Duration::from_millis(200)).await;
+    for (i, rx) in crowd.iter_mut().enumerate() {
+        let mut last = None;
+        while let Ok(frame) = rx.try_recv() {
+            let f: serde_json::Value = serde_json::from_str(&frame).unwrap();
+            if f["type"] == "presence" {
+                last = f["count"].as_u64();
+            }
+        }
+        assert_eq!(last, Some(300), "member {i} last heard {last:?}");
+    }
+}
