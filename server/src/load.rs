@@ -1,10 +1,11 @@
 //! How busy the server is. Every thread that runs connections or channels
 //! wakes itself every `PROBE` and notes how late it woke: a thread that is
-//! late by more than the lag limit has more ready work than it can do at
-//! once, so frames are waiting in queues. While any thread is that late
-//! (and for `HOLD` after), the server is overloaded: new sends are refused
-//! with `overloaded` so the queues drain, and readers whose queues grew only
-//! because the server was slow are not cut off for it.
+//! late by more than the lag limit twice in a row has more ready work than
+//! it can do, so frames are waiting in queues (once alone is a hiccup, such
+//! as a burst of a thousand handshakes, and passes by itself). While any
+//! thread is that late (and for `HOLD` after), the server is overloaded: new
+//! sends are refused with `overloaded` so the queues drain, and readers whose
+//! queues grew only because the server was slow are not cut off for it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,22 +52,39 @@ impl Load {
         self.late_wakes.load(Ordering::Relaxed)
     }
 
-    /// A thread woke `late`; past the limit, the server is overloaded for a while.
-    pub fn woke(&self, late: Duration) {
-        if late <= self.lag_limit {
-            return;
-        }
-        let until = self.now_ms() + HOLD.as_millis() as u64;
-        self.busy_until_ms.fetch_max(until, Ordering::Relaxed);
+    /// Whether `late` is past the limit.
+    fn is_late(&self, late: Duration) -> bool {
+        late > self.lag_limit
+    }
+
+    /// A thread woke past the limit for the second time in a row (`late`
+    /// the second time): the server is overloaded for a while.
+    pub fn late_again(&self, late: Duration) {
+        let now = self.now_ms();
+        let was = self
+            .busy_until_ms
+            .fetch_max(now + HOLD.as_millis() as u64, Ordering::Relaxed);
         self.late_wakes.fetch_add(1, Ordering::Relaxed);
+        if was <= now {
+            tracing::info!(
+                late_ms = late.as_millis() as u64,
+                "overloaded: refusing sends until the server catches up"
+            );
+        }
     }
 
     /// The probe one thread runs for as long as it lives (spawn it there).
     pub async fn probe(self: Arc<Self>) {
+        let mut late_before = false;
         loop {
             let asked = Instant::now();
             actix_rt::time::sleep(PROBE).await;
-            self.woke(asked.elapsed().saturating_sub(PROBE));
+            let late = asked.elapsed().saturating_sub(PROBE);
+            let now_late = self.is_late(late);
+            if now_late && late_before {
+                self.late_again(late);
+            }
+            late_before = now_late;
         }
     }
 }
@@ -76,27 +94,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_late_wake_past_the_limit_overloads_the_server_for_a_while() {
+    fn being_late_again_overloads_the_server_for_a_while() {
         let load = Load::new(Duration::from_millis(100));
         assert!(!load.overloaded());
-        load.woke(Duration::from_millis(90));
-        assert!(!load.overloaded(), "late, but within the limit");
-        load.woke(Duration::from_millis(150));
+        assert!(!load.is_late(Duration::from_millis(90)), "within the limit");
+        assert!(load.is_late(Duration::from_millis(150)));
+        load.late_again(Duration::from_millis(150));
         assert!(load.overloaded());
         assert_eq!(load.late_wakes(), 1);
         std::thread::sleep(HOLD + Duration::from_millis(50));
         assert!(!load.overloaded(), "over once the hold has passed");
     }
 
+    /// Keeps the current thread (and its timers) busy for `ms`.
+    fn busy(ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
     #[actix_rt::test]
-    async fn a_thread_kept_busy_is_seen_late() {
+    async fn one_stall_is_a_hiccup_and_a_thread_kept_busy_is_overloaded() {
         let load = Load::new(Duration::from_millis(50));
         actix_rt::spawn(load.clone().probe());
         actix_rt::time::sleep(Duration::from_millis(30)).await;
         assert!(!load.overloaded(), "an idle thread wakes on time");
-        // Hold the thread (and its timers) for 300 ms.
-        std::thread::sleep(Duration::from_millis(300));
-        actix_rt::time::sleep(Duration::from_millis(5)).await;
-        assert!(load.overloaded(), "the probe saw itself late");
+        busy(300);
+        actix_rt::time::sleep(Duration::from_millis(60)).await;
+        assert!(!load.overloaded(), "late once, then on time: a hiccup");
+        // Busy at every turn, as when work arrives faster than it is done.
+        for _ in 0..4 {
+            busy(120);
+            actix_rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(load.overloaded(), "late turn after turn");
     }
 }

@@ -152,7 +152,7 @@ mod tests {
         let mut releaser = Releaser::new(outbox.clone());
         assert!(outbox.reserve(RELEASE_BATCH));
         assert!(!outbox.reserve(1), "not overloaded: the bound holds");
-        load.woke(Duration::from_millis(500));
+        load.late_again(Duration::from_millis(500));
         assert!(
             outbox.reserve(RELEASE_BATCH),
             "overloaded, and it wrote lately"
@@ -171,7 +171,7 @@ mod tests {
         let outbox = Outbox::new(1000, load.clone());
         outbox.released_at_ms.store(0, Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(STALLED_MS + 100));
-        load.woke(Duration::from_millis(500));
+        load.late_again(Duration::from_millis(500));
         assert!(outbox.reserve(1000));
         assert!(!outbox.reserve(1), "overloaded, but it is not writing");
     }
