@@ -61,8 +61,10 @@ pub struct Limits {
     pub joined_members: u32,
 
     /// Threads the channels run on (each channel on one, spread round
-    /// robin); 0: one per core this process may use.
-    #[arg(long, env = "CHAT_CHANNEL_THREADS", default_value_t = 0)]
+    /// robin); 0: one per core this process may use. One by default: on a
+    /// 2-core machine shared with its load, one per core delivered less
+    /// (docs/benchmarks.md, "Big rooms").
+    #[arg(long, env = "CHAT_CHANNEL_THREADS", default_value_t = 1)]
     pub channel_threads: usize,
 
     /// Milliseconds a thread of the server may wake late before the server

@@ -58,9 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let (accounts, targets) =
         fleet::plan(&c.url, c.connections, c.users(), c.login_concurrency, |i| i).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_empty = (!c.server_pid.is_empty())
-        .then(|| procfs::total_rss_kib(&c.server_pid))
-        .transpose()?;
+    let rss_empty = rss_of(&c.server_pid)?;
 
     let opened = fleet::open(&targets, c.concurrency).await;
     eprintln!(
@@ -86,18 +84,10 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     });
 
     tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
-    let rss_held = (!c.server_pid.is_empty())
-        .then(|| procfs::total_rss_kib(&c.server_pid))
-        .transpose()?;
+    let rss_held = rss_of(&c.server_pid)?;
     let joined = shared.stats.joined.load(Relaxed);
     let rest = args.hold_secs.saturating_sub(args.settle_secs);
-    let (cpu0, idle_from) = (
-        procfs::total_cpu_secs(&c.server_pid),
-        std::time::Instant::now(),
-    );
-    tokio::time::sleep(Duration::from_secs(rest)).await;
-    let idle_server_cpu_secs = procfs::total_cpu_secs(&c.server_pid) - cpu0;
-    let idle_secs = idle_from.elapsed().as_secs_f64();
+    let (idle_server_cpu_secs, idle_secs) = server_cpu_over(&c.server_pid, rest).await;
     let dropped = shared.stats.dropped.load(Relaxed);
     running.finish().await;
 
@@ -120,6 +110,24 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         idle_server_cpu_secs,
         idle_secs,
     })
+}
+
+/// The servers' memory now, when their pids are known.
+fn rss_of(pids: &[u32]) -> anyhow::Result<Option<u64>> {
+    (!pids.is_empty())
+        .then(|| procfs::total_rss_kib(pids))
+        .transpose()
+}
+
+/// The servers' CPU seconds over the next `secs` seconds, and the seconds
+/// that took.
+async fn server_cpu_over(pids: &[u32], secs: u64) -> (f64, f64) {
+    let (cpu0, from) = (procfs::total_cpu_secs(pids), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    (
+        procfs::total_cpu_secs(pids) - cpu0,
+        from.elapsed().as_secs_f64(),
+    )
 }
 
 /// The rooms the connections join (created first, as the first account),

@@ -59,8 +59,13 @@ pub struct Report {
     pub closed: usize,
     pub presence_frames: u64,
     pub presence_bytes: u64,
-    /// The smallest `member_count` in the last presence frame each client saw.
+    /// The smallest `count` in the last presence frame each client saw.
     pub final_count_min: u64,
+    /// The largest such `count`.
+    pub final_count_max: u64,
+    /// Clients whose last presence frame (before the end) said fewer than
+    /// `final_count_max`: they missed a batch.
+    pub clients_behind: usize,
 }
 
 #[derive(Default)]
@@ -70,7 +75,30 @@ struct Tallies {
     presence_frames: AtomicU64,
     presence_bytes: AtomicU64,
     final_count_min: AtomicU64,
+    final_count_max: AtomicU64,
+    /// Each client's last count, to tell who heard less than the most.
+    last_counts: std::sync::Mutex<Vec<u64>>,
     join_us: Histogram,
+}
+
+impl Tallies {
+    fn new() -> Self {
+        Self {
+            final_count_min: AtomicU64::new(u64::MAX),
+            ..Self::default()
+        }
+    }
+
+    /// Clients whose last count was below the largest any client saw.
+    fn behind(&self) -> usize {
+        let max = self.final_count_max.load(Relaxed);
+        let counts = self
+            .last_counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        counts.iter().filter(|c| **c < max).count()
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Report> {
@@ -81,10 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     // Let the handshakes' work finish before the storm is measured.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let tallies = Arc::new(Tallies {
-        final_count_min: AtomicU64::new(u64::MAX),
-        ..Tallies::default()
-    });
+    let tallies = Arc::new(Tallies::new());
     let (stop, stop_rx) = watch::channel(false);
     let (go, go_rx) = watch::channel(false);
     let tasks: Vec<_> = sockets
@@ -132,6 +157,8 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         presence_frames: t.presence_frames.load(Relaxed),
         presence_bytes: t.presence_bytes.load(Relaxed),
         final_count_min: t.final_count_min.load(Relaxed),
+        final_count_max: t.final_count_max.load(Relaxed),
+        clients_behind: t.behind(),
     })
 }
 
@@ -192,19 +219,25 @@ async fn member(
         return;
     }
     let mut last_count = None;
+
     loop {
+        // The end is seen before any later frame: once some connections
+        // close, the rest hear them leave, which is the end, not the storm.
         tokio::select! {
+            biased;
             _ = stop.changed() => break,
             frame = ws.next() => match frame {
                 Some(Ok(WsMessage::Text(text))) => match wire::classify(text.as_str()) {
                     Frame::Joined => {
                         t.join_us.record(sent.elapsed().as_micros() as u64);
                         t.joined.fetch_add(1, Relaxed);
+
                     }
                     _ if text.as_str().starts_with(r#"{"type":"presence""#) => {
                         t.presence_frames.fetch_add(1, Relaxed);
                         t.presence_bytes.fetch_add(text.len() as u64, Relaxed);
                         last_count = wire::presence_count(text.as_str()).or(last_count);
+
                     }
                     _ => {}
                 },
@@ -218,6 +251,10 @@ async fn member(
     }
     if let Some(n) = last_count {
         t.final_count_min.fetch_min(n, Relaxed);
+        t.final_count_max.fetch_max(n, Relaxed);
+        if let Ok(mut counts) = t.last_counts.lock() {
+            counts.push(n);
+        }
     }
     let _ = ws.close(None).await;
 }
