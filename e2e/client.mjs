@@ -31,6 +31,21 @@ export async function until(what, check, timeoutMs = DEADLINE_MS) {
   }
 }
 
+/** Relative luminance of a CSS rgb() color (WCAG). */
+export function luminance(rgb) {
+  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The WCAG contrast ratio of two CSS rgb() colors (1 to 21). */
+export function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 export function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }

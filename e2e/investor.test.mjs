@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { DESKTOP, PHONE, assert, until } from './client.mjs';
+import { DESKTOP, PHONE, assert, until, contrast } from './client.mjs';
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^${escapeRe(text)}$`);
@@ -51,20 +51,6 @@ function readCard(card) {
 
 /** Channels of an rgb() color. */
 const rgb = (color) => color.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
-
-/** Relative luminance of an rgb() color (WCAG). */
-function luminance(color) {
-  const [r, g, b] = rgb(color).map((v) => {
-    const c = v / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-
-const contrast = (a, b) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-};
 
 /** Checks the AAPL.US card as the quote server gives it: $93.42, up 1.43% on the open of $92.10. */
 async function expectAaplCard(chat, card, where) {

@@ -1,7 +1,7 @@
 // The page itself: security headers, a 375 px phone, the keyboard alone, and
 // light and dark themes.
 
-import { PHONE, DESKTOP, assert, until } from './client.mjs';
+import { PHONE, DESKTOP, assert, until, contrast, luminance } from './client.mjs';
 
 /** True when nothing on the page is wider than the viewport. */
 const fitsWidth = () => document.documentElement.scrollWidth <= window.innerWidth
@@ -17,20 +17,6 @@ async function tabTo(page, selector, { back = false, max = 40 } = {}) {
 }
 
 const focusedId = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
-
-/** Relative luminance of a CSS rgb() color (WCAG). */
-function luminance(rgb) {
-  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
-    const c = Number(v) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-
-const contrast = (a, b) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-};
 
 export const tests = [
   {

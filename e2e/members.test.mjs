@@ -5,7 +5,7 @@
 // leaves; the list read again at most every few seconds while the panel is
 // shown, and never while it is hidden.
 
-import { PASSWORD, PHONE, assert, until } from './client.mjs';
+import { PASSWORD, PHONE, assert, until, contrast } from './client.mjs';
 
 /** How often the panel may read its list again (static/js/view/members.js). */
 const REREAD_MS = 3000;
@@ -188,20 +188,6 @@ async function recordHeader(chat) {
     });
   });
 }
-
-/** Relative luminance of a CSS rgb() color (WCAG). */
-function luminance(rgb) {
-  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
-    const c = Number(v) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-
-const contrast = (a, b) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-};
 
 /**
  * Hands `frame` to `chat`'s page as if its server had sent it (through the

@@ -2,7 +2,7 @@
 // private channels and invitations, moderators, bans and lifting them, a
 // mention in a channel not open, and what a plain member is not offered.
 
-import { Cable, PHONE, assert, until } from './client.mjs';
+import { Cable, PHONE, assert, until, contrast } from './client.mjs';
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^${escapeRe(text)}$`);
@@ -52,20 +52,6 @@ async function expectTitle(chat, text) {
 /** True when nothing on the page is wider than the viewport. */
 const fitsWidth = () => document.documentElement.scrollWidth <= window.innerWidth
   && document.body.scrollWidth <= window.innerWidth;
-
-/** Relative luminance of a CSS rgb() color (WCAG). */
-function luminance(rgb) {
-  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
-    const c = Number(v) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-
-const contrast = (a, b) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-};
 
 /** The text of the toasts `chat` shows. */
 const toasts = (chat) => chat.page.locator('#toasts .toast-text').allTextContents();
