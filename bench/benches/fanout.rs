@@ -118,7 +118,7 @@ async fn room(members: usize) -> Room {
                 fell_behind: member.recipient(),
                 outbox: Outbox::new(
                     usize::MAX,
-                    chat_server::load::Load::new(Duration::from_secs(1)),
+                    chat_server::load::Load::new(Duration::from_secs(1), Duration::from_secs(1)),
                 ),
             })
             .await

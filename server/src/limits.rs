@@ -73,6 +73,12 @@ pub struct Limits {
     #[arg(long, env = "CHAT_OVERLOAD_LAG_MS", default_value_t = 100)]
     pub overload_lag_ms: u64,
 
+    /// Milliseconds work may wait in the server's queues (a frame on its way
+    /// to a reader, a post on its way to being stored and delivered) before
+    /// the server counts as overloaded and refuses sends (`overloaded`).
+    #[arg(long, env = "CHAT_OVERLOAD_WAIT_MS", default_value_t = 300)]
+    pub overload_wait_ms: u64,
+
     /// Passwords hashed or checked at once (bcrypt); default half the cores, at least 1.
     #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = half_the_cores())]
     pub hash_concurrency: usize,
@@ -101,8 +107,9 @@ pub struct Limits {
     #[arg(long, env = "CHAT_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
 
-    /// Seconds between the server's pings.
-    #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 10)]
+    /// Seconds of silence after which the server pings a connection (at
+    /// most two thirds of the client timeout).
+    #[arg(long, env = "CHAT_HEARTBEAT_SECS", default_value_t = 20)]
     pub heartbeat_secs: u64,
 
     /// Seconds of silence after which a connection is dropped.
@@ -131,6 +138,10 @@ impl Limits {
 
     pub fn overload_lag(&self) -> Duration {
         Duration::from_millis(self.overload_lag_ms.max(1))
+    }
+
+    pub fn overload_wait(&self) -> Duration {
+        Duration::from_millis(self.overload_wait_ms.max(1))
     }
 
     /// How many threads the channels run on.

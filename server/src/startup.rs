@@ -119,7 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         rejected: bus_rejected.clone(),
         durability: durability(&config, &store, &bus),
     };
-    let load = Load::new(config.limits.overload_lag());
+    let load = Load::new(config.limits.overload_lag(), config.limits.overload_wait());
     let channel_threads = channel_threads(config.limits.channel_threads(), &load);
     let registry = Registry::new(link)
         .rooms(config.limits.rooms())

@@ -179,7 +179,7 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
     let _alone = machine::alone();
     // The phases are compared by latency of the same sends: none may be
     // refused for load in one and not the other (a debug build under this
-    // flood lags), so the overload threshold is out of reach here; a stalled
+    // flood lags), so the overload thresholds are out of reach here; a stalled
     // reader is cut off whether the server is overloaded or not (its outbox
     // gets no overdraft: `actors::outbox`).
     let env = [
@@ -187,6 +187,7 @@ async fn a_client_that_stops_reading_is_cut_loose_without_slowing_the_room() {
         ("CHAT_OUTBOX_BYTES", "524288"),
         ("CHAT_SOCKET_SEND_BUFFER", "65536"),
         ("CHAT_OVERLOAD_LAG_MS", "60000"),
+        ("CHAT_OVERLOAD_WAIT_MS", "60000"),
     ];
     let app = TestApp::spawn_with_env(&env).await;
     let sent_at = SentAt::default();

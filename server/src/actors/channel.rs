@@ -152,6 +152,7 @@ impl ChannelActor {
             channel: self.shared_name.clone(),
             id,
             frame,
+            sent_ms: crate::load::clock_ms(),
         };
         let mut gone = Vec::new();
         for (conn, member) in &self.members {

@@ -10,7 +10,7 @@ mod reading;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::web;
@@ -21,6 +21,7 @@ use chat_shared::rate::RateWindow;
 
 use self::fragments::{Broken, Fragments, Whole};
 use super::channel::{ChannelActor, Leave};
+use super::heartbeat::{self, Beat, Heard};
 use super::join_buffer::{Held, JoinBuffer};
 use super::outbox::{Outbox, Releaser};
 use super::registry::{ConnectionClosed, ConnectionOpened};
@@ -45,7 +46,8 @@ pub struct Connection {
     state: web::Data<AppState>,
     joined: HashMap<ChannelName, Addr<ChannelActor>>,
     joining: JoinBuffer,
-    last_seen: Instant,
+    /// When the peer was last heard from (the thread's heartbeat watcher reads it).
+    heard: Heard,
     rate: RateWindow,
     /// A message arriving in fragments.
     fragments: Fragments,
@@ -68,7 +70,7 @@ impl Connection {
             rate: RateWindow::new(state.limits.rate_count, state.limits.rate_window()),
             joined: HashMap::new(),
             joining: JoinBuffer::new(JOIN_BUFFER),
-            last_seen: Instant::now(),
+            heard: Heard::now(),
             fragments: Fragments::default(),
             outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes, state.load.clone())),
             removed: HashMap::new(),
@@ -131,31 +133,17 @@ impl Connection {
         }));
     }
 
-    /// Pings the peer every heartbeat unless it was heard from within the
-    /// last one (a pong counts), and drops it after a silence. Skipping those
-    /// pings halves an idle connection's pings without slowing the
-    /// detection of a dead one: a peer is dropped at the first check after
-    /// `timeout` of silence either way.
+    /// Has the thread's heartbeat watcher ping the peer after a heartbeat of
+    /// silence (a pong, like any frame, ends a silence) and close the
+    /// connection after `--client-timeout-secs` of it.
     fn start_heartbeat(&self, ctx: &mut Ctx) {
-        let (every, timeout) = (
-            self.state.limits.heartbeat(),
-            self.state.limits.client_timeout(),
-        );
-        // Each connection pings at its own phase, so that the connections
-        // opened together do not all ping in the same instant.
-        let phase = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), self.id)
-            % every.as_millis().max(1) as u64;
-        ctx.run_later(Duration::from_millis(phase), move |_, ctx| {
-            ctx.run_interval(every, move |act, ctx| {
-                let silent = act.last_seen.elapsed();
-                if silent > timeout {
-                    tracing::info!(user = %act.user, "dropping a silent connection");
-                    Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
-                } else if silent >= every {
-                    ctx.ping(b"");
-                }
-            });
-        });
+        let timeout = self.state.limits.client_timeout();
+        let timing = heartbeat::Timing {
+            // Pinged in time to answer before the timeout.
+            ping_after: self.state.limits.heartbeat().min(timeout * 2 / 3),
+            timeout,
+        };
+        heartbeat::watch(self.heard.clone(), ctx.address().recipient(), timing);
     }
 }
 
@@ -191,7 +179,7 @@ impl Actor for Connection {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Ctx) {
-        self.last_seen = Instant::now();
+        self.heard.heard();
         match item {
             Ok(ws::Message::Text(text)) => self.on_frame(&text, ctx),
             Ok(ws::Message::Binary(_)) => self.binary_refused(ctx),
@@ -233,6 +221,7 @@ impl Handler<ChannelFrame> for Connection {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
         self.outbox.written(frame.frame.len());
+        self.state.load.waited_since(frame.sent_ms);
         if !self.removed.is_empty() && self.removed.contains_key(&*frame.channel) {
             // Sent before the removal took effect: not for this person now.
             return;
@@ -245,6 +234,20 @@ impl Handler<ChannelFrame> for Connection {
                 ws::CloseCode::Again,
                 "Too far behind; please reconnect.",
             ),
+        }
+    }
+}
+
+impl Handler<Beat> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, beat: Beat, ctx: &mut Ctx) {
+        match beat {
+            Beat::Ping => ctx.ping(b""),
+            Beat::Silent => {
+                tracing::info!(user = %self.user, "dropping a silent connection");
+                Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
+            }
         }
     }
 }

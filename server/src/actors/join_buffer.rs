@@ -87,6 +87,7 @@ mod tests {
             channel: Arc::from(channel),
             id: id.map(Arc::from),
             frame: body.into(),
+            sent_ms: 0,
         }
     }
 

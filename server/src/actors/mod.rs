@@ -5,6 +5,7 @@
 
 pub mod channel;
 pub mod connection;
+pub mod heartbeat;
 pub mod join_buffer;
 pub mod outbox;
 pub mod peers;
@@ -28,6 +29,8 @@ pub struct ChannelFrame {
     /// The message id, for frames that carry a message (to de-duplicate while joining).
     pub id: Option<Arc<str>>,
     pub frame: ByteString,
+    /// When the channel handed it over (`crate::load::clock_ms`).
+    pub sent_ms: u64,
 }
 
 /// A frame for a connection whatever channels it is in (e.g. `channel_created`).

@@ -110,7 +110,7 @@ mod tests {
     use std::time::Duration;
 
     fn load() -> Arc<Load> {
-        Load::new(Duration::from_millis(100))
+        Load::new(Duration::from_millis(100), Duration::from_secs(1))
     }
 
     #[test]

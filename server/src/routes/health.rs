@@ -90,7 +90,7 @@ async fn guarded_metrics(req: &HttpRequest, state: &AppState, on_own: bool) -> H
 
 /// Every metric on `/metrics`: name, type and help, in the order
 /// `render_metrics` gives their values.
-const METRICS: [(&str, &str, &str); 10] = [
+const METRICS: [(&str, &str, &str); 11] = [
     ("chat_connections", "gauge", "Open WebSocket connections."),
     (
         "chat_channels_active",
@@ -128,6 +128,11 @@ const METRICS: [(&str, &str, &str); 10] = [
         "Times a server thread woke later than --overload-lag-ms.",
     ),
     (
+        "chat_overload_long_waits_total",
+        "counter",
+        "Times work waited in the server's queues longer than --overload-wait-ms.",
+    ),
+    (
         "chat_password_hashes_in_flight",
         "gauge",
         "Passwords being hashed or checked right now.",
@@ -151,6 +156,7 @@ async fn render_metrics(state: &AppState) -> HttpResponse {
         m.bus_rejected.load(Ordering::Relaxed),
         m.sends_refused_overloaded.load(Ordering::Relaxed),
         state.load.late_wakes(),
+        state.load.long_waits(),
         state.hashing.running() as u64,
         state.hashing.peak() as u64,
     ];

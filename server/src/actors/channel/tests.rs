@@ -116,7 +116,10 @@ async fn member(
             user: Arc::from(user),
             frames: probe.clone().recipient(),
             fell_behind: probe.recipient(),
-            outbox: Outbox::new(usize::MAX, crate::load::Load::new(Duration::from_secs(1))),
+            outbox: Outbox::new(
+                usize::MAX,
+                crate::load::Load::new(Duration::from_secs(1), Duration::from_secs(1)),
+            ),
         })
         .await
         .unwrap();

@@ -327,9 +327,12 @@ impl Connection {
     fn submit(&mut self, addr: &Addr<ChannelActor>, post: Post, ctx: &mut Ctx) {
         let reference = post.reference.clone();
         let request = addr.send(post);
+        let asked_ms = crate::load::clock_ms();
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             let frame = match result {
                 Ok(Ok(posted)) => {
+                    // How long storing and delivering it waited.
+                    act.state.load.waited_since(asked_ms);
                     act.state
                         .metrics
                         .messages_sent
