@@ -6,8 +6,8 @@
 #   ramp   embedded, from 20 messages/s up to the highest sustained rate
 #   dist   3 servers (a third of the connections each) on a 3-node NATS
 #          cluster (stream replicas 3) and PostgreSQL, 20 messages/s for
-#          20 s; with, per server, how many messages its NATS connection
-#          received during the run (`connz` out_msgs of its node)
+#          20 s; with, per server, how many messages NATS delivered to its
+#          channel's consumer (`connz` of its node, saved beside the report)
 # Server and load generator share the machine's cores (unpinned).
 # Reports go to $BENCH_OUT (default /work/bench-dist/bigroom).
 set -u
@@ -18,15 +18,12 @@ bench="$root/target/dist/chat-bench"
 port=18080
 big() { "$bench" fanout -n 10000 --rooms 1 --senders 10 --room-prefix big "$@"; }
 stop() { "$root/bench/scripts/stop.sh" "$@"; }
-# Messages each chat-server's NATS connection was handed so far, by its
-# node's monitoring port (client port + 100): "MONITOR_PORT CID OUT_MSGS" each.
-received() {
+# What each NATS node handed its clients, by subscription (`connz`, on the
+# node's monitoring port, client port + 100): a chat-server's channel
+# consumer delivers on an _INBOX subject of its own.
+connz() {
   for m in 19181 19182 19183; do
-    curl -fs "http://127.0.0.1:$m/connz?limit=1000" | python3 -c '
-import json, sys
-for c in json.load(sys.stdin)["connections"]:
-    if c.get("name", "").startswith("chat-server"):
-        print(sys.argv[1], c["cid"], c["out_msgs"])' "$m"
+    curl -fs "http://127.0.0.1:$m/connz?subs=detail&limit=1000" >"$1-node$m.json"
   done
 }
 ulimit -n "$(ulimit -Hn)"
@@ -45,10 +42,9 @@ for i in $(seq 1 "${ROUNDS:-3}"); do
     eval "$(BENCH_BIN=$root/target/dist BENCH_SERVERS=3 BENCH_NATS_NODES=3 \
       "$root/bench/scripts/distributed.sh" 18081)"
     trap 'stop "$SERVER_PIDS" "$ARCHIVER_PID" "$NATS_PID"' EXIT
-    received >"$out/dist-$i.before"
     big --url 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083 --server-pid "$SERVER_PIDS" \
       --rate 20 --duration 20 --json "$out/dist-$i.json" >/dev/null || echo "dist failed"
-    received >"$out/dist-$i.after"
+    connz "$out/dist-$i"
   )
 done
 echo "== done $(date +%T)"
