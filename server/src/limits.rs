@@ -76,7 +76,7 @@ pub struct Limits {
     /// Milliseconds work may wait in the server's queues (a frame on its way
     /// to a reader, a post on its way to being stored and delivered) before
     /// the server counts as overloaded and refuses sends (`overloaded`).
-    #[arg(long, env = "CHAT_OVERLOAD_WAIT_MS", default_value_t = 300)]
+    #[arg(long, env = "CHAT_OVERLOAD_WAIT_MS", default_value_t = 500)]
     pub overload_wait_ms: u64,
 
     /// Passwords hashed or checked at once (bcrypt); default half the cores, at least 1.

@@ -13,7 +13,8 @@
 #            p99 of what was accepted, deliveries/s
 #   idle     10,000 connections (500 accounts) in 100 rooms of 100, held
 #            35 s: memory per connection and server CPU while idle
-# Reports go to $BENCH_OUT (default /work/bench-dist/cores).
+# Reports go to $BENCH_OUT (default /work/bench-dist/cores). ONLY=before or
+# ONLY=after runs that build alone.
 set -u
 before=$1; after=$2
 out=${BENCH_OUT:-/work/bench-dist/cores}
@@ -29,6 +30,7 @@ for i in $(seq 1 "${ROUNDS:-3}"); do
   for pair in "$before before" "$after after"; do
     set -- $pair
     root=$1; name=$2
+    [ -n "${ONLY:-}" ] && [ "$name" != "$ONLY" ] && continue
     echo "== $name $i $(date +%T)"
     start "$root" 0
     fanout --rate 500 --ramp --step-secs 5 --json "$out/ramp1-$name-$i.json" >/dev/null || echo "ramp1 failed"
