@@ -24,6 +24,8 @@ pub fn clock_ms() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
+/// One frame in this many written has its age checked.
+const SAMPLE: u32 = 16;
 /// How often each thread checks its own lateness.
 const PROBE: Duration = Duration::from_millis(20);
 /// How long the server counts as overloaded after a late wake.
@@ -102,6 +104,24 @@ impl Load {
         }
     }
 
+    /// `waited_since` for one frame in `SAMPLE` of those this thread
+    /// writes: reading the clock for every delivery costs more than the
+    /// signal needs, and deep queues make every frame old, so a sample
+    /// tells as soon.
+    pub fn frame_waited_since(&self, since_ms: u64) {
+        thread_local! {
+            static FRAMES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        }
+        let nth = FRAMES.with(|n| {
+            let nth = n.get().wrapping_add(1);
+            n.set(nth);
+            nth
+        });
+        if nth.is_multiple_of(SAMPLE) {
+            self.waited_since(since_ms);
+        }
+    }
+
     /// Whether `late` is past the limit.
     fn is_late(&self, late: Duration) -> bool {
         late > self.lag_limit
@@ -171,6 +191,21 @@ mod tests {
         assert_eq!(load.long_waits(), 1, "marked once while the hold lasts");
         std::thread::sleep(WAIT_HOLD + Duration::from_millis(50));
         assert!(!load.overloaded(), "over once the hold has passed");
+    }
+
+    #[test]
+    fn one_written_frame_in_a_sample_has_its_age_checked() {
+        let load = Load::new(Duration::from_secs(1), Duration::from_millis(50));
+        let old = clock_ms();
+        std::thread::sleep(Duration::from_millis(100));
+        let checked = (0..SAMPLE).find(|_| {
+            load.frame_waited_since(old);
+            load.overloaded()
+        });
+        assert!(
+            checked.is_some(),
+            "one of {SAMPLE} frames in a row is checked"
+        );
     }
 
     /// Keeps the current thread (and its timers) busy for `ms`.

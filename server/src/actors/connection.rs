@@ -221,7 +221,7 @@ impl Handler<ChannelFrame> for Connection {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
         self.outbox.written(frame.frame.len());
-        self.state.load.waited_since(frame.sent_ms);
+        self.state.load.frame_waited_since(frame.sent_ms);
         if !self.removed.is_empty() && self.removed.contains_key(&*frame.channel) {
             // Sent before the removal took effect: not for this person now.
             return;
