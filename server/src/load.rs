@@ -88,15 +88,13 @@ impl Load {
             return;
         }
         let hold = WAIT_HOLD.as_millis() as u64;
-        let until = now + hold;
         // Every delivery may land here while the queues are deep: mark once
         // per quarter of the hold, not once per frame.
-        if self.busy_until_ms.load(Ordering::Relaxed) + hold / 4 >= until {
+        if self.busy_until_ms.load(Ordering::Relaxed) + hold / 4 >= now + hold {
             return;
         }
-        let was = self.busy_until_ms.fetch_max(until, Ordering::Relaxed);
         self.long_waits.fetch_add(1, Ordering::Relaxed);
-        if was <= now {
+        if self.busy_for(now, WAIT_HOLD) {
             tracing::info!(
                 waited_ms = now - since_ms,
                 "overloaded: work waits too long; refusing sends until the server catches up"
@@ -122,6 +120,13 @@ impl Load {
         }
     }
 
+    /// Overloaded from `now_ms` for `hold` (or longer, if it already was);
+    /// whether that starts an episode (it was not overloaded until now).
+    fn busy_for(&self, now_ms: u64, hold: Duration) -> bool {
+        let until = now_ms + hold.as_millis() as u64;
+        self.busy_until_ms.fetch_max(until, Ordering::Relaxed) <= now_ms
+    }
+
     /// Whether `late` is past the limit.
     fn is_late(&self, late: Duration) -> bool {
         late > self.lag_limit
@@ -130,12 +135,8 @@ impl Load {
     /// A thread woke past the limit for the second time in a row (`late`
     /// the second time): the server is overloaded for a while.
     pub fn late_again(&self, late: Duration) {
-        let now = self.now_ms();
-        let was = self
-            .busy_until_ms
-            .fetch_max(now + HOLD.as_millis() as u64, Ordering::Relaxed);
         self.late_wakes.fetch_add(1, Ordering::Relaxed);
-        if was <= now {
+        if self.busy_for(self.now_ms(), HOLD) {
             tracing::info!(
                 late_ms = late.as_millis() as u64,
                 "overloaded: refusing sends until the server catches up"

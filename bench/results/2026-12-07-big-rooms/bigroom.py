@@ -9,6 +9,8 @@ import re
 import statistics
 import sys
 
+from summary import fmt
+
 ROWS = {
     'fixed-*.json': [
         ('embedded, 50 msg/s into 10,000: deliveries/s', lambda r: r['result']['achieved_dps']),
@@ -39,14 +41,6 @@ ROWS = {
 
 def number(f):
     return int(re.findall(r'-(\d+)\.json$', f)[0])
-
-
-def fmt(v):
-    if v >= 1000:
-        return f'{v:,.0f}'
-    if v >= 10:
-        return f'{v:.1f}'
-    return f'{v:.3g}'
 
 
 def consumers(d, i):

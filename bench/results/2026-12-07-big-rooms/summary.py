@@ -86,4 +86,5 @@ def main():
             print(f'| {name} | {cells[0]} | {cells[1]} | {ratio} |')
 
 
-main()
+if __name__ == '__main__':
+    main()

@@ -74,30 +74,25 @@ struct Tallies {
     closed: AtomicUsize,
     presence_frames: AtomicU64,
     presence_bytes: AtomicU64,
-    final_count_min: AtomicU64,
-    final_count_max: AtomicU64,
-    /// Each client's last count, to tell who heard less than the most.
+    /// Each client's `count` in the last presence frame it saw.
     last_counts: std::sync::Mutex<Vec<u64>>,
     join_us: Histogram,
 }
 
 impl Tallies {
-    fn new() -> Self {
-        Self {
-            final_count_min: AtomicU64::new(u64::MAX),
-            ..Self::default()
-        }
-    }
-
-    /// Clients whose last count was below the largest any client saw.
-    fn behind(&self) -> usize {
-        let max = self.final_count_max.load(Relaxed);
+    /// The smallest and largest last count, and how many clients' last
+    /// count was below the largest (they missed a batch).
+    fn final_counts(&self) -> (u64, u64, usize) {
         let counts = self
             .last_counts
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default();
-        counts.iter().filter(|c| **c < max).count()
+        let (min, max) = (
+            counts.iter().copied().min().unwrap_or(u64::MAX),
+            counts.iter().copied().max().unwrap_or(0),
+        );
+        (min, max, counts.iter().filter(|c| **c < max).count())
     }
 }
 
@@ -109,7 +104,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     // Let the handshakes' work finish before the storm is measured.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let tallies = Arc::new(Tallies::new());
+    let tallies = Arc::new(Tallies::default());
     let (stop, stop_rx) = watch::channel(false);
     let (go, go_rx) = watch::channel(false);
     let tasks: Vec<_> = sockets
@@ -145,6 +140,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         let _ = t.await;
     }
     let t = &tallies;
+    let (final_count_min, final_count_max, clients_behind) = t.final_counts();
     Ok(Report {
         connections: count,
         rooms: rooms.len(),
@@ -156,9 +152,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         closed: t.closed.load(Relaxed),
         presence_frames: t.presence_frames.load(Relaxed),
         presence_bytes: t.presence_bytes.load(Relaxed),
-        final_count_min: t.final_count_min.load(Relaxed),
-        final_count_max: t.final_count_max.load(Relaxed),
-        clients_behind: t.behind(),
+        final_count_min,
+        final_count_max,
+        clients_behind,
     })
 }
 
@@ -219,7 +215,6 @@ async fn member(
         return;
     }
     let mut last_count = None;
-
     loop {
         // The end is seen before any later frame: once some connections
         // close, the rest hear them leave, which is the end, not the storm.
@@ -231,13 +226,11 @@ async fn member(
                     Frame::Joined => {
                         t.join_us.record(sent.elapsed().as_micros() as u64);
                         t.joined.fetch_add(1, Relaxed);
-
                     }
                     _ if text.as_str().starts_with(r#"{"type":"presence""#) => {
                         t.presence_frames.fetch_add(1, Relaxed);
                         t.presence_bytes.fetch_add(text.len() as u64, Relaxed);
                         last_count = wire::presence_count(text.as_str()).or(last_count);
-
                     }
                     _ => {}
                 },
@@ -250,8 +243,6 @@ async fn member(
         }
     }
     if let Some(n) = last_count {
-        t.final_count_min.fetch_min(n, Relaxed);
-        t.final_count_max.fetch_max(n, Relaxed);
         if let Ok(mut counts) = t.last_counts.lock() {
             counts.push(n);
         }

@@ -8,7 +8,6 @@
 //! pings due then go out together.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,19 +65,26 @@ struct Watched {
     beat: Recipient<Beat>,
 }
 
-/// The connections one thread runs.
-#[derive(Default)]
+/// The connections one thread runs, and how they are timed.
 struct Watch {
+    timing: Timing,
     connections: Vec<Watched>,
 }
 
 impl Watch {
+    fn new(timing: Timing) -> Self {
+        Self {
+            timing,
+            connections: Vec::new(),
+        }
+    }
+
     /// Tells every connection what its silence calls for at `now_ms`, and
     /// forgets the ones that stopped (or were told to close).
-    fn sweep(&mut self, now_ms: u64, timing: Timing) {
+    fn sweep(&mut self, now_ms: u64) {
         let (ping_after, timeout) = (
-            timing.ping_after.as_millis() as u64,
-            timing.timeout.as_millis() as u64,
+            self.timing.ping_after.as_millis() as u64,
+            self.timing.timeout.as_millis() as u64,
         );
         self.connections.retain_mut(|w| {
             if !w.beat.connected() {
@@ -99,34 +105,36 @@ impl Watch {
 }
 
 thread_local! {
-    static WATCH: RefCell<Option<Rc<RefCell<Watch>>>> = const { RefCell::new(None) };
+    static WATCH: RefCell<Option<Watch>> = const { RefCell::new(None) };
 }
 
 /// Watches a connection running on the current thread (an actix arbiter):
 /// it is told `Beat`s until it stops. The first call on a thread starts its
 /// watcher, which runs with that call's `timing`.
 pub fn watch(heard: Heard, beat: Recipient<Beat>, timing: Timing) {
-    let watch = WATCH.with(|w| {
-        w.borrow_mut()
-            .get_or_insert_with(|| {
-                let watch = Rc::new(RefCell::new(Watch::default()));
-                actix::spawn(run(Rc::downgrade(&watch), timing));
-                watch
-            })
-            .clone()
-    });
-    watch.borrow_mut().connections.push(Watched {
-        heard,
-        pinged_ms: 0,
-        beat,
+    WATCH.with(|w| {
+        let mut w = w.borrow_mut();
+        let watch = w.get_or_insert_with(|| {
+            actix::spawn(run());
+            Watch::new(timing)
+        });
+        watch.connections.push(Watched {
+            heard,
+            pinged_ms: 0,
+            beat,
+        });
     });
 }
 
-async fn run(watch: std::rc::Weak<RefCell<Watch>>, timing: Timing) {
+/// The thread's watcher: a sweep of its connections once a `TICK`.
+async fn run() {
     loop {
         actix_rt::time::sleep(TICK).await;
-        let Some(watch) = watch.upgrade() else { return };
-        watch.borrow_mut().sweep(clock_ms(), timing);
+        WATCH.with(|w| {
+            if let Some(watch) = w.borrow_mut().as_mut() {
+                watch.sweep(clock_ms());
+            }
+        });
     }
 }
 
@@ -185,30 +193,30 @@ mod tests {
     async fn a_silent_peer_is_pinged_once_a_heartbeat_and_closed_after_the_timeout() {
         let peer = Peer::default().start();
         let heard = heard_at(0);
-        let mut watch = Watch::default();
+        let mut watch = Watch::new(TIMING);
         watch.connections.push(Watched {
             heard: heard.clone(),
             pinged_ms: 0,
             beat: peer.clone().recipient(),
         });
-        watch.sweep(19_000, TIMING);
+        watch.sweep(19_000);
         assert_eq!(peer.send(Told).await.unwrap(), [], "not silent long enough");
-        watch.sweep(20_000, TIMING);
-        watch.sweep(21_000, TIMING);
+        watch.sweep(20_000);
+        watch.sweep(21_000);
         assert_eq!(peer.send(Told).await.unwrap(), [Beat::Ping], "pinged once");
         // It answered: silence starts again.
         heard.0.store(21_500, Ordering::Relaxed);
-        watch.sweep(40_000, TIMING);
+        watch.sweep(40_000);
         assert_eq!(peer.send(Told).await.unwrap(), []);
-        watch.sweep(41_500, TIMING);
+        watch.sweep(41_500);
         assert_eq!(peer.send(Told).await.unwrap(), [Beat::Ping]);
-        watch.sweep(51_500, TIMING);
+        watch.sweep(51_500);
         assert_eq!(
             peer.send(Told).await.unwrap(),
             [],
             "30 s to the byte is not past it"
         );
-        watch.sweep(51_501, TIMING);
+        watch.sweep(51_501);
         assert_eq!(peer.send(Told).await.unwrap(), [Beat::Silent]);
         assert!(
             watch.connections.is_empty(),
@@ -219,7 +227,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_stopped_connection_is_forgotten() {
         let peer = Peer::default().start();
-        let mut watch = Watch::default();
+        let mut watch = Watch::new(TIMING);
         watch.connections.push(Watched {
             heard: heard_at(0),
             pinged_ms: 0,
@@ -227,7 +235,7 @@ mod tests {
         });
         peer.send(Stop).await.unwrap();
         actix_rt::time::sleep(Duration::from_millis(50)).await;
-        watch.sweep(25_000, TIMING);
+        watch.sweep(25_000);
         assert!(watch.connections.is_empty());
     }
 }
