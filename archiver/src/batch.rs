@@ -21,6 +21,7 @@ async fn store_batch(store: &dyn Store, batch: &mut Vec<Message>) {
     loop {
         match store.insert_messages(batch).await {
             Ok(n) => {
+                crate::metrics::batch_stored(batch, n);
                 tracing::debug!(received = batch.len(), stored = n, "batch archived");
                 batch.clear();
                 return;

@@ -119,6 +119,7 @@ fn merge(stored: Vec<Message>, recent: Vec<Message>, since: &str, limit: usize) 
 
 /// Answers one history request on the bus.
 pub async fn answer(sources: &Sources<'_>, envelope: &Envelope) {
+    crate::metrics::history_request();
     let body = reply(sources, envelope).await;
     if let Err(e) = respond(sources.bus, envelope, json_payload(&body)).await {
         tracing::warn!(error = %e, subject = %shown(&envelope.subject), "could not answer history request");

@@ -4,6 +4,7 @@
 
 mod batch;
 pub mod history;
+pub mod metrics;
 pub mod source;
 pub mod tail;
 
@@ -69,6 +70,7 @@ impl Archiver {
         config: ArchiverConfig,
         key: BusKey,
     ) -> Result<Self, BusError> {
+        chat_shared::telemetry::register(&metrics::CATALOG);
         let requests = bus
             .queue_subscribe(subjects::HISTORY_ALL, subjects::ARCHIVER_QUEUE)
             .await?;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use chat_archiver::source::{self, StreamLimits};
 use chat_archiver::{Archiver, ArchiverConfig};
 use chat_shared::bus::{Bus, BusKey, NatsBus};
-use chat_shared::config::{redact_url, NatsArgs};
+use chat_shared::config::{redact_url, MetricsArgs, NatsArgs};
 use chat_shared::store::{PgStore, Store};
 use clap::Parser;
 
@@ -18,6 +18,9 @@ use clap::Parser;
 struct Cli {
     #[command(flatten)]
     nats: NatsArgs,
+
+    #[command(flatten)]
+    metrics: MetricsArgs,
 
     /// The chat servers' session key (CHAT_SESSION_KEY, the same on every
     /// server): used only to derive the key that tells the servers' messages
@@ -100,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
         readers: cli.readers,
     };
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
+    cli.metrics
+        .serve(bus.clone(), store.clone())
+        .context("could not serve metrics")?;
     let tail = chat_archiver::tail::StreamTail::new(nats.clone(), key.clone());
     let archiver = Archiver::new(bus, store, incoming, config, key)
         .await?

@@ -284,6 +284,7 @@ async fn fire(
     }
     match store.alert_fired(alert.id).await {
         Ok(()) => {
+            crate::metrics::alert_fired();
             tracing::info!(alert = alert.id, user = %alert.user, code = %alert.code, "alert fired");
             may_read
         }

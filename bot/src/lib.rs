@@ -9,6 +9,7 @@ pub mod config;
 pub mod gate;
 pub mod history;
 pub mod incoming;
+pub mod metrics;
 pub mod quote;
 pub mod responder;
 pub mod stock_codes;
@@ -34,6 +35,7 @@ use futures::StreamExt;
 use chat_shared::log_text::shown;
 pub use config::{BotConfig, BotLimits};
 use incoming::{decode, Incoming};
+use metrics::Outcome;
 use quote::QuoteError;
 use responder::{Asker, Responder};
 use stock_codes::is_valid_code;
@@ -62,6 +64,7 @@ impl Bot {
         config: BotConfig,
         counters: Counters,
     ) -> Result<Self, BusError> {
+        chat_shared::telemetry::register(&metrics::CATALOG);
         let commands = bus
             .queue_subscribe(subjects::CMD_ALL, subjects::BOT_QUEUE)
             .await?;
@@ -187,26 +190,31 @@ async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Enve
         .ok()
         .map(|r| (r.code.to_ascii_lowercase(), r.asker))
         .filter(|(c, _)| is_valid_code(c));
+    let mut outcome = Outcome::Ok;
     let answer = match asked {
-        None => QuoteAnswer::Error {
-            error: QuoteFailure::NoSuchQuote,
-        },
+        None => {
+            outcome = Outcome::BadRequest;
+            QuoteAnswer::Error {
+                error: QuoteFailure::NoSuchQuote,
+            }
+        }
         Some((code, asker)) => match upstream
             .quote(&code, asker.as_deref().unwrap_or("quote requests"))
             .await
         {
             Ok(q) => QuoteAnswer::Card { card: q.card },
-            Err(QuoteError::NotFound(_)) => QuoteAnswer::Error {
-                error: QuoteFailure::NoSuchQuote,
-            },
-            Err(QuoteError::Busy) => QuoteAnswer::Error {
-                error: QuoteFailure::Busy,
-            },
-            Err(QuoteError::Unavailable(_)) => QuoteAnswer::Error {
-                error: QuoteFailure::QuotesUnavailable,
-            },
+            Err(e) => {
+                outcome = Outcome::of(&e);
+                let error = match e {
+                    QuoteError::NotFound(_) => QuoteFailure::NoSuchQuote,
+                    QuoteError::Busy => QuoteFailure::Busy,
+                    QuoteError::Unavailable(_) => QuoteFailure::QuotesUnavailable,
+                };
+                QuoteAnswer::Error { error }
+            }
         },
     };
+    metrics::command("quote", outcome);
     if let Err(e) = respond(bus.as_ref(), &envelope, json_payload(&answer)).await {
         tracing::warn!(error = %e, "could not answer a quote request");
     }
@@ -219,10 +227,13 @@ async fn answer(bus: &dyn Bus, responder: &Responder, origin: &str, incoming: In
         user: &incoming.user,
         channel: &incoming.channel,
     };
+    let kind = incoming.request.kind();
     let Some(reply) = responder.reply(&asker, &incoming.request).await else {
+        metrics::command(kind, Outcome::RateLimited);
         tracing::info!(channel = %incoming.channel, user = %shown(&incoming.user), "command ignored: user over the rate limit");
         return;
     };
+    metrics::command(kind, reply.outcome);
     let text = MessageText::parse(&reply.text).expect("bot replies are never empty or long");
     let mut message = Message::new(incoming.channel.clone(), BOT_USER, text, true);
     message.card = reply.card.map(Box::new);

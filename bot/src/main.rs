@@ -9,7 +9,7 @@ use anyhow::Context;
 use chat_bot::config::QuoteArgs;
 use chat_bot::Bot;
 use chat_shared::bus::{Bus, NatsBus};
-use chat_shared::config::{redact_url, NatsArgs};
+use chat_shared::config::{redact_url, MetricsArgs, NatsArgs};
 use chat_shared::counters::kv::KvCounters;
 use chat_shared::counters::Counters;
 use chat_shared::store::{PgStore, Store};
@@ -24,6 +24,9 @@ struct Cli {
 
     #[command(flatten)]
     quotes: QuoteArgs,
+
+    #[command(flatten)]
+    metrics: MetricsArgs,
 
     /// PostgreSQL URL (alerts and watchlists), e.g.
     /// postgres://chat:secret@127.0.0.1:5432/chat.
@@ -48,6 +51,9 @@ async fn main() -> anyhow::Result<()> {
             .context("could not open the database")?,
     );
     let bus: Arc<dyn Bus> = Arc::new(nats.clone());
+    cli.metrics
+        .serve(bus.clone(), store.clone())
+        .context("could not serve metrics")?;
     let config = cli.quotes.bot_config();
     // The servers create the bucket; every bot counts in it.
     let counters = Counters::shared(KvCounters::existing(nats.client().clone()));

@@ -141,12 +141,10 @@ impl HttpSource {
 
     /// The body at `url` when the answer is a success.
     pub async fn get(&self, url: &str) -> Result<bytes::Bytes, QuoteError> {
-        let mut response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| QuoteError::Unavailable(e.to_string()))?;
+        let asked = std::time::Instant::now();
+        let response = self.client.get(url).send().await;
+        crate::metrics::upstream_took(asked.elapsed());
+        let mut response = response.map_err(|e| QuoteError::Unavailable(e.to_string()))?;
         if !response.status().is_success() {
             return Err(QuoteError::Unavailable(format!(
                 "HTTP {}",

@@ -13,6 +13,7 @@ use chat_shared::store::Store;
 
 use crate::config::BotLimits;
 use crate::history;
+use crate::metrics::Outcome;
 use crate::quote::{Quote, QuoteError};
 use crate::stock_codes::{parse_codes, USAGE};
 use crate::upstream::Upstream;
@@ -59,6 +60,22 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Its kind, as the metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Stock { .. } => "stock",
+            Self::Chart { .. } => "chart",
+            Self::Alert { .. } => "alert",
+            Self::Alerts => "alerts",
+            Self::Watch { .. } => "watch",
+            Self::Unwatch { .. } => "unwatch",
+            Self::Help => "help",
+            Self::Unknown { .. } => "unknown",
+        }
+    }
+}
+
 /// Who asked, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asker<'a> {
@@ -71,11 +88,24 @@ pub struct Asker<'a> {
 pub struct Reply {
     pub text: String,
     pub card: Option<Card>,
+    /// How the command went, for the metrics.
+    pub outcome: Outcome,
+}
+
+impl Reply {
+    /// The same reply, for a command that ended as `outcome`.
+    pub fn because(self, outcome: Outcome) -> Self {
+        Self { outcome, ..self }
+    }
 }
 
 impl From<String> for Reply {
     fn from(text: String) -> Self {
-        Reply { text, card: None }
+        Reply {
+            text,
+            card: None,
+            outcome: Outcome::Ok,
+        }
     }
 }
 
@@ -124,7 +154,7 @@ impl Responder {
     /// limit hears about it once per window).
     pub async fn reply(&self, asker: &Asker<'_>, request: &Request) -> Option<Reply> {
         if let Some(refusal) = self.over_limit(asker.user).await {
-            return refusal.map(Reply::from);
+            return refusal.map(|text| Reply::from(text).because(Outcome::RateLimited));
         }
         Some(match request {
             Request::Stock { args } => self.quotes(args, asker.user).await,
@@ -134,7 +164,7 @@ impl Responder {
             Request::Watch { args } => watch::watch(self, asker, args).await,
             Request::Unwatch { args } => watch::unwatch(self, asker, args).await,
             Request::Help => help().into(),
-            Request::Unknown { name } => unknown(name).into(),
+            Request::Unknown { name } => Reply::from(unknown(name)).because(Outcome::BadRequest),
         })
     }
 
@@ -165,7 +195,7 @@ impl Responder {
 
     async fn quotes(&self, args: &str, user: &str) -> Reply {
         let Some(codes) = parse_codes(args) else {
-            return USAGE.into();
+            return Reply::from(USAGE).because(Outcome::BadRequest);
         };
         let answers =
             futures::future::join_all(codes.iter().map(|code| self.upstream.quote(code, user)))
@@ -178,6 +208,14 @@ impl Responder {
                 Err(e) => failure(code, e, "a quote"),
             })
             .collect();
+        // Ok if any code had a quote; else why the first had none.
+        let outcome = match answers.iter().find_map(|a| a.as_ref().ok().map(|_| ())) {
+            Some(()) => Outcome::Ok,
+            None => answers
+                .iter()
+                .find_map(|a| a.as_ref().err().map(Outcome::of))
+                .unwrap_or(Outcome::Ok),
+        };
         let mut cards: Vec<_> = answers
             .into_iter()
             .filter_map(|a| a.ok().map(|q: Quote| q.card))
@@ -190,12 +228,13 @@ impl Responder {
         Reply {
             text: lines.join("\n"),
             card,
+            outcome,
         }
     }
 
     async fn chart(&self, args: &str, user: &str) -> Reply {
         let Some((code, days)) = history::parse_args(args) else {
-            return history::USAGE.into();
+            return Reply::from(history::USAGE).because(Outcome::BadRequest);
         };
         match self.upstream.history(&code, user).await {
             Ok(points) => {
@@ -203,9 +242,10 @@ impl Responder {
                 Reply {
                     text,
                     card: Some(card),
+                    outcome: Outcome::Ok,
                 }
             }
-            Err(e) => failure(&code, &e, "a price history").into(),
+            Err(e) => Reply::from(failure(&code, &e, "a price history")).because(Outcome::of(&e)),
         }
     }
 }

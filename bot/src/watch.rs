@@ -4,6 +4,7 @@
 use chat_shared::card::Card;
 use chat_shared::store::market::MAX_WATCHED;
 
+use crate::metrics::Outcome;
 use crate::quote::QuoteError;
 use crate::responder::{Asker, Reply, Responder, STORE_FAILED};
 use crate::stock_codes::is_valid_code;
@@ -44,13 +45,14 @@ fn with_list(text: String, list: Vec<String>) -> Reply {
     Reply {
         text,
         card: Some(Card::Watchlist { codes: list }),
+        outcome: Outcome::Ok,
     }
 }
 
 /// The reply to `/watch …`: adds the codes the quote service knows.
 pub async fn watch(r: &Responder, asker: &Asker<'_>, args: &str) -> Reply {
     let Some(asked) = codes(args) else {
-        return USAGE.into();
+        return Reply::from(USAGE).because(Outcome::BadRequest);
     };
     let list = match r.store.watchlist(asker.channel).await {
         Ok(list) => list,
@@ -101,7 +103,7 @@ pub async fn watch(r: &Responder, asker: &Asker<'_>, args: &str) -> Reply {
 /// The reply to `/unwatch …`.
 pub async fn unwatch(r: &Responder, asker: &Asker<'_>, args: &str) -> Reply {
     let Some(asked) = codes(args) else {
-        return USAGE.into();
+        return Reply::from(USAGE).because(Outcome::BadRequest);
     };
     let mut removed = Vec::new();
     for code in &asked {
@@ -130,7 +132,7 @@ pub async fn unwatch(r: &Responder, asker: &Asker<'_>, args: &str) -> Reply {
 
 fn failed(e: &chat_shared::store::StoreError) -> Reply {
     tracing::error!(error = %e, "watchlist store failed");
-    STORE_FAILED.into()
+    Reply::from(STORE_FAILED).because(Outcome::Failed)
 }
 
 #[cfg(test)]

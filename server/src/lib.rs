@@ -14,6 +14,7 @@ pub mod history;
 pub mod in_process;
 pub mod limits;
 pub mod load;
+pub mod metrics;
 pub mod origin;
 pub mod passwords;
 pub mod publisher;

@@ -105,8 +105,9 @@ impl Load {
     /// `waited_since` for one frame in `SAMPLE` of those this thread
     /// writes: reading the clock for every delivery costs more than the
     /// signal needs, and deep queues make every frame old, so a sample
-    /// tells as soon.
-    pub fn frame_waited_since(&self, since_ms: u64) {
+    /// tells as soon. Whether this frame was one of the sample (so its
+    /// caller may measure it too).
+    pub fn frame_waited_since(&self, since_ms: u64) -> bool {
         thread_local! {
             static FRAMES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
         }
@@ -115,9 +116,11 @@ impl Load {
             n.set(nth);
             nth
         });
-        if nth.is_multiple_of(SAMPLE) {
+        let sampled = nth.is_multiple_of(SAMPLE);
+        if sampled {
             self.waited_since(since_ms);
         }
+        sampled
     }
 
     /// Overloaded from `now_ms` for `hold` (or longer, if it already was);
@@ -200,8 +203,8 @@ mod tests {
         let old = clock_ms();
         std::thread::sleep(Duration::from_millis(100));
         let checked = (0..SAMPLE).find(|_| {
-            load.frame_waited_since(old);
-            load.overloaded()
+            let sampled = load.frame_waited_since(old);
+            sampled && load.overloaded()
         });
         assert!(
             checked.is_some(),

@@ -38,7 +38,8 @@ pub struct AppState {
     pub hashing: HashGate,
     /// How long a login session lasts from its start.
     pub session_lifetime: Duration,
-    pub metrics: Metrics,
+    /// Messages from the bus dropped for breaking the rules (`bus::inbound`).
+    pub bus_rejected: Arc<AtomicU64>,
     /// Who may read `/metrics`.
     pub metrics_access: MetricsAccess,
     /// Quotes asked of the bots lately (`crate::quotes`).
@@ -82,10 +83,7 @@ impl AppState {
             origins: OriginPolicy::new(&config.allowed_origins, config.behind_tls),
             trusted_proxies: config.trusted_proxies.clone(),
             session_lifetime: Duration::from_secs(config.session_lifetime_secs),
-            metrics: Metrics {
-                bus_rejected: parts.bus_rejected,
-                ..Metrics::default()
-            },
+            bus_rejected: parts.bus_rejected,
             metrics_access: MetricsAccess::new(
                 config.metrics_token.as_deref(),
                 config.metrics_bind.is_some(),
@@ -100,16 +98,4 @@ impl AppState {
     pub fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
-}
-
-/// Counters exported on `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    pub messages_sent: AtomicU64,
-    pub connections_opened: AtomicU64,
-    pub logins_failed: AtomicU64,
-    /// Messages from the bus dropped for breaking the rules (`bus::inbound`).
-    pub bus_rejected: Arc<AtomicU64>,
-    /// Sends refused because the server was overloaded.
-    pub sends_refused_overloaded: AtomicU64,
 }

@@ -29,3 +29,4 @@ mod security;
 mod sessions;
 mod shared_limits;
 mod slow_consumer;
+mod telemetry;

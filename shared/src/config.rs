@@ -37,6 +37,41 @@ impl NatsArgs {
     }
 }
 
+/// Where a process serves its metrics and health checks.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (e.g.
+    /// 0.0.0.0:9100 for Prometheus and a container's healthcheck).
+    #[arg(long, env = "CHAT_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+}
+
+impl MetricsArgs {
+    /// Serves them if asked to, ready when the bus is connected and the
+    /// database answers.
+    pub fn serve(
+        &self,
+        bus: std::sync::Arc<dyn crate::bus::Bus>,
+        store: std::sync::Arc<dyn crate::store::Store>,
+    ) -> std::io::Result<()> {
+        let Some(bind) = self.metrics_bind else {
+            return Ok(());
+        };
+        let ready: crate::telemetry::ReadyCheck = std::sync::Arc::new(move || {
+            let (bus, store) = (bus.clone(), store.clone());
+            Box::pin(async move {
+                vec![
+                    ("bus", bus.is_connected()),
+                    ("database", store.ping().await.is_ok()),
+                ]
+            })
+        });
+        let addr = crate::telemetry::serve(bind, ready)?;
+        tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+        Ok(())
+    }
+}
+
 /// The bot and the archiver run only against NATS.
 #[derive(Debug, thiserror::Error)]
 #[error("--nats-url (NATS_URL) is required")]

@@ -19,5 +19,6 @@ pub mod rate;
 pub mod schema;
 pub mod store;
 pub mod subjects;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -148,11 +148,23 @@ impl ChannelActor {
     /// outbox is full (in bytes) is cut loose rather than allowed to stall
     /// the room or hold memory.
     fn fan_out(&mut self, frame: ByteString, id: Option<Arc<str>>, except: Option<ConnId>) {
+        self.fan_out_at(frame, id, 0, except);
+    }
+
+    /// `fan_out`, for a frame carrying a message accepted at `accepted_ms`.
+    fn fan_out_at(
+        &mut self,
+        frame: ByteString,
+        id: Option<Arc<str>>,
+        accepted_ms: i64,
+        except: Option<ConnId>,
+    ) {
         let frame = ChannelFrame {
             channel: self.shared_name.clone(),
             id,
             frame,
             sent_ms: crate::load::clock_ms(),
+            accepted_ms,
         };
         let mut gone = Vec::new();
         for (conn, member) in &self.members {
@@ -270,7 +282,8 @@ impl ChannelActor {
     fn fan_out_message(&mut self, message: &Message, json: &str) {
         let frame = ServerFrame::message_json(json);
         let id = Some(Arc::from(message.id.as_str()));
-        self.fan_out(frame.into(), id, None);
+        let accepted_ms = message.ts.timestamp_millis();
+        self.fan_out_at(frame.into(), id, accepted_ms, None);
     }
 
     fn note_remote(&mut self, envelope: &Envelope) {

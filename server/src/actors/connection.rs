@@ -8,7 +8,6 @@ mod fragments;
 mod reading;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use super::join_buffer::{Held, JoinBuffer};
 use super::outbox::{Outbox, Releaser};
 use super::registry::{ConnectionClosed, ConnectionOpened};
 use super::{ChannelFrame, ConnId, DirectFrame, EndConnection, FellBehind, Removed};
+use crate::metrics::{self, Eviction};
 use crate::session::CurrentUser;
 use crate::state::AppState;
 
@@ -58,6 +58,8 @@ pub struct Connection {
     removed: HashMap<String, (ErrorCode, u64)>,
     /// Removals so far: a join that began before one of its channel's fails.
     removals: u64,
+    /// The close code, once the connection is closing.
+    closed_with: Option<u16>,
 }
 
 impl Connection {
@@ -75,11 +77,15 @@ impl Connection {
             outbox: Releaser::new(Outbox::new(state.limits.outbox_bytes, state.load.clone())),
             removed: HashMap::new(),
             removals: 0,
+            closed_with: None,
             state,
         }
     }
 
     fn send_frame(&self, ctx: &mut Ctx, frame: &ServerFrame) {
+        if let ServerFrame::Error(e) = frame {
+            metrics::refused(e.code);
+        }
         ctx.text(frame.to_json());
     }
 
@@ -87,7 +93,8 @@ impl Connection {
         self.send_frame(ctx, &ServerFrame::Error(error));
     }
 
-    fn close(ctx: &mut Ctx, code: ws::CloseCode, why: &str) {
+    fn close(&mut self, ctx: &mut Ctx, code: ws::CloseCode, why: &str) {
+        self.closed_with = Some(code.into());
         ctx.close(Some(ws::CloseReason {
             code,
             description: Some(why.to_owned()),
@@ -125,10 +132,10 @@ impl Connection {
             max_per_user: self.state.limits.max_connections_per_user,
         };
         let registered = self.state.registry.send(opened).into_actor(self);
-        ctx.wait(registered.map(|allowed, _, ctx| {
+        ctx.wait(registered.map(|allowed, act, ctx| {
             if !matches!(allowed, Ok(true)) {
                 let why = "Too many connections for this account.";
-                Self::close(ctx, ws::CloseCode::Policy, why);
+                act.close(ctx, ws::CloseCode::Policy, why);
             }
         }));
     }
@@ -157,12 +164,9 @@ impl Actor for Connection {
         let left = self.session_expires_at - chrono::Utc::now().timestamp_millis();
         ctx.run_later(
             Duration::from_millis(u64::try_from(left).unwrap_or(0)),
-            |_, ctx| Self::close(ctx, ws::CloseCode::Policy, "Session expired."),
+            |act, ctx| act.close(ctx, ws::CloseCode::Policy, "Session expired."),
         );
-        self.state
-            .metrics
-            .connections_opened
-            .fetch_add(1, Ordering::Relaxed);
+        metrics::connection_opened();
         tracing::debug!(user = %self.user, conn = self.id, "connection opened");
     }
 
@@ -173,6 +177,8 @@ impl Actor for Connection {
         self.state
             .registry
             .do_send(ConnectionClosed { conn: self.id });
+        // No close frame either way: the peer vanished.
+        metrics::connection_closed(self.closed_with.unwrap_or(1006));
         tracing::debug!(user = %self.user, conn = self.id, "connection closed");
     }
 }
@@ -192,23 +198,25 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                         if code == ws::CloseCode::Size {
                             self.frame_too_large(ctx);
                         }
-                        Self::close(ctx, code, why);
+                        self.close(ctx, code, why);
                     }
                 }
             }
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Close(reason)) => {
+                // 1005: a close frame without a code.
+                self.closed_with = Some(reason.as_ref().map_or(1005, |r| r.code.into()));
                 ctx.close(reason);
                 ctx.stop();
             }
             Err(ws::ProtocolError::Overflow) => {
                 self.frame_too_large(ctx);
-                Self::close(ctx, ws::CloseCode::Size, "Frame too large.");
+                self.close(ctx, ws::CloseCode::Size, "Frame too large.");
             }
             Err(e) => {
                 tracing::debug!(error = %e, "websocket protocol error");
-                Self::close(ctx, ws::CloseCode::Protocol, "Protocol error.");
+                self.close(ctx, ws::CloseCode::Protocol, "Protocol error.");
             }
         }
     }
@@ -221,7 +229,10 @@ impl Handler<ChannelFrame> for Connection {
         // Out of the mailbox: written to the socket's buffers now, or held
         // briefly (and bounded) while its channel's join completes.
         self.outbox.written(frame.frame.len());
-        self.state.load.frame_waited_since(frame.sent_ms);
+        metrics::delivered();
+        if self.state.load.frame_waited_since(frame.sent_ms) && frame.accepted_ms > 0 {
+            metrics::delivery_latency(frame.accepted_ms);
+        }
         if !self.removed.is_empty() && self.removed.contains_key(&*frame.channel) {
             // Sent before the removal took effect: not for this person now.
             return;
@@ -229,11 +240,14 @@ impl Handler<ChannelFrame> for Connection {
         match self.joining.hold(frame) {
             Held::No(frame) => ctx.text(frame.frame),
             Held::Yes => {}
-            Held::Overflow => Self::close(
-                ctx,
-                ws::CloseCode::Again,
-                "Too far behind; please reconnect.",
-            ),
+            Held::Overflow => {
+                metrics::evicted(Eviction::JoinBacklog);
+                self.close(
+                    ctx,
+                    ws::CloseCode::Again,
+                    "Too far behind; please reconnect.",
+                );
+            }
         }
     }
 }
@@ -246,7 +260,8 @@ impl Handler<Beat> for Connection {
             Beat::Ping => ctx.ping(b""),
             Beat::Silent => {
                 tracing::info!(user = %self.user, "dropping a silent connection");
-                Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
+                metrics::evicted(Eviction::Silent);
+                self.close(ctx, ws::CloseCode::Away, "No heartbeat.");
             }
         }
     }
@@ -279,7 +294,8 @@ impl Handler<FellBehind> for Connection {
 
     fn handle(&mut self, _: FellBehind, ctx: &mut Ctx) {
         tracing::info!(user = %self.user, conn = self.id, "evicting a connection that fell behind");
-        Self::close(
+        metrics::evicted(Eviction::FellBehind);
+        self.close(
             ctx,
             ws::CloseCode::Again,
             "Too far behind; please reconnect.",
@@ -292,12 +308,12 @@ impl Handler<EndConnection> for Connection {
 
     fn handle(&mut self, why: EndConnection, ctx: &mut Ctx) {
         match why {
-            EndConnection::ServerStopping => Self::close(
+            EndConnection::ServerStopping => self.close(
                 ctx,
                 ws::CloseCode::Away,
                 "Server shutting down; please reconnect.",
             ),
-            EndConnection::LoggedOut => Self::close(ctx, ws::CloseCode::Policy, "Logged out."),
+            EndConnection::LoggedOut => self.close(ctx, ws::CloseCode::Policy, "Logged out."),
         }
     }
 }

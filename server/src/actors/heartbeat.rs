@@ -126,10 +126,12 @@ pub fn watch(heard: Heard, beat: Recipient<Beat>, timing: Timing) {
     });
 }
 
-/// The thread's watcher: a sweep of its connections once a `TICK`.
+/// The thread's watcher: a sweep of its connections once a `TICK` (and
+/// the thread's deliveries counted so far added to the metrics).
 async fn run() {
     loop {
         actix_rt::time::sleep(TICK).await;
+        crate::metrics::flush_delivered();
         WATCH.with(|w| {
             if let Some(watch) = w.borrow_mut().as_mut() {
                 watch.sweep(clock_ms());

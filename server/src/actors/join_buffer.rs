@@ -88,6 +88,7 @@ mod tests {
             id: id.map(Arc::from),
             frame: body.into(),
             sent_ms: 0,
+            accepted_ms: 0,
         }
     }
 

@@ -31,6 +31,9 @@ pub struct ChannelFrame {
     pub frame: ByteString,
     /// When the channel handed it over (`crate::load::clock_ms`).
     pub sent_ms: u64,
+    /// When the server accepted the message it carries (Unix ms; 0 for
+    /// frames that carry none).
+    pub accepted_ms: i64,
 }
 
 /// A frame for a connection whatever channels it is in (e.g. `channel_created`).

@@ -3,8 +3,6 @@
 //! are limited per address and account (`crate::abuse`); the login session is
 //! an encrypted cookie (`crate::session`).
 
-use std::sync::atomic::Ordering;
-
 use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use chat_shared::names::{Password, Username};
@@ -91,6 +89,7 @@ pub async fn login(
     match user {
         Some(user) if valid => {
             state.abuse.login_succeeded(account, client.0).await;
+            crate::metrics::login(true);
             let kept = session::start(&state, &session, &user.username).await?;
             if body.end_other_sessions {
                 let ended = state
@@ -107,7 +106,7 @@ pub async fn login(
         }
         _ => {
             state.abuse.login_failed(account, client.0).await;
-            state.metrics.logins_failed.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::login(false);
             tracing::info!("login refused");
             Err(AppError::BadCredentials)
         }

@@ -158,7 +158,10 @@ pub async fn messages(
         limit,
     };
     let (bus, store) = (state.bus.as_ref(), state.store.as_ref());
-    let messages = chat_shared::history::page(bus, store, &state.bus_key, &name, &query).await?;
+    let asked = std::time::Instant::now();
+    let messages = chat_shared::history::page(bus, store, &state.bus_key, &name, &query).await;
+    crate::metrics::history_took(asked.elapsed());
+    let messages = messages?;
     Ok(HttpResponse::Ok().json(json!({ "messages": messages })))
 }
 

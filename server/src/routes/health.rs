@@ -1,7 +1,6 @@
 //! Liveness, readiness (bus and database) and Prometheus metrics. Metrics
 //! say how busy the server is, so they are not for everyone: see `MetricsAccess`.
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use actix_web::http::header;
@@ -88,86 +87,20 @@ async fn guarded_metrics(req: &HttpRequest, state: &AppState, on_own: bool) -> H
     render_metrics(state).await
 }
 
-/// Every metric on `/metrics`: name, type and help, in the order
-/// `render_metrics` gives their values.
-const METRICS: [(&str, &str, &str); 11] = [
-    ("chat_connections", "gauge", "Open WebSocket connections."),
-    (
-        "chat_channels_active",
-        "gauge",
-        "Channels with members on this server.",
-    ),
-    (
-        "chat_connections_opened_total",
-        "counter",
-        "WebSocket connections accepted.",
-    ),
-    (
-        "chat_messages_sent_total",
-        "counter",
-        "Messages accepted from clients.",
-    ),
-    (
-        "chat_logins_failed_total",
-        "counter",
-        "Refused login attempts.",
-    ),
-    (
-        "chat_bus_messages_rejected_total",
-        "counter",
-        "Messages from the bus dropped for breaking the message rules.",
-    ),
-    (
-        "chat_sends_refused_overloaded_total",
-        "counter",
-        "Sends refused with overloaded while the server was saturated.",
-    ),
-    (
-        "chat_overload_late_wakes_total",
-        "counter",
-        "Times a server thread woke later than --overload-lag-ms.",
-    ),
-    (
-        "chat_overload_long_waits_total",
-        "counter",
-        "Times work waited in the server's queues longer than --overload-wait-ms.",
-    ),
-    (
-        "chat_password_hashes_in_flight",
-        "gauge",
-        "Passwords being hashed or checked right now.",
-    ),
-    (
-        "chat_password_hashes_in_flight_peak",
-        "gauge",
-        "The most passwords ever hashed or checked at once.",
-    ),
-];
-
+/// Brings the gauges read at scrape time up to date, then renders everything.
 async fn render_metrics(state: &AppState) -> HttpResponse {
+    use crate::metrics as m;
     let (sessions, channels) = state.registry.send(Counts).await.unwrap_or((0, 0));
-    let m = &state.metrics;
-    let values = [
-        sessions as u64,
-        channels as u64,
-        m.connections_opened.load(Ordering::Relaxed),
-        m.messages_sent.load(Ordering::Relaxed),
-        m.logins_failed.load(Ordering::Relaxed),
-        m.bus_rejected.load(Ordering::Relaxed),
-        m.sends_refused_overloaded.load(Ordering::Relaxed),
-        state.load.late_wakes(),
-        state.load.long_waits(),
-        state.hashing.running() as u64,
-        state.hashing.peak() as u64,
-    ];
-    let mut out = String::new();
-    for ((name, kind, help), value) in METRICS.iter().zip(values) {
-        let _ = write!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        );
-    }
+    metrics::gauge!(m::CONNECTIONS).set(sessions as f64);
+    metrics::gauge!(m::CHANNELS_ACTIVE).set(channels as f64);
+    metrics::gauge!(m::HASHES_IN_FLIGHT).set(state.hashing.running() as f64);
+    metrics::gauge!(m::HASHES_IN_FLIGHT_PEAK).set(state.hashing.peak() as f64);
+    // Counted where they happen, by parts that know nothing of metrics.
+    metrics::counter!(m::BUS_REJECTED).absolute(state.bus_rejected.load(Ordering::Relaxed));
+    metrics::counter!(m::LATE_WAKES).absolute(state.load.late_wakes());
+    metrics::counter!(m::LONG_WAITS).absolute(state.load.long_waits());
+    crate::metrics::flush_delivered();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(out)
+        .body(chat_shared::telemetry::render())
 }

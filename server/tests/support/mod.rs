@@ -210,7 +210,7 @@ pub fn pluck(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn http() -> awc::Client {
+pub fn http() -> awc::Client {
     awc::Client::builder()
         .timeout(Duration::from_secs(10))
         .finish()

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::{Bus, BusError, Envelope, Headers, StoredAt, Subscription};
-use crate::subjects;
+use crate::{subjects, telemetry};
 
 /// How to reach NATS.
 #[derive(Clone, Default)]
@@ -61,9 +61,14 @@ impl NatsBus {
                     match event {
                         async_nats::Event::Connected => {
                             connected.send_modify(|n| *n += 1);
+                            if *connected.borrow() > 1 {
+                                metrics::counter!(telemetry::NATS_RECONNECTS).increment(1);
+                            }
+                            metrics::gauge!(telemetry::NATS_CONNECTED).set(1.0);
                             tracing::info!("connected to NATS")
                         }
                         async_nats::Event::Disconnected => {
+                            metrics::gauge!(telemetry::NATS_CONNECTED).set(0.0);
                             tracing::warn!("disconnected from NATS; reconnecting")
                         }
                         other => tracing::warn!(event = %other, "NATS event"),
@@ -82,6 +87,10 @@ impl NatsBus {
             .filter(|url| !url.is_empty())
             .collect();
         let client = connect.connect(urls).await.map_err(unavailable)?;
+        telemetry::register(&telemetry::NATS);
+        if client.connection_state() == async_nats::connection::State::Connected {
+            metrics::gauge!(telemetry::NATS_CONNECTED).set(1.0);
+        }
         let jetstream = async_nats::jetstream::new(client.clone());
         Ok(Self {
             client,
@@ -167,6 +176,7 @@ impl Bus for NatsBus {
         headers: Headers,
         payload: Bytes,
     ) -> Result<StoredAt, BusError> {
+        let began = std::time::Instant::now();
         let ack = self
             .jetstream
             .publish_with_headers(subject.to_owned(), header_map(&headers), payload)
@@ -174,6 +184,7 @@ impl Bus for NatsBus {
             .map_err(unavailable)?
             .await
             .map_err(unavailable)?;
+        metrics::histogram!(telemetry::NATS_PUBLISH_ACK).record(began.elapsed().as_secs_f64());
         Ok(StoredAt {
             sequence: ack.sequence,
             duplicate: ack.duplicate,

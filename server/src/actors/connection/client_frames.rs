@@ -2,8 +2,8 @@
 //! the frames held meanwhile), leave, send (and hand commands to the bot),
 //! typing.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use actix_web::web;
@@ -123,9 +123,11 @@ impl Connection {
         };
         let work = enter(self.state.clone(), name, since, join);
         let began = self.removals;
+        let asked = Instant::now();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
             let result = act.not_removed_since(began, result);
             act.finish_join(&channel_key, result, ctx);
+            crate::metrics::join_took(asked.elapsed());
         }));
         Ok(())
     }
@@ -333,10 +335,7 @@ impl Connection {
                 Ok(Ok(posted)) => {
                     // How long storing and delivering it waited.
                     act.state.load.waited_since(asked_ms);
-                    act.state
-                        .metrics
-                        .messages_sent
-                        .fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::accepted();
                     if let Some(command) = posted.command {
                         act.hand_to_bot(command, reference.clone(), ctx);
                     }
@@ -389,8 +388,6 @@ impl Connection {
         if !self.state.load.overloaded() {
             return Ok(());
         }
-        let m = &self.state.metrics;
-        m.sends_refused_overloaded.fetch_add(1, Ordering::Relaxed);
         Err(ErrorFrame::new(
             ErrorCode::Overloaded,
             "The server is busy; send it again in a moment.",
@@ -509,9 +506,10 @@ async fn enter(
         .map_err(|_| (None, unavailable()))?;
     let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
     let timeout = state.limits.history_timeout();
-    let history = crate::history::for_join(bus, store, key, &name, since.clone(), timeout)
-        .await
-        .map_err(|e| (Some(addr.clone()), e))?;
+    let asked = Instant::now();
+    let history = crate::history::for_join(bus, store, key, &name, since.clone(), timeout).await;
+    crate::metrics::history_took(asked.elapsed());
+    let history = history.map_err(|e| (Some(addr.clone()), e))?;
     let changes = match since {
         Some(since) => chat_shared::history::changes_since(bus, store, key, &name, &since)
             .await
