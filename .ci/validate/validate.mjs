@@ -1,6 +1,7 @@
 // Validates the deployment files without a Docker engine:
 // compose.yaml against the Compose Specification JSON schema plus the
-// project's own rules, and the Dockerfile with dockerfile-utils' linter.
+// project's own rules, the Dockerfile with dockerfile-utils' linter, and the
+// Prometheus and Grafana files against compose.yaml (monitoring.mjs).
 import { readFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, dirname } from "node:path";
@@ -9,6 +10,7 @@ import Ajv2019 from "ajv/dist/2019.js";
 import addFormats from "ajv-formats";
 import YAML from "yaml";
 import { validate as lintDockerfile } from "dockerfile-utils";
+import { checkMonitoring } from "./monitoring.mjs";
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -101,8 +103,12 @@ for (const cmd of [...(services.bot?.command ?? []), ...(services.archiver?.comm
   if (!dockerfile.includes(cmd)) fail(`compose.yaml runs ${cmd}, which the image does not contain`);
 }
 
+// --- Prometheus and Grafana
+const monitoring = checkMonitoring(root, services, fail);
+
 if (problems.length) {
   console.error(problems.map((p) => `✗ ${p}`).join("\n"));
   process.exit(1);
 }
 console.log(`✓ compose.yaml valid (${Object.keys(services).length} services), haproxy.cfg round-robin with X-Forwarded-For, Dockerfile lint clean`);
+console.log(`✓ ${monitoring}`);
