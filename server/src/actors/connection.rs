@@ -38,6 +38,10 @@ type Ctx = ws::WebsocketContext<Connection>;
 
 pub struct Connection {
     id: ConnId,
+    /// `<server>/<connection>`: names the connection in logs and headers.
+    tag: Arc<str>,
+    /// Commands handed to the bot so far (numbers those sent without a `ref`).
+    commands: u64,
     user: Arc<str>,
     /// The login session this connection belongs to (closed when it ends).
     session_id: Arc<str>,
@@ -62,8 +66,11 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(state: web::Data<AppState>, user: &CurrentUser) -> Self {
+        let id = state.next_conn_id();
         Self {
-            id: state.next_conn_id(),
+            id,
+            tag: super::conn_tag(&state.server_id, id).into(),
+            commands: 0,
             user: user.name.clone(),
             session_id: user.session_id.clone(),
             session_expires_at: user.expires_at,
@@ -77,6 +84,17 @@ impl Connection {
             removals: 0,
             state,
         }
+    }
+
+    /// `<server>/<connection>`, as logs name this connection.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// A span naming this connection, for the work it hands to futures
+    /// (their lines then carry `conn` too); its handlers name it in each line.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!("connection", conn = %self.tag)
     }
 
     fn send_frame(&self, ctx: &mut Ctx, frame: &ServerFrame) {
@@ -163,7 +181,7 @@ impl Actor for Connection {
             .metrics
             .connections_opened
             .fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(user = %self.user, conn = self.id, "connection opened");
+        tracing::debug!(user = %self.user, conn = %self.tag, "connection opened");
     }
 
     fn stopped(&mut self, _: &mut Ctx) {
@@ -173,7 +191,7 @@ impl Actor for Connection {
         self.state
             .registry
             .do_send(ConnectionClosed { conn: self.id });
-        tracing::debug!(user = %self.user, conn = self.id, "connection closed");
+        tracing::debug!(user = %self.user, conn = %self.tag, "connection closed");
     }
 }
 
@@ -207,7 +225,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                 Self::close(ctx, ws::CloseCode::Size, "Frame too large.");
             }
             Err(e) => {
-                tracing::debug!(error = %e, "websocket protocol error");
+                tracing::debug!(conn = %self.tag, error = %e, "websocket protocol error");
                 Self::close(ctx, ws::CloseCode::Protocol, "Protocol error.");
             }
         }
@@ -245,7 +263,7 @@ impl Handler<Beat> for Connection {
         match beat {
             Beat::Ping => ctx.ping(b""),
             Beat::Silent => {
-                tracing::info!(user = %self.user, "dropping a silent connection");
+                tracing::info!(user = %self.user, conn = %self.tag, "dropping a silent connection");
                 Self::close(ctx, ws::CloseCode::Away, "No heartbeat.");
             }
         }
@@ -278,7 +296,7 @@ impl Handler<FellBehind> for Connection {
     type Result = ();
 
     fn handle(&mut self, _: FellBehind, ctx: &mut Ctx) {
-        tracing::info!(user = %self.user, conn = self.id, "evicting a connection that fell behind");
+        tracing::info!(user = %self.user, conn = %self.tag, "evicting a connection that fell behind");
         Self::close(
             ctx,
             ws::CloseCode::Again,
