@@ -14,6 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web;
 use chat_shared::correlation::CorrelationId;
+use chat_shared::log_text::shown;
 use tracing::Instrument;
 
 use crate::client_addr;
@@ -47,7 +48,7 @@ pub async fn trace(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.path(),
+        path = %shown(req.path()),
         conn = tracing::field::Empty,
     );
     let logged = !matches!(req.path(), "/healthz" | "/readyz");
