@@ -9,6 +9,7 @@ use chat_archiver::source::{self, StreamLimits};
 use chat_archiver::{Archiver, ArchiverConfig};
 use chat_shared::bus::{Bus, BusKey, NatsBus};
 use chat_shared::config::{redact_url, MetricsArgs, NatsArgs};
+use chat_shared::process::LogArgs;
 use chat_shared::store::{PgStore, Store};
 use clap::Parser;
 
@@ -67,12 +68,15 @@ struct Cli {
     /// Replicas of the CHAT stream (1, or 3 on a NATS cluster).
     #[arg(long, env = "CHAT_STREAM_REPLICAS", default_value_t = 1)]
     stream_replicas: usize,
+
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    chat_shared::process::init_logging();
     let cli = Cli::parse();
+    cli.log.init();
     let Some(given) = &cli.session_key else {
         anyhow::bail!(
             "CHAT_SESSION_KEY is required: the chat servers' session key, so that only what they \

@@ -3,6 +3,7 @@
 
 use chat_shared::bot_commands::{OtherCommand, StockCommand, ToolCommand};
 use chat_shared::bus::Envelope;
+use chat_shared::correlation::CorrelationId;
 use chat_shared::names::ChannelName;
 use chat_shared::subjects;
 
@@ -15,6 +16,17 @@ pub struct Incoming {
     pub channel: ChannelName,
     pub user: String,
     pub request: Request,
+}
+
+/// The span of every line logged about a command: `command`, with the
+/// correlation id the server gave it (`Chat-Correlation`), or a fresh one
+/// when it came without a usable one.
+pub fn span(envelope: &Envelope) -> tracing::Span {
+    let correlation = envelope
+        .header(subjects::CORRELATION_HEADER)
+        .and_then(CorrelationId::parse)
+        .unwrap_or_else(CorrelationId::generate);
+    tracing::info_span!("command", %correlation)
 }
 
 /// Reads a command from its subject and payload; `None` (logged) when malformed.

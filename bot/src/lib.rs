@@ -31,6 +31,7 @@ use chat_shared::payloads::{QuoteAnswer, QuoteFailure, QuoteRequest};
 use chat_shared::store::{Store, StoreError};
 use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::StreamExt;
+use tracing::Instrument;
 
 use chat_shared::log_text::shown;
 pub use config::{BotConfig, BotLimits};
@@ -115,10 +116,13 @@ impl Bot {
         loop {
             let task: futures::future::LocalBoxFuture<'static, ()> = tokio::select! {
                 e = self.commands.next() => match e {
-                    Some(envelope) => match decode(&envelope) {
-                        Some(incoming) => Box::pin(command(self.bus.clone(), responder.clone(), origin.clone(), incoming, envelope)),
-                        None => continue,
-                    },
+                    Some(envelope) => {
+                        let span = incoming::span(&envelope);
+                        match span.in_scope(|| decode(&envelope)) {
+                            Some(incoming) => Box::pin(command(self.bus.clone(), responder.clone(), origin.clone(), incoming, envelope).instrument(span)),
+                            None => continue,
+                        }
+                    }
                     None => break,
                 },
                 e = self.quotes.next() => match e {

@@ -12,6 +12,7 @@ use chat_shared::bus::{Bus, NatsBus};
 use chat_shared::config::{redact_url, MetricsArgs, NatsArgs};
 use chat_shared::counters::kv::KvCounters;
 use chat_shared::counters::Counters;
+use chat_shared::process::LogArgs;
 use chat_shared::store::{PgStore, Store};
 use clap::Parser;
 
@@ -36,12 +37,15 @@ struct Cli {
     /// Database connections.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 4)]
     database_pool_size: u32,
+
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[actix_rt::main]
 async fn main() -> anyhow::Result<()> {
-    chat_shared::process::init_logging();
     let cli = Cli::parse();
+    cli.log.init();
     let url = cli.nats.required_url()?.to_owned();
     tracing::info!(nats = %url, quotes = %cli.quotes.stock_api_url, database = %redact_url(&cli.database_url), "chat-bot starting");
     let nats = NatsBus::connect(&cli.nats.options(&url, "chat-bot")).await?;

@@ -1,16 +1,16 @@
 //! The actix-web application: routes, request limits, cookie sessions,
-//! security headers, the access log, and the tuning of each TCP connection.
+//! security headers, request ids and the access log (`crate::request_log`),
+//! and the tuning of each TCP connection.
 
 use actix_session::config::PersistentSession;
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::client_addr::{self, TrustedProxy};
 use crate::config::Config;
 use crate::routes;
 use crate::session;
@@ -56,7 +56,7 @@ pub fn serve(
                     .build(),
             )
             .wrap(security_headers())
-            .wrap(access_log(state.trusted_proxies.clone()))
+            .wrap(from_fn(crate::request_log::trace))
             .configure(routes::config)
     })
     .on_connect(move |conn, _| tune_socket(conn, send_buffer))
@@ -105,16 +105,6 @@ fn tune_socket(conn: &dyn std::any::Any, bytes: usize) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     }
-}
-
-/// One line per request, naming the real client (`crate::client_addr`).
-fn access_log(trusted: Vec<TrustedProxy>) -> Logger {
-    Logger::new("%{client}xi \"%r\" %s %b %Dms")
-        .custom_request_replace("client", move |req| {
-            client_addr::resolve(req.peer_addr(), req.headers(), &trusted).to_string()
-        })
-        .exclude("/healthz")
-        .exclude("/readyz")
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chat_bot::config::QuoteArgs;
 use chat_shared::config::{redact_url, NatsArgs};
+use chat_shared::process::LogArgs;
 use clap::Parser;
 
 /// A real-time chat server. With neither --nats-url nor a PostgreSQL
@@ -74,6 +75,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: crate::limits::Limits,
+
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Config {

@@ -62,7 +62,7 @@ async fn from_archivers(
 ) -> Result<Result<Vec<Message>, ErrorFrame>, Unanswered> {
     let payload = json_payload(&query.to_request());
     let reply = match bus
-        .request(&subjects::history(channel), payload, timeout)
+        .request(&subjects::history(channel), Vec::new(), payload, timeout)
         .await
     {
         Ok(reply) => reply,

@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod publisher;
 pub mod quotes;
 pub mod request_deadline;
+pub mod request_log;
 pub mod routes;
 pub mod session;
 pub mod session_key;

@@ -10,7 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    chat_shared::process::init_logging();
     let config = chat_server::config::Config::parse();
+    config.log.init();
     chat_server::startup::run(config).await
 }

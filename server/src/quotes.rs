@@ -85,7 +85,10 @@ async fn ask(bus: Arc<dyn Bus>, code: String, asker: String) -> Answer {
         code,
         asker: Some(asker),
     });
-    match bus.request(subjects::QUOTE, payload, ASK_TIMEOUT).await {
+    match bus
+        .request(subjects::QUOTE, Vec::new(), payload, ASK_TIMEOUT)
+        .await
+    {
         Ok(reply) => match serde_json::from_slice::<QuoteAnswer>(&reply.payload) {
             Ok(QuoteAnswer::Card { card }) => Ok(card),
             Ok(QuoteAnswer::Error { error }) => Err(error),

@@ -24,6 +24,7 @@ mod durability;
 mod faults;
 mod http_api;
 mod investor;
+mod logs;
 mod people;
 mod security;
 mod sessions;

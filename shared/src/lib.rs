@@ -6,6 +6,7 @@ pub mod bus;
 pub mod card;
 pub mod change;
 pub mod config;
+pub mod correlation;
 pub mod counters;
 pub mod frames;
 pub mod history;

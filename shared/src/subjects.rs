@@ -10,6 +10,10 @@ use crate::names::ChannelName;
 pub const ORIGIN_HEADER: &str = "Chat-Origin";
 /// Header carrying a chat server's signature of a message (`crate::bus::signature`).
 pub const SIGNATURE_HEADER: &str = "Chat-Sig";
+/// Header carrying a bot command's correlation id
+/// (`crate::correlation::CorrelationId`): the server's and the bot's log
+/// lines about the command carry it.
+pub const CORRELATION_HEADER: &str = "Chat-Correlation";
 /// Header by which JetStream de-duplicates a message (its id).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 

@@ -38,6 +38,10 @@ type Ctx = ws::WebsocketContext<Connection>;
 
 pub struct Connection {
     id: ConnId,
+    /// `<server>/<connection>`: names the connection in logs and headers.
+    tag: Arc<str>,
+    /// Commands handed to the bot so far (numbers those sent without a `ref`).
+    commands: u64,
     user: Arc<str>,
     /// The login session this connection belongs to (closed when it ends).
     session_id: Arc<str>,
@@ -64,8 +68,11 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(state: web::Data<AppState>, user: &CurrentUser) -> Self {
+        let id = state.next_conn_id();
         Self {
-            id: state.next_conn_id(),
+            id,
+            tag: super::conn_tag(&state.server_id, id).into(),
+            commands: 0,
             user: user.name.clone(),
             session_id: user.session_id.clone(),
             session_expires_at: user.expires_at,
@@ -80,6 +87,17 @@ impl Connection {
             closed_with: None,
             state,
         }
+    }
+
+    /// `<server>/<connection>`, as logs name this connection.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// A span naming this connection, for the work it hands to futures
+    /// (their lines then carry `conn` too); its handlers name it in each line.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!("connection", conn = %self.tag)
     }
 
     fn send_frame(&self, ctx: &mut Ctx, frame: &ServerFrame) {
@@ -167,7 +185,7 @@ impl Actor for Connection {
             |act, ctx| act.close(ctx, ws::CloseCode::Policy, "Session expired."),
         );
         metrics::connection_opened();
-        tracing::debug!(user = %self.user, conn = self.id, "connection opened");
+        tracing::debug!(user = %self.user, conn = %self.tag, "connection opened");
     }
 
     fn stopped(&mut self, _: &mut Ctx) {
@@ -179,7 +197,7 @@ impl Actor for Connection {
             .do_send(ConnectionClosed { conn: self.id });
         // No close frame either way: the peer vanished.
         metrics::connection_closed(self.closed_with.unwrap_or(1006));
-        tracing::debug!(user = %self.user, conn = self.id, "connection closed");
+        tracing::debug!(user = %self.user, conn = %self.tag, "connection closed");
     }
 }
 
@@ -215,7 +233,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                 self.close(ctx, ws::CloseCode::Size, "Frame too large.");
             }
             Err(e) => {
-                tracing::debug!(error = %e, "websocket protocol error");
+                tracing::debug!(conn = %self.tag, error = %e, "websocket protocol error");
                 self.close(ctx, ws::CloseCode::Protocol, "Protocol error.");
             }
         }
@@ -293,7 +311,7 @@ impl Handler<FellBehind> for Connection {
     type Result = ();
 
     fn handle(&mut self, _: FellBehind, ctx: &mut Ctx) {
-        tracing::info!(user = %self.user, conn = self.id, "evicting a connection that fell behind");
+        tracing::info!(user = %self.user, conn = %self.tag, "evicting a connection that fell behind");
         metrics::evicted(Eviction::FellBehind);
         self.close(
             ctx,

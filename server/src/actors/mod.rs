@@ -21,6 +21,12 @@ use bytestring::ByteString;
 /// Identifies one WebSocket connection on this server.
 pub type ConnId = u64;
 
+/// How connection `conn` of server `server` is named across servers (in a
+/// user frame's `Chat-Conn` header) and in logs: `<server>/<connection>`.
+pub fn conn_tag(server: &str, conn: ConnId) -> String {
+    format!("{server}/{conn}")
+}
+
 /// A frame for a channel's members, serialized once and shared by all of them.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]

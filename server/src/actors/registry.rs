@@ -84,7 +84,7 @@ impl Registry {
     /// How connection `conn` of this server is named in a user frame's
     /// `Chat-Conn` header.
     pub fn conn_tag(&self, conn: ConnId) -> String {
-        format!("{}/{conn}", self.link.server_id)
+        super::conn_tag(&self.link.server_id, conn)
     }
 
     /// Starts channels on these threads, round robin (none given: on the

@@ -29,6 +29,8 @@ pub async fn upgrade(
     }
     let max_frame_bytes = state.limits.max_frame_bytes;
     let connection = Connection::new(state, &user);
+    // Ties the request's id to the connection's in the access log.
+    tracing::Span::current().record("conn", tracing::field::display(connection.tag()));
     ws::WsResponseBuilder::new(connection, &req, payload)
         .frame_size(max_frame_bytes)
         .start()

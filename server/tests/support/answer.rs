@@ -1,16 +1,24 @@
 //! An HTTP answer as tests look at it.
 
+use awc::http::header::HeaderMap;
 use serde_json::Value;
 
-/// An HTTP answer: status, `Retry-After` (seconds) and JSON body (Null when empty).
+/// An HTTP answer: status, `Retry-After` (seconds), JSON body (Null when
+/// empty) and every header.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub retry_after: Option<u64>,
     pub body: Value,
+    pub headers: HeaderMap,
 }
 
 impl Answer {
+    /// The value of header `name`, if it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// Asserts a refusal with `status` and the documented error `code` that
     /// says when to come back (`Retry-After`); returns those seconds.
     #[track_caller]

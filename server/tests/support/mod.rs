@@ -329,6 +329,7 @@ impl Client {
             status: response.status().as_u16(),
             retry_after,
             body,
+            headers: response.headers().clone(),
         }
     }
 

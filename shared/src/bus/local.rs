@@ -247,6 +247,7 @@ impl Bus for LocalBus {
     async fn request(
         &self,
         subject: &str,
+        headers: Headers,
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Envelope, BusError> {
@@ -255,7 +256,7 @@ impl Bus for LocalBus {
         let envelope = Envelope {
             subject: subject.to_owned(),
             reply: Some(inbox),
-            headers: Vec::new(),
+            headers,
             payload,
         };
         if self.deliver(envelope).await? == 0 {
@@ -391,7 +392,7 @@ mod tests {
     async fn request_reply_and_no_responders() {
         let bus = LocalBus::new();
         assert!(matches!(
-            bus.request("svc.x", "q".into(), Duration::from_millis(100))
+            bus.request("svc.x", Vec::new(), "q".into(), Duration::from_millis(100))
                 .await,
             Err(BusError::NoResponders(_))
         ));
@@ -405,7 +406,7 @@ mod tests {
                 .unwrap();
         });
         let reply = bus
-            .request("svc.x", "q".into(), Duration::from_secs(1))
+            .request("svc.x", Vec::new(), "q".into(), Duration::from_secs(1))
             .await
             .unwrap();
         assert_eq!(reply.payload, "re:q");

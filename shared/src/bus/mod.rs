@@ -132,10 +132,11 @@ pub trait Bus: Send + Sync + 'static {
     /// Each matching message goes to one member of the group `queue`.
     async fn queue_subscribe(&self, pattern: &str, queue: &str) -> Result<Subscription, BusError>;
 
-    /// Sends a request and waits for the first reply.
+    /// Sends a request (with `headers`) and waits for the first reply.
     async fn request(
         &self,
         subject: &str,
+        headers: Headers,
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Envelope, BusError>;

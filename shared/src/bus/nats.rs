@@ -258,12 +258,16 @@ impl Bus for NatsBus {
     async fn request(
         &self,
         subject: &str,
+        headers: Headers,
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Envelope, BusError> {
-        let request = async_nats::Request::new()
+        let mut request = async_nats::Request::new()
             .payload(payload)
             .timeout(Some(timeout));
+        if !headers.is_empty() {
+            request = request.headers(header_map(&headers));
+        }
         match self.client.send_request(subject.to_owned(), request).await {
             Ok(m) => Ok(Self::envelope(m)),
             Err(e) => Err(match e.kind() {

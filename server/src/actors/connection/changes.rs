@@ -9,6 +9,7 @@ use chat_shared::change::{is_emoji, Change};
 use chat_shared::frames::{ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, Message};
 use chat_shared::names::{ChannelName, MessageText};
+use tracing::Instrument;
 
 use super::client_frames::{parse_channel, unavailable};
 use super::{Connection, Ctx};
@@ -50,7 +51,8 @@ impl Connection {
                 "id must be a message id.",
             ));
         }
-        let look_up = look_up(self.state.clone(), name, self.user.to_string(), id, asked);
+        let look_up = look_up(self.state.clone(), name, self.user.to_string(), id, asked)
+            .instrument(self.span());
         ctx.wait(
             look_up
                 .into_actor(self)

@@ -8,11 +8,14 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_web::web;
 use chat_shared::change::Change;
+use chat_shared::correlation::is_token;
 use chat_shared::frames::{ClientFrame, ErrorCode, ErrorFrame, ServerFrame};
 use chat_shared::message::{is_message_id, mention_candidates, Message};
 use chat_shared::names::{ChannelName, InvalidText, MessageText};
 use chat_shared::people::ToPerson;
 use chat_shared::store::Kind;
+use chat_shared::subjects;
+use tracing::Instrument;
 
 use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
@@ -20,6 +23,9 @@ use crate::actors::channel::{ChannelActor, Join, Leave, Post, Roster, Typing};
 use crate::actors::registry::JoinChannel;
 use crate::publisher::Outgoing;
 use crate::state::AppState;
+
+/// Longest client `ref` a command's correlation id is made of.
+const MAX_REF_IN_ID: usize = 48;
 
 /// A join that got through: the channel's actor has the member, and the
 /// history is read.
@@ -121,7 +127,7 @@ impl Connection {
             fell_behind: ctx.address().recipient(),
             outbox: self.outbox.outbox().clone(),
         };
-        let work = enter(self.state.clone(), name, since, join);
+        let work = enter(self.state.clone(), name, since, join).instrument(self.span());
         let began = self.removals;
         let asked = Instant::now();
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
@@ -301,7 +307,8 @@ impl Connection {
                     .collect::<Vec<_>>()
             });
             (name, found, mentions)
-        };
+        }
+        .instrument(self.span());
         ctx.wait(find.into_actor(self).map(move |(name, found, mentions), act, ctx| {
             let refused = match (found, mentions) {
                 (Ok(Some(reply_to)), Ok(mentions)) => {
@@ -317,7 +324,7 @@ impl Connection {
                     format!("There is no such message in #{name} to reply to."),
                 ),
                 (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(channel = %name, error = %e, "could not look up a reply's original or mentions");
+                    tracing::warn!(conn = %act.tag, channel = %name, error = %e, "could not look up a reply's original or mentions");
                     unavailable()
                 }
             };
@@ -340,7 +347,8 @@ impl Connection {
                         act.hand_to_bot(command, reference.clone(), ctx);
                     }
                     if let Some(message) = posted.mentioned {
-                        actix::spawn(tell_mentioned(act.state.clone(), message));
+                        let tell = tell_mentioned(act.state.clone(), message);
+                        actix::spawn(tell.instrument(act.span()));
                     }
                     ServerFrame::Ack {
                         reference,
@@ -354,16 +362,29 @@ impl Connection {
         }));
     }
 
-    /// Sends a command to the bots and tells the sender if none answers in time.
-    fn hand_to_bot(&mut self, command: Outgoing, reference: Option<String>, ctx: &mut Ctx) {
+    /// Sends a command to the bots, with its correlation id, and tells the
+    /// sender if none answers in time.
+    fn hand_to_bot(&mut self, mut command: Outgoing, reference: Option<String>, ctx: &mut Ctx) {
+        let correlation = self.command_correlation(reference.as_deref());
+        tracing::info!(
+            conn = %self.tag, user = %self.user, subject = %command.subject, %correlation,
+            "command forwarded to the bot"
+        );
+        let header = (subjects::CORRELATION_HEADER.to_owned(), correlation.clone());
+        command.headers.push(header);
         let bus = self.state.bus.clone();
         let request = async move {
-            bus.request(&command.subject, command.payload, COMMAND_TIMEOUT)
+            let Outgoing {
+                subject,
+                headers,
+                payload,
+            } = command;
+            bus.request(&subject, headers, payload, COMMAND_TIMEOUT)
                 .await
         };
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
             if let Err(e) = result {
-                tracing::warn!(user = %act.user, error = %e, "no bot answered a command");
+                tracing::warn!(conn = %act.tag, user = %act.user, %correlation, error = %e, "no bot answered a command");
                 let error = ErrorFrame::new(
                     ErrorCode::BotUnavailable,
                     "The bot isn't answering right now; please try again in a moment.",
@@ -371,6 +392,17 @@ impl Connection {
                 act.error(ctx, error.with_ref(reference.as_deref()));
             }
         }));
+    }
+
+    /// The id that follows a command into the bot's logs:
+    /// `<server>/<connection>/<ref>` with the client's `ref` when it is a
+    /// short plain token, else with the count of this connection's commands.
+    fn command_correlation(&mut self, reference: Option<&str>) -> String {
+        self.commands += 1;
+        match reference.filter(|r| is_token(r, MAX_REF_IN_ID)) {
+            Some(r) => format!("{}/{r}", self.tag),
+            None => format!("{}/{}", self.tag, self.commands),
+        }
     }
 
     fn typing(&mut self, channel: &str) -> Result<(), ErrorFrame> {

@@ -8,6 +8,7 @@ use chat_shared::frames::{ErrorCode, ErrorFrame};
 use chat_shared::message::is_message_id;
 use chat_shared::subjects;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::client_frames::{parse_channel, unavailable};
 use super::{Connection, Ctx};
@@ -28,7 +29,7 @@ impl Connection {
             ));
         }
         let (state, user) = (self.state.clone(), self.user.to_string());
-        let tag = format!("{}/{}", state.server_id, self.id);
+        let tag = self.tag.to_string();
         let mark = async move {
             if !state.store.mark_read(&user, &name, &id).await? {
                 return Ok(());
@@ -45,10 +46,11 @@ impl Connection {
                 tracing::warn!(error = %e, "could not tell a user's other connections what they read");
             }
             Ok::<_, chat_shared::store::StoreError>(())
-        };
+        }
+        .instrument(self.span());
         ctx.spawn(mark.into_actor(self).map(|result, act, ctx| {
             if let Err(e) = result {
-                tracing::warn!(error = %e, "could not store a read marker");
+                tracing::warn!(conn = %act.tag, error = %e, "could not store a read marker");
                 act.error(ctx, unavailable());
             }
         }));
