@@ -25,6 +25,11 @@ impl Peers {
         self.last_heard.entry(server).or_insert(now);
     }
 
+    /// Every server heard from and not gone yet.
+    pub fn ids(&self) -> Vec<String> {
+        self.last_heard.keys().cloned().collect()
+    }
+
     /// Forgets and returns the servers silent for longer than `GONE_AFTER`.
     pub fn take_gone(&mut self, now: Instant) -> Vec<String> {
         let gone: Vec<String> = self

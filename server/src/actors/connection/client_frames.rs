@@ -17,7 +17,7 @@ use chat_shared::store::Kind;
 use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
 use crate::actors::channel::{ChannelActor, Join, Leave, Post, Roster, Typing};
-use crate::actors::registry::JoinChannel;
+use crate::actors::registry::{InChannel, JoinChannel};
 use crate::publisher::Outgoing;
 use crate::state::AppState;
 
@@ -27,6 +27,7 @@ struct Entered {
     name: ChannelName,
     addr: Addr<ChannelActor>,
     roster: Roster,
+    closed: bool,
     history: Vec<Message>,
     /// For a catch-up: what changed meanwhile in the messages it had.
     changes: Vec<Change>,
@@ -180,6 +181,7 @@ impl Connection {
                 name,
                 addr,
                 roster,
+                closed,
                 history,
                 changes,
             }) => {
@@ -190,6 +192,7 @@ impl Connection {
                     history,
                     members: roster.members,
                     member_count: roster.count,
+                    closed,
                 };
                 self.send_frame(ctx, &joined);
                 for change in changes {
@@ -483,8 +486,8 @@ async fn enter(
     since: Option<String>,
     join: Join,
 ) -> Result<Entered, JoinFailed> {
-    match state.store.access(&name, &join.user).await {
-        Ok(Some(access)) if access.may_read() => {}
+    let closed = match state.store.access(&name, &join.user).await {
+        Ok(Some(access)) if access.may_read() => access.channel.closed,
         // Banned from a public channel: its members know it exists.
         Ok(Some(access)) if access.channel.kind == Kind::Public => {
             let e = ErrorFrame::new(
@@ -499,11 +502,19 @@ async fn enter(
             tracing::warn!(error = %e, "channel lookup failed");
             return Err((None, unavailable()));
         }
-    }
+    };
     let channel = name.clone();
-    let (addr, roster) = state
+    let InChannel {
+        addr,
+        roster,
+        closed,
+    } = state
         .registry
-        .send(JoinChannel { channel, join })
+        .send(JoinChannel {
+            channel,
+            join,
+            closed,
+        })
         .await
         .map_err(|_| (None, unavailable()))?
         .map_err(|_| (None, unavailable()))?;
@@ -525,6 +536,7 @@ async fn enter(
         name,
         addr,
         roster,
+        closed,
         history,
         changes,
     })
