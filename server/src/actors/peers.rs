@@ -15,9 +15,9 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// `server` beat at `now`.
-    pub fn heard(&mut self, server: String, now: Instant) {
-        self.last_heard.insert(server, now);
+    /// `server` beat at `now`; whether it was new here.
+    pub fn heard(&mut self, server: String, now: Instant) -> bool {
+        self.last_heard.insert(server, now).is_none()
     }
 
     /// `server` was seen in a channel; watched from `now` if it is new.

@@ -183,16 +183,17 @@ impl Actor for Registry {
                 Ok::<_, chat_shared::bus::BusError>(all)
             }
             .into_actor(self)
-            .map(|result, _, ctx| match result {
+            .map(|result, act, ctx| match result {
                 Ok(sub) => {
                     ctx.add_stream(sub);
+                    // Heard by now: the others answer with theirs at once.
+                    act.beat();
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "registry could not subscribe to announcements")
                 }
             }),
         );
-        self.beat();
         ctx.run_interval(BEAT, |act, _| act.beat());
     }
 }
@@ -201,14 +202,7 @@ impl Registry {
     /// Says this server is alive, and forgets servers that stopped saying so:
     /// their users leave every channel here.
     fn beat(&mut self) {
-        let note = ServerBeat {
-            server: self.link.server_id.to_string(),
-        };
-        self.link.publisher.send_lossy(Outgoing {
-            subject: subjects::SERVERS.to_owned(),
-            headers: Vec::new(),
-            payload: json_payload(&note),
-        });
+        self.say_alive();
         for server in self.peers.take_gone(Instant::now()) {
             tracing::warn!(server = %server, "a server went silent; clearing its users' presence");
             for channel in self.channels.values() {
@@ -218,13 +212,32 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Tells the other servers this one is alive.
+    fn say_alive(&self) {
+        let note = ServerBeat {
+            server: self.link.server_id.to_string(),
+        };
+        self.link.publisher.send_lossy(Outgoing {
+            subject: subjects::SERVERS.to_owned(),
+            headers: Vec::new(),
+            payload: json_payload(&note),
+        });
+    }
+}
+
 impl StreamHandler<Envelope> for Registry {
     /// A server beat, a login session ended, or a channel was created.
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
         if envelope.subject == subjects::SERVERS {
             if let Ok(beat) = serde_json::from_slice::<ServerBeat>(&envelope.payload) {
-                if *beat.server != *self.link.server_id {
-                    self.peers.heard(beat.server, Instant::now());
+                // A server new here beats back, so that one that just
+                // started knows every other at once (`crate::admin` counts
+                // on it to know whom to wait for).
+                if *beat.server != *self.link.server_id
+                    && self.peers.heard(beat.server, Instant::now())
+                {
+                    self.say_alive();
                 }
             }
             return;

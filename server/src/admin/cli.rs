@@ -123,21 +123,38 @@ pub async fn run_and_report(args: AdminArgs, fallback: &NatsArgs) -> i32 {
 /// Sends the request and prints the answer; `fallback`: the NATS flags
 /// given before `admin`.
 pub async fn run(args: AdminArgs, fallback: &NatsArgs) -> Result<(), AdminCliError> {
-    let url = args
-        .nats
-        .nats_url
-        .as_deref()
-        .or(fallback.nats_url.as_deref())
-        .ok_or(AdminCliError::NoUrl)?;
-    let user = args.nats.nats_user.clone().or(fallback.nats_user.clone());
-    let password = args
-        .nats
-        .nats_password
-        .clone()
-        .or(fallback.nats_password.clone());
+    let nats = NatsArgs {
+        nats_url: args.nats.nats_url.or(fallback.nats_url.clone()),
+        nats_user: args.nats.nats_user.or(fallback.nats_user.clone()),
+        nats_password: args.nats.nats_password.or(fallback.nats_password.clone()),
+    };
+    let timeout = Duration::from_secs(args.timeout_secs.max(1));
+    let (client, refused) = connect(&nats, timeout).await?;
+    let (subject, payload) = args.request.to_bus();
+    let answer = client.request(subject, payload).await.map_err(|e| {
+        let refusal = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (e.kind(), refusal) {
+            (_, Some(why)) => AdminCliError::NotAllowed(why),
+            (RequestErrorKind::NoResponders, None) => AdminCliError::NoResponders(subject),
+            (RequestErrorKind::TimedOut, None) => AdminCliError::Timeout(subject),
+            (_, None) => AdminCliError::Request(e.to_string()),
+        }
+    })?;
+    print_answer(&answer.payload)
+}
+
+/// What NATS last refused this connection, with the reason it gave.
+type Refusal = Arc<Mutex<Option<String>>>;
+
+/// Connects as an operator: answers come to `_INBOX_ops` inboxes.
+async fn connect(
+    nats: &NatsArgs,
+    timeout: Duration,
+) -> Result<(async_nats::Client, Refusal), AdminCliError> {
+    let url = nats.nats_url.as_deref().ok_or(AdminCliError::NoUrl)?;
     // NATS says why it refused a request (e.g. a user other than ops) only
     // on the side: kept to explain the timeout that follows.
-    let refused = Arc::new(Mutex::new(None::<String>));
+    let refused = Refusal::default();
     let heard = refused.clone();
     let mut options = ConnectOptions::new()
         .name("chat-admin")
@@ -150,9 +167,9 @@ pub async fn run(args: AdminArgs, fallback: &NatsArgs) -> Result<(), AdminCliErr
             }
         })
         .custom_inbox_prefix(subjects::OPS_INBOX_PREFIX)
-        .request_timeout(Some(Duration::from_secs(args.timeout_secs.max(1))));
-    if let (Some(user), Some(password)) = (user, password) {
-        options = options.user_and_password(user, password);
+        .request_timeout(Some(timeout));
+    if let (Some(user), Some(password)) = (&nats.nats_user, &nats.nats_password) {
+        options = options.user_and_password(user.clone(), password.clone());
     }
     let urls: Vec<&str> = url
         .split(',')
@@ -163,24 +180,15 @@ pub async fn run(args: AdminArgs, fallback: &NatsArgs) -> Result<(), AdminCliErr
         .connect(urls)
         .await
         .map_err(|e| AdminCliError::Connect(e.to_string()))?;
-    let (subject, payload) = args.request.to_bus();
-    let answer = client
-        .request(subject, payload)
-        .await
-        .map_err(|e| {
-            let refusal = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
-            match (e.kind(), refusal) {
-                (_, Some(why)) => AdminCliError::NotAllowed(why),
-                (RequestErrorKind::NoResponders, None) => AdminCliError::NoResponders(subject),
-                (RequestErrorKind::TimedOut, None) => AdminCliError::Timeout(subject),
-                (_, None) => AdminCliError::Request(e.to_string()),
-            }
-        })?;
-    let value: serde_json::Value = serde_json::from_slice(&answer.payload)
+    Ok((client, refused))
+}
+
+/// Prints an answer, pretty; an error answer is an error.
+fn print_answer(payload: &[u8]) -> Result<(), AdminCliError> {
+    let value: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|e| AdminCliError::Request(format!("the answer is not JSON: {e}")))?;
     let pretty = serde_json::to_string_pretty(&value).expect("a JSON value serializes");
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{pretty}");
+    let _ = writeln!(std::io::stdout().lock(), "{pretty}");
     if let Some(error) = value.get("error") {
         let code = error
             .get("code")
