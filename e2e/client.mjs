@@ -3,7 +3,7 @@
 // checks phrased the way a person would use the chat.
 
 import { Guard } from './guard.mjs';
-import { publish, ulid } from './nats.mjs';
+import { publish, request, ulid } from './nats.mjs';
 
 export const PASSWORD = 'correct horse battery';
 export const DEADLINE_MS = 10000;
@@ -160,6 +160,14 @@ export class World {
     if (kind) message.kind = kind;
     const ops = { url: bus.natsUrl, user: 'ops', password: bus.opsPassword };
     await publish(ops, `chat.msg.${channel}`, JSON.stringify(message));
+  }
+
+  /** An operator's request `chat.admin.<op>` with `body`; resolves with the answer. */
+  async admin(op, body = {}) {
+    const { bus } = this.server;
+    assert(bus, 'admin requests need a server on NATS: mark the test `bus: true`');
+    const ops = { url: bus.natsUrl, user: 'ops', password: bus.opsPassword };
+    return request(ops, `chat.admin.${op}`, JSON.stringify(body));
   }
 
   /** Problems the guard saw, each a line. */

@@ -38,6 +38,7 @@ import { tests as unreadTests } from './unread.test.mjs';
 import { tests as peopleTests } from './people.test.mjs';
 import { tests as membersTests } from './members.test.mjs';
 import { tests as investorTests } from './investor.test.mjs';
+import { tests as operatorTests } from './operators.test.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -135,7 +136,7 @@ async function main() {
   }
   const filter = process.argv[2] || '';
   const all = [...chatTests, ...resilienceTests, ...layoutTests, ...limitsTests, ...screenshotTests, ...busTests, ...replyTests, ...searchTests,
-    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests, ...membersTests, ...investorTests];
+    ...changeTests, ...formattingTests, ...reactionTests, ...unreadTests, ...peopleTests, ...membersTests, ...investorTests, ...operatorTests];
   const chosen = all.filter((t) => t.name.includes(filter));
   const started = Date.now();
   const quotes = await startQuoteServer();

@@ -78,6 +78,17 @@ pub struct Config {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    /// Without a command the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `chat-server` does instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Send an operator's request to a running cluster (over NATS).
+    Admin(crate::admin::cli::AdminArgs),
 }
 
 impl Config {
@@ -104,6 +115,7 @@ impl Config {
         if c.nats.nats_password.is_some() {
             c.nats.nats_password = Some("<redacted>".to_owned());
         }
+        c.command = None;
         c
     }
 }
@@ -119,6 +131,31 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         let c = Config::parse_from(["chat-server", "--nats-url", "nats://x:4222"]);
         assert!(!c.is_embedded());
+    }
+
+    #[test]
+    fn no_command_runs_the_server_and_admin_takes_its_own_flags() {
+        assert!(Config::parse_from(["chat-server"]).command.is_none());
+        let c = Config::parse_from([
+            "chat-server",
+            "admin",
+            "--nats-url",
+            "nats://x:4222",
+            "notice",
+            "--channel",
+            "general",
+            "Back",
+            "soon",
+        ]);
+        let Some(Command::Admin(admin)) = c.command else {
+            panic!("admin expected");
+        };
+        assert_eq!(admin.nats.nats_url.as_deref(), Some("nats://x:4222"));
+        assert!(matches!(
+            admin.request,
+            crate::admin::cli::AdminRequest::Notice { channel: Some(_), ref text } if text.len() == 2
+        ));
+        assert!(Config::try_parse_from(["chat-server", "admin", "online"]).is_err());
     }
 
     #[test]

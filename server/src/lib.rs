@@ -3,6 +3,7 @@
 
 pub mod abuse;
 pub mod actors;
+pub mod admin;
 pub mod app;
 pub mod client_addr;
 pub mod config;

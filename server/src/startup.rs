@@ -14,6 +14,7 @@ use chat_shared::store::{PgStore, SqliteStore, Store};
 use crate::abuse::{Abuse, Counters};
 use crate::actors::channel::BusLink;
 use crate::actors::registry::{CloseAll, Registry};
+use crate::admin::AdminService;
 use crate::config::Config;
 use crate::durable::{Committer, Durability};
 use crate::in_process::InProcess;
@@ -138,6 +139,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let state = web::Data::new(AppState::new(parts, &config));
     state.abuse.prepare().await;
+    let admin = AdminService::start(state.clone(), config.is_embedded()).await?;
     let listeners = Listeners::start(state, key, &config)?;
     say_listening(&config, &server_id);
     chat_shared::process::shutdown_signal().await;
@@ -145,6 +147,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Shut down without losing a message: send clients elsewhere, stop taking
     // requests, hand every accepted message to the bus, then let an
     // in-process archiver store what it has.
+    admin.stop();
     let closed = registry.send(CloseAll).await.unwrap_or(0);
     tracing::info!(connections = closed, "shutting down");
     listeners.stop().await;

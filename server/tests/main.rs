@@ -9,6 +9,7 @@
 mod support;
 
 mod abuse;
+mod admin;
 mod bad_input;
 mod big_rooms;
 mod browser;

@@ -91,6 +91,9 @@ pub struct ChannelInfo {
     pub created_at: String,
     #[serde(default)]
     pub kind: crate::store::Kind,
+    /// Closed by an operator: members read it but nobody posts there.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// Whether a member arrived or left.
@@ -166,6 +169,8 @@ pub enum ServerFrame {
         members: Vec<String>,
         /// How many are present.
         member_count: usize,
+        /// Closed by an operator: read it, but posts are refused.
+        closed: bool,
     },
     Message {
         message: Message,
@@ -184,6 +189,18 @@ pub enum ServerFrame {
     },
     ChannelCreated {
         channel: ChannelInfo,
+    },
+    /// An operator closed (`closed`) or reopened a channel, told to its members.
+    ChannelState {
+        channel: ChannelName,
+        closed: bool,
+    },
+    /// A word from the operators, not stored: for everyone (`channel` null)
+    /// or for those present in `channel`. `at`: Unix milliseconds.
+    Notice {
+        text: String,
+        channel: Option<ChannelName>,
+        at: i64,
     },
     Error(ErrorFrame),
 }
@@ -228,6 +245,8 @@ pub enum ErrorCode {
     UnknownEmoji,
     /// The server is saturated: the send was refused, try again shortly.
     Overloaded,
+    /// An operator closed the channel: it is read-only until reopened.
+    ChannelClosed,
     Internal,
 }
 
@@ -354,6 +373,29 @@ mod tests {
             ServerFrame::Presence(Box::new(many)).to_json(),
             r#"{"type":"presence","channel":"general","joins":["a","b"],"leaves":["d"],"count":7,"more":true}"#
         );
+    }
+
+    #[test]
+    fn operator_frames_serialize_as_documented() {
+        let everyone = ServerFrame::Notice {
+            text: "Maintenance at 22:00 UTC".into(),
+            channel: None,
+            at: 5,
+        };
+        assert_eq!(
+            everyone.to_json(),
+            r#"{"type":"notice","text":"Maintenance at 22:00 UTC","channel":null,"at":5}"#
+        );
+        let closed = ServerFrame::ChannelState {
+            channel: ChannelName::general(),
+            closed: true,
+        };
+        assert_eq!(
+            closed.to_json(),
+            r#"{"type":"channel_state","channel":"general","closed":true}"#
+        );
+        let refused = ServerFrame::Error(ErrorFrame::new(ErrorCode::ChannelClosed, "Closed."));
+        assert!(refused.to_json().contains(r#""code":"channel_closed""#));
     }
 
     #[test]

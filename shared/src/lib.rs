@@ -1,6 +1,7 @@
 //! Everything the chat's processes share: wire types, validated names, the bus
 //! and the store.
 
+pub mod admin;
 pub mod bot_commands;
 pub mod bus;
 pub mod card;

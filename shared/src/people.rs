@@ -19,6 +19,9 @@ pub struct Entry {
     /// In a DM, the other person (lower case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+    /// Closed by an operator: read-only.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 impl Entry {
@@ -31,6 +34,7 @@ impl Entry {
             created_at: info.created_at,
             kind: info.kind,
             role: listed.role,
+            closed: info.closed,
         }
     }
 }

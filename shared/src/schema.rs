@@ -17,6 +17,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> BigInt,
         kind -> Text,
+        closed_at -> Nullable<BigInt>,
     }
 }
 

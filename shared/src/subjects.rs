@@ -56,6 +56,40 @@ pub const SESSIONS_REVOKED: &str = "chat.sessions.revoked";
 /// Servers say they are alive here every few seconds.
 pub const SERVERS: &str = "chat.servers";
 
+/// A channel closed or reopened by an operator (`crate::admin::ChannelState`),
+/// so every server refuses or takes posts there and tells its members.
+pub const CHANNEL_STATE: &str = "chat.channels.state";
+/// Operators' notices, passed from the server that took the request to
+/// every server (`crate::admin::Notice`).
+pub const NOTICES: &str = "chat.notices";
+
+/// Operators' requests (`crate::admin`): `chat.admin.<op>`, taken by one
+/// server of the queue group `ADMIN_QUEUE`.
+pub const ADMIN_ALL: &str = "chat.admin.*";
+pub const ADMIN_SERVERS: &str = "chat.admin.servers";
+pub const ADMIN_ONLINE: &str = "chat.admin.online";
+pub const ADMIN_DISCONNECT: &str = "chat.admin.disconnect";
+pub const ADMIN_CLOSE: &str = "chat.admin.close";
+pub const ADMIN_REOPEN: &str = "chat.admin.reopen";
+pub const ADMIN_NOTICE: &str = "chat.admin.notice";
+/// Queue group of the servers on `ADMIN_ALL`.
+pub const ADMIN_QUEUE: &str = "admin";
+/// The prefix of operators' reply subjects (`--inbox-prefix` of the nats
+/// CLI, `custom_inbox_prefix` of a client): the only inboxes servers may
+/// publish to.
+pub const OPS_INBOX_PREFIX: &str = "_INBOX_ops";
+/// What a server asks every server to answer an operator:
+/// `chat.admin.gather.<op>`, answered on `answer(server, n)`.
+pub const GATHER_PREFIX: &str = "chat.admin.gather.";
+pub const GATHER_ALL: &str = "chat.admin.gather.*";
+pub const GATHER_SERVERS: &str = "chat.admin.gather.servers";
+pub const GATHER_ONLINE: &str = "chat.admin.gather.online";
+
+/// Where the servers answer server `server`'s gathering number `n`.
+pub fn answer(server: &str, n: u64) -> String {
+    format!("chat.admin.answer.{server}.{n}")
+}
+
 /// Frames for one person's connections, on whatever server:
 /// `chat.user.<username, lower case>` (read markers today). Each server
 /// subscribes for the users connected to it, and only while they are.
@@ -124,6 +158,25 @@ mod tests {
         assert_eq!(channel_of(&presence(&c)), Some(c.clone()));
         assert!(is_presence(&presence(&c)) && !is_presence(&msg(&c)));
         assert_eq!(channel_of("chat.msg.Bad"), None);
+    }
+
+    #[test]
+    fn operators_reach_only_their_subjects() {
+        for op in [
+            ADMIN_SERVERS,
+            ADMIN_ONLINE,
+            ADMIN_DISCONNECT,
+            ADMIN_CLOSE,
+            ADMIN_REOPEN,
+            ADMIN_NOTICE,
+        ] {
+            assert!(matches(ADMIN_ALL, op), "{op}");
+        }
+        // What servers say to each other is beyond the operators' wildcard.
+        for internal in [GATHER_SERVERS, GATHER_ONLINE, &answer("srv-1", 2)] {
+            assert!(!matches(ADMIN_ALL, internal), "{internal}");
+        }
+        assert!(matches(GATHER_ALL, GATHER_ONLINE));
     }
 
     #[test]

@@ -5,6 +5,7 @@ import * as store from './state.js';
 import * as pending from './pending.js';
 import { applyEdited, applyDeleted, applyReaction } from './amend.js';
 import { applyRead } from './reads.js';
+import { addNotice, setClosed } from './operators.js';
 import { applyMention, entryOf, noteMention, removeChannel, roleOf, setRole } from './rooms.js';
 
 const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
@@ -31,6 +32,7 @@ export function applyFrame(frame, handlers) {
     case 'joined':
       if (typeof frame.channel === 'string') {
         const more = store.applyJoined(frame.channel, frame.history, frame.members, frame.member_count);
+        setClosed(frame.channel, frame.closed === true);
         if (more) handlers.readOn(frame.channel, more);
         handlers.joined(frame.channel);
       }
@@ -97,6 +99,12 @@ export function applyFrame(frame, handlers) {
       if (typeof frame.channel === 'string' && typeof frame.user === 'string' && !store.isMe(frame.user)) {
         store.typing(frame.channel, frame.user);
       }
+      break;
+    case 'channel_state':
+      if (typeof frame.channel === 'string') setClosed(frame.channel, frame.closed === true);
+      break;
+    case 'notice':
+      addNotice(frame);
       break;
     case 'channel_created':
       if (frame.channel && typeof frame.channel.name === 'string') store.addChannel(frame.channel);

@@ -19,6 +19,8 @@ import { initComposer } from './view/composer.js';
 import { initTyping } from './view/typing.js';
 import { initSearch } from './view/search.js';
 import { initBanner } from './view/banner.js';
+import { initNotices } from './view/notices.js';
+import { setClosed } from './operators.js';
 import { initLayout } from './view/layout.js';
 import { initNotify } from './view/notify.js';
 import { initTicker } from './view/ticker.js';
@@ -275,6 +277,8 @@ function overloaded(ref) {
 }
 
 function sendFailed(entry, code, message) {
+  // The channel was closed before we heard of it: the composer says so now.
+  if (code === 'channel_closed') setClosed(entry.channel, true);
   const restored = entry.channel === state.active && composer.sendFailed(message, entry.text);
   if (restored) pending.removePending(entry.ref);
 }
@@ -363,6 +367,7 @@ const searchView = initSearch({
   },
 });
 const banner = initBanner({ retryNow: () => socket.retryNow() });
+const notices = initNotices();
 const auth = initAuthView({
   submit: async (mode, username, password, endOthers) => {
     const res = mode === 'register'
@@ -411,6 +416,7 @@ store.subscribe((topics) => {
   renderHeader(topics);
   ticker.render(topics);
   if (topics.has('channels') || topics.has('active') || topics.has('unread')) sidebar.render();
+  notices.render(topics);
   messages.render(topics);
   members.render(topics);
   typing.render(topics);

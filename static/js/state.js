@@ -13,7 +13,7 @@ export const CATCH_UP = 1000;
 
 export const state = {
   me: null,
-  channels: [], // [{name, created_at, kind, role, peer}] sorted by name (rooms.js reads them)
+  channels: [], // [{name, created_at, kind, role, peer, closed}] sorted by name (rooms.js reads them)
   active: null,
   joined: new Set(), // channels this tab has opened and stays subscribed to
   chans: new Map(), // name -> per-channel data, see channel()
@@ -25,6 +25,7 @@ export const state = {
   // How many names the server tells at once (its --joined-members): learned
   // from a `joined` or `presence` frame that it had to cut; null until then.
   namesAtOnce: null,
+  notices: [], // operators' notices not dismissed: [{id, text, channel, at}] (operators.js)
 };
 
 const listeners = new Set();
@@ -204,7 +205,8 @@ export function reset(me) {
   state.emoji = [];
   state.readsKnown = false;
   state.namesAtOnce = null;
-  changed('me', 'channels', 'active', 'messages', 'members', 'unread', 'typing', 'connection');
+  state.notices = [];
+  changed('notices', 'me', 'channels', 'active', 'messages', 'members', 'unread', 'typing', 'connection');
 }
 
 export function setChannels(list) {

@@ -111,6 +111,8 @@ pub struct ChannelActor {
     in_flight: posting::InFlightPosts,
     /// What was delivered lately, so nothing is delivered twice.
     recent: Recent,
+    /// Closed by an operator: posts, edits and reactions are refused.
+    closed: bool,
 }
 
 impl ChannelActor {
@@ -134,6 +136,7 @@ impl ChannelActor {
             typing: TypingGate::new(DEFAULT_TYPING_INTERVAL),
             in_flight: Default::default(),
             recent: Recent::default(),
+            closed: false,
         }
     }
 
@@ -487,6 +490,44 @@ impl Handler<Typing> for ChannelActor {
         };
         self.fan_out(frame.to_json().into(), None, Some(typing.conn));
         self.announce(&user, NoteEvent::Typing);
+    }
+}
+
+impl Handler<SetClosed> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, SetClosed(closed): SetClosed, _: &mut Self::Context) {
+        if self.closed == closed {
+            return;
+        }
+        self.closed = closed;
+        let frame = ServerFrame::ChannelState {
+            channel: self.name.clone(),
+            closed,
+        };
+        self.fan_out(frame.to_json().into(), None, None);
+    }
+}
+
+impl Handler<ToMembers> for ChannelActor {
+    type Result = ();
+
+    fn handle(&mut self, ToMembers(frame): ToMembers, _: &mut Self::Context) {
+        self.fan_out(frame, None, None);
+    }
+}
+
+impl Handler<LocalUsers> for ChannelActor {
+    type Result = MessageResult<LocalUsers>;
+
+    fn handle(&mut self, _: LocalUsers, _: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.presence
+                .local_users()
+                .iter()
+                .map(|u| u.to_string())
+                .collect(),
+        )
     }
 }
 

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod connection;
 pub mod heartbeat;
 pub mod join_buffer;
+pub mod operators;
 pub mod outbox;
 pub mod peers;
 pub mod presence;

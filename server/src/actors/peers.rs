@@ -15,14 +15,19 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// `server` beat at `now`.
-    pub fn heard(&mut self, server: String, now: Instant) {
-        self.last_heard.insert(server, now);
+    /// `server` beat at `now`; whether it was new here.
+    pub fn heard(&mut self, server: String, now: Instant) -> bool {
+        self.last_heard.insert(server, now).is_none()
     }
 
     /// `server` was seen in a channel; watched from `now` if it is new.
     pub fn seen(&mut self, server: String, now: Instant) {
         self.last_heard.entry(server).or_insert(now);
+    }
+
+    /// Every server heard from and not gone yet.
+    pub fn ids(&self) -> Vec<String> {
+        self.last_heard.keys().cloned().collect()
     }
 
     /// Forgets and returns the servers silent for longer than `GONE_AFTER`.

@@ -17,7 +17,7 @@ use chat_shared::subjects;
 
 use super::channel::{
     BusLink, ChannelActor, ChannelIdle, Join, PeerSeen, Present, RoomSettings, Roster, ServerGone,
-    StopIfEmpty,
+    SetClosed, StopIfEmpty,
 };
 use super::peers::{Peers, BEAT};
 use super::users::UserSubscriptions;
@@ -26,11 +26,14 @@ use crate::publisher::Outgoing;
 use chat_shared::log_text::shown;
 
 pub struct Registry {
-    link: BusLink,
+    pub(super) link: BusLink,
     /// Other servers and when they were last heard from.
-    peers: Peers,
-    channels: HashMap<ChannelName, Addr<ChannelActor>>,
-    connections: HashMap<ConnId, ConnectionEntry>,
+    pub(super) peers: Peers,
+    pub(super) channels: HashMap<ChannelName, Addr<ChannelActor>>,
+    pub(super) connections: HashMap<ConnId, ConnectionEntry>,
+    /// Channels closed (true) or reopened since this server started, as
+    /// announced: newer than what a join read from the database before.
+    pub(super) closed: HashMap<ChannelName, bool>,
     /// Given to every channel actor it starts.
     rooms: RoomSettings,
     /// The threads channels run on, and the next one to take a channel.
@@ -40,10 +43,10 @@ pub struct Registry {
     users: UserSubscriptions,
 }
 
-struct ConnectionEntry {
+pub(super) struct ConnectionEntry {
     user: Arc<str>,
     session_id: Arc<str>,
-    frames: Recipient<DirectFrame>,
+    pub(super) frames: Recipient<DirectFrame>,
     end: Recipient<EndConnection>,
     removed: Recipient<Removed>,
 }
@@ -55,6 +58,7 @@ impl Registry {
             peers: Peers::default(),
             channels: HashMap::new(),
             connections: HashMap::new(),
+            closed: HashMap::new(),
             rooms: RoomSettings::default(),
             arbiters: Vec::new(),
             next_arbiter: 0,
@@ -112,12 +116,22 @@ impl Registry {
 }
 
 /// Joins a connection to a channel, starting its actor if needed; answers the
-/// channel's address and the first of its members with their count.
+/// channel's address, the first of its members with their count, and
+/// whether it is closed.
 #[derive(Message)]
-#[rtype(result = "Result<(Addr<ChannelActor>, Roster), MailboxError>")]
+#[rtype(result = "Result<InChannel, MailboxError>")]
 pub struct JoinChannel {
     pub channel: ChannelName,
     pub join: Join,
+    /// Whether the database said the channel is closed, as the join read it.
+    pub closed: bool,
+}
+
+/// A connection's place in a channel, once joined.
+pub struct InChannel {
+    pub addr: Addr<ChannelActor>,
+    pub roster: Roster,
+    pub closed: bool,
 }
 
 /// A connection opened; answers whether it may stay (per-user connection limit).
@@ -161,21 +175,25 @@ impl Actor for Registry {
                 let channels = bus.subscribe(subjects::CHANNELS).await?;
                 let revoked = bus.subscribe(subjects::SESSIONS_REVOKED).await?;
                 let servers = bus.subscribe(subjects::SERVERS).await?;
-                let all =
-                    futures::stream::select(futures::stream::select(channels, revoked), servers);
+                let operators = super::operators::subscribe(bus.as_ref()).await?;
+                let all = futures::stream::select(
+                    futures::stream::select(channels, revoked),
+                    futures::stream::select(servers, operators),
+                );
                 Ok::<_, chat_shared::bus::BusError>(all)
             }
             .into_actor(self)
-            .map(|result, _, ctx| match result {
+            .map(|result, act, ctx| match result {
                 Ok(sub) => {
                     ctx.add_stream(sub);
+                    // Heard by now: the others answer with theirs at once.
+                    act.beat();
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "registry could not subscribe to announcements")
                 }
             }),
         );
-        self.beat();
         ctx.run_interval(BEAT, |act, _| act.beat());
     }
 }
@@ -184,14 +202,7 @@ impl Registry {
     /// Says this server is alive, and forgets servers that stopped saying so:
     /// their users leave every channel here.
     fn beat(&mut self) {
-        let note = ServerBeat {
-            server: self.link.server_id.to_string(),
-        };
-        self.link.publisher.send_lossy(Outgoing {
-            subject: subjects::SERVERS.to_owned(),
-            headers: Vec::new(),
-            payload: json_payload(&note),
-        });
+        self.say_alive();
         for server in self.peers.take_gone(Instant::now()) {
             tracing::warn!(server = %server, "a server went silent; clearing its users' presence");
             for channel in self.channels.values() {
@@ -201,16 +212,38 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Tells the other servers this one is alive.
+    fn say_alive(&self) {
+        let note = ServerBeat {
+            server: self.link.server_id.to_string(),
+        };
+        self.link.publisher.send_lossy(Outgoing {
+            subject: subjects::SERVERS.to_owned(),
+            headers: Vec::new(),
+            payload: json_payload(&note),
+        });
+    }
+}
+
 impl StreamHandler<Envelope> for Registry {
     /// A server beat, a login session ended, or a channel was created.
     fn handle(&mut self, envelope: Envelope, _: &mut Self::Context) {
         if envelope.subject == subjects::SERVERS {
             if let Ok(beat) = serde_json::from_slice::<ServerBeat>(&envelope.payload) {
-                if *beat.server != *self.link.server_id {
-                    self.peers.heard(beat.server, Instant::now());
+                // A server new here beats back, so that one that just
+                // started knows every other at once (`crate::admin` counts
+                // on it to know whom to wait for).
+                if *beat.server != *self.link.server_id
+                    && self.peers.heard(beat.server, Instant::now())
+                {
+                    self.say_alive();
                 }
             }
             return;
+        }
+        if super::operators::is_operators(&envelope.subject) {
+            return self.heard_from_operators(&envelope);
         }
         if envelope.subject == subjects::SESSIONS_REVOKED {
             match serde_json::from_slice::<SessionRevoked>(&envelope.payload) {
@@ -241,10 +274,13 @@ impl StreamHandler<Envelope> for Registry {
 }
 
 impl Handler<JoinChannel> for Registry {
-    type Result = ResponseFuture<Result<(Addr<ChannelActor>, Roster), MailboxError>>;
+    type Result = ResponseFuture<Result<InChannel, MailboxError>>;
 
     fn handle(&mut self, msg: JoinChannel, ctx: &mut Self::Context) -> Self::Result {
         let (idle, peer_seen) = (ctx.address().recipient(), ctx.address().recipient());
+        // What was announced since this server started is newer than what
+        // the join read; either way the channel hears it before the member.
+        let closed = *self.closed.get(&msg.channel).unwrap_or(&msg.closed);
         let addr = match self.channels.get(&msg.channel) {
             Some(addr) => addr.clone(),
             None => {
@@ -256,9 +292,17 @@ impl Handler<JoinChannel> for Registry {
                 addr
             }
         };
+        addr.do_send(SetClosed(closed));
         // `send` enqueues now, so this join is ahead of any later StopIfEmpty.
         let request = addr.send(msg.join);
-        Box::pin(async move { request.await.map(|members| (addr, members)) })
+        Box::pin(async move {
+            let roster = request.await?;
+            Ok(InChannel {
+                addr,
+                roster,
+                closed,
+            })
+        })
     }
 }
 

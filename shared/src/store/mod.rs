@@ -35,6 +35,8 @@ pub struct Channel {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub kind: Kind,
+    /// Closed by an operator: read-only until reopened.
+    pub closed: bool,
 }
 
 impl Channel {
@@ -43,6 +45,7 @@ impl Channel {
             name: self.name.clone(),
             created_at: self.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             kind: self.kind,
+            closed: self.closed,
         }
     }
 }
@@ -251,6 +254,14 @@ pub trait Store: Send + Sync + 'static {
         created_by: &str,
         kind: Kind,
     ) -> Result<Channel, StoreError>;
+
+    /// Closes channel `name` to posts (`closed`) or reopens it; the channel
+    /// as it is now, or `None` when there is no such channel.
+    async fn set_closed(
+        &self,
+        name: &ChannelName,
+        closed: bool,
+    ) -> Result<Option<Channel>, StoreError>;
 
     /// The direct conversation `name` between `a` and `b` (lower case),
     /// opened by `a` unless it exists; whether it was opened now.

@@ -186,6 +186,23 @@ impl Store for PgStore {
         Channel::try_from(row)
     }
 
+    async fn set_closed(
+        &self,
+        name: &ChannelName,
+        closed: bool,
+    ) -> Result<Option<Channel>, StoreError> {
+        let closed_at = closed.then(now_millis);
+        diesel::update(channels::table.filter(channels::name.eq(name.as_str())))
+            .set(channels::closed_at.eq(closed_at))
+            .returning(ChannelRow::as_returning())
+            .get_result(&mut self.conn().await?)
+            .await
+            .optional()
+            .map_err(map_err)?
+            .map(Channel::try_from)
+            .transpose()
+    }
+
     async fn open_dm(
         &self,
         name: &ChannelName,

@@ -190,7 +190,7 @@ impl Access {
 }
 
 /// The channels user `$1` may read, by name, after `$2`, at most `$3`.
-pub const LISTED: &str = "SELECT c.name, c.created_by, c.created_at, c.kind, m.role, \
+pub const LISTED: &str = "SELECT c.name, c.created_by, c.created_at, c.kind, c.closed_at, m.role, \
      FALSE AS banned \
      FROM channels c LEFT JOIN channel_members m ON m.channel = c.name AND m.username = $1 \
      WHERE c.name > $2 AND (m.role IS NOT NULL OR (c.kind = 'public' AND NOT EXISTS \
@@ -258,6 +258,8 @@ pub struct AccessRow {
     pub created_at: i64,
     #[diesel(sql_type = Text)]
     pub kind: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub closed_at: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     pub role: Option<String>,
     #[diesel(sql_type = Bool)]
@@ -272,6 +274,7 @@ impl TryFrom<AccessRow> for Access {
             created_by: r.created_by,
             created_at: r.created_at,
             kind: r.kind,
+            closed_at: r.closed_at,
         };
         Access::from_parts((channel, r.role, r.banned))
     }

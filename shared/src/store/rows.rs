@@ -32,6 +32,8 @@ pub struct ChannelRow {
     pub created_by: String,
     pub created_at: i64,
     pub kind: String,
+    /// When an operator closed it (`None`: open).
+    pub closed_at: Option<i64>,
 }
 
 impl ChannelRow {
@@ -42,6 +44,7 @@ impl ChannelRow {
             created_by: created_by.to_owned(),
             created_at: super::now_millis(),
             kind: kind.as_str().to_owned(),
+            closed_at: None,
         }
     }
 
@@ -114,6 +117,7 @@ impl TryFrom<ChannelRow> for Channel {
             created_by: r.created_by,
             created_at: time(r.created_at)?,
             kind: rooms::Kind::parse(&r.kind)?,
+            closed: r.closed_at.is_some(),
         })
     }
 }

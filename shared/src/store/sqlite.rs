@@ -231,6 +231,23 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_closed(
+        &self,
+        name: &ChannelName,
+        closed: bool,
+    ) -> Result<Option<Channel>, StoreError> {
+        let name = name.to_string();
+        let closed_at = closed.then(now_millis);
+        self.with_conn(move |c| {
+            diesel::update(channels::table.filter(channels::name.eq(&name)))
+                .set(channels::closed_at.eq(closed_at))
+                .execute(c)
+                .map_err(map_err)?;
+            channel_row(c, &name)?.map(Channel::try_from).transpose()
+        })
+        .await
+    }
+
     async fn open_dm(
         &self,
         name: &ChannelName,

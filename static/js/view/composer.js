@@ -3,10 +3,11 @@
 // the message being replied to (Escape cancels), editing one's own message
 // in place of the draft (ArrowUp in an empty box edits the last one; Enter
 // saves, Escape gives the draft back), disabled with a visible reason while
-// the socket is not open.
+// the socket is not open or an operator has closed the channel.
 
 import { state, findMessage, lastOwn } from '../state.js';
 import { labelOf } from '../rooms.js';
+import { isClosed } from '../operators.js';
 import { $, h, showText } from './dom.js';
 
 const MAX_CHARS = 2000;
@@ -42,6 +43,7 @@ export function initComposer({ send, typing, save }) {
   const hints = $('command-hints');
   const error = $('composer-error');
   const label = $('composer-label');
+  const closedLine = $('composer-closed');
   const replyBar = $('reply-bar');
   const replyText = $('reply-bar-text');
   const editBar = $('edit-bar');
@@ -217,13 +219,18 @@ export function initComposer({ send, typing, save }) {
 
   function renderState() {
     const { status: conn, everOpen } = state.connection;
-    const open = conn === 'open' && !!state.active;
+    const closed = !!state.active && isClosed(state.active);
+    const open = conn === 'open' && !!state.active && !closed;
     if (!open && document.activeElement === input) refocus = true;
     input.disabled = !open;
     button.disabled = !open;
     form.classList.toggle('is-disabled', !open);
-    const reason = open ? '' : everOpen ? 'Reconnecting…' : 'Connecting…';
-    status.textContent = reason;
+    form.classList.toggle('is-closed', closed);
+    closedLine.hidden = !closed;
+    if (closed) endEdit();
+    const reason = open ? '' : closed ? 'This channel is closed' : everOpen ? 'Reconnecting…' : 'Connecting…';
+    // A closed channel says why on its own line.
+    status.textContent = closed ? '' : reason;
     const where = state.active ? `Message ${labelOf(state.active)}` : 'Message';
     label.textContent = where;
     input.placeholder = open ? where : reason;
@@ -244,7 +251,7 @@ export function initComposer({ send, typing, save }) {
         const now = findMessage(editing.m.channel, editing.m.id);
         if (now && now.deleted) showText(error, 'This message has been deleted. Escape gives back what you were writing.');
       }
-      if (topics.has('connection') || topics.has('active')) renderState();
+      if (topics.has('connection') || topics.has('active') || topics.has('channels')) renderState();
     },
     /** Shows why a send failed; gives the text back when the box is empty. */
     sendFailed(message, text) {

@@ -23,6 +23,21 @@ export function h(tag, props = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+/** A stroked SVG icon of path `d` (a 24×24 box) drawn `size` pixels wide, hidden from screen readers. */
+export function svgIcon(d, size) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', String(size));
+  svg.setAttribute('height', String(size));
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', d);
+  path.setAttribute('class', 'icon-stroke');
+  svg.append(path);
+  return svg;
+}
+
 /** Shows or hides an inline message element (error or hint). */
 export function showText(el, text) {
   el.textContent = text || '';

@@ -6,7 +6,7 @@
 import { state, channel } from '../state.js';
 import { kindOf, peerOf } from '../rooms.js';
 import { avatar } from './avatar.js';
-import { $, h, showText } from './dom.js';
+import { $, h, showText, svgIcon } from './dom.js';
 import { createPicker } from './picker.js';
 
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{1,49}$/;
@@ -14,16 +14,7 @@ const LOCK_PATH = 'M7 11V8a5 5 0 0 1 10 0v3M5.5 11h13v9.5h-13z';
 
 /** A lock icon that says "private" to assistive technology. */
 export function lockIcon() {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', '13');
-  svg.setAttribute('height', '13');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  path.setAttribute('d', LOCK_PATH);
-  path.setAttribute('class', 'icon-stroke');
-  svg.append(path);
+  const svg = svgIcon(LOCK_PATH, 13);
   return h('span', { class: 'channel-lock', role: 'img', 'aria-label': 'private', title: 'Private channel' }, svg);
 }
 

@@ -36,6 +36,11 @@ impl Handler<Amend> for ChannelActor {
     type Result = ResponseActFuture<Self, Result<(), ErrorFrame>>;
 
     fn handle(&mut self, amend: Amend, _: &mut Self::Context) -> Self::Result {
+        // A closed channel can still be tidied: deletions go through.
+        if self.closed && !matches!(amend.change, Change::Deleted { .. }) {
+            let refused = self.closed_error();
+            return Box::pin(fut::ready(Err(refused)));
+        }
         let json = amend.change.to_json();
         let key = change_key(amend.change.by(), amend.reference.as_deref());
         let mut headers = self.link.origin();

@@ -84,6 +84,22 @@ pub struct Typing {
 #[rtype(result = "bool")]
 pub struct StopIfEmpty;
 
+/// Whether an operator has closed the channel; its members are told
+/// when that changes.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetClosed(pub bool);
+
+/// A frame for every member here (an operator's notice).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ToMembers(pub bytestring::ByteString);
+
+/// Who is in the channel on this server, each once.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct LocalUsers;
+
 /// Another server stopped beating: its users are gone from this channel.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -112,6 +112,19 @@ impl ChannelActor {
     }
 }
 
+impl ChannelActor {
+    /// The answer to a post, an edit or a reaction while the channel is closed.
+    pub(super) fn closed_error(&self) -> ErrorFrame {
+        ErrorFrame::new(
+            ErrorCode::ChannelClosed,
+            format!(
+                "#{} is closed by an operator: it can be read but not written to.",
+                self.name
+            ),
+        )
+    }
+}
+
 impl Handler<Post> for ChannelActor {
     type Result = ResponseFuture<Result<Posted, ErrorFrame>>;
 
@@ -123,6 +136,9 @@ impl Handler<Post> for ChannelActor {
                 "Join the channel first.",
             ));
         };
+        if self.closed {
+            return refused(self.closed_error());
+        }
         if !self.link.bus.is_connected() {
             // Refused rather than kept where no other server would see it.
             return refused(unavailable(

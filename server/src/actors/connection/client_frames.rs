@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::changes::Asked;
 use super::{Connection, Ctx, COMMAND_TIMEOUT};
 use crate::actors::channel::{ChannelActor, Join, Leave, Post, Roster, Typing};
-use crate::actors::registry::JoinChannel;
+use crate::actors::registry::{InChannel, JoinChannel};
 use crate::publisher::Outgoing;
 use crate::state::AppState;
 
@@ -33,6 +33,7 @@ struct Entered {
     name: ChannelName,
     addr: Addr<ChannelActor>,
     roster: Roster,
+    closed: bool,
     history: Vec<Message>,
     /// For a catch-up: what changed meanwhile in the messages it had.
     changes: Vec<Change>,
@@ -188,6 +189,7 @@ impl Connection {
                 name,
                 addr,
                 roster,
+                closed,
                 history,
                 changes,
             }) => {
@@ -198,6 +200,7 @@ impl Connection {
                     history,
                     members: roster.members,
                     member_count: roster.count,
+                    closed,
                 };
                 self.send_frame(ctx, &joined);
                 for change in changes {
@@ -512,8 +515,8 @@ async fn enter(
     since: Option<String>,
     join: Join,
 ) -> Result<Entered, JoinFailed> {
-    match state.store.access(&name, &join.user).await {
-        Ok(Some(access)) if access.may_read() => {}
+    let closed = match state.store.access(&name, &join.user).await {
+        Ok(Some(access)) if access.may_read() => access.channel.closed,
         // Banned from a public channel: its members know it exists.
         Ok(Some(access)) if access.channel.kind == Kind::Public => {
             let e = ErrorFrame::new(
@@ -528,11 +531,19 @@ async fn enter(
             tracing::warn!(error = %e, "channel lookup failed");
             return Err((None, unavailable()));
         }
-    }
+    };
     let channel = name.clone();
-    let (addr, roster) = state
+    let InChannel {
+        addr,
+        roster,
+        closed,
+    } = state
         .registry
-        .send(JoinChannel { channel, join })
+        .send(JoinChannel {
+            channel,
+            join,
+            closed,
+        })
         .await
         .map_err(|_| (None, unavailable()))?
         .map_err(|_| (None, unavailable()))?;
@@ -555,6 +566,7 @@ async fn enter(
         name,
         addr,
         roster,
+        closed,
         history,
         changes,
     })
