@@ -96,7 +96,6 @@ async fn connect(config: &Config) -> anyhow::Result<Connected> {
 /// Runs the server until it is stopped.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?config.redacted(), "starting");
-    chat_shared::telemetry::register(&crate::metrics::CATALOG);
     let Connected {
         store,
         bus,

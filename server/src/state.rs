@@ -66,6 +66,7 @@ pub struct Parts {
 
 impl AppState {
     pub fn new(parts: Parts, config: &Config) -> Self {
+        chat_shared::telemetry::register(&crate::metrics::CATALOG);
         let limits = config.limits.clone();
         Self {
             abuse: Abuse::new(parts.counters, &limits),
