@@ -120,6 +120,6 @@ async fn main() -> anyhow::Result<()> {
         "archiving"
     );
     archiver.run(chat_shared::process::shutdown_signal()).await;
-    nats.flush().await?;
+    chat_shared::process::last_flush(&nats).await;
     Ok(())
 }

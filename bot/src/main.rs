@@ -64,6 +64,6 @@ async fn main() -> anyhow::Result<()> {
     counters.prepare().await;
     let bot = Bot::subscribe(bus, store, config, counters).await?;
     bot.run(chat_shared::process::shutdown_signal()).await;
-    nats.flush().await?;
+    chat_shared::process::last_flush(&nats).await;
     Ok(())
 }

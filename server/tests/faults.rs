@@ -402,3 +402,26 @@ async fn a_server_that_reconnects_to_nats_catches_its_clients_up_without_a_rejoi
         "bob's server followed the stream again by itself"
     );
 }
+
+#[actix_rt::test]
+async fn a_bot_and_an_archiver_asked_to_stop_after_nats_is_gone_still_stop() {
+    let Some(mut cluster) = Cluster::start(Shape {
+        bots: 1,
+        ..Shape::default()
+    })
+    .await
+    else {
+        return;
+    };
+    cluster.nats[0].kill();
+    // Within the 5 s the last flush may wait, plus the archiver's own wind-down.
+    let within = Duration::from_secs(10);
+    cluster.bots[0].terminate_within(within).await;
+    cluster.archivers[0].terminate_within(within).await;
+    for log in [cluster.bots[0].log_text(), cluster.archivers[0].log_text()] {
+        assert!(
+            log.contains("stopping anyway") || log.contains("could not flush"),
+            "{log}"
+        );
+    }
+}

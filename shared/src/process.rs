@@ -52,6 +52,24 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
+/// How long a stopping process waits for NATS to take what it still holds.
+const LAST_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hands NATS what is still buffered before the process exits, waiting at
+/// most `LAST_FLUSH`: with NATS gone, a process asked to stop still stops
+/// (what it had not sent is a history answer or an acknowledgement, which
+/// the requester or the stream asks for again).
+pub async fn last_flush(bus: &dyn crate::bus::Bus) {
+    match tokio::time::timeout(LAST_FLUSH, bus.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not flush to NATS before stopping"),
+        Err(_) => tracing::warn!(
+            secs = LAST_FLUSH.as_secs(),
+            "NATS did not take the last messages in time; stopping anyway"
+        ),
+    }
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};

@@ -5,10 +5,10 @@
 import { state } from '../state.js';
 import { dismissNotice, noticesFor } from '../operators.js';
 import { $, h, svgIcon } from './dom.js';
+import { clock } from '../time.js';
 
 /** A megaphone. */
 const NOTICE_PATH = 'M3.5 10v4h3l6 4.5v-13L6.5 10zM16 9.5a3.5 3.5 0 0 1 0 5M18.5 7a7 7 0 0 1 0 10';
-import { clock } from '../time.js';
 
 export function initNotices() {
   const strip = $('notices');
