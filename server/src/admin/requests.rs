@@ -79,18 +79,23 @@ impl Admin {
         Ok(json_payload(&ServersAnswer { servers }))
     }
 
-    async fn online(&self, request: OnlineRequest) -> Answer {
-        let channel = channel_name(&request.channel)?;
-        if self
+    /// The channel `name` names, if it is a valid name of a stored channel.
+    async fn existing_channel(&self, name: &str) -> Result<ChannelName, AdminFailure> {
+        let channel = channel_name(name)?;
+        match self
             .state
             .store
             .channel(&channel)
             .await
             .map_err(store_down)?
-            .is_none()
         {
-            return Err(not_found(format!("There is no channel #{channel}.")));
+            Some(_) => Ok(channel),
+            None => Err(not_found(format!("There is no channel #{channel}."))),
         }
+    }
+
+    async fn online(&self, request: OnlineRequest) -> Answer {
+        let channel = self.existing_channel(&request.channel).await?;
         let payload = json_payload(&OnlineRequest {
             channel: channel.to_string(),
         });
@@ -165,20 +170,7 @@ impl Admin {
             )));
         }
         let channel = match request.channel.as_deref() {
-            Some(name) => {
-                let channel = channel_name(name)?;
-                if self
-                    .state
-                    .store
-                    .channel(&channel)
-                    .await
-                    .map_err(store_down)?
-                    .is_none()
-                {
-                    return Err(not_found(format!("There is no channel #{channel}.")));
-                }
-                Some(channel)
-            }
+            Some(name) => Some(self.existing_channel(name).await?),
             None => None,
         };
         let notice = Notice {
