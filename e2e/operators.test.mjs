@@ -37,7 +37,7 @@ export const tests = [
     },
   },
   {
-    name: 'a channel closed by an operator disables the composer, and reopening enables it live',
+    name: 'a channel closed by an operator disables the composer and is tagged in the list, and reopening undoes both live',
     bus: true,
     async run(world) {
       const channel = `desk-${suffix()}`;
@@ -51,6 +51,9 @@ export const tests = [
       const input = page.locator('#composer-input');
       const closedLine = page.locator('#composer-closed');
       assert(await closedLine.isHidden(), 'no closed line while open');
+      const button = page.locator('#channel-list .channel-btn', { hasText: channel });
+      const tag = button.locator('.closed-tag');
+      assert(await tag.isHidden(), 'no closed tag in the list while open');
 
       const closed = await world.admin('close', { channel });
       assert(closed.closed === true, `answered ${JSON.stringify(closed)}`);
@@ -58,6 +61,10 @@ export const tests = [
       assert(await closedLine.isVisible(), 'the closed line shows');
       assert((await closedLine.textContent()).includes('This channel is closed by an operator'), 'and says why');
       await pat.expectMessage('open for business');
+      await until('the list to tag the channel closed', () => tag.isVisible());
+      assert((await button.getAttribute('aria-label')).includes('closed'), 'and its label says so');
+      const general = page.locator('#channel-list .channel-btn', { hasText: 'general' });
+      assert(await general.locator('.closed-tag').isHidden(), '#general is not tagged');
 
       // Another channel is not closed.
       await pat.openChannel('general');
@@ -70,6 +77,8 @@ export const tests = [
       assert(reopened.closed === false, `answered ${JSON.stringify(reopened)}`);
       await until('the composer to be enabled', async () => !(await input.isDisabled()));
       assert(await closedLine.isHidden(), 'the closed line goes');
+      await until('the closed tag to go from the list', () => tag.isHidden());
+      assert(!(await button.getAttribute('aria-label')).includes('closed'), 'and from its label');
       await pat.send('back in business');
       await pat.expectMessage('back in business');
     },

@@ -152,7 +152,8 @@ async function main() {
     }
     const { failure, ms } = await runOne(test, browser, quotes);
     if (failure) {
-      failed.push(test.name);
+      // The summary names the reason too: a long log may be cut in the middle.
+      failed.push(`${test.name}\n    ${failure.split('\n')[0]}`);
       console.log(`FAIL ${test.name} (${secs(ms)})\n${failure.replace(/^/gm, '     ')}`);
     } else {
       console.log(`ok   ${test.name} (${secs(ms)})`);

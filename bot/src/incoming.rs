@@ -22,11 +22,23 @@ pub struct Incoming {
 /// correlation id the server gave it (`Chat-Correlation`), or a fresh one
 /// when it came without a usable one.
 pub fn span(envelope: &Envelope) -> tracing::Span {
-    let correlation = envelope
+    let correlation = correlation(envelope);
+    tracing::info_span!("command", %correlation)
+}
+
+/// The span of every line logged about a quote request (`chat.quote`):
+/// `quote`, with the id of the HTTP request that asked (`Chat-Correlation`),
+/// or a fresh one.
+pub fn quote_span(envelope: &Envelope) -> tracing::Span {
+    let correlation = correlation(envelope);
+    tracing::info_span!("quote", %correlation)
+}
+
+fn correlation(envelope: &Envelope) -> CorrelationId {
+    envelope
         .header(subjects::CORRELATION_HEADER)
         .and_then(CorrelationId::parse)
-        .unwrap_or_else(CorrelationId::generate);
-    tracing::info_span!("command", %correlation)
+        .unwrap_or_else(CorrelationId::generate)
 }
 
 /// Reads a command from its subject and payload; `None` (logged) when malformed.

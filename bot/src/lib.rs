@@ -188,12 +188,24 @@ async fn command(
     }
 }
 
+/// Answers a `chat.quote` request, every line about it in its span.
+fn quote_request(
+    bus: Arc<dyn Bus>,
+    upstream: Rc<Upstream>,
+    envelope: Envelope,
+) -> impl std::future::Future<Output = ()> {
+    let span = incoming::quote_span(&envelope);
+    answer_quote(bus, upstream, envelope).instrument(span)
+}
+
 /// Answers a `chat.quote` request with a card or why there is none.
-async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Envelope) {
+async fn answer_quote(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Envelope) {
+    let started = Instant::now();
     let asked = serde_json::from_slice::<QuoteRequest>(&envelope.payload)
         .ok()
         .map(|r| (r.code.to_ascii_lowercase(), r.asker))
         .filter(|(c, _)| is_valid_code(c));
+    let code = asked.as_ref().map(|(c, _)| c.clone()).unwrap_or_default();
     let mut outcome = Outcome::Ok;
     let answer = match asked {
         None => {
@@ -202,8 +214,8 @@ async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Enve
                 error: QuoteFailure::NoSuchQuote,
             }
         }
-        Some((code, asker)) => match upstream
-            .quote(&code, asker.as_deref().unwrap_or("quote requests"))
+        Some((asked_code, asker)) => match upstream
+            .quote(&asked_code, asker.as_deref().unwrap_or("quote requests"))
             .await
         {
             Ok(q) => QuoteAnswer::Card { card: q.card },
@@ -219,6 +231,8 @@ async fn quote_request(bus: Arc<dyn Bus>, upstream: Rc<Upstream>, envelope: Enve
         },
     };
     metrics::command("quote", outcome);
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(%code, outcome = outcome.label(), latency_ms, "quote request answered");
     if let Err(e) = respond(bus.as_ref(), &envelope, json_payload(&answer)).await {
         tracing::warn!(error = %e, "could not answer a quote request");
     }

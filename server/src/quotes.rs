@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chat_shared::bus::{json_payload, Bus};
+use chat_shared::bus::{json_payload, Bus, Headers};
 use chat_shared::card::QuoteCard;
+use chat_shared::correlation::CorrelationId;
 use chat_shared::payloads::{QuoteAnswer, QuoteFailure, QuoteRequest};
 use chat_shared::subjects;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -42,8 +43,15 @@ impl QuoteBook {
     }
 
     /// The quote for `code` (lower case, valid), or why there is none;
-    /// asked for `asker` (who takes turns with others at the bot).
-    pub async fn quote(&self, bus: &Arc<dyn Bus>, code: &str, asker: &str) -> Answer {
+    /// asked for `asker` (who takes turns with others at the bot). When the
+    /// bot is asked, it is told `correlation` (the first asker's request id).
+    pub async fn quote(
+        &self,
+        bus: &Arc<dyn Bus>,
+        code: &str,
+        asker: &str,
+        correlation: Option<&CorrelationId>,
+    ) -> Answer {
         let asking = {
             let mut entries = self.entries.lock().expect("quote book lock");
             match entries.get(code) {
@@ -55,7 +63,11 @@ impl QuoteBook {
                         entries
                             .retain(|_, e| !matches!(e, Entry::Kept(at, _) if at.elapsed() >= ttl));
                     }
-                    let asking = ask(bus.clone(), code.to_owned(), asker.to_owned())
+                    let headers = correlation
+                        .map(|id| (subjects::CORRELATION_HEADER.to_owned(), id.to_string()))
+                        .into_iter()
+                        .collect();
+                    let asking = ask(bus.clone(), code.to_owned(), asker.to_owned(), headers)
                         .boxed()
                         .shared();
                     entries.insert(code.to_owned(), Entry::Asking(asking.clone()));
@@ -80,13 +92,13 @@ impl QuoteBook {
 }
 
 /// Asks a bot.
-async fn ask(bus: Arc<dyn Bus>, code: String, asker: String) -> Answer {
+async fn ask(bus: Arc<dyn Bus>, code: String, asker: String, headers: Headers) -> Answer {
     let payload = json_payload(&QuoteRequest {
         code,
         asker: Some(asker),
     });
     match bus
-        .request(subjects::QUOTE, Vec::new(), payload, ASK_TIMEOUT)
+        .request(subjects::QUOTE, headers, payload, ASK_TIMEOUT)
         .await
     {
         Ok(reply) => match serde_json::from_slice::<QuoteAnswer>(&reply.payload) {

@@ -2,7 +2,9 @@
 //! request runs inside a `request` span that carries the id (so every line
 //! logged while handling it does), and the answer echoes the id in
 //! `X-Request-Id`. A WebSocket upgrade also names its connection (`conn`)
-//! in that span.
+//! in that span. The id is also in the request's extensions, for a handler
+//! that passes it on (a quote asked of a bot carries it as
+//! `Chat-Correlation`).
 
 use std::time::Instant;
 
@@ -12,7 +14,7 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
 use chat_shared::correlation::CorrelationId;
 use chat_shared::log_text::shown;
 use tracing::Instrument;
@@ -51,6 +53,7 @@ pub async fn trace(
         path = %shown(req.path()),
         conn = tracing::field::Empty,
     );
+    req.extensions_mut().insert(id.clone());
     let logged = !matches!(req.path(), "/healthz" | "/readyz");
     let client = client(&req);
     let started = Instant::now();

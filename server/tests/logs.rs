@@ -1,7 +1,8 @@
 //! Logs that tools read: JSON lines from every process with the ids that
 //! tie them together (an HTTP request's `X-Request-Id`, a connection's
 //! `<server>/<connection>`, a bot command's correlation id from the server
-//! to the bot), and plain text without escape codes in a file.
+//! to the bot, a quote request's from the browser's HTTP request to the
+//! bot), and plain text without escape codes in a file.
 
 use std::time::{Duration, Instant};
 
@@ -126,7 +127,8 @@ async fn one_correlation_id_follows_a_command_from_the_server_into_the_bot() {
     else {
         return;
     };
-    let mut ws = cluster.user(0, "alice").await.ws().await;
+    let mut alice = cluster.user(0, "alice").await;
+    let mut ws = alice.ws().await;
     ws.join("general").await;
     let send =
         json!({"type": "send", "channel": "general", "text": "/stock=aapl.us", "ref": "stock-1"});
@@ -151,6 +153,20 @@ async fn one_correlation_id_follows_a_command_from_the_server_into_the_bot() {
         l["status"] == 101 && carries(l, "conn", conn)
     })
     .await;
+
+    // A quote a browser asks for (a cashtag's card) carries its request's id
+    // into the bot.
+    let given = [("X-Request-Id", "quote-trace-7")];
+    let card = alice
+        .exchange_with("GET", "/api/quotes/aapl.us", None, &given)
+        .await;
+    assert_eq!(card.status, 200, "{card:?}");
+    let quoted = logged(&cluster.bots[0], "quote request answered", |l| {
+        carries(l, "correlation", "quote-trace-7")
+    })
+    .await;
+    assert_eq!(quoted["code"], "aapl.us", "{quoted}");
+    assert_eq!(quoted["outcome"], "ok", "{quoted}");
 }
 
 #[actix_rt::test]

@@ -1,9 +1,10 @@
 //! Investors' routes: a quote card for a code (what a cashtag shows) and a
 //! channel's watchlist with its quotes (the ticker).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chat_bot::stock_codes::is_valid_code;
 use chat_shared::card::Card;
+use chat_shared::correlation::CorrelationId;
 use chat_shared::names::ChannelName;
 use chat_shared::payloads::QuoteFailure;
 use serde_json::json;
@@ -12,6 +13,11 @@ use super::channels::readable;
 use crate::error::AppError;
 use crate::session::CurrentUser;
 use crate::state::AppState;
+
+/// The request's id (`request_log`), which a quote asked of a bot carries.
+fn request_id(req: &HttpRequest) -> Option<CorrelationId> {
+    req.extensions().get::<CorrelationId>().cloned()
+}
 
 /// Seconds a browser is asked to wait when the bot is busy.
 const BUSY_RETRY_SECS: u64 = 2;
@@ -26,6 +32,7 @@ fn refused(failure: QuoteFailure) -> AppError {
 
 /// `GET /api/quotes/{code}`: the quote card for `code` (any case).
 pub async fn quote(
+    req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -36,7 +43,12 @@ pub async fn quote(
     }
     let card = state
         .quotes
-        .quote(&state.bus, &code, &user.name.to_ascii_lowercase())
+        .quote(
+            &state.bus,
+            &code,
+            &user.name.to_ascii_lowercase(),
+            request_id(&req).as_ref(),
+        )
         .await
         .map_err(refused)?;
     Ok(HttpResponse::Ok().json(Card::Quote(card)))
@@ -45,6 +57,7 @@ pub async fn quote(
 /// `GET /api/channels/{name}/watchlist`: the codes, and the quotes of those
 /// that have one now, in the same order.
 pub async fn watchlist(
+    req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -53,9 +66,12 @@ pub async fn watchlist(
     let name = ChannelName::parse(&name).map_err(|_| AppError::NoSuchChannel)?;
     let codes = state.store.watchlist(&name).await?;
     let asker = format!("#{name}");
-    let asked = codes
-        .iter()
-        .map(|code| state.quotes.quote(&state.bus, code, &asker));
+    let correlation = request_id(&req);
+    let asked = codes.iter().map(|code| {
+        state
+            .quotes
+            .quote(&state.bus, code, &asker, correlation.as_ref())
+    });
     let quotes: Vec<_> = futures::future::join_all(asked)
         .await
         .into_iter()

@@ -1,10 +1,11 @@
 // The channel list (active channel, unread and mention badges, a lock on
-// private channels), the direct conversations under it by the other
+// private channels, a "closed" tag on channels an operator closed), the direct conversations under it by the other
 // person's name, the people picker that starts one, and the create-channel
 // form (with "Private").
 
 import { state, channel } from '../state.js';
 import { kindOf, peerOf } from '../rooms.js';
+import { isClosed } from '../operators.js';
 import { avatar } from './avatar.js';
 import { $, h, showText, svgIcon } from './dom.js';
 import { createPicker } from './picker.js';
@@ -38,14 +39,15 @@ export function initSidebar({ open, create, users, message }) {
   const dmNew = $('dm-new');
   const dmPanel = $('dm-picker');
   const dmInput = $('dm-input');
-  const buttons = new Map(); // name -> {li, button, mention, badge, kind}
+  const buttons = new Map(); // name -> {li, button, closedTag, mention, badge, kind}
 
   /**
    * A row of the list: `#`, or a lock, or the person's avatar, then the
-   * name, the mention badge and the unread badge. Rebuilt when the kind
+   * name, the "closed" tag, the mention badge and the unread badge. Rebuilt when the kind
    * becomes known (a channel opened from a link before the list came).
    */
   function row(name, kind) {
+    const closedTag = h('span', { class: 'closed-tag', title: 'Closed by an operator', text: 'closed' });
     const mention = h('span', { class: 'mention-badge', title: 'Mentions of you' });
     const badge = h('span', { class: 'unread-badge' });
     const dm = kind === 'dm';
@@ -54,15 +56,18 @@ export function initSidebar({ open, create, users, message }) {
         : h('span', { class: 'channel-hash', 'aria-hidden': 'true', text: '#' });
     const button = h('button', {
       type: 'button', class: dm ? 'channel-btn dm-btn' : 'channel-btn', onclick: () => open(name),
-    }, mark, h('span', { class: 'channel-name', text: dm ? peerOf(name) : name }), mention, badge);
+    }, mark, h('span', { class: 'channel-name', text: dm ? peerOf(name) : name }), closedTag, mention, badge);
     const li = h('li', {}, button);
-    return { li, button, mention, badge, kind };
+    return { li, button, closedTag, mention, badge, kind };
   }
 
   function update(r, name) {
     const { unread, mentions } = channel(name);
     const active = name === state.active;
+    const closed = isClosed(name);
     r.button.classList.toggle('is-active', active);
+    r.button.classList.toggle('is-closed', closed);
+    r.closedTag.hidden = !closed;
     r.button.classList.toggle('has-unread', unread > 0);
     r.button.classList.toggle('has-mention', mentions > 0);
     if (active) r.button.setAttribute('aria-current', 'page');
@@ -73,6 +78,7 @@ export function initSidebar({ open, create, users, message }) {
     r.mention.hidden = mentions === 0;
     // The button's label replaces its content for screen readers: it says all of it.
     const said = r.kind === 'dm' ? [`${peerOf(name)}, direct message`] : r.kind === 'private' ? [name, 'private'] : [name];
+    if (closed) said.push('closed');
     if (unread > 0) said.push(`${unread} unread`);
     if (mentions > 0) said.push(mentions === 1 ? '1 mention of you' : `${mentions} mentions of you`);
     r.button.setAttribute('aria-label', said.join(', '));
