@@ -185,7 +185,11 @@ async function registerOver(context, name) {
   assert(res.status() === 201, `register ${name} answered ${res.status()} ${await res.text()}`);
 }
 
-/** Runs in the page: joins `channel` and sends `texts`, waiting for each ack. */
+/**
+ * Runs in the page: joins `channel` and sends `texts`, waiting for each ack.
+ * A send the server refuses as `overloaded` (a busy machine) goes again with
+ * its ref after a pause, as the chat's own client does.
+ */
 async function postOverSocket({ channel, texts, perSocket }) {
   const ids = [];
   for (let start = 0; start < texts.length; start += perSocket) {
@@ -213,8 +217,13 @@ async function postOverSocket({ channel, texts, perSocket }) {
     for (let i = start; i < Math.min(texts.length, start + perSocket); i += 1) {
       const ref = `post-${i}`;
       const send = typeof texts[i] === 'string' ? { text: texts[i] } : texts[i];
-      ws.send(JSON.stringify({ type: 'send', channel, ref, ...send }));
-      const answer = await next((f) => (f.type === 'ack' || f.type === 'error') && f.ref === ref);
+      let answer;
+      for (let tries = 1; ; tries += 1) {
+        ws.send(JSON.stringify({ type: 'send', channel, ref, ...send }));
+        answer = await next((f) => (f.type === 'ack' || f.type === 'error') && f.ref === ref);
+        if (answer.type === 'ack' || answer.code !== 'overloaded' || tries === 10) break;
+        await new Promise((resolve) => { setTimeout(resolve, 300 * tries); });
+      }
       if (answer.type !== 'ack') throw new Error(`send refused: ${JSON.stringify(answer)}`);
       ids.push(answer.id);
     }

@@ -53,37 +53,51 @@ async function lossyRelay(context, text) {
   return relay;
 }
 
+/**
+ * alice, signed up in a context of her own whose WebSockets pass through
+ * `fromPage(frame, page)` and `fromServer(frame, page, data)`: each is given
+ * the frame parsed and passes it on by returning true; one that returns
+ * false keeps it (it may answer, or hold `data`, with `page.send`).
+ */
+async function aliceBehindRelay(world, { fromPage = () => true, fromServer = () => true }) {
+  const context = await world.context();
+  await context.routeWebSocket(/\/ws$/, (page) => {
+    const server = page.connectToServer();
+    server.onMessage((data) => {
+      if (fromServer(JSON.parse(String(data)), page, data)) page.send(data);
+    });
+    page.onMessage((data) => {
+      if (fromPage(JSON.parse(String(data)), page)) server.send(data);
+    });
+  });
+  const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
+  assert(res.status() === 201, `register alice answered ${res.status()}`);
+  const page = await world.newPage(context, 'alice');
+  await page.goto('/');
+  const alice = new ChatPage(world, context, page, 'alice');
+  await alice.ready();
+  return { alice, context, page };
+}
+
 export const tests = [
   {
     name: 'a send the server refuses as overloaded stays Sending… and goes again by itself, shown once',
     async run(world) {
       const bob = await world.user('bob');
-      const context = await world.context();
       // Every send of "patience pays" gets the server's overloaded answer
       // instead of reaching it, until the test opens the gate: so the row is
       // seen pending whatever the machine's speed.
       const refusals = [];
       const gate = { open: false };
-      await context.routeWebSocket(/\/ws$/, (page) => {
-        const server = page.connectToServer();
-        server.onMessage((data) => page.send(data));
-        page.onMessage((data) => {
-          const frame = JSON.parse(String(data));
-          if (frame.type === 'send' && frame.text === 'patience pays' && !gate.open) {
-            refusals.push({ ref: frame.ref, at: Date.now() });
-            page.send(JSON.stringify({ type: 'error', code: 'overloaded', ref: frame.ref,
-              message: 'The server is busy; send it again in a moment.' }));
-            return;
-          }
-          server.send(data);
-        });
+      const { alice, page } = await aliceBehindRelay(world, {
+        fromPage: (frame, tab) => {
+          if (frame.type !== 'send' || frame.text !== 'patience pays' || gate.open) return true;
+          refusals.push({ ref: frame.ref, at: Date.now() });
+          tab.send(JSON.stringify({ type: 'error', code: 'overloaded', ref: frame.ref,
+            message: 'The server is busy; send it again in a moment.' }));
+          return false;
+        },
       });
-      const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
-      assert(res.status() === 201, `register alice answered ${res.status()}`);
-      const page = await world.newPage(context, 'alice');
-      await page.goto('/');
-      const alice = new ChatPage(world, context, page, 'alice');
-      await alice.ready();
 
       await alice.send('patience pays');
       await until('the first refusal', () => refusals.length >= 1);
@@ -109,6 +123,44 @@ export const tests = [
         assert(count === 1, `${who.name} sees it ${count} times`);
       }
       assert(!(await page.locator('.toast').count()), 'no error was shown');
+    },
+  },
+  {
+    name: 'typing in a channel whose join is still on its way tells no one and shows no error; once joined it tells',
+    async run(world) {
+      // The server's answer to joining #slow is held back until the test lets it through.
+      const typed = [];
+      const held = [];
+      const gate = { open: false };
+      const { context, page } = await aliceBehindRelay(world, {
+        fromServer: (frame, tab, data) => {
+          if (gate.open || frame.type !== 'joined' || frame.channel !== 'slow') return true;
+          held.push(() => tab.send(data));
+          return false;
+        },
+        fromPage: (frame) => {
+          if (frame.type === 'typing') typed.push(frame.channel);
+          return true;
+        },
+      });
+      const created = await context.request.post('/api/channels', { data: { name: 'slow' } });
+      assert(created.status() === 201, `create #slow answered ${created.status()}`);
+
+      const button = page.locator('#channel-list .channel-btn', { hasText: 'slow' });
+      await button.click();
+      await until('#slow to be open', async () => (await page.textContent('#channel-title')) === '# slow');
+      await until('the join of #slow to be answered (and held)', () => held.length === 1);
+      await page.fill('#composer-input', 'hello th');
+      await new Promise((resolve) => { setTimeout(resolve, 500); });
+      assert(!typed.includes('slow'), `no typing notice before the join: ${typed}`);
+      assert(!(await page.locator('.toast').count()), 'no error shown');
+
+      gate.open = true;
+      held.forEach((release) => release());
+      await until('#slow to load', async () => (await page.textContent('#history-status')) !== 'Loading messages…');
+      await page.fill('#composer-input', 'hello there');
+      await until('a typing notice for #slow once joined', () => typed.includes('slow'));
+      assert(!(await page.locator('.toast').count()), 'still no error shown');
     },
   },
   {

@@ -187,4 +187,52 @@ export const tests = [
       await readUpTo(bob, 'general', await (await bob.expectMessage('hey @bob', { from: 'alice' })).getAttribute('data-id'));
     },
   },
+  {
+    name: 'an edit that names you raises the mention badge once and highlights the row; one that drops your name unmarks it, after a reload too',
+    async run(world) {
+      const alice = await world.user('alice');
+      const bob = await world.user('bob');
+      await createChannel(alice, 'random');
+      await createChannel(alice, 'den');
+      await bob.openChannel('random');
+      const id = await sent(alice, 'lunch anyone?');
+      await expectBadges(bob, 'general', { unread: '1', mentions: '' });
+
+      /** Edits alice's message `id` (in the channel she has open) to `text` from the UI. */
+      const edit = async (messageId, text) => {
+        const row = alice.page.locator(`#message-list li.msg[data-id="${messageId}"]`);
+        await row.hover();
+        await row.getByRole('button', { name: 'Edit your message', exact: true }).click();
+        await alice.page.locator('#edit-bar').waitFor();
+        await alice.page.locator('#composer-input').fill(text);
+        await alice.page.locator('#composer-input').press('Enter');
+        await alice.page.locator('#edit-bar').waitFor({ state: 'hidden' });
+        await until(`alice to see ${JSON.stringify(text)}`, async () => (await row.locator('.msg-text').innerText()) === text);
+      };
+      await edit(id, '@bob lunch anyone?');
+      await expectBadges(bob, 'general', { unread: '1', mentions: '@1' }, 'the edit names bob');
+      await edit(id, '@bob lunch anyone? at one');
+      await new Promise((resolve) => { setTimeout(resolve, 700); });
+      await expectBadges(bob, 'general', { unread: '1', mentions: '@1' }, 'still naming him: counted once');
+
+      await bob.openChannel('general');
+      const row = bob.page.locator(`#message-list li.msg[data-id="${id}"]`);
+      await until('bob to see the edited text', async () => (await row.locator('.msg-text').innerText()) === '@bob lunch anyone? at one');
+      assert((await row.getAttribute('class')).includes('is-mention'), 'the row is highlighted');
+      assert(await row.locator('.msg-text .mention-me').count() === 1, 'his name is marked as his');
+
+      await edit(id, 'lunch anyone? at one');
+      await until('the highlight to go', async () => !(await row.getAttribute('class')).includes('is-mention'));
+      await bob.page.reload();
+      await bob.ready();
+      await bob.expectMessage('lunch anyone? at one', { from: 'alice' });
+      assert(!(await row.getAttribute('class')).includes('is-mention'), 'history has the edit\'s mentions: none');
+
+      // In a channel bob has not opened, the edit's mention is a mention, not another unread message.
+      await alice.openChannel('den');
+      const inDen = await sent(alice, 'anyone around?');
+      await edit(inDen, 'anyone around? @bob');
+      await expectBadges(bob, 'den', { unread: '', mentions: '@1' }, 'a mention of an edited message not opened');
+    },
+  },
 ];

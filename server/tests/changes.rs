@@ -283,6 +283,74 @@ async fn reactions_from_the_list_toggle_live_and_history_counts_who_reacted() {
 }
 
 #[actix_rt::test]
+async fn an_edit_that_names_someone_new_tells_them_once_and_the_counts_follow_the_text() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let mut bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let (mut a, mut b, mut c) = (alice.ws().await, bob.ws().await, carol.ws().await);
+    a.join("general").await;
+    b.join("general").await;
+    // carol has joined nothing: she hears of mentions all the same.
+    let first = a.say("general", "morning").await;
+    b.send(json!({"type": "read", "channel": "general", "id": first}))
+        .await;
+    let id = a.say("general", "can someone look at this?").await;
+    b.expect_message("general", "can someone look at this?")
+        .await;
+
+    let text = "@Bob can you look? cc @carol @nobody";
+    let ack = a.answer(change("edit", "general", &id, Some(text))).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let edited = expect_change(&mut b, "edited", &id).await;
+    assert_eq!(edited["mentions"], json!(["bob", "carol"]), "{edited}");
+    for (who, ws) in [("bob", &mut b), ("carol", &mut c)] {
+        let told = ws
+            .expect(&format!("{who}'s mention"), |f| f["type"] == "mention")
+            .await;
+        let m = &told["message"];
+        assert_eq!(
+            (m["id"].as_str(), m["text"].as_str()),
+            (Some(id.as_str()), Some(text))
+        );
+        assert!(m["edited_at"].is_string(), "as edited: {told}");
+    }
+    let counts = |list: &Value| {
+        let general = &list["channels"][0];
+        (general["unread"].as_u64(), general["mentions"].as_u64())
+    };
+    let (_, list) = bob.get("/api/channels").await;
+    assert_eq!(counts(&list), (Some(1), Some(1)), "{list}");
+
+    // Still naming them: nobody is told again.
+    let again = "@bob can you look? cc @carol, thanks";
+    a.answer(change("edit", "general", &id, Some(again))).await;
+    expect_change(&mut b, "edited", &id).await;
+    for ws in [&mut b, &mut c] {
+        let frames = ws.drain(Duration::from_millis(400)).await;
+        assert!(
+            frames.iter().all(|f| f["type"] != "mention"),
+            "told twice: {frames:?}"
+        );
+    }
+
+    // Naming no one: the counts and the history follow the text.
+    a.answer(change("edit", "general", &id, Some("can you look?")))
+        .await;
+    let edited = expect_change(&mut b, "edited", &id).await;
+    assert_eq!(edited["mentions"], json!([]), "{edited}");
+    let (_, list) = bob.get("/api/channels").await;
+    assert_eq!(counts(&list), (Some(1), Some(0)), "{list}");
+    let joined = app.user("dave").await.ws().await.join("general").await;
+    let last = &joined["history"][1];
+    assert_eq!(last["text"], "can you look?", "{joined}");
+    assert!(
+        last["mentions"].is_null(),
+        "a message naming no one has no mentions: {last}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_client_catching_up_sees_every_change_it_missed_as_a_fresh_join_does() {
     let app = TestApp::spawn().await;
     let mut a = app.user("alice").await.ws().await;

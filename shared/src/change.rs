@@ -23,6 +23,9 @@ pub enum Change {
         edited_at: DateTime<Utc>,
         /// Who changed it.
         by: String,
+        /// The users the new text mentions (as a message's `mentions`).
+        #[serde(default)]
+        mentions: Vec<String>,
     },
     /// The message was taken back; its words are erased everywhere.
     Deleted {
@@ -90,11 +93,15 @@ impl Change {
     pub fn apply(&self, m: &mut Message) {
         match self {
             Change::Edited {
-                text, edited_at, ..
+                text,
+                edited_at,
+                mentions,
+                ..
             } => {
                 if !m.deleted && m.edited_at.is_none_or(|at| at <= *edited_at) {
                     m.text = text.clone();
                     m.edited_at = Some(*edited_at);
+                    m.mentions = mentions.clone();
                 }
             }
             Change::Deleted { .. } => m.erase(),
@@ -134,11 +141,16 @@ mod tests {
         let edit = Change::Edited {
             channel: ChannelName::general(),
             id: m.id.clone(),
-            text: MessageText::parse("hello").unwrap(),
+            text: MessageText::parse("hello @bob").unwrap(),
             edited_at: m.ts,
             by: "alice".into(),
+            mentions: vec!["bob".into()],
         };
         let json = edit.to_json();
+        assert!(
+            json.ends_with(r#","by":"alice","mentions":["bob"]}"#),
+            "{json}"
+        );
         assert!(
             json.starts_with(r#"{"type":"edited","channel":"general","id":""#),
             "{json}"
@@ -146,6 +158,12 @@ mod tests {
         assert!(is_change(json.as_bytes()));
         assert!(!is_change(m.to_json().as_bytes()));
         assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), edit);
+        // An edit published without mentions mentions no one.
+        let bare = r#"{"type":"edited","channel":"general","id":"x","text":"hi","edited_at":"2026-11-30T00:00:00.000Z","by":"a"}"#;
+        assert!(matches!(
+            serde_json::from_str::<Change>(bare).unwrap(),
+            Change::Edited { mentions, .. } if mentions.is_empty()
+        ));
         let delete = r#"{"type":"deleted","channel":"general","id":"x","by":"bob"}"#;
         assert!(matches!(
             serde_json::from_str::<Change>(delete).unwrap(),
@@ -170,11 +188,17 @@ mod tests {
             text: MessageText::parse(text).unwrap(),
             edited_at: DateTime::from_timestamp_millis(ms).unwrap(),
             by: "alice".into(),
+            mentions: text
+                .contains("@bob")
+                .then(|| "bob".to_owned())
+                .into_iter()
+                .collect(),
         };
-        let (late, early) = (edit("second", 2_000), edit("first", 1_000));
+        let (late, early) = (edit("second @bob", 2_000), edit("first", 1_000));
         late.apply(&mut m);
         early.apply(&mut m);
-        assert_eq!(m.text.as_str(), "second");
+        assert_eq!(m.text.as_str(), "second @bob");
+        assert_eq!(m.mentions, ["bob"], "the later edit's mentions stay");
         Change::Deleted {
             channel: ChannelName::general(),
             id: m.id.clone(),

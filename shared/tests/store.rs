@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use chat_shared::change::Change;
 use chat_shared::message::{Kind, Message};
 use chat_shared::names::{ChannelName, MessageText, Username};
 use chat_shared::store::{
@@ -39,6 +40,7 @@ async fn suite(store: Arc<dyn Store>) {
     text_survives_byte_for_byte(store).await;
     operator_and_system_posts_keep_their_kind(store).await;
     replies_keep_their_original_and_one_message_is_found_by_id(store).await;
+    an_edit_replaces_the_mentions_with_its_own(store).await;
     search_finds_whole_words_in_any_order_newest_first(store).await;
     login_sessions(store).await;
     retried_sends_are_stored_once(store).await;
@@ -238,6 +240,55 @@ async fn replies_keep_their_original_and_one_message_is_found_by_id(store: &dyn 
     assert_eq!(found, Some(reply));
     let elsewhere = store.message(&channel("random"), &original.id).await;
     assert_eq!(elsewhere.unwrap(), None, "only in its own channel");
+}
+
+async fn an_edit_replaces_the_mentions_with_its_own(store: &dyn Store) {
+    let original = Message {
+        mentions: vec!["bob".into()],
+        ..msg("mentions", "@bob lunch?")
+    };
+    store
+        .insert_messages(std::slice::from_ref(&original))
+        .await
+        .unwrap();
+    let edit = |text: &str, mentions: &[&str], ms: i64| Change::Edited {
+        channel: channel("mentions"),
+        id: original.id.clone(),
+        text: MessageText::parse(text).unwrap(),
+        edited_at: chrono::DateTime::from_timestamp_millis(original.ts.timestamp_millis() + ms)
+            .unwrap(),
+        by: "alice".into(),
+        mentions: mentions.iter().map(|m| (*m).to_owned()).collect(),
+    };
+    let stored = || async {
+        let m = store.message(&channel("mentions"), &original.id).await;
+        m.unwrap().expect("still stored").mentions
+    };
+    let later = edit("@carol @dave lunch?", &["carol", "dave"], 2_000);
+    let earlier = edit("@erin lunch?", &["erin"], 1_000);
+    assert_eq!(
+        store.apply_changes(&[later, earlier]).await.unwrap(),
+        [true, true]
+    );
+    assert_eq!(
+        stored().await,
+        ["carol", "dave"],
+        "the later edit's, whatever the order"
+    );
+    let changes = store
+        .changes_since(&channel("mentions"), &original.id, 0, 10)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Edited { mentions, .. }] if mentions == &["carol", "dave"]),
+        "a catch-up's edit names them too: {changes:?}"
+    );
+    let none = edit("lunch?", &[], 3_000);
+    store.apply_changes(&[none]).await.unwrap();
+    assert!(
+        stored().await.is_empty(),
+        "an edit that names no one clears them"
+    );
 }
 
 async fn search_finds_whole_words_in_any_order_newest_first(store: &dyn Store) {

@@ -2,7 +2,7 @@
 // reaction frames), applied by the archive's rules to every copy the store
 // keeps of the message. Part of the store (state.js).
 
-import { changed, copiesOf, editedAt, sameUser } from './state.js';
+import { changed, copiesOf, editedAt, isMe, mentionsMe, sameUser } from './state.js';
 
 /**
  * Applies `change` to message `id` of channel `name`, where it is loaded
@@ -14,15 +14,24 @@ function amend(name, id, change) {
   if (copiesOf(name, id).map(change).some(Boolean)) changed('messages');
 }
 
-/** An `edited` frame: the new text, unless the message is deleted or has a later edit (the server's rule). */
-export function applyEdited({ channel: name, id, text, edited_at: at }) {
+/**
+ * An `edited` frame: the new text and whom it mentions, unless the message
+ * is deleted or has a later edit (the server's rule). Returns the message
+ * when the edit names us where it did not before (someone else's), else null.
+ */
+export function applyEdited({ channel: name, id, text, edited_at: at, mentions }) {
   const when = typeof at === 'string' ? Date.parse(at) : NaN;
-  if (typeof text !== 'string' || Number.isNaN(when)) return;
+  if (typeof text !== 'string' || Number.isNaN(when)) return null;
+  const named = Array.isArray(mentions) ? mentions.filter((u) => typeof u === 'string') : [];
+  let newly = null;
   amend(name, id, (m) => {
     if (m.deleted || editedAt(m) > when) return false;
-    Object.assign(m, { text, edited_at: at });
+    const before = mentionsMe(m);
+    Object.assign(m, { text, edited_at: at, mentions: named });
+    if (!before && mentionsMe(m) && !isMe(m.user)) newly = m;
     return true;
   });
+  return newly;
 }
 
 /** A `deleted` frame (or the ack of our deletion): the message becomes a tombstone. */

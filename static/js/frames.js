@@ -6,7 +6,9 @@ import * as pending from './pending.js';
 import { applyEdited, applyDeleted, applyReaction } from './amend.js';
 import { applyRead } from './reads.js';
 import { addNotice, setClosed } from './operators.js';
-import { applyMention, entryOf, noteMention, removeChannel, roleOf, setRole } from './rooms.js';
+import {
+  applyEditedMention, applyMention, entryOf, noteMention, removeChannel, roleOf, setRole,
+} from './rooms.js';
 
 const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
 
@@ -20,7 +22,8 @@ const isEntry = (ch) => !!ch && typeof ch.name === 'string' && ch.name !== '';
  *   true when it will be sent again (false: it is shown failed).
  * handlers.changeFailed(ref, message): an `error` frame with a ref that is no
  * send; true when it was one of our edits, deletions or reactions.
- * handlers.mentioned(message): a new message from someone else mentions us.
+ * handlers.mentioned(message): a new message from someone else mentions us
+ *   (or an edit of one names us now).
  * handlers.problem(message): any other `error` frame.
  * handlers.conversation(name): a direct conversation was opened with us.
  * handlers.invited(name, by), handlers.roleChanged(name, role, by): told
@@ -80,9 +83,11 @@ export function applyFrame(frame, handlers) {
         handlers.acked(frame.ref);
       }
       break;
-    case 'edited':
-      applyEdited(frame);
+    case 'edited': {
+      const named = applyEdited(frame);
+      if (named && applyEditedMention(named)) handlers.mentioned(named);
       break;
+    }
     case 'deleted':
       applyDeleted(frame);
       break;

@@ -346,7 +346,8 @@ const notify = initNotify({ open: openChannel });
 const members = initMembers(people, { visible: () => layout.membersVisible() });
 const composer = initComposer({
   send: (text, replyTo) => sendText(state.active, text, replyTo),
-  typing: () => socket.send({ type: 'typing', channel: state.active }),
+  // Typing is told only once the channel is joined (the server would answer not_joined).
+  typing: () => store.inRoom(state.active) && socket.send({ type: 'typing', channel: state.active }),
   save: (m, text) => changes.edit(m, text),
 });
 const typing = initTyping();

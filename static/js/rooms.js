@@ -1,8 +1,8 @@
 // People and rooms: what kind each channel is (public, private or a direct
 // conversation), the caller's role there, how a channel is named on screen,
 // channels given or taken away by person-addressed frames (`dm`, `invited`,
-// `role`, `kicked`), and mentions that arrive for channels this tab has not
-// joined. Part of the store (state.js).
+// `role`, `kicked`), mentions that arrive for channels this tab has not
+// joined, and edits that newly mention us. Part of the store (state.js).
 
 import { state, changed, channel, isMe, setChannels } from './state.js';
 
@@ -104,8 +104,27 @@ export function applyMention(m) {
   const c = channel(m.channel);
   if (c.lastRead && m.id <= c.lastRead) return false;
   noteMention(m.id);
-  c.unread += 1;
+  // An edited message was counted unread when it came; only the mention is new.
+  if (!m.edited_at) c.unread += 1;
   c.mentions += 1;
   changed('unread');
+  return true;
+}
+
+/**
+ * An edit, in a channel this tab has joined, that names us where the message
+ * did not before: a mention like a new one (once per message id), counted on
+ * the badge unless the channel is open in sight or read past it. Returns
+ * true when it is new (the caller tells of it).
+ */
+export function applyEditedMention(m) {
+  if (counted.has(m.id)) return false;
+  noteMention(m.id);
+  const c = channel(m.channel);
+  const seen = m.channel === state.active && !document.hidden;
+  if (!seen && !(c.lastRead && m.id <= c.lastRead)) {
+    c.mentions += 1;
+    changed('unread');
+  }
   return true;
 }

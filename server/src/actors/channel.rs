@@ -5,6 +5,7 @@
 
 mod changes;
 mod in_flight;
+mod membership;
 mod messages;
 mod posting;
 mod recent;
@@ -19,12 +20,11 @@ use actix::prelude::*;
 use actix::WeakAddr;
 use bytestring::ByteString;
 use chat_shared::bus::inbound::{self, Inbound};
-use chat_shared::bus::{json_payload, Bus, BusKey, Envelope};
-use chat_shared::frames::{PresenceBatch, ServerFrame};
-use chat_shared::log_text::shown;
+use chat_shared::bus::{Bus, BusKey, Envelope};
+use chat_shared::frames::ServerFrame;
 use chat_shared::message::Message;
 use chat_shared::names::ChannelName;
-use chat_shared::payloads::{NoteEvent, PresenceNote};
+use chat_shared::payloads::NoteEvent;
 use chat_shared::subjects::{self, ORIGIN_HEADER};
 use futures::stream;
 
@@ -39,7 +39,7 @@ use super::outbox::Outbox;
 use super::presence::Presence;
 use super::{ChannelFrame, ConnId, FellBehind};
 use crate::durable::Durability;
-use crate::publisher::{Outgoing, Publisher};
+use crate::publisher::Publisher;
 
 /// How the actors of this server reach the bus: the bus itself, the queue
 /// that publishes in order, this server's id (to skip its own echoes), the
@@ -195,59 +195,6 @@ impl ChannelActor {
         }
     }
 
-    /// Someone came or went: the members are told in the next batch, due
-    /// `presence_interval` after the first change not told yet.
-    fn presence_changed(&mut self) {
-        if self.batch_due || !self.presence.has_diff() {
-            return;
-        }
-        let Some(me) = self.me.clone() else {
-            return;
-        };
-        self.batch_due = true;
-        let wait = self.settings.presence_interval;
-        actix::spawn(async move {
-            actix::clock::sleep(wait).await;
-            if let Some(me) = me.upgrade() {
-                me.do_send(TellPresence);
-            }
-        });
-    }
-
-    /// The roster a joining connection is given.
-    fn roster(&self) -> Roster {
-        Roster {
-            members: self.presence.page(None, self.settings.joined_members),
-            count: self.presence.count(),
-        }
-    }
-
-    fn announce(&self, user: &str, event: NoteEvent) {
-        let note = PresenceNote {
-            user: user.to_owned(),
-            event,
-            server: self.link.server_id.to_string(),
-        };
-        self.link.publisher.send_lossy(Outgoing {
-            subject: subjects::presence(&self.name),
-            headers: self.link.origin(),
-            payload: json_payload(&note),
-        });
-    }
-
-    fn remove(&mut self, conn: ConnId) {
-        let Some(member) = self.members.remove(&conn) else {
-            return;
-        };
-        let change = self.presence.leave_local(&member.user);
-        if change.local_edge {
-            self.announce(&member.user, NoteEvent::Leave);
-        }
-        if change.channel_edge {
-            self.presence_changed();
-        }
-    }
-
     /// Delivers a message that arrived from the bus (a server, the bot, an
     /// operator) once it passes the rules of `inbound`, marked by who could
     /// have sent it.
@@ -287,43 +234,6 @@ impl ChannelActor {
         let id = Some(Arc::from(message.id.as_str()));
         let accepted_ms = message.ts.timestamp_millis();
         self.fan_out_at(frame.into(), id, accepted_ms, None);
-    }
-
-    fn note_remote(&mut self, envelope: &Envelope) {
-        let Ok(note) = serde_json::from_slice::<PresenceNote>(&envelope.payload) else {
-            tracing::warn!(subject = %shown(&envelope.subject), "dropping malformed presence note");
-            return;
-        };
-        if !self.presence.learn_server(&note.server) {
-            // A server we have not heard from: tell it who is here, and have
-            // the registry watch that it stays alive.
-            self.peer_seen.do_send(PeerSeen(note.server.clone()));
-            for user in self.presence.local_users() {
-                self.announce(&user, NoteEvent::Join);
-            }
-        }
-        match note.event {
-            NoteEvent::Join => {
-                if self.presence.join_remote(&note.server, &note.user) {
-                    self.presence_changed();
-                }
-            }
-            NoteEvent::Leave => {
-                if self.presence.leave_remote(&note.server, &note.user) {
-                    self.presence_changed();
-                }
-            }
-            NoteEvent::Typing => {
-                if !self.typing.admit(&note.user, Instant::now()) {
-                    return;
-                }
-                let frame = ServerFrame::Typing {
-                    channel: self.name.clone(),
-                    user: note.user,
-                };
-                self.fan_out(frame.to_json().into(), None, None);
-            }
-        }
     }
 }
 
@@ -382,97 +292,6 @@ impl StreamHandler<Envelope> for ChannelActor {
     }
 }
 
-/// The presence batch is due: the members are told who came and went.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct TellPresence;
-
-impl Handler<TellPresence> for ChannelActor {
-    type Result = ();
-
-    fn handle(&mut self, _: TellPresence, _: &mut Self::Context) {
-        self.batch_due = false;
-        let diff = self.presence.take_diff();
-        if diff.is_empty() {
-            return;
-        }
-        let batch = PresenceBatch::new(
-            self.name.clone(),
-            diff.joins,
-            diff.leaves,
-            self.presence.count(),
-            self.settings.joined_members,
-        );
-        let frame = ServerFrame::Presence(Box::new(batch));
-        self.fan_out(frame.to_json().into(), None, None);
-        // Members cut loose by that fan-out left: their leaving is due next.
-        self.presence_changed();
-    }
-}
-
-impl Handler<Present> for ChannelActor {
-    type Result = MessageResult<Present>;
-
-    fn handle(&mut self, ask: Present, _: &mut Self::Context) -> Self::Result {
-        MessageResult(Roster {
-            members: self.presence.page(ask.after.as_deref(), ask.limit),
-            count: self.presence.count(),
-        })
-    }
-}
-
-impl Handler<Join> for ChannelActor {
-    type Result = MessageResult<Join>;
-
-    fn handle(&mut self, join: Join, _: &mut Self::Context) -> Self::Result {
-        let member = Member {
-            user: join.user.clone(),
-            frames: join.frames,
-            fell_behind: join.fell_behind,
-            outbox: join.outbox,
-        };
-        if self.members.insert(join.conn, member).is_some() {
-            // The same connection joining again: it is counted once already.
-            return MessageResult(self.roster());
-        }
-        let change = self.presence.join_local(&join.user);
-        if change.local_edge {
-            self.announce(&join.user, NoteEvent::Join);
-        }
-        if change.channel_edge {
-            self.presence_changed();
-        }
-        MessageResult(self.roster())
-    }
-}
-
-impl Handler<Leave> for ChannelActor {
-    type Result = ();
-
-    fn handle(&mut self, leave: Leave, ctx: &mut Self::Context) {
-        self.remove(leave.conn);
-        if self.members.is_empty() {
-            ctx.notify_later(CheckIdle, Duration::from_secs(5));
-        }
-    }
-}
-
-/// Re-checks emptiness a little after the last member left, so a quick
-/// rejoin (a page reload) keeps the actor and its subscription.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct CheckIdle;
-
-impl Handler<CheckIdle> for ChannelActor {
-    type Result = ();
-
-    fn handle(&mut self, _: CheckIdle, _: &mut Self::Context) {
-        if self.members.is_empty() {
-            self.idle.do_send(ChannelIdle(self.name.clone()));
-        }
-    }
-}
-
 impl Handler<Typing> for ChannelActor {
     type Result = ();
 
@@ -514,43 +333,6 @@ impl Handler<ToMembers> for ChannelActor {
 
     fn handle(&mut self, ToMembers(frame): ToMembers, _: &mut Self::Context) {
         self.fan_out(frame, None, None);
-    }
-}
-
-impl Handler<LocalUsers> for ChannelActor {
-    type Result = MessageResult<LocalUsers>;
-
-    fn handle(&mut self, _: LocalUsers, _: &mut Self::Context) -> Self::Result {
-        MessageResult(
-            self.presence
-                .local_users()
-                .iter()
-                .map(|u| u.to_string())
-                .collect(),
-        )
-    }
-}
-
-impl Handler<ServerGone> for ChannelActor {
-    type Result = ();
-
-    fn handle(&mut self, ServerGone(server): ServerGone, _: &mut Self::Context) {
-        if !self.presence.drop_server(&server).is_empty() {
-            self.presence_changed();
-        }
-    }
-}
-
-impl Handler<StopIfEmpty> for ChannelActor {
-    type Result = bool;
-
-    fn handle(&mut self, _: StopIfEmpty, ctx: &mut Self::Context) -> bool {
-        if self.members.is_empty() {
-            ctx.stop();
-            true
-        } else {
-            false
-        }
     }
 }
 

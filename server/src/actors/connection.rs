@@ -5,6 +5,7 @@
 mod changes;
 mod client_frames;
 mod fragments;
+mod joining;
 mod reading;
 
 use std::collections::HashMap;

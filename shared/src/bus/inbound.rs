@@ -89,9 +89,19 @@ pub fn accept_any(
             return Err(Rejected::TsAhead);
         }
         Change::Reaction { emoji, .. } if !is_emoji(emoji) => return Err(Rejected::BadEmoji),
+        Change::Edited { mentions, .. } if !mentions_ok(mentions) => {
+            return Err(Rejected::BadMentions)
+        }
         _ => {}
     }
     Ok(Inbound::Change(change))
+}
+
+/// Whether `names` can be a message's `mentions`: at most 20 lower-case
+/// usernames.
+fn mentions_ok(names: &[String]) -> bool {
+    let lower = |n: &String| n.bytes().all(|b| !b.is_ascii_uppercase());
+    names.len() <= 20 && names.iter().all(|n| lower(n) && Username::parse(n).is_ok())
 }
 
 /// The payload as published, before any check.
@@ -161,13 +171,7 @@ fn accept_message(
     {
         return Err(Rejected::BadReplyTo);
     }
-    let lower = |n: &String| n.bytes().all(|b| !b.is_ascii_uppercase());
-    let names_ok = published.mentions.len() <= 20
-        && published
-            .mentions
-            .iter()
-            .all(|n| lower(n) && Username::parse(n).is_ok());
-    if !names_ok {
+    if !mentions_ok(&published.mentions) {
         return Err(Rejected::BadMentions);
     }
     if published.card.as_ref().is_some_and(|c| !c.is_valid()) {

@@ -15,8 +15,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use super::market::{self, AlertRow, ClaimRow, CodeRow};
 use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
-    attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
-    ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
+    attach_reactions, into_changes, into_messages, mentions_column, reaction_upsert, read_upsert,
+    ChangedRow, ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::sqlite::map_err;
 use super::{
@@ -723,13 +723,20 @@ async fn apply_change(conn: &mut AsyncPgConnection, change: &Change) -> Result<b
         .filter(messages::id.eq(change.id()));
     let changed = match change {
         Change::Edited {
-            text, edited_at, ..
+            text,
+            edited_at,
+            mentions,
+            ..
         } => {
             let at = edited_at.timestamp_millis();
             diesel::update(target)
                 .filter(messages::deleted_at.is_null())
                 .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
-                .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
+                .set((
+                    messages::text.eq(text.as_str()),
+                    messages::edited_at.eq(at),
+                    messages::mentions.eq(mentions_column(mentions)),
+                ))
                 .execute(conn)
                 .await
         }

@@ -144,15 +144,7 @@ impl TryFrom<MessageRow> for Message {
             edited_at: r.edited_at.map(time).transpose()?,
             deleted: r.deleted_at.is_some(),
             reactions: Default::default(),
-            mentions: r
-                .mentions
-                .map(|m| {
-                    m.split(',')
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            mentions: mentions_of(r.mentions),
             card: r
                 .card
                 .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("card", e)))
@@ -174,7 +166,7 @@ impl From<&Message> for MessageRow {
             reply_to: m.reply_to.clone(),
             edited_at: m.edited_at.map(|t| t.timestamp_millis()),
             deleted_at: m.deleted.then(|| m.ts_millis()),
-            mentions: (!m.mentions.is_empty()).then(|| format!(",{},", m.mentions.join(","))),
+            mentions: mentions_column(&m.mentions),
             reacted: !m.reactions.is_empty(),
             card: m
                 .card
@@ -243,6 +235,25 @@ pub struct ChangedRow {
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub deleted_by: Option<String>,
+    pub mentions: Option<String>,
+}
+
+/// The `mentions` column of names: `,alice,bob,` (so that `,bob,` finds a
+/// name whole: `ReadState::count`), or NULL for none.
+pub fn mentions_column(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| format!(",{},", names.join(",")))
+}
+
+/// The names a `mentions` column holds, in order.
+pub fn mentions_of(column: Option<String>) -> Vec<String> {
+    column
+        .map(|m| {
+            m.split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A person's latest change of one reaction, as stored.
@@ -278,6 +289,7 @@ pub fn into_changes(
                 text: MessageText::parse(&m.text).map_err(|e| corrupt("message text", e))?,
                 edited_at: time(at)?,
                 by: m.username,
+                mentions: mentions_of(m.mentions),
             },
             (None, None) => continue,
         });

@@ -16,8 +16,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use super::market::{self, AlertRow, ClaimRow, CodeRow};
 use super::rooms::{self, AccessRow, BanRow, MemberRow, NameRow};
 use super::rows::{
-    attach_reactions, into_changes, into_messages, reaction_upsert, read_upsert, ChangedRow,
-    ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
+    attach_reactions, into_changes, into_messages, mentions_column, reaction_upsert, read_upsert,
+    ChangedRow, ChannelRow, MessageRow, NewUser, ReactionChangeRow, ReactionRow, UserRow,
 };
 use super::{
     now_millis, Access, Alert, Among, Ban, Channel, Claim, HistoryQuery, Kind, Listed,
@@ -905,13 +905,20 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
         .filter(messages::id.eq(change.id()));
     let changed = match change {
         Change::Edited {
-            text, edited_at, ..
+            text,
+            edited_at,
+            mentions,
+            ..
         } => {
             let at = edited_at.timestamp_millis();
             diesel::update(target)
                 .filter(messages::deleted_at.is_null())
                 .filter(messages::edited_at.is_null().or(messages::edited_at.le(at)))
-                .set((messages::text.eq(text.as_str()), messages::edited_at.eq(at)))
+                .set((
+                    messages::text.eq(text.as_str()),
+                    messages::edited_at.eq(at),
+                    messages::mentions.eq(mentions_column(mentions)),
+                ))
                 .execute(c)?
         }
         Change::Deleted { by, .. } => diesel::update(target)
@@ -923,38 +930,49 @@ fn apply_change(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> 
                 messages::deleted_by.eq(by.as_str()),
             ))
             .execute(c)?,
-        Change::Reaction {
-            channel,
-            id,
-            emoji,
-            user,
-            on,
-            at,
-        } => {
-            let deleted_at = target
-                .select(messages::deleted_at)
-                .first::<Option<i64>>(c)
-                .optional()?;
-            if deleted_at == Some(None) {
-                diesel::update(target)
-                    .set(messages::reacted.eq(true))
-                    .execute(c)?;
-                diesel::sql_query(reaction_upsert(true))
-                    .bind::<Text, _>(id)
-                    .bind::<Text, _>(channel.as_str())
-                    .bind::<Text, _>(emoji)
-                    .bind::<Text, _>(user)
-                    .bind::<Bool, _>(*on)
-                    .bind::<BigInt, _>(at.timestamp_millis())
-                    .execute(c)?;
-            }
-            return Ok(deleted_at.is_some());
-        }
+        Change::Reaction { .. } => return react(c, change),
     };
     if changed > 0 {
         return Ok(true);
     }
     target.count().get_result::<i64>(c).map(|n| n > 0)
+}
+
+/// A reaction to an archived message that is not deleted; whether the
+/// message is archived.
+fn react(c: &mut SqliteConnection, change: &Change) -> QueryResult<bool> {
+    let Change::Reaction {
+        channel,
+        id,
+        emoji,
+        user,
+        on,
+        at,
+    } = change
+    else {
+        return Ok(false);
+    };
+    let target = messages::table
+        .filter(messages::channel.eq(channel.as_str()))
+        .filter(messages::id.eq(id));
+    let deleted_at = target
+        .select(messages::deleted_at)
+        .first::<Option<i64>>(c)
+        .optional()?;
+    if deleted_at == Some(None) {
+        diesel::update(target)
+            .set(messages::reacted.eq(true))
+            .execute(c)?;
+        diesel::sql_query(reaction_upsert(true))
+            .bind::<Text, _>(id)
+            .bind::<Text, _>(channel.as_str())
+            .bind::<Text, _>(emoji)
+            .bind::<Text, _>(user)
+            .bind::<Bool, _>(*on)
+            .bind::<BigInt, _>(at.timestamp_millis())
+            .execute(c)?;
+    }
+    Ok(deleted_at.is_some())
 }
 
 /// Channel `name`'s row, if there is one.

@@ -30,7 +30,7 @@ export const firstLine = (text) => text.split('\n', 1)[0];
 
 /**
  * send(text, replyTo): queue a message for the active channel (a reply to
- * the message id `replyTo`, or null). typing(): notify others.
+ * the message id `replyTo`, or null). typing(): notify others; true when told.
  * save(m, text): send an edit of message `m`; its ref, or null when it
  * cannot go now. The answer comes back through editSaved/editFailed.
  */
@@ -205,10 +205,8 @@ export function initComposer({ send, typing, save }) {
     if (!input.value.startsWith('/')) hintsDismissed = false;
     refresh();
     const now = Date.now();
-    if (!editing && input.value.trim() && now - lastTyping >= TYPING_EVERY_MS) {
-      lastTyping = now;
-      typing();
-    }
+    // Counted from the last notice that went (none goes before the channel is joined).
+    if (!editing && input.value.trim() && now - lastTyping >= TYPING_EVERY_MS && typing()) lastTyping = now;
   });
 
   form.addEventListener('submit', (ev) => {

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::*;
 use chat_shared::frames::{ErrorCode, ErrorFrame};
+use chat_shared::payloads::PresenceNote;
 
 /// A stand-in connection that records the frames it is sent.
 struct Probe(tokio::sync::mpsc::UnboundedSender<String>);

@@ -3,17 +3,22 @@
 //! the sender's own or the sender its owner or a moderator, a reaction one of
 //! the list. Then the channel stores
 //! and delivers the change, and the sender gets an `ack` with the message id.
+//! An edit's mentions are worked out again from its text, and those it names
+//! for the first time are told (`mention`), as for a new message.
 
 use actix::prelude::*;
 use chat_shared::change::{is_emoji, Change};
 use chat_shared::frames::{ErrorCode, ErrorFrame, ServerFrame};
-use chat_shared::message::{is_message_id, Message};
+use chat_shared::message::{is_message_id, mention_candidates, Message};
 use chat_shared::names::{ChannelName, MessageText};
 use tracing::Instrument;
 
-use super::client_frames::{parse_channel, unavailable};
+use super::client_frames::{existing_mentions, parse_channel, tell_mentioned, unavailable};
 use super::{Connection, Ctx};
 use crate::actors::channel::Amend;
+
+/// An edited message and the people it mentions who it did not mention before.
+type NewlyMentioned = Option<(Message, Vec<String>)>;
 
 /// What a member asked to do to a message.
 pub(super) enum Asked {
@@ -57,8 +62,8 @@ impl Connection {
             look_up
                 .into_actor(self)
                 .map(move |(decided, id), act, ctx| {
-                    let change = match decided {
-                        Ok(change) => change,
+                    let (change, newly) = match decided {
+                        Ok(decided) => decided,
                         Err(e) => return act.error(ctx, e.with_ref(reference.as_deref())),
                     };
                     let request = addr.send(Amend {
@@ -67,7 +72,13 @@ impl Connection {
                     });
                     ctx.spawn(request.into_actor(act).map(move |result, act, ctx| {
                         let frame = match result {
-                            Ok(Ok(())) => ServerFrame::Ack { reference, id },
+                            Ok(Ok(())) => {
+                                if let Some((message, named)) = newly {
+                                    let tell = tell_mentioned(act.state.clone(), message, named);
+                                    actix::spawn(tell.instrument(act.span()));
+                                }
+                                ServerFrame::Ack { reference, id }
+                            }
                             Ok(Err(e)) => ServerFrame::Error(e.with_ref(reference.as_deref())),
                             Err(_) => {
                                 ServerFrame::Error(unavailable().with_ref(reference.as_deref()))
@@ -81,15 +92,16 @@ impl Connection {
     }
 }
 
-/// Finds the message and whether `user` runs the channel (for a deletion),
-/// and decides the change; with the message id asked about.
+/// Finds the message, whether `user` runs the channel (for a deletion) and
+/// whom an edit mentions, and decides the change; with the message id asked
+/// about.
 async fn look_up(
     state: actix_web::web::Data<crate::state::AppState>,
     name: ChannelName,
     user: String,
     id: String,
     asked: Asked,
-) -> (Result<Change, ErrorFrame>, String) {
+) -> (Result<(Change, NewlyMentioned), ErrorFrame>, String) {
     let (bus, store, key) = (state.bus.as_ref(), state.store.as_ref(), &state.bus_key);
     let found = chat_shared::history::find(bus, store, key, &name, &id).await;
     let manages = match &asked {
@@ -99,9 +111,19 @@ async fn look_up(
             .map(|a| a.is_some_and(|a| a.manages())),
         _ => Ok(false),
     };
-    let decided = match (found, manages) {
-        (Ok(found), Ok(manages)) => decide(&name, &user, found, manages, asked),
-        (Err(e), _) | (_, Err(e)) => {
+    let mentions = match &asked {
+        Asked::Edit(text) => existing_mentions(store, mention_candidates(text.as_str())).await,
+        _ => Ok(Vec::new()),
+    };
+    let decided = match (found, manages, mentions) {
+        (Ok(found), Ok(manages), Ok(mentions)) => {
+            let before = found.clone();
+            decide(&name, &user, found, manages, asked, mentions).map(|change| {
+                let newly = before.and_then(|m| newly_mentioned(m, &change));
+                (change, newly)
+            })
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             tracing::warn!(channel = %name, error = %e, "could not look up a message to change");
             Err(unavailable())
         }
@@ -118,6 +140,7 @@ fn decide(
     found: Option<Message>,
     manages: bool,
     asked: Asked,
+    mentions: Vec<String>,
 ) -> Result<Change, ErrorFrame> {
     let Some(message) = found.filter(|m| !m.deleted) else {
         return Err(ErrorFrame::new(
@@ -134,6 +157,7 @@ fn decide(
             text,
             edited_at: chrono::Utc::now(),
             by,
+            mentions,
         }),
         Asked::Edit(_) => Err(ErrorFrame::new(
             ErrorCode::Forbidden,
@@ -153,4 +177,23 @@ fn decide(
             at: chrono::Utc::now(),
         }),
     }
+}
+
+/// For an edit: the message as edited, and whom it mentions that it did not
+/// before (they are told as of a new message; the others were told already).
+fn newly_mentioned(before: Message, change: &Change) -> NewlyMentioned {
+    let Change::Edited { mentions, .. } = change else {
+        return None;
+    };
+    let named: Vec<String> = mentions
+        .iter()
+        .filter(|m| !before.mentions.contains(m))
+        .cloned()
+        .collect();
+    if named.is_empty() {
+        return None;
+    }
+    let mut after = before;
+    change.apply(&mut after);
+    Some((after, named))
 }
