@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { DESKTOP, PHONE, assert, until, contrast } from './client.mjs';
+import { ChatPage, DESKTOP, PASSWORD, PHONE, assert, until, contrast } from './client.mjs';
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^${escapeRe(text)}$`);
@@ -212,6 +212,33 @@ export const tests = [
       await alice.ready();
       const kept = await expectTicker(alice, ['AAPL.US'], 'after a reload');
       assert(kept[0].price === '$93.42', `the price after a reload: ${kept[0].price}`);
+    },
+  },
+  {
+    name: 'investor: the ticker strip reads its quotes again every minute, so a price that moved shows without a reload',
+    env: { STOCK_CACHE_SECS: '0' },
+    async run(world) {
+      // alice's clock is the test's to move: a minute passes at once.
+      const context = await world.context();
+      await context.clock.install();
+      const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
+      assert(res.status() === 201, `register alice answered ${res.status()}`);
+      const page = await world.newPage(context, 'alice');
+      await page.goto('/');
+      const alice = new ChatPage(world, context, page, 'alice');
+      await alice.ready();
+
+      await alice.send('/watch aapl.us');
+      await expectTicker(alice, ['AAPL.US'], 'after /watch');
+      const priced = (price) => async () => (await tickerOf(alice))?.[0]?.price === price;
+      await until('the strip to show $93.42', priced('$93.42'));
+      await world.quotes.setClose('aapl.us', 101.25);
+      await sleep(1500);
+      assert(await priced('$93.42')(), 'before the minute is up, the strip keeps what it read');
+
+      await page.clock.fastForward(60000);
+      await until('the strip to show the moved price', priced('$101.25'));
+      assert(await page.locator('#banner').isHidden(), 'the connection stayed up');
     },
   },
   {
