@@ -3,7 +3,6 @@
 //! and shutdown), and watches that other servers are alive.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -25,6 +24,11 @@ use super::{ConnId, DirectFrame, EndConnection, Removed};
 use crate::publisher::Outgoing;
 use chat_shared::log_text::shown;
 
+mod connections;
+
+use connections::ConnectionEntry;
+pub use connections::{CloseAll, ConnectionClosed, ConnectionOpened, ConnectionsOf, Counts};
+
 pub struct Registry {
     pub(super) link: BusLink,
     /// Other servers and when they were last heard from.
@@ -41,14 +45,6 @@ pub struct Registry {
     next_arbiter: usize,
     /// The bus subjects of the users connected here.
     users: UserSubscriptions,
-}
-
-pub(super) struct ConnectionEntry {
-    user: Arc<str>,
-    session_id: Arc<str>,
-    pub(super) frames: Recipient<DirectFrame>,
-    end: Recipient<EndConnection>,
-    removed: Recipient<Removed>,
 }
 
 impl Registry {
@@ -133,37 +129,6 @@ pub struct InChannel {
     pub roster: Roster,
     pub closed: bool,
 }
-
-/// A connection opened; answers whether it may stay (per-user connection limit).
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct ConnectionOpened {
-    pub conn: ConnId,
-    pub user: Arc<str>,
-    /// The login session it belongs to.
-    pub session_id: Arc<str>,
-    pub frames: Recipient<DirectFrame>,
-    pub end: Recipient<EndConnection>,
-    pub removed: Recipient<Removed>,
-    pub max_per_user: usize,
-}
-
-/// A connection closed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ConnectionClosed {
-    pub conn: ConnId,
-}
-
-/// How many connections a user has open here.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct ConnectionsOf(pub Arc<str>);
-
-/// How many connections and live channels this server has.
-#[derive(Message)]
-#[rtype(result = "(usize, usize)")]
-pub struct Counts;
 
 impl Actor for Registry {
     type Context = Context<Self>;
@@ -355,81 +320,5 @@ impl Handler<ChannelIdle> for Registry {
                     }
                 }),
         );
-    }
-}
-
-impl Handler<ConnectionOpened> for Registry {
-    type Result = bool;
-
-    fn handle(&mut self, c: ConnectionOpened, ctx: &mut Self::Context) -> bool {
-        let open = self
-            .connections
-            .values()
-            .filter(|e| e.user == c.user)
-            .count();
-        if open >= c.max_per_user {
-            return false;
-        }
-        self.users.open(&c.user, self.link.bus.clone(), ctx);
-        self.connections.insert(
-            c.conn,
-            ConnectionEntry {
-                user: c.user,
-                session_id: c.session_id,
-                frames: c.frames,
-                end: c.end,
-                removed: c.removed,
-            },
-        );
-        true
-    }
-}
-
-impl Handler<ConnectionClosed> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, c: ConnectionClosed, ctx: &mut Self::Context) {
-        let Some(gone) = self.connections.remove(&c.conn) else {
-            return;
-        };
-        let others = self
-            .connections
-            .values()
-            .any(|e| e.user.eq_ignore_ascii_case(&gone.user));
-        if !others {
-            self.users.close(&gone.user, ctx);
-        }
-    }
-}
-
-impl Handler<ConnectionsOf> for Registry {
-    type Result = usize;
-
-    fn handle(&mut self, ConnectionsOf(user): ConnectionsOf, _: &mut Self::Context) -> usize {
-        self.connections.values().filter(|c| c.user == user).count()
-    }
-}
-
-impl Handler<Counts> for Registry {
-    type Result = MessageResult<Counts>;
-
-    fn handle(&mut self, _: Counts, _: &mut Self::Context) -> Self::Result {
-        MessageResult((self.connections.len(), self.channels.len()))
-    }
-}
-
-/// Closes every connection (server shutdown); answers how many there were.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct CloseAll;
-
-impl Handler<CloseAll> for Registry {
-    type Result = usize;
-
-    fn handle(&mut self, _: CloseAll, _: &mut Self::Context) -> usize {
-        for c in self.connections.values() {
-            c.end.do_send(EndConnection::ServerStopping);
-        }
-        self.connections.len()
     }
 }
