@@ -101,13 +101,14 @@ export class World {
   }
 
   /**
-   * Registers `name` over HTTP and opens the chat as that user; `cable`, a
-   * `Cable`, is put between the page and the server's WebSocket.
+   * Registers `name` over HTTP and opens the chat as that user;
+   * `prepare(context)` runs before the page opens (to route its WebSocket
+   * through a `Cable` or a relay, or to install a clock).
    */
-  async user(name, { cable, ...options } = {}) {
+  async user(name, { prepare, ...options } = {}) {
     const context = await this.context(options);
     await registerOver(context, name);
-    if (cable) await cable.attach(context);
+    if (prepare) await prepare(context);
     const page = await this.newPage(context, name);
     const chat = new ChatPage(this, context, page, name);
     await page.goto('/');

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ChatPage, DESKTOP, PASSWORD, PHONE, assert, until, contrast } from './client.mjs';
+import { DESKTOP, PHONE, assert, until, contrast } from './client.mjs';
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const exactly = (text) => new RegExp(`^${escapeRe(text)}$`);
@@ -219,14 +219,8 @@ export const tests = [
     env: { STOCK_CACHE_SECS: '0' },
     async run(world) {
       // alice's clock is the test's to move: a minute passes at once.
-      const context = await world.context();
-      await context.clock.install();
-      const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
-      assert(res.status() === 201, `register alice answered ${res.status()}`);
-      const page = await world.newPage(context, 'alice');
-      await page.goto('/');
-      const alice = new ChatPage(world, context, page, 'alice');
-      await alice.ready();
+      const alice = await world.user('alice', { prepare: (context) => context.clock.install() });
+      const { page } = alice;
 
       await alice.send('/watch aapl.us');
       await expectTicker(alice, ['AAPL.US'], 'after /watch');

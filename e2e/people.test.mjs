@@ -253,7 +253,7 @@ export const tests = [
       const alice = await world.user('alice');
       const bob = await world.user('bob');
       const cable = new Cable();
-      const carol = await world.user('carol', { cable });
+      const carol = await world.user('carol', { prepare: (context) => cable.attach(context) });
       await recordSent(carol);
       await createOver(alice, 'town');
       for (const chat of [alice, bob, carol]) await chat.openChannel('town');

@@ -3,7 +3,7 @@
 // taking it back from the chip, the picker from the keyboard, and a
 // reaction the server refuses.
 
-import { PASSWORD, PHONE, assert, until } from './client.mjs';
+import { PHONE, assert, until } from './client.mjs';
 
 /** The row of message `id` in `chat`'s view. */
 const rowOf = (chat, id) => chat.page.locator(`#message-list li.msg[data-id="${id}"]`);
@@ -142,20 +142,16 @@ export const tests = [
       const bob = await world.user('bob');
       const id = await sent(bob, 'soon gone');
       // Alice's page never hears of the deletion, so it still offers to react.
-      const context = await world.context();
-      await context.routeWebSocket(/\/ws$/, (ws) => {
-        const server = ws.connectToServer();
-        server.onMessage((data) => {
-          if (!String(data).includes('"type":"deleted"')) ws.send(data);
-        });
-        ws.onMessage((data) => server.send(data));
+      const alice = await world.user('alice', {
+        prepare: (context) => context.routeWebSocket(/\/ws$/, (ws) => {
+          const server = ws.connectToServer();
+          server.onMessage((data) => {
+            if (!String(data).includes('"type":"deleted"')) ws.send(data);
+          });
+          ws.onMessage((data) => server.send(data));
+        }),
       });
-      const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
-      assert(res.status() === 201, `register alice answered ${res.status()}`);
-      const page = await world.newPage(context, 'alice');
-      await page.goto('/');
-      await page.locator('#composer-input:enabled').waitFor();
-      const alice = { name: 'alice', page };
+      const { page } = alice;
       await rowOf(alice, id).waitFor();
 
       const deleteIt = rowOf(bob, id);

@@ -1,6 +1,6 @@
 // Losing the server and coming back, and reading back through history.
 
-import { PASSWORD, assert, until, Cable, ChatPage } from './client.mjs';
+import { assert, until, Cable, ChatPage } from './client.mjs';
 
 /** Seconds until the next reconnect attempt, as the banner says, or null. */
 async function retryInSecs(chat) {
@@ -53,32 +53,6 @@ async function lossyRelay(context, text) {
   return relay;
 }
 
-/**
- * alice, signed up in a context of her own whose WebSockets pass through
- * `fromPage(frame, page)` and `fromServer(frame, page, data)`: each is given
- * the frame parsed and passes it on by returning true; one that returns
- * false keeps it (it may answer, or hold `data`, with `page.send`).
- */
-async function aliceBehindRelay(world, { fromPage = () => true, fromServer = () => true }) {
-  const context = await world.context();
-  await context.routeWebSocket(/\/ws$/, (page) => {
-    const server = page.connectToServer();
-    server.onMessage((data) => {
-      if (fromServer(JSON.parse(String(data)), page, data)) page.send(data);
-    });
-    page.onMessage((data) => {
-      if (fromPage(JSON.parse(String(data)), page)) server.send(data);
-    });
-  });
-  const res = await context.request.post('/api/register', { data: { username: 'alice', password: PASSWORD } });
-  assert(res.status() === 201, `register alice answered ${res.status()}`);
-  const page = await world.newPage(context, 'alice');
-  await page.goto('/');
-  const alice = new ChatPage(world, context, page, 'alice');
-  await alice.ready();
-  return { alice, context, page };
-}
-
 export const tests = [
   {
     name: 'a send the server refuses as overloaded stays Sending… and goes again by itself, shown once',
@@ -89,15 +63,23 @@ export const tests = [
       // seen pending whatever the machine's speed.
       const refusals = [];
       const gate = { open: false };
-      const { alice, page } = await aliceBehindRelay(world, {
-        fromPage: (frame, tab) => {
-          if (frame.type !== 'send' || frame.text !== 'patience pays' || gate.open) return true;
-          refusals.push({ ref: frame.ref, at: Date.now() });
-          tab.send(JSON.stringify({ type: 'error', code: 'overloaded', ref: frame.ref,
-            message: 'The server is busy; send it again in a moment.' }));
-          return false;
-        },
+      const alice = await world.user('alice', {
+        prepare: (context) => context.routeWebSocket(/\/ws$/, (page) => {
+          const server = page.connectToServer();
+          server.onMessage((data) => page.send(data));
+          page.onMessage((data) => {
+            const frame = JSON.parse(String(data));
+            if (frame.type === 'send' && frame.text === 'patience pays' && !gate.open) {
+              refusals.push({ ref: frame.ref, at: Date.now() });
+              page.send(JSON.stringify({ type: 'error', code: 'overloaded', ref: frame.ref,
+                message: 'The server is busy; send it again in a moment.' }));
+              return;
+            }
+            server.send(data);
+          });
+        }),
       });
+      const { page } = alice;
 
       await alice.send('patience pays');
       await until('the first refusal', () => refusals.length >= 1);
@@ -123,44 +105,6 @@ export const tests = [
         assert(count === 1, `${who.name} sees it ${count} times`);
       }
       assert(!(await page.locator('.toast').count()), 'no error was shown');
-    },
-  },
-  {
-    name: 'typing in a channel whose join is still on its way tells no one and shows no error; once joined it tells',
-    async run(world) {
-      // The server's answer to joining #slow is held back until the test lets it through.
-      const typed = [];
-      const held = [];
-      const gate = { open: false };
-      const { context, page } = await aliceBehindRelay(world, {
-        fromServer: (frame, tab, data) => {
-          if (gate.open || frame.type !== 'joined' || frame.channel !== 'slow') return true;
-          held.push(() => tab.send(data));
-          return false;
-        },
-        fromPage: (frame) => {
-          if (frame.type === 'typing') typed.push(frame.channel);
-          return true;
-        },
-      });
-      const created = await context.request.post('/api/channels', { data: { name: 'slow' } });
-      assert(created.status() === 201, `create #slow answered ${created.status()}`);
-
-      const button = page.locator('#channel-list .channel-btn', { hasText: 'slow' });
-      await button.click();
-      await until('#slow to be open', async () => (await page.textContent('#channel-title')) === '# slow');
-      await until('the join of #slow to be answered (and held)', () => held.length === 1);
-      await page.fill('#composer-input', 'hello th');
-      await new Promise((resolve) => { setTimeout(resolve, 500); });
-      assert(!typed.includes('slow'), `no typing notice before the join: ${typed}`);
-      assert(!(await page.locator('.toast').count()), 'no error shown');
-
-      gate.open = true;
-      held.forEach((release) => release());
-      await until('#slow to load', async () => (await page.textContent('#history-status')) !== 'Loading messages…');
-      await page.fill('#composer-input', 'hello there');
-      await until('a typing notice for #slow once joined', () => typed.includes('slow'));
-      assert(!(await page.locator('.toast').count()), 'still no error shown');
     },
   },
   {
@@ -238,17 +182,18 @@ export const tests = [
     },
   },
   {
-    name: 'a send typed before its channel is joined waits for the join and goes out once, not refused',
+    name: 'a send typed before its channel is joined waits for the join and goes out once, typing tells no one until then, and nothing is refused',
     async run(world) {
       const bob = await world.user('bob');
       const dana = await world.user('dana');
       // dana's second tab hears the server's `joined` only when the test lets it.
-      const relay = { holding: true, held: [], sends: [], joinedAt: -1 };
+      const relay = { holding: true, held: [], sends: [], typing: [], joinedAt: -1 };
       await dana.context.routeWebSocket(/\/ws$/, (page) => {
         const server = page.connectToServer();
         page.onMessage((m) => {
           const frame = typeof m === 'string' ? JSON.parse(m) : {};
           if (frame.type === 'send') relay.sends.push(relay.joinedAt);
+          if (frame.type === 'typing') relay.typing.push(relay.joinedAt);
           server.send(m);
         });
         server.onMessage((m) => {
@@ -268,6 +213,8 @@ export const tests = [
         && (await row.first().evaluate((el) => el.classList.contains('is-pending'))));
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert(relay.sends.length === 0, 'nothing is sent before the join is answered');
+      assert(relay.typing.length === 0, `no typing notice before the join is answered: ${relay.typing}`);
+      assert(!(await tab.page.locator('.toast').count()), 'no error shown while the join is on its way');
       relay.holding = false;
       relay.joinedAt = 0;
       relay.held.splice(0).forEach((deliver) => deliver());
@@ -275,6 +222,9 @@ export const tests = [
       assert(relay.sends.length === 1 && relay.sends[0] === 0, `sent once, after the join: ${relay.sends}`);
       assert(!(await tab.page.locator('#message-list .is-failed').count()), 'nothing is marked as failed');
       assert(!(await tab.page.locator('.toast', { hasText: 'Join #general first' }).count()), 'no refusal');
+      // Joined now, typing is told.
+      await tab.page.fill('#composer-input', 'and one more');
+      await until('a typing notice once joined', async () => relay.typing.includes(0));
     },
   },
   {
@@ -354,7 +304,7 @@ export const tests = [
     name: 'a page away for more than a thousand messages gets every one of them, once and in order, when it is back',
     async run(world) {
       const cable = new Cable();
-      const bob = await world.user('bob', { cable });
+      const bob = await world.user('bob', { prepare: (context) => cable.attach(context) });
       await world.post('dave', 'general', ['before bob left']);
       await bob.expectMessage('before bob left', { from: 'dave' });
 

@@ -117,7 +117,11 @@ async fn look_up(
     };
     let decided = match (found, manages, mentions) {
         (Ok(found), Ok(manages), Ok(mentions)) => {
-            let before = found.clone();
+            // Only an edit can name someone new: only its original is kept.
+            let before = match &asked {
+                Asked::Edit(_) => found.clone(),
+                _ => None,
+            };
             decide(&name, &user, found, manages, asked, mentions).map(|change| {
                 let newly = before.and_then(|m| newly_mentioned(m, &change));
                 (change, newly)
